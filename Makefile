@@ -1,0 +1,111 @@
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#
+# bpf/%.bpf.c -> build/%.bpf.o -> build/%.skel.h -> userspace.
+# Files are found by pattern, so adding a module or a test needs no edit here:
+#   userspace/*.c (but the two mains) -> build/libxlb.a
+#   userspace/xlbd.c, userspace/xlbctl.c -> build/xlbd, build/xlbctl
+#   tests/test_*.c, tests/bench_*.c     -> build/tests/<name> (+ tests/lib/*.c)
+#   tests/bpf/*.bpf.c                   -> build/tests/*.bpf.o + skeletons
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+V ?= 0
+ifeq ($(V),0)
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+else
+Q =
+msg =
+endif
+
+BUILD    := build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
+BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+PKGS     := libbpf libxdp libmnl libevent jansson libcyaml libcurl
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS   := $(PKG_LIBS) -lelf -lz -lm
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
+	    -I. -I$(BUILD) -D_GNU_SOURCE
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -I. -I$(ARCH_INC) \
+	    -Wall -Wextra -Werror -Wno-unused-parameter
+
+MAPS_H   := $(wildcard maps/*.h)
+BPF_H    := $(wildcard bpf/*.h)
+BPF_SRC  := $(wildcard bpf/*.bpf.c)
+BPF_OBJ  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRC))
+SKELS    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRC))
+
+MAINS    := userspace/xlbd.c userspace/xlbctl.c
+LIB_SRC  := $(filter-out $(MAINS),$(wildcard userspace/*.c))
+LIB_OBJ  := $(patsubst userspace/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+LIB_H    := $(wildcard userspace/*.h)
+PROGS    := $(patsubst userspace/%.c,$(BUILD)/%,$(wildcard $(MAINS)))
+
+TEST_BPF_SRC := $(wildcard tests/bpf/*.bpf.c)
+TEST_SKELS   := $(patsubst tests/bpf/%.bpf.c,$(BUILD)/tests/%.skel.h,$(TEST_BPF_SRC))
+TEST_LIB_SRC := $(wildcard tests/lib/*.c)
+TEST_LIB_H   := $(wildcard tests/lib/*.h)
+TEST_SRC     := $(wildcard tests/test_*.c tests/bench_*.c)
+TEST_BINS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+
+PREFIX   ?= /usr/local
+
+.PHONY: all deps test bench clean install format
+all: $(BPF_OBJ) $(SKELS) $(BUILD)/libxlb.a $(PROGS) $(TEST_BINS)
+
+deps:
+	$(Q)bash scripts/deps.sh
+
+$(BUILD) $(BUILD)/obj $(BUILD)/tests:
+	$(Q)mkdir -p $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(MAPS_H) $(BPF_H) Makefile | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%.bpf.o: tests/bpf/%.bpf.c $(MAPS_H) $(BPF_H) Makefile | $(BUILD)/tests
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$(basename $(notdir $<))) > $@
+
+$(BUILD)/obj/%.o: userspace/%.c $(LIB_H) $(MAPS_H) $(SKELS) Makefile | $(BUILD)/obj
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libxlb.a: $(LIB_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%: userspace/%.c $(BUILD)/libxlb.a $(LIB_H) $(MAPS_H)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(BUILD)/libxlb.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(TEST_LIB_SRC) $(TEST_LIB_H) $(TEST_SKELS) $(BUILD)/libxlb.a $(LIB_H) $(MAPS_H) | $(BUILD)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests $< $(TEST_LIB_SRC) -o $@ $(BUILD)/libxlb.a $(LDLIBS) -lcmocka
+
+test: deps all
+	$(Q)bash tests/run.sh $(BUILD)/tests
+
+bench: deps all
+	$(Q)$(BUILD)/tests/bench_dp
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/xlb
+	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/sbin/
+
+format:
+	clang-format -i $(BPF_SRC) $(BPF_H) $(MAPS_H) $(LIB_SRC) $(LIB_H) $(wildcard $(MAINS)) $(TEST_SRC)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The ABI between xlb's XDP data path and its control plane: map keys and
+ * values, limits and enums. Included by bpf/ and userspace/ alike; no logic.
+ *
+ * The maps are pinned and outlive both the program and xlbd, so these layouts
+ * are a stable ABI: append fields, keep retired ones as reserved, and rename
+ * a map when its key changes.
+ */
+#ifndef XLB_MAPS_H
+#define XLB_MAPS_H
+
+#include <linux/types.h>
+
+/* Limits. A VIP owns two table slots (double buffer), so the outer table
+ * map has 2 * XLB_MAX_VIPS entries.
+ */
+#define XLB_MAX_VIPS 1024
+#define XLB_MAX_BACKENDS 65536
+#define XLB_MAX_BACKENDS_PER_VIP 4096
+#define XLB_MAGLEV_DEFAULT_SIZE 65537
+#define XLB_MAGLEV_MAX_SIZE 655373
+#define XLB_CONNTRACK_DEFAULT_SIZE (1 << 20)
+#define XLB_WEIGHT_MAX 65535
+
+/* Parser bounds (each loop in the data path has a named bound). */
+#define XLB_IPV6_EXT_MAX 4
+
+/* Map names, as pinned under /sys/fs/bpf/xlb/<ifname>/. */
+#define XLB_MAP_VIPS4 "xlb_vips4"
+#define XLB_MAP_VIPS6 "xlb_vips6"
+#define XLB_MAP_TABLES "xlb_tables"
+#define XLB_MAP_BACKENDS "xlb_backends"
+#define XLB_MAP_FLOWS4 "xlb_flows4"
+#define XLB_MAP_FLOWS6 "xlb_flows6"
+#define XLB_MAP_CONFIG "xlb_config"
+#define XLB_MAP_STATS "xlb_stats"
+#define XLB_MAP_VIP_STATS "xlb_vip_stats"
+#define XLB_MAP_BACKEND_STATS "xlb_backend_stats"
+#define XLB_MAP_DECAP_VIPS "xlb_decap_vips"
+#define XLB_MAP_DECAP_STATS "xlb_decap_stats"
+
+enum xlb_family {
+	XLB_AF_INET = 4,
+	XLB_AF_INET6 = 6,
+};
+
+enum xlb_algo {
+	XLB_ALGO_MAGLEV = 0,	  /* weighted Maglev over the 5-tuple */
+	XLB_ALGO_SOURCE_HASH = 1, /* weighted Maglev over the source address */
+	XLB_ALGO_MAX,
+};
+
+enum xlb_forward {
+	XLB_FWD_IPIP = 0,  /* IPv4-in-IPv4, IPv6-in-IPv6, IPv4-in-IPv6 */
+	XLB_FWD_L2DSR = 1, /* rewrite the destination MAC only */
+	XLB_FWD_MAX,
+};
+
+/* Why the data path dropped a packet. Each has a per-CPU counter. */
+enum xlb_drop_reason {
+	XLB_DROP_MALFORMED = 0, /* truncated or invalid header to a VIP */
+	XLB_DROP_FRAGMENT = 1,	/* IP fragment to a VIP: no L4 ports to hash */
+	XLB_DROP_NO_BACKEND = 2, /* VIP has no backend in service */
+	XLB_DROP_NO_TABLE = 3,	/* VIP's table slot is empty or too small */
+	XLB_DROP_ENCAP = 4,	/* headroom adjustment failed */
+	XLB_DROP_FAMILY = 5,	/* backend family cannot carry this packet */
+	XLB_DROP_RESERVED6 = 6, /* kept free for rate limiting */
+	XLB_DROP_RESERVED7 = 7,
+	XLB_DROP_MAX = 8,
+};
+
+/* VIP lookup keys. port 0 is the VIP that takes all ports of a protocol. */
+struct xlb_vip4_key {
+	__be32 addr;
+	__be16 port;
+	__u8 proto;
+	__u8 pad;
+};
+_Static_assert(sizeof(struct xlb_vip4_key) == 8, "xlb_vip4_key layout");
+
+struct xlb_vip6_key {
+	__be32 addr[4];
+	__be16 port;
+	__u8 proto;
+	__u8 pad;
+};
+_Static_assert(sizeof(struct xlb_vip6_key) == 20, "xlb_vip6_key layout");
+
+/*
+ * A VIP's settings. The value is replaced as a whole (the VIP maps are not
+ * preallocated, so an update swaps the element under RCU): a packet sees the
+ * old {slot, table_size} or the new one, never a mix. That is how a new
+ * Maglev table is published atomically: userspace fills the inactive slot,
+ * then flips table_slot here.
+ */
+struct xlb_vip_meta {
+	__u32 vip_id;	  /* index into xlb_vip_stats; slots 2*id, 2*id+1 */
+	__u32 table_size; /* entries in the active table (prime) */
+	__u8 algo;	  /* enum xlb_algo */
+	__u8 forward;	  /* enum xlb_forward */
+	__u8 table_slot;  /* 0 or 1: which of the two slots is live */
+	__u8 flags;	  /* reserved, 0 */
+	__u32 reserved;
+};
+_Static_assert(sizeof(struct xlb_vip_meta) == 16, "xlb_vip_meta layout");
+
+/* Backend flags. */
+#define XLB_BACKEND_F_ALLOCATED (1U << 0) /* slot holds a backend */
+/* established flows may stay; cleared when removed or ejected */
+#define XLB_BACKEND_F_SERVING (1U << 1)
+
+/*
+ * One backend of one VIP, indexed by backend id. The generation changes each
+ * time an id is given to a new backend, so a flow pinned to a retired id is
+ * never sent to its successor.
+ */
+struct xlb_backend {
+	__be32 addr[4]; /* IPv4 in addr[0] */
+	__u8 mac[6];	/* next hop: the backend itself (l2dsr) or router */
+	__u8 family;	/* enum xlb_family */
+	__u8 flags;	/* XLB_BACKEND_F_* */
+	__u32 vip_id;
+	__u32 gen;
+	__u16 weight; /* configured weight, for adoption by a restarted xlbd */
+	__u16 reserved16;
+	__u32 reserved;
+};
+_Static_assert(sizeof(struct xlb_backend) == 40, "xlb_backend layout");
+
+/* Connection table keys: the client's 5-tuple as it arrives. */
+struct xlb_flow4_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct xlb_flow4_key) == 16, "xlb_flow4_key layout");
+
+struct xlb_flow6_key {
+	__be32 saddr[4];
+	__be32 daddr[4];
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct xlb_flow6_key) == 40, "xlb_flow6_key layout");
+
+struct xlb_flow {
+	__u32 backend_id;
+	__u32 backend_gen;
+};
+_Static_assert(sizeof(struct xlb_flow) == 8, "xlb_flow layout");
+
+/* Per-interface settings, the single entry of xlb_config. */
+struct xlb_lb_config {
+	__u8 if_mac[6];		/* source MAC of forwarded frames */
+	__u8 pad[2];
+	__be32 ipip_src4;	/* outer IPv4 source: /16 prefix, low 16 bits vary per flow */
+	__be32 ipip_src6[4];	/* outer IPv6 source: /96 prefix, low 32 bits vary per flow */
+	__u32 reserved[4];
+};
+_Static_assert(sizeof(struct xlb_lb_config) == 44, "xlb_lb_config layout");
+
+/* Data-path counters, one per branch, per CPU (xlb_stats, single entry). */
+struct xlb_dp_stats {
+	__u64 rx;		/* every packet the program saw */
+	__u64 pass_not_ip;	/* not IPv4/IPv6 */
+	__u64 pass_not_vip;	/* IP, but no VIP matches */
+	__u64 pass_other_l4;	/* to a VIP address, not TCP/UDP/ICMP error */
+	__u64 tx_new_flow;	/* connection-table miss, backend chosen */
+	__u64 tx_established;	/* connection-table hit */
+	__u64 tx_rechosen;	/* hit, but backend gone: chosen again */
+	__u64 tx_icmp;		/* ICMP error steered to a flow's backend */
+	__u64 drops[XLB_DROP_MAX];
+	__u64 reserved[8];
+};
+
+/* Per-VIP counters (xlb_vip_stats, indexed by vip_id). */
+struct xlb_vip_stats {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_flows;
+	__u64 drops[XLB_DROP_MAX];
+	__u64 reserved[4];
+};
+
+/* Per-backend counters (xlb_backend_stats, indexed by backend id). */
+struct xlb_backend_stats {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_flows;
+	__u64 syn_retransmits; /* SYN for a flow already in the table */
+	__u64 reserved[4];
+};
+
+/* Backend side: which inner destinations xlb_decap strips the outer header
+ * for. Keyed by the VIP address; IPv4 in addr[0].
+ */
+struct xlb_decap_key {
+	__be32 addr[4];
+	__u8 family;
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct xlb_decap_key) == 20, "xlb_decap_key layout");
+
+struct xlb_decap_stats {
+	__u64 rx;
+	__u64 decap4;	   /* IPv4-in-IPv4 stripped */
+	__u64 decap6;	   /* IPv6-in-IPv6 stripped */
+	__u64 decap4in6;   /* IPv4-in-IPv6 stripped */
+	__u64 pass;	   /* not for us: untouched */
+	__u64 drop_malformed;
+	__u64 reserved[2];
+};
+
+#endif /* XLB_MAPS_H */
