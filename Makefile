@@ -9,6 +9,7 @@
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
+.SECONDARY:
 
 V ?= 0
 ifeq ($(V),0)

@@ -101,7 +101,7 @@ struct xlb_vip_meta {
 	__u8 forward;	  /* enum xlb_forward */
 	__u8 table_slot;  /* 0 or 1: which of the two slots is live */
 	__u8 flags;	  /* reserved, 0 */
-	__u32 reserved;
+	__u32 table_size_cfg; /* the size asked for; table_size is 0 while empty */
 };
 _Static_assert(sizeof(struct xlb_vip_meta) == 16, "xlb_vip_meta layout");
 
@@ -156,9 +156,13 @@ struct xlb_flow {
 _Static_assert(sizeof(struct xlb_flow) == 8, "xlb_flow layout");
 
 /* Per-interface settings, the single entry of xlb_config. */
+#define XLB_CFG_F_ANY_PORT4 (1U << 0) /* some IPv4 VIP has port 0 */
+#define XLB_CFG_F_ANY_PORT6 (1U << 1) /* some IPv6 VIP has port 0 */
+
 struct xlb_lb_config {
 	__u8 if_mac[6];		/* source MAC of forwarded frames */
-	__u8 pad[2];
+	__u8 flags;		/* XLB_CFG_F_*: spares non-VIP traffic a 2nd lookup */
+	__u8 pad;
 	__be32 ipip_src4;	/* outer IPv4 source: /16 prefix, low 16 bits vary per flow */
 	__be32 ipip_src6[4];	/* outer IPv6 source: /96 prefix, low 32 bits vary per flow */
 	__u32 reserved[4];

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Forwarding: L2 direct server return (MAC rewrite) and IPIP encapsulation
+ * (IPv4-in-IPv4, IPv6-in-IPv6, IPv4-in-IPv6). The outer source address
+ * varies per flow so backends' NICs spread the flows over their RSS queues.
+ */
+#ifndef XLB_ENCAP_H
+#define XLB_ENCAP_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/in.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "maps/xlb_maps.h"
+#include "bpf/parse.h"
+#include "bpf/csum.h"
+
+#define XLB_OUTER_TTL 64
+
+/* Set by tests: fill new headroom with 0xFF before writing the outer headers,
+ * so a field the encapsulation forgets to write cannot pass as a zero.
+ */
+const volatile __u8 xlb_test_poison_headroom = 0;
+
+/*
+ * Writes the link-layer header at data (keeping the VLAN tag the packet came
+ * with) and returns where the L3 header goes, or NULL if out of bounds.
+ */
+static __always_inline void *write_l2(void *data, void *data_end, const struct xlb_l2 *l2,
+				      const __u8 *dmac, const __u8 *smac, __be16 l3_proto)
+{
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return NULL;
+	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
+	if (l2->tpid) {
+		struct vlan_hdr *vh = (void *)(eth + 1);
+
+		if ((void *)(vh + 1) > data_end)
+			return NULL;
+		eth->h_proto = l2->tpid;
+		vh->tci = l2->tci;
+		vh->encap_proto = l3_proto;
+		return vh + 1;
+	}
+	eth->h_proto = l3_proto;
+	return eth + 1;
+}
+
+static __always_inline int fwd_l2dsr(struct xdp_md *ctx, const struct xlb_l2 *l2,
+				     const struct xlb_backend *be, const struct xlb_lb_config *cfg)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	if (!write_l2(data, data_end, l2, be->mac, cfg->if_mac, l2->l3_proto))
+		return XDP_DROP;
+	return XDP_TX;
+}
+
+static __always_inline void poison(void *data, void *data_end, __u32 len)
+{
+	/* len is one of two constants; the loop unrolls to stores. */
+	if (data + 80 > data_end)
+		return;
+#pragma unroll
+	for (int i = 0; i < 80; i++)
+		if (i < (int)len)
+			((__u8 *)data)[i] = 0xff;
+}
+
+/*
+ * IPv4 outer header. ip_len is the inner IP packet's length, tos its
+ * DSCP/ECN byte, entropy a per-flow value for the outer source.
+ * Returns XDP_TX, or -1 if the headroom could not be grown (packet intact).
+ */
+static __always_inline int encap_ipip4(struct xdp_md *ctx, const struct xlb_l2 *l2,
+				       const struct xlb_backend *be,
+				       const struct xlb_lb_config *cfg, __u32 ip_len, __u8 tos,
+				       __u32 entropy)
+{
+	struct iphdr *iph;
+	void *data, *data_end;
+
+	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct iphdr)))
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (xlb_test_poison_headroom)
+		poison(data, data_end, l2->len + sizeof(struct iphdr));
+	iph = write_l2(data, data_end, l2, be->mac, cfg->if_mac, bpf_htons(ETH_P_IP));
+	if (!iph || (void *)(iph + 1) > data_end)
+		return XDP_DROP;
+	*(__u8 *)iph = 0x45; /* version 4, 20-byte header */
+	iph->tos = tos;
+	iph->tot_len = bpf_htons(ip_len + sizeof(struct iphdr));
+	iph->id = 0;
+	iph->frag_off = bpf_htons(IP_DF); /* the decap side cannot reassemble */
+	iph->ttl = XLB_OUTER_TTL;
+	iph->protocol = IPPROTO_IPIP;
+	iph->check = 0;
+	iph->saddr = (cfg->ipip_src4 & bpf_htonl(0xffff0000)) | bpf_htonl(entropy & 0xffff);
+	iph->daddr = be->addr[0];
+	iph->check = csum_ipv4_hdr(iph);
+	return XDP_TX;
+}
+
+/* IPv6 outer header; inner_proto is IPPROTO_IPV6 or IPPROTO_IPIP (4-in-6). */
+static __always_inline int encap_ipip6(struct xdp_md *ctx, const struct xlb_l2 *l2,
+				       const struct xlb_backend *be,
+				       const struct xlb_lb_config *cfg, __u32 ip_len, __u8 tc,
+				       __u32 entropy, __u8 inner_proto)
+{
+	struct ipv6hdr *ip6h;
+	void *data, *data_end;
+
+	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct ipv6hdr)))
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (xlb_test_poison_headroom)
+		poison(data, data_end, l2->len + sizeof(struct ipv6hdr));
+	ip6h = write_l2(data, data_end, l2, be->mac, cfg->if_mac, bpf_htons(ETH_P_IPV6));
+	if (!ip6h || (void *)(ip6h + 1) > data_end)
+		return XDP_DROP;
+	/* version 6, traffic class, flow label from the flow (ECMP/RSS entropy) */
+	*(__be32 *)ip6h = bpf_htonl((6U << 28) | ((__u32)tc << 20) | (entropy & 0xfffff));
+	ip6h->payload_len = bpf_htons(ip_len);
+	ip6h->nexthdr = inner_proto;
+	ip6h->hop_limit = XLB_OUTER_TTL;
+	ip6h->saddr.in6_u.u6_addr32[0] = cfg->ipip_src6[0];
+	ip6h->saddr.in6_u.u6_addr32[1] = cfg->ipip_src6[1];
+	ip6h->saddr.in6_u.u6_addr32[2] = cfg->ipip_src6[2];
+	ip6h->saddr.in6_u.u6_addr32[3] = bpf_htonl(entropy);
+	ip6h->daddr.in6_u.u6_addr32[0] = be->addr[0];
+	ip6h->daddr.in6_u.u6_addr32[1] = be->addr[1];
+	ip6h->daddr.in6_u.u6_addr32[2] = be->addr[2];
+	ip6h->daddr.in6_u.u6_addr32[3] = be->addr[3];
+	return XDP_TX;
+}
+
+#endif /* XLB_ENCAP_H */

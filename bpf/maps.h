@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The balancer's maps. Definitions only; layouts live in maps/xlb_maps.h.
+ * Everything here is pinned by name, so a restarted xlbd (or a newer program)
+ * finds the same VIPs, tables, flows and counters.
+ */
+#ifndef XLB_BPF_MAPS_H
+#define XLB_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "maps/xlb_maps.h"
+
+/* VIPs by {address, port, protocol}. Not preallocated: an update swaps the
+ * element under RCU, which is what makes a table flip atomic.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct xlb_vip4_key);
+	__type(value, struct xlb_vip_meta);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_vips4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct xlb_vip6_key);
+	__type(value, struct xlb_vip_meta);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_vips6 SEC(".maps");
+
+/* A Maglev table: slot -> backend id. BPF_F_INNER_MAP lets each VIP's
+ * table have its own (prime) size.
+ */
+struct xlb_table {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, XLB_MAGLEV_DEFAULT_SIZE);
+	__uint(map_flags, BPF_F_INNER_MAP);
+};
+
+/* Two slots per VIP (2 * vip_id + table_slot): userspace fills the idle one
+ * and then flips xlb_vip_meta.table_slot.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, 2 * XLB_MAX_VIPS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct xlb_table);
+} xlb_tables SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_backend);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_backends SEC(".maps");
+
+/*
+ * Connection tables, one per family so an IPv4 key is 16 bytes, not 40.
+ * Shared hash with per-CPU LRU lists (BPF_F_NO_COMMON_LRU): a flow is found
+ * from any CPU (RSS changes, ICMP errors arriving elsewhere), while inserts
+ * and evictions take only the local CPU's LRU lock, which is what makes a
+ * new flow cheap under a SYN flood. Userspace sizes it at load time.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct xlb_flow4_key);
+	__type(value, struct xlb_flow);
+	__uint(max_entries, XLB_CONNTRACK_DEFAULT_SIZE);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_flows4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct xlb_flow6_key);
+	__type(value, struct xlb_flow);
+	__uint(max_entries, XLB_CONNTRACK_DEFAULT_SIZE);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_flows6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_lb_config);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_dp_stats);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_vip_stats);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_vip_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_backend_stats);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_backend_stats SEC(".maps");
+
+#endif /* XLB_BPF_MAPS_H */

@@ -1,0 +1,504 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * xlb balancer: XDP program on the load balancer's interface.
+ *
+ * Per packet: parse (Ethernet, one VLAN tag, IPv4 with options or IPv6 with
+ * a bounded extension chain, TCP/UDP or an ICMP "too big" error), look up the
+ * VIP, keep the flow on its backend through the connection table or choose
+ * one by the VIP's Maglev table, then forward by L2 DSR or IPIP with XDP_TX.
+ * Traffic that is not for a VIP passes untouched.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/icmpv6.h>
+#include <linux/in.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "maps/xlb_maps.h"
+#include "bpf/maps.h"
+#include "bpf/parse.h"
+#include "bpf/hash.h"
+#include "bpf/encap.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+enum xlb_path {
+	XLB_PATH_NEW,
+	XLB_PATH_ESTABLISHED,
+	XLB_PATH_RECHOSEN,
+	XLB_PATH_ICMP,
+};
+
+static __always_inline int drop(struct xlb_dp_stats *st, __u32 vip_id, __u32 reason)
+{
+	struct xlb_vip_stats *vs;
+
+	if (reason >= XLB_DROP_MAX) /* for the verifier: bounds the index */
+		reason = XLB_DROP_MALFORMED;
+	st->drops[reason]++;
+	vs = bpf_map_lookup_elem(&xlb_vip_stats, &vip_id);
+	if (vs)
+		vs->drops[reason]++;
+	return XDP_DROP;
+}
+
+/* Chooses from the VIP's live Maglev table. NULL and *reason on failure. */
+static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip_meta *meta, __u32 hash,
+							__u32 *id, __u32 *reason)
+{
+	__u32 slot = meta->vip_id * 2 + (meta->table_slot & 1);
+	struct xlb_backend *be;
+	__u32 idx, *entry;
+	void *table;
+
+	if (!meta->table_size) {
+		*reason = XLB_DROP_NO_BACKEND;
+		return NULL;
+	}
+	table = bpf_map_lookup_elem(&xlb_tables, &slot);
+	if (!table) {
+		*reason = XLB_DROP_NO_TABLE;
+		return NULL;
+	}
+	idx = hash % meta->table_size;
+	entry = bpf_map_lookup_elem(table, &idx);
+	if (!entry) {
+		*reason = XLB_DROP_NO_TABLE;
+		return NULL;
+	}
+	*id = *entry;
+	be = bpf_map_lookup_elem(&xlb_backends, id);
+	if (!be || !(be->flags & XLB_BACKEND_F_SERVING)) {
+		*reason = XLB_DROP_NO_BACKEND;
+		return NULL;
+	}
+	return be;
+}
+
+static __always_inline __u32 flow_hash(int family, __u8 algo, const void *key)
+{
+	if (family == XLB_AF_INET) {
+		const struct xlb_flow4_key *k = key;
+
+		if (algo == XLB_ALGO_SOURCE_HASH)
+			return xlb_hash_src4(k->saddr);
+		return xlb_hash_flow4(k->saddr, k->daddr,
+				      ((__u32)k->sport << 16) | k->dport, k->proto);
+	} else {
+		const struct xlb_flow6_key *k = key;
+
+		if (algo == XLB_ALGO_SOURCE_HASH)
+			return xlb_hash_src6(k->saddr);
+		return xlb_hash_flow6(k->saddr, k->daddr,
+				      ((__u32)k->sport << 16) | k->dport, k->proto);
+	}
+}
+
+/*
+ * The connection-table step. A hit whose backend is still serving (same
+ * generation) keeps its backend; otherwise the flow is chosen again and the
+ * entry rewritten. ICMP errors only read the table: they are not flows.
+ */
+static __always_inline struct xlb_backend *flow_backend(void *flows, int family, const void *key,
+							const struct xlb_vip_meta *meta, bool icmp,
+							__u32 *id, int *path, __u32 *reason)
+{
+	struct xlb_flow *f = bpf_map_lookup_elem(flows, key);
+	struct xlb_backend *be;
+	struct xlb_flow nf;
+
+	*path = XLB_PATH_NEW;
+	if (f) {
+		*id = f->backend_id;
+		be = bpf_map_lookup_elem(&xlb_backends, id);
+		if (be && (be->flags & XLB_BACKEND_F_SERVING) && be->gen == f->backend_gen) {
+			*path = icmp ? XLB_PATH_ICMP : XLB_PATH_ESTABLISHED;
+			return be;
+		}
+		*path = XLB_PATH_RECHOSEN;
+	}
+	be = pick_backend(meta, flow_hash(family, meta->algo, key), id, reason);
+	if (!be)
+		return NULL;
+	if (icmp) {
+		*path = XLB_PATH_ICMP;
+		return be;
+	}
+	nf.backend_id = *id;
+	nf.backend_gen = be->gen;
+	/* A full table evicts its least recently used flow; never fails then. */
+	bpf_map_update_elem(flows, key, &nf, BPF_ANY);
+	return be;
+}
+
+static __always_inline void count_forward(struct xlb_dp_stats *st, __u32 vip_id, __u32 be_id,
+					  int path, __u64 bytes, __u8 tcp_flags)
+{
+	struct xlb_backend_stats *bs;
+	struct xlb_vip_stats *vs;
+	bool new_flow = path == XLB_PATH_NEW || path == XLB_PATH_RECHOSEN;
+
+	switch (path) {
+	case XLB_PATH_NEW:
+		st->tx_new_flow++;
+		break;
+	case XLB_PATH_ESTABLISHED:
+		st->tx_established++;
+		break;
+	case XLB_PATH_RECHOSEN:
+		st->tx_rechosen++;
+		break;
+	default:
+		st->tx_icmp++;
+		break;
+	}
+	vs = bpf_map_lookup_elem(&xlb_vip_stats, &vip_id);
+	if (vs) {
+		vs->packets++;
+		vs->bytes += bytes;
+		vs->new_flows += new_flow;
+	}
+	bs = bpf_map_lookup_elem(&xlb_backend_stats, &be_id);
+	if (bs) {
+		bs->packets++;
+		bs->bytes += bytes;
+		bs->new_flows += new_flow;
+		/* A SYN for a flow we already sent somewhere: the client did not
+		 * get an answer (the passive health signal).
+		 */
+		if (path == XLB_PATH_ESTABLISHED &&
+		    (tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN)
+			bs->syn_retransmits++;
+	}
+}
+
+/* Sends the packet (IP packet of ip_len bytes, family `family`) to be. */
+static __always_inline int forward(struct xdp_md *ctx, struct xlb_dp_stats *st,
+				   const struct xlb_l2 *l2, const struct xlb_lb_config *cfg,
+				   const struct xlb_vip_meta *meta, const struct xlb_backend *be,
+				   int family, __u32 ip_len, __u8 tos, __u32 entropy)
+{
+	int ret;
+
+	if (meta->forward == XLB_FWD_L2DSR) {
+		if (be->family != family)
+			return drop(st, meta->vip_id, XLB_DROP_FAMILY);
+		return fwd_l2dsr(ctx, l2, be, cfg);
+	}
+	if (be->family == XLB_AF_INET) {
+		if (family != XLB_AF_INET)
+			return drop(st, meta->vip_id, XLB_DROP_FAMILY);
+		ret = encap_ipip4(ctx, l2, be, cfg, ip_len, tos, entropy);
+	} else {
+		ret = encap_ipip6(ctx, l2, be, cfg, ip_len, tos, entropy,
+				  family == XLB_AF_INET ? IPPROTO_IPIP : IPPROTO_IPV6);
+	}
+	if (ret < 0)
+		return drop(st, meta->vip_id, XLB_DROP_ENCAP);
+	return ret;
+}
+
+static __always_inline struct xlb_vip_meta *vip4_lookup(const struct xlb_lb_config *cfg,
+							__be32 addr, __be16 port, __u8 proto)
+{
+	struct xlb_vip4_key k = { .addr = addr, .port = port, .proto = proto };
+	struct xlb_vip_meta *meta = NULL;
+
+	if (port)
+		meta = bpf_map_lookup_elem(&xlb_vips4, &k);
+	if (!meta && (cfg->flags & XLB_CFG_F_ANY_PORT4)) {
+		k.port = 0;
+		meta = bpf_map_lookup_elem(&xlb_vips4, &k);
+	}
+	return meta;
+}
+
+static __always_inline struct xlb_vip_meta *vip6_lookup(const struct xlb_lb_config *cfg,
+							const __be32 *addr, __be16 port, __u8 proto)
+{
+	struct xlb_vip6_key k = { .port = port, .proto = proto };
+	struct xlb_vip_meta *meta = NULL;
+
+	__builtin_memcpy(k.addr, addr, sizeof(k.addr));
+	if (port)
+		meta = bpf_map_lookup_elem(&xlb_vips6, &k);
+	if (!meta && (cfg->flags & XLB_CFG_F_ANY_PORT6)) {
+		k.port = 0;
+		meta = bpf_map_lookup_elem(&xlb_vips6, &k);
+	}
+	return meta;
+}
+
+/* Bytes of the IP packet from offset hlen on that are inside the frame. */
+static __always_inline __u32 l4_room(__u32 ip_len, __u32 avail, __u32 hlen)
+{
+	__u32 end = ip_len < avail ? ip_len : avail;
+
+	return end > hlen ? end - hlen : 0;
+}
+
+/*
+ * ICMP "fragmentation needed" about a VIP flow: a router on the backend's
+ * direct path to the client answered the VIP. It quotes the backend's packet
+ * (VIP -> client); the flow it belongs to is the reverse, client -> VIP.
+ */
+static __always_inline int process_icmp4(struct xdp_md *ctx, struct xlb_dp_stats *st,
+					 const struct xlb_l2 *l2, const struct xlb_lb_config *cfg,
+					 struct iphdr *iph, void *l4, __u32 room, bool well_formed)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 bytes = data_end - (void *)(long)ctx->data;
+	struct xlb_flow4_key key = {};
+	struct icmphdr *ic = l4;
+	struct xlb_vip_meta *meta;
+	struct xlb_backend *be;
+	struct iphdr *inner;
+	__u32 id, reason = 0;
+	__be16 *ports;
+	int path;
+
+	if ((void *)(ic + 1) > data_end || room < sizeof(*ic) ||
+	    ic->type != ICMP_DEST_UNREACH || ic->code != ICMP_FRAG_NEEDED)
+		goto pass;
+	inner = (void *)(ic + 1);
+	if ((void *)(inner + 1) > data_end || inner->version != 4 || inner->ihl < 5 ||
+	    inner->saddr != iph->daddr)
+		goto pass;
+	if (inner->protocol != IPPROTO_TCP && inner->protocol != IPPROTO_UDP)
+		goto pass;
+	ports = (void *)inner + inner->ihl * 4;
+	if ((void *)(ports + 2) > data_end)
+		goto pass;
+	meta = vip4_lookup(cfg, inner->saddr, ports[0], inner->protocol);
+	if (!meta) {
+		st->pass_not_vip++;
+		return XDP_PASS;
+	}
+	if (!well_formed)
+		return drop(st, meta->vip_id, XLB_DROP_MALFORMED);
+	key.saddr = inner->daddr;
+	key.daddr = inner->saddr;
+	key.sport = ports[1];
+	key.dport = ports[0];
+	key.proto = inner->protocol;
+	be = flow_backend(&xlb_flows4, XLB_AF_INET, &key, meta, true, &id, &path, &reason);
+	if (!be)
+		return drop(st, meta->vip_id, reason);
+	count_forward(st, meta->vip_id, id, path, bytes, 0);
+	return forward(ctx, st, l2, cfg, meta, be, XLB_AF_INET, bpf_ntohs(iph->tot_len), iph->tos,
+		       bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport));
+pass:
+	st->pass_other_l4++;
+	return XDP_PASS;
+}
+
+static __always_inline int process_ipv4(struct xdp_md *ctx, struct xlb_dp_stats *st,
+					const struct xlb_l2 *l2, const struct xlb_lb_config *cfg)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct iphdr *iph = data + l2->len;
+	struct xlb_flow4_key key = {};
+	struct xlb_vip_meta *meta;
+	struct xlb_backend *be;
+	__u32 hlen, ip_len, avail, room, id, reason = 0;
+	struct xlb_l4 l4 = {};
+	bool frag, well_formed;
+	int path;
+
+	if ((void *)(iph + 1) > data_end || iph->version != 4 || iph->ihl < 5) {
+		st->pass_not_ip++;
+		return XDP_PASS;
+	}
+	hlen = iph->ihl * 4;
+	ip_len = bpf_ntohs(iph->tot_len);
+	avail = data_end - (void *)iph;
+	well_formed = ip_len >= hlen && ip_len <= avail;
+	room = l4_room(ip_len, avail, hlen);
+	frag = iph->frag_off & bpf_htons(IP_MF | IP_OFFSET);
+
+	if (iph->protocol == IPPROTO_ICMP)
+		return process_icmp4(ctx, st, l2, cfg, iph, (void *)iph + hlen, room,
+				     well_formed && !frag);
+	if (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP) {
+		st->pass_other_l4++;
+		return XDP_PASS;
+	}
+	/* Only a first fragment carries the ports. */
+	if (!(iph->frag_off & bpf_htons(IP_OFFSET)))
+		parse_l4((void *)iph + hlen, data_end, iph->protocol, room, &l4);
+	meta = vip4_lookup(cfg, iph->daddr, l4.have_ports ? l4.dport : 0, iph->protocol);
+	if (!meta) {
+		st->pass_not_vip++;
+		return XDP_PASS;
+	}
+	if (frag)
+		return drop(st, meta->vip_id, XLB_DROP_FRAGMENT);
+	if (!well_formed || !l4.complete)
+		return drop(st, meta->vip_id, XLB_DROP_MALFORMED);
+
+	key.saddr = iph->saddr;
+	key.daddr = iph->daddr;
+	key.sport = l4.sport;
+	key.dport = l4.dport;
+	key.proto = iph->protocol;
+	be = flow_backend(&xlb_flows4, XLB_AF_INET, &key, meta, false, &id, &path, &reason);
+	if (!be)
+		return drop(st, meta->vip_id, reason);
+	count_forward(st, meta->vip_id, id, path, data_end - data, l4.tcp_flags);
+	return forward(ctx, st, l2, cfg, meta, be, XLB_AF_INET, ip_len, iph->tos,
+		       bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport));
+}
+
+static __always_inline bool ipv6_addr_equal(const __be32 *a, const __be32 *b)
+{
+	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3])) == 0;
+}
+
+static __always_inline __u8 ipv6_tclass(const struct ipv6hdr *ip6h)
+{
+	return (bpf_ntohl(*(const __be32 *)ip6h) >> 20) & 0xff;
+}
+
+/* ICMPv6 "packet too big" about a VIP flow; see process_icmp4. */
+static __always_inline int process_icmp6(struct xdp_md *ctx, struct xlb_dp_stats *st,
+					 const struct xlb_l2 *l2, const struct xlb_lb_config *cfg,
+					 struct ipv6hdr *ip6h, void *l4, __u32 room, __u32 ip_len,
+					 bool well_formed)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 bytes = data_end - (void *)(long)ctx->data;
+	struct xlb_flow6_key key = {};
+	struct icmp6hdr *ic = l4;
+	struct xlb_vip_meta *meta;
+	struct ipv6hdr *inner;
+	struct xlb_backend *be;
+	__u32 id, reason = 0;
+	__be16 *ports;
+	int path;
+
+	if ((void *)(ic + 1) > data_end || room < sizeof(*ic) || ic->icmp6_type != ICMPV6_PKT_TOOBIG)
+		goto pass;
+	inner = (void *)(ic + 1);
+	ports = (void *)(inner + 1);
+	if ((void *)(ports + 2) > data_end || inner->version != 6)
+		goto pass;
+	if (inner->nexthdr != IPPROTO_TCP && inner->nexthdr != IPPROTO_UDP)
+		goto pass;
+	if (!ipv6_addr_equal(inner->saddr.in6_u.u6_addr32, ip6h->daddr.in6_u.u6_addr32))
+		goto pass;
+	meta = vip6_lookup(cfg, inner->saddr.in6_u.u6_addr32, ports[0], inner->nexthdr);
+	if (!meta) {
+		st->pass_not_vip++;
+		return XDP_PASS;
+	}
+	if (!well_formed)
+		return drop(st, meta->vip_id, XLB_DROP_MALFORMED);
+	__builtin_memcpy(key.saddr, &inner->daddr, sizeof(key.saddr));
+	__builtin_memcpy(key.daddr, &inner->saddr, sizeof(key.daddr));
+	key.sport = ports[1];
+	key.dport = ports[0];
+	key.proto = inner->nexthdr;
+	be = flow_backend(&xlb_flows6, XLB_AF_INET6, &key, meta, true, &id, &path, &reason);
+	if (!be)
+		return drop(st, meta->vip_id, reason);
+	count_forward(st, meta->vip_id, id, path, bytes, 0);
+	return forward(ctx, st, l2, cfg, meta, be, XLB_AF_INET6, ip_len, ipv6_tclass(ip6h),
+		       bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport));
+pass:
+	st->pass_other_l4++;
+	return XDP_PASS;
+}
+
+static __always_inline int process_ipv6(struct xdp_md *ctx, struct xlb_dp_stats *st,
+					const struct xlb_l2 *l2, const struct xlb_lb_config *cfg)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ipv6hdr *ip6h = data + l2->len;
+	struct xlb_flow6_key key = {};
+	struct xlb_vip_meta *meta;
+	struct xlb_backend *be;
+	__u32 ip_len, avail, room, id, reason = 0;
+	struct xlb_l4 l4 = {};
+	bool well_formed;
+	int hlen, frag, path;
+	__u8 proto = 0;
+
+	if ((void *)(ip6h + 1) > data_end || ip6h->version != 6) {
+		st->pass_not_ip++;
+		return XDP_PASS;
+	}
+	hlen = skip_ipv6_ext(ip6h, data_end, &proto, &frag);
+	if (hlen < 0) {
+		/* Cannot reach the ports: only an any-port VIP can claim it. */
+		meta = vip6_lookup(cfg, ip6h->daddr.in6_u.u6_addr32, 0, ip6h->nexthdr);
+		if (!meta) {
+			st->pass_not_vip++;
+			return XDP_PASS;
+		}
+		return drop(st, meta->vip_id, XLB_DROP_MALFORMED);
+	}
+	hlen &= 0x3ff; /* for the verifier: an extension chain is short */
+	ip_len = bpf_ntohs(ip6h->payload_len) + sizeof(*ip6h);
+	avail = data_end - (void *)ip6h;
+	well_formed = ip_len >= (__u32)hlen && ip_len <= avail;
+	room = l4_room(ip_len, avail, hlen);
+
+	if (proto == IPPROTO_ICMPV6)
+		return process_icmp6(ctx, st, l2, cfg, ip6h, (void *)ip6h + hlen, room, ip_len,
+				     well_formed && !frag);
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) {
+		st->pass_other_l4++;
+		return XDP_PASS;
+	}
+	parse_l4((void *)ip6h + hlen, data_end, proto, room, &l4);
+	meta = vip6_lookup(cfg, ip6h->daddr.in6_u.u6_addr32, l4.have_ports ? l4.dport : 0, proto);
+	if (!meta) {
+		st->pass_not_vip++;
+		return XDP_PASS;
+	}
+	if (frag)
+		return drop(st, meta->vip_id, XLB_DROP_FRAGMENT);
+	if (!well_formed || !l4.complete)
+		return drop(st, meta->vip_id, XLB_DROP_MALFORMED);
+
+	__builtin_memcpy(key.saddr, &ip6h->saddr, sizeof(key.saddr));
+	__builtin_memcpy(key.daddr, &ip6h->daddr, sizeof(key.daddr));
+	key.sport = l4.sport;
+	key.dport = l4.dport;
+	key.proto = proto;
+	be = flow_backend(&xlb_flows6, XLB_AF_INET6, &key, meta, false, &id, &path, &reason);
+	if (!be)
+		return drop(st, meta->vip_id, reason);
+	count_forward(st, meta->vip_id, id, path, data_end - data, l4.tcp_flags);
+	return forward(ctx, st, l2, cfg, meta, be, XLB_AF_INET6, ip_len, ipv6_tclass(ip6h),
+		       bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport));
+}
+
+SEC("xdp")
+int xlb_balance(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct xlb_lb_config *cfg;
+	struct xlb_dp_stats *st;
+	struct xlb_l2 l2;
+	__u32 zero = 0;
+
+	st = bpf_map_lookup_elem(&xlb_stats, &zero);
+	cfg = bpf_map_lookup_elem(&xlb_config, &zero);
+	if (!st || !cfg) /* for the verifier: single-entry arrays always hit */
+		return XDP_PASS;
+	st->rx++;
+	if (parse_eth(data, data_end, &l2)) {
+		st->pass_not_ip++;
+		return XDP_PASS;
+	}
+	if (l2.l3_proto == bpf_htons(ETH_P_IP))
+		return process_ipv4(ctx, st, &l2, cfg);
+	return process_ipv6(ctx, st, &l2, cfg);
+}

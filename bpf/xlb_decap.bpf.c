@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Backend-side IPIP decapsulation. xlb's balancer forwards in IPIP
+ * (IPv4-in-IPv4, IPv6-in-IPv6, IPv4-in-IPv6); this kernel has no ipip
+ * module, so a backend strips the outer header here, in XDP, and passes the
+ * inner packet to its stack as if the client had sent it directly.
+ *
+ * Only packets whose inner destination is a VIP listed in xlb_decap_vips are
+ * touched. The outer header is recognised when its fixed part is complete:
+ * IPv4 protocol 4, IPv6 next header 41 or 4 (no extension headers; xlb never
+ * emits them). From then on a truncated or inconsistent header is dropped
+ * and counted, as the stack would only drop it later. Everything else passes
+ * untouched, counted as "pass".
+ */
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/in.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "maps/xlb_maps.h"
+
+#ifndef ETH_P_8021Q
+#define ETH_P_8021Q 0x8100
+#endif
+#ifndef ETH_P_8021AD
+#define ETH_P_8021AD 0x88A8
+#endif
+
+/* IPv4 frag_off bits (kernel-internal in <net/ip.h>). */
+#define DECAP_IP_MF 0x2000
+#define DECAP_IP_OFFSET 0x1fff
+
+struct decap_vlan_hdr {
+	__be16 tci;
+	__be16 encap_proto;
+};
+
+/* Inner destinations (VIPs) this host serves: strip the outer header. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct xlb_decap_key);
+	__type(value, __u8);
+	__uint(max_entries, XLB_MAX_VIPS);
+} xlb_decap_vips SEC(".maps");
+
+/* One counter per branch, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_decap_stats);
+	__uint(max_entries, 1);
+} xlb_decap_stats SEC(".maps");
+
+enum decap_result {
+	DECAP_PASS,	 /* not ours: untouched */
+	DECAP_MALFORMED, /* IPIP with a truncated or inconsistent header */
+	DECAP_DONE4,	 /* IPv4-in-IPv4 stripped */
+	DECAP_DONE6,	 /* IPv6-in-IPv6 stripped */
+	DECAP_DONE4IN6,	 /* IPv4-in-IPv6 stripped */
+};
+
+/* Where the link-layer header ends and what it says. */
+struct decap_l2 {
+	struct ethhdr eth;
+	struct decap_vlan_hdr vlan;
+	bool tagged;
+};
+
+/*
+ * Removes the outer_len bytes of outer IP header that follow the link-layer
+ * header: the Ethernet header (and VLAN tag) moves forward by outer_len and
+ * now announces inner_proto. Returns 0, or -1 if the packet could not be
+ * rewritten (then it must be dropped: the head may already have moved).
+ */
+static __always_inline int strip_outer(struct xdp_md *ctx, const struct decap_l2 *l2,
+				       __u32 outer_len, __be16 inner_proto)
+{
+	struct decap_vlan_hdr *vh;
+	void *data, *data_end;
+	struct ethhdr *eth;
+
+	if (bpf_xdp_adjust_head(ctx, (int)outer_len))
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	/* Verifier only: the inner IP header was checked to follow the outer one. */
+	if ((void *)(eth + 1) > data_end)
+		return -1;
+	__builtin_memcpy(eth->h_dest, l2->eth.h_dest, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, l2->eth.h_source, ETH_ALEN);
+	if (!l2->tagged) {
+		eth->h_proto = inner_proto;
+		return 0;
+	}
+	eth->h_proto = l2->eth.h_proto;
+	vh = (void *)(eth + 1);
+	/* Verifier only, as above. */
+	if ((void *)(vh + 1) > data_end)
+		return -1;
+	vh->tci = l2->vlan.tci;
+	vh->encap_proto = inner_proto;
+	return 0;
+}
+
+static __always_inline bool is_vip(const struct xlb_decap_key *key)
+{
+	return bpf_map_lookup_elem(&xlb_decap_vips, key) != NULL;
+}
+
+/* The outer header is complete and says IPv4 follows at inner. */
+static __always_inline int decap_inner4(struct xdp_md *ctx, const struct decap_l2 *l2,
+					struct iphdr *inner, void *data_end, __u32 outer_len,
+					int done)
+{
+	struct xlb_decap_key key = {};
+
+	if ((void *)(inner + 1) > data_end)
+		return DECAP_MALFORMED;
+	if (inner->version != 4 || inner->ihl < 5)
+		return DECAP_MALFORMED;
+	key.addr[0] = inner->daddr;
+	key.family = XLB_AF_INET;
+	if (!is_vip(&key))
+		return DECAP_PASS;
+	if (strip_outer(ctx, l2, outer_len, bpf_htons(ETH_P_IP)))
+		return DECAP_MALFORMED;
+	return done;
+}
+
+/* The outer header is complete and says IPv6 follows at inner. */
+static __always_inline int decap_inner6(struct xdp_md *ctx, const struct decap_l2 *l2,
+					struct ipv6hdr *inner, void *data_end, __u32 outer_len)
+{
+	struct xlb_decap_key key = {};
+
+	if ((void *)(inner + 1) > data_end)
+		return DECAP_MALFORMED;
+	if (inner->version != 6)
+		return DECAP_MALFORMED;
+	__builtin_memcpy(key.addr, &inner->daddr, sizeof(key.addr));
+	key.family = XLB_AF_INET6;
+	if (!is_vip(&key))
+		return DECAP_PASS;
+	if (strip_outer(ctx, l2, outer_len, bpf_htons(ETH_P_IPV6)))
+		return DECAP_MALFORMED;
+	return DECAP_DONE6;
+}
+
+static __always_inline int decap_outer4(struct xdp_md *ctx, const struct decap_l2 *l2,
+					struct iphdr *outer, void *data_end)
+{
+	__u32 outer_len;
+
+	if ((void *)(outer + 1) > data_end)
+		return DECAP_PASS; /* cannot tell whether it is IPIP */
+	if (outer->protocol != IPPROTO_IPIP)
+		return DECAP_PASS;
+	if (outer->version != 4 || outer->ihl < 5)
+		return DECAP_MALFORMED;
+	/* A fragment carries part of the inner packet: stripping it would
+	 * hand the stack a truncated packet. Leave it to the stack.
+	 */
+	if (outer->frag_off & bpf_htons(DECAP_IP_MF | DECAP_IP_OFFSET))
+		return DECAP_PASS;
+	outer_len = outer->ihl * 4;
+	if (bpf_ntohs(outer->tot_len) < outer_len + sizeof(struct iphdr))
+		return DECAP_MALFORMED;
+	return decap_inner4(ctx, l2, (void *)outer + outer_len, data_end, outer_len, DECAP_DONE4);
+}
+
+static __always_inline int decap_outer6(struct xdp_md *ctx, const struct decap_l2 *l2,
+					struct ipv6hdr *outer, void *data_end)
+{
+	__u16 plen;
+
+	if ((void *)(outer + 1) > data_end)
+		return DECAP_PASS; /* cannot tell whether it is IPIP */
+	if (outer->nexthdr != IPPROTO_IPV6 && outer->nexthdr != IPPROTO_IPIP)
+		return DECAP_PASS;
+	if (outer->version != 6)
+		return DECAP_MALFORMED;
+	plen = bpf_ntohs(outer->payload_len);
+	if (outer->nexthdr == IPPROTO_IPV6) {
+		if (plen < sizeof(struct ipv6hdr))
+			return DECAP_MALFORMED;
+		return decap_inner6(ctx, l2, (void *)(outer + 1), data_end, sizeof(*outer));
+	}
+	if (plen < sizeof(struct iphdr))
+		return DECAP_MALFORMED;
+	return decap_inner4(ctx, l2, (void *)(outer + 1), data_end, sizeof(*outer),
+			    DECAP_DONE4IN6);
+}
+
+static __always_inline int decap(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct decap_vlan_hdr *vh;
+	struct decap_l2 l2 = {};
+	__be16 proto;
+	void *l3;
+
+	if ((void *)(eth + 1) > data_end)
+		return DECAP_PASS;
+	__builtin_memcpy(&l2.eth, eth, sizeof(*eth));
+	proto = eth->h_proto;
+	l3 = eth + 1;
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+		vh = l3;
+		if ((void *)(vh + 1) > data_end)
+			return DECAP_PASS;
+		l2.vlan = *vh;
+		l2.tagged = true;
+		proto = vh->encap_proto;
+		l3 = vh + 1;
+	}
+	if (proto == bpf_htons(ETH_P_IP))
+		return decap_outer4(ctx, &l2, l3, data_end);
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return decap_outer6(ctx, &l2, l3, data_end);
+	return DECAP_PASS;
+}
+
+SEC("xdp")
+int xlb_decap(struct xdp_md *ctx)
+{
+	struct xlb_decap_stats *st;
+	__u32 zero = 0;
+	int res;
+
+	st = bpf_map_lookup_elem(&xlb_decap_stats, &zero);
+	/* Verifier only: entry 0 of a one-entry array always exists. */
+	if (!st)
+		return XDP_PASS;
+	st->rx++;
+	res = decap(ctx);
+	switch (res) {
+	case DECAP_DONE4:
+		st->decap4++;
+		return XDP_PASS;
+	case DECAP_DONE6:
+		st->decap6++;
+		return XDP_PASS;
+	case DECAP_DONE4IN6:
+		st->decap4in6++;
+		return XDP_PASS;
+	case DECAP_MALFORMED:
+		st->drop_malformed++;
+		return XDP_DROP;
+	default:
+		st->pass++;
+		return XDP_PASS;
+	}
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * make bench: ns/packet of the balancer's paths through BPF_PROG_TEST_RUN,
+ * against a floor (MAC swap + XDP_TX) measured in the same run, and the
+ * Maglev build time. One JSON line per measurement.
+ *
+ * Each path runs under bench_restore (tests/bpf/bench.bpf.c), which restores
+ * the original frame before every iteration and, for new_flow, writes a
+ * counter into the source address and port so that no iteration hits the
+ * connection table. The balancer's own per-path counters must then move by
+ * exactly the repeat count, or the figure is rejected.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bench.skel.h"
+#include "lib/pkt.h"
+#include "userspace/dp.h"
+#include "userspace/log.h"
+#include "userspace/maglev.h"
+
+#define REPEAT 1000000
+#define RUNS 5
+#define NBACKENDS 100
+
+enum path { P_NEW_FLOW, P_ESTABLISHED, P_PASS };
+static const char *const path_names[] = { "new_flow", "established", "pass" };
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int run_prog(int fd, const __u8 *pkt, size_t len, __u32 repeat, __u8 *out,
+		    size_t *out_len, __u32 *retval, double *ns)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = pkt, .data_size_in = len, .data_out = out,
+		    .data_size_out = PKT_MAX, .repeat = repeat);
+
+	if (bpf_prog_test_run_opts(fd, &t))
+		return -errno;
+	*retval = t.retval;
+	*ns = t.duration; /* kernel: average ns per iteration */
+	if (out_len)
+		*out_len = t.data_size_out;
+	return 0;
+}
+
+static __u64 path_counter(struct xlb_dp *dp, enum path p)
+{
+	struct xlb_dp_stats s;
+
+	if (xlb_dp__stats(dp, &s))
+		return 0;
+	return p == P_NEW_FLOW ? s.tx_new_flow : p == P_ESTABLISHED ? s.tx_established
+								     : s.pass_not_vip;
+}
+
+static struct bench_bpf *load_harness(const __u8 *tpl, size_t len, bool new_flow, int target_fd)
+{
+	struct bench_bpf *h = bench_bpf__open();
+	__u32 zero = 0;
+
+	if (!h)
+		return NULL;
+	h->rodata->tpl_len = len;
+	if (new_flow) {
+		h->rodata->new_flow_saddr_off = 14 + 12 + 2; /* low half of the IPv4 source */
+		h->rodata->new_flow_sport_off = 14 + 20;
+	}
+	if (bench_bpf__load(h)) {
+		bench_bpf__destroy(h);
+		return NULL;
+	}
+	memcpy(h->bss->tpl, tpl, len);
+	if (bpf_map_update_elem(bpf_map__fd(h->maps.bench_target), &zero, &target_fd, BPF_ANY)) {
+		bench_bpf__destroy(h);
+		return NULL;
+	}
+	return h;
+}
+
+static int setup_vip(struct xlb_dp *dp, const char *name, enum xlb_forward fwd)
+{
+	struct xlb_dp_backend b[NBACKENDS];
+	struct xlb_vip_addr v;
+	char err[256];
+
+	if (xlb_vip_addr__parse(name, &v, err, sizeof(err)) ||
+	    xlb_dp__vip_add(dp, &v, XLB_ALGO_MAGLEV, fwd, 0, err, sizeof(err)))
+		goto fail;
+	for (int i = 0; i < NBACKENDS; i++) {
+		memset(&b[i], 0, sizeof(b[i]));
+		b[i].family = XLB_AF_INET;
+		b[i].addr[0] = htonl(0xc6120000 | (10 + i)); /* 198.18.0.(10+i) */
+		b[i].weight = 100;
+		b[i].mac[0] = 0x02;
+		b[i].mac[5] = (__u8)i;
+	}
+	if (xlb_dp__set_backends(dp, &v, b, NBACKENDS, err, sizeof(err)))
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "bench: setting up %s: %s\n", name, err);
+	return -1;
+}
+
+/* Median ns/packet of fd on pkt; for balancer paths also checks counters. */
+static int measure(struct xlb_dp *dp, int fd, const __u8 *pkt, size_t len, int path,
+		   __u32 want_retval, double *out_ns, __u64 *on_path)
+{
+	__u8 out[PKT_MAX];
+	double ns[RUNS];
+	__u32 retval;
+
+	*on_path = 0;
+	for (int r = 0; r < RUNS; r++) {
+		__u64 before = path >= 0 ? path_counter(dp, path) : 0;
+		int ret = run_prog(fd, pkt, len, REPEAT, out, NULL, &retval, &ns[r]);
+
+		if (ret) {
+			fprintf(stderr, "bench: test run failed: %s\n", strerror(-ret));
+			return ret;
+		}
+		if (retval != want_retval) {
+			fprintf(stderr, "bench: verdict %u, expected %u\n", retval, want_retval);
+			return -EPROTO;
+		}
+		if (path >= 0) {
+			__u64 delta = path_counter(dp, path) - before;
+
+			if (delta != REPEAT) {
+				fprintf(stderr,
+					"bench: %s: %llu of %d iterations took the path; figure rejected\n",
+					path_names[path], (unsigned long long)delta, REPEAT);
+				return -EPROTO;
+			}
+			*on_path += delta;
+		}
+	}
+	*out_ns = median(ns, RUNS);
+	return 0;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int bench_maglev(__u32 size)
+{
+	static struct xlb_maglev_backend b[1000];
+	double t[RUNS];
+	__u32 *table = malloc(size * sizeof(*table));
+
+	if (!table)
+		return -ENOMEM;
+	for (int i = 0; i < 1000; i++) {
+		memset(&b[i], 0, sizeof(b[i]));
+		b[i].id = i;
+		b[i].family = XLB_AF_INET;
+		b[i].addr[0] = htonl(0xc6120000 + i + 1);
+		b[i].weight = 100;
+	}
+	for (int r = 0; r < RUNS; r++) {
+		double t0 = now_ms();
+
+		if (xlb_maglev__build(b, 1000, size, table)) {
+			free(table);
+			return -EINVAL;
+		}
+		t[r] = now_ms() - t0;
+	}
+	printf("{\"bench\":\"maglev_build\",\"backends\":1000,\"table_size\":%u,\"ms\":%.2f,\"runs\":%d}\n",
+	       size, median(t, RUNS), RUNS);
+	free(table);
+	return 0;
+}
+
+int main(void)
+{
+	struct xlb_dp_opts opts = { 0 };
+	static const struct {
+		const char *vip;
+		enum xlb_forward fwd;
+		const char *mode;
+		__u16 port;
+	} modes[] = {
+		{ "198.18.1.100:80/tcp", XLB_FWD_IPIP, "ipip", 80 },
+		{ "198.18.1.100:443/tcp", XLB_FWD_L2DSR, "l2dsr", 443 },
+	};
+	__u8 pkt[PKT_MAX], out[PKT_MAX];
+	struct xlb_dp *dp;
+	struct bench_bpf *floor_h;
+	char err[256];
+	int ret = 1;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "bench: needs root (BPF_PROG_TEST_RUN)\n");
+		return 77;
+	}
+	xlb_log_set_level(XLB_LOG_WARN);
+	xlb_log_capture_libs();
+	inet_pton(AF_INET, "198.19.0.0", &opts.ipip_src4);
+	memcpy(opts.if_mac, PKT_LB_MAC, 6);
+	if (xlb_dp__open(&opts, &dp, err, sizeof(err))) {
+		fprintf(stderr, "bench: %s\n", err);
+		return 1;
+	}
+	for (size_t m = 0; m < 2; m++)
+		if (setup_vip(dp, modes[m].vip, modes[m].fwd))
+			goto out;
+	floor_h = bench_bpf__open_and_load();
+	if (!floor_h)
+		goto out;
+
+	for (size_t m = 0; m < 2; m++) {
+		for (int p = 0; p < 3; p++) {
+			/* 56 bytes: the harness restores whole 8-byte words */
+			struct pkt_flow f = { .family = 4, .saddr = "198.18.0.1",
+					      .daddr = p == P_PASS ? "198.18.1.200" : "198.18.1.100",
+					      .sport = 12345, .dport = modes[m].port,
+					      .proto = IPPROTO_TCP,
+					      .tcp_flags = p == P_NEW_FLOW ? 0x02 : 0x10,
+					      .payload_len = 2 };
+			size_t len = pkt_build(&f, pkt), out_len;
+			struct bench_bpf *h;
+			double ns, floor_ns, harness_ns, tmp;
+			__u64 on_path, ignored;
+			__u32 rv;
+
+			if (len % 8) {
+				fprintf(stderr, "bench: template of %zu bytes\n", len);
+				goto out;
+			}
+			if (p == P_ESTABLISHED && /* put the flow in the table first */
+			    run_prog(xlb_dp__prog_fd(dp), pkt, len, 1, out, &out_len, &rv, &tmp))
+				goto out;
+			/* harness cost: restore + tail call into the floor */
+			h = load_harness(pkt, len, p == P_NEW_FLOW,
+					 bpf_program__fd(floor_h->progs.bench_floor));
+			if (!h || measure(dp, bpf_program__fd(h->progs.bench_restore), pkt, len, -1,
+					  XDP_TX, &harness_ns, &ignored))
+				goto out;
+			bench_bpf__destroy(h);
+			h = load_harness(pkt, len, p == P_NEW_FLOW, xlb_dp__prog_fd(dp));
+			if (!h)
+				goto out;
+			if (measure(dp, bpf_program__fd(h->progs.bench_restore), pkt, len, p,
+				    p == P_PASS ? XDP_PASS : XDP_TX, &ns, &on_path) ||
+			    measure(dp, bpf_program__fd(floor_h->progs.bench_floor), pkt, len, -1,
+				    XDP_TX, &floor_ns, &ignored)) {
+				bench_bpf__destroy(h);
+				goto out;
+			}
+			/* The last iteration's output must be the intended result. */
+			if (run_prog(bpf_program__fd(h->progs.bench_restore), pkt, len, 1, out,
+				     &out_len, &rv, &tmp) ||
+			    (p == P_PASS && (out_len != len || memcmp(out, pkt, len))) ||
+			    (p != P_PASS && m == 0 && (out_len != len + 20 || out[14 + 9] != 4)) ||
+			    (p != P_PASS && m == 1 && (out_len != len || out[0] != 0x02))) {
+				fprintf(stderr, "bench: %s/%s output is not the intended packet\n",
+					path_names[p], modes[m].mode);
+				bench_bpf__destroy(h);
+				goto out;
+			}
+			bench_bpf__destroy(h);
+			printf("{\"path\":\"%s\",\"mode\":\"%s\",\"ns_per_pkt\":%.1f,\"floor_ns_per_pkt\":%.1f,"
+			       "\"ratio\":%.2f,\"iterations_on_path\":%llu,\"harness_ns_per_pkt\":%.1f,"
+			       "\"ratio_without_harness\":%.2f,\"repeat\":%d,\"runs\":%d}\n",
+			       path_names[p], modes[m].mode, ns, floor_ns, ns / floor_ns,
+			       (unsigned long long)on_path, harness_ns,
+			       (ns - (harness_ns - floor_ns)) / floor_ns, REPEAT, RUNS);
+			fflush(stdout);
+		}
+	}
+	if (bench_maglev(XLB_MAGLEV_DEFAULT_SIZE) || bench_maglev(XLB_MAGLEV_MAX_SIZE))
+		goto out;
+	ret = 0;
+out:
+	xlb_dp__close(dp);
+	return ret;
+}

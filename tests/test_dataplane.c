@@ -1,0 +1,939 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Packet tests of the real balancer object through BPF_PROG_TEST_RUN, with
+ * the maps set up by the userspace library. Every forwarded packet is
+ * compared byte for byte with the frame the test builds independently, and
+ * the chosen backend with the one the Maglev table and flow hash predict.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cmocka.h>
+
+#include "bpf/hash.h"
+#include "lib/pkt.h"
+#include "userspace/dp.h"
+#include "userspace/log.h"
+
+static const __u8 LB_IF_MAC[6] = { 0x02, 0, 0, 0, 0, 0xaa };
+
+struct fixture {
+	struct xlb_dp *dp;
+	char err[256];
+};
+
+static struct xlb_vip_addr vip(const char *name)
+{
+	struct xlb_vip_addr v;
+	char err[128];
+
+	if (xlb_vip_addr__parse(name, &v, err, sizeof(err)))
+		fail_msg("bad VIP in test: %s: %s", name, err);
+	return v;
+}
+
+/* Backend i of a test pool: 198.18.0.(10+i) or 2001:2::(10+i), MAC 02:..:01:i. */
+static struct xlb_dp_backend backend(int family, int i, __u16 weight)
+{
+	struct xlb_dp_backend b = { .family = family, .weight = weight };
+	char addr[64];
+
+	if (family == XLB_AF_INET)
+		snprintf(addr, sizeof(addr), "198.18.0.%d", 10 + i);
+	else
+		snprintf(addr, sizeof(addr), "2001:2::%x", 0x10 + i);
+	assert_int_equal(xlb_addr__parse(addr, &b.family, b.addr), 0);
+	b.mac[0] = 0x02;
+	b.mac[4] = 0x01;
+	b.mac[5] = (__u8)i;
+	return b;
+}
+
+static void add_vip(struct fixture *fx, const char *name, enum xlb_algo algo,
+		    enum xlb_forward fwd, int family, int nbackends)
+{
+	struct xlb_vip_addr v = vip(name);
+	struct xlb_dp_backend b[64];
+
+	assert_true(nbackends <= 64);
+	if (xlb_dp__vip_add(fx->dp, &v, algo, fwd, 0, fx->err, sizeof(fx->err)))
+		fail_msg("vip_add %s: %s", name, fx->err);
+	for (int i = 0; i < nbackends; i++)
+		b[i] = backend(family, i + 1, 100);
+	if (xlb_dp__set_backends(fx->dp, &v, b, nbackends, fx->err, sizeof(fx->err)))
+		fail_msg("set_backends %s: %s", name, fx->err);
+}
+
+static int setup(void **state)
+{
+	struct xlb_dp_opts opts = { .conntrack_size = 4096, .test_poison = true };
+	struct fixture *fx = calloc(1, sizeof(*fx));
+
+	memcpy(opts.if_mac, LB_IF_MAC, 6);
+	inet_pton(AF_INET, "198.19.0.0", &opts.ipip_src4);
+	inet_pton(AF_INET6, "2001:2:0:ffff::", opts.ipip_src6);
+	if (xlb_dp__open(&opts, &fx->dp, fx->err, sizeof(fx->err)))
+		fail_msg("xlb_dp__open: %s", fx->err);
+	add_vip(fx, "198.18.1.100:80/tcp", XLB_ALGO_MAGLEV, XLB_FWD_IPIP, XLB_AF_INET, 3);
+	add_vip(fx, "198.18.1.100:53/udp", XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, XLB_AF_INET, 3);
+	add_vip(fx, "198.18.1.100:443/tcp", XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, XLB_AF_INET, 3);
+	add_vip(fx, "198.18.1.100:54/udp", XLB_ALGO_MAGLEV, XLB_FWD_IPIP, XLB_AF_INET, 3);
+	add_vip(fx, "[2001:2::100]:80/tcp", XLB_ALGO_MAGLEV, XLB_FWD_IPIP, XLB_AF_INET6, 3);
+	add_vip(fx, "[2001:2::100]:53/udp", XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, XLB_AF_INET6, 3);
+	add_vip(fx, "[2001:2::100]:443/tcp", XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, XLB_AF_INET6, 3);
+	add_vip(fx, "[2001:2::100]:54/udp", XLB_ALGO_MAGLEV, XLB_FWD_IPIP, XLB_AF_INET6, 3);
+	add_vip(fx, "198.18.1.101:80/tcp", XLB_ALGO_MAGLEV, XLB_FWD_IPIP, XLB_AF_INET6, 3);
+	add_vip(fx, "198.18.1.102:0/tcp", XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, XLB_AF_INET, 3);
+	add_vip(fx, "198.18.1.103:80/tcp", XLB_ALGO_SOURCE_HASH, XLB_FWD_L2DSR, XLB_AF_INET, 10);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	xlb_dp__close(fx->dp);
+	free(fx);
+	return 0;
+}
+
+/* Runs the balancer once on pkt. Returns the verdict; out gets the result. */
+static int run(struct fixture *fx, const __u8 *pkt, size_t len, __u8 *out, size_t *out_len)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = pkt, .data_size_in = len, .data_out = out,
+		    .data_size_out = PKT_MAX, .repeat = 1);
+	int ret = bpf_prog_test_run_opts(xlb_dp__prog_fd(fx->dp), &t);
+
+	if (ret)
+		return -errno;
+	*out_len = t.data_size_out;
+	return t.retval;
+}
+
+static struct xlb_dp_stats stats(struct fixture *fx)
+{
+	struct xlb_dp_stats s;
+
+	assert_int_equal(xlb_dp__stats(fx->dp, &s), 0);
+	return s;
+}
+
+/* ---- the prediction: what the table and flow hash say ---------------------- */
+
+static __u32 flow_hash(const struct xlb_vip_addr *v, __u8 algo, const struct pkt_flow *f)
+{
+	__u32 s[4] = {}, d[4] = {}, ports;
+	__u8 fam;
+
+	xlb_addr__parse(f->saddr, &fam, s);
+	xlb_addr__parse(f->daddr, &fam, d);
+	ports = ((__u32)htons(f->sport) << 16) | htons(f->dport);
+	if (v->family == XLB_AF_INET)
+		return algo == XLB_ALGO_SOURCE_HASH ? xlb_hash_src4(s[0])
+						    : xlb_hash_flow4(s[0], d[0], ports, f->proto);
+	return algo == XLB_ALGO_SOURCE_HASH ? xlb_hash_src6(s) : xlb_hash_flow6(s, d, ports, f->proto);
+}
+
+/* The backend the live table gives this flow. */
+static struct xlb_backend predict(struct fixture *fx, const char *vipname,
+				  const struct pkt_flow *f)
+{
+	static struct xlb_dp_vip_info info;
+	struct xlb_vip_addr v = vip(vipname);
+	__u32 *table, id;
+
+	assert_int_equal(xlb_dp__vip_info(fx->dp, &v, &info), 0);
+	assert_true(info.meta.table_size > 0);
+	table = calloc(info.meta.table_size, sizeof(*table));
+	assert_int_equal(xlb_dp__read_table(fx->dp, &v, table, info.meta.table_size), 0);
+	id = table[flow_hash(&v, info.meta.algo, f) % info.meta.table_size];
+	free(table);
+	for (size_t i = 0; i < info.nbackends; i++)
+		if (info.ids[i] == id)
+			return info.backends[i];
+	fail_msg("table entry %u is not a backend of %s", id, vipname);
+	return info.backends[0];
+}
+
+/* ---- expected frames, built independently of the data path ----------------- */
+
+static size_t l2_len(const struct pkt_flow *f)
+{
+	return f->vlan ? 18 : 14;
+}
+
+static size_t expect_l2dsr(const __u8 *in, size_t len, const struct xlb_backend *be, __u8 *exp)
+{
+	memcpy(exp, in, len);
+	memcpy(exp, be->mac, 6);
+	memcpy(exp + 6, LB_IF_MAC, 6);
+	return len;
+}
+
+/* IPIP as xlb emits it; in is the client's frame, l2 its link header length. */
+static size_t expect_ipip(const __u8 *in, size_t len, size_t l2, int inner_family,
+			  const struct xlb_backend *be, __be32 csaddr_last, __u16 csport,
+			  __u8 *exp)
+{
+	const __u8 *inner = in + l2;
+	size_t ip_len = len - l2, n = 0;
+	__u32 entropy = ntohl(csaddr_last) ^ csport;
+	__u8 tos = inner_family == XLB_AF_INET ? inner[1]
+					       : (__u8)(((inner[0] & 0x0f) << 4) | (inner[1] >> 4));
+
+	memcpy(exp, be->mac, 6);
+	memcpy(exp + 6, LB_IF_MAC, 6);
+	if (l2 == 18) {
+		memcpy(exp + 12, in + 12, 4); /* TPID and TCI kept */
+		n = 16;
+	} else {
+		n = 12;
+	}
+	if (be->family == XLB_AF_INET) {
+		struct iphdr ip = {
+			.ihl = 5, .version = 4, .tos = tos, .tot_len = htons(ip_len + 20),
+			.frag_off = htons(0x4000), .ttl = 64, .protocol = IPPROTO_IPIP,
+			.daddr = be->addr[0],
+		};
+		__u32 src;
+
+		inet_pton(AF_INET, "198.19.0.0", &src);
+		ip.saddr = src | htonl(entropy & 0xffff);
+		ip.check = htons(0); /* computed below */
+		exp[n++] = 0x08;
+		exp[n++] = 0x00;
+		{
+			__u16 *w = (__u16 *)&ip;
+			__u32 sum = 0;
+
+			for (int i = 0; i < 10; i++)
+				sum += w[i];
+			ip.check = pkt_csum_fold(sum);
+		}
+		memcpy(exp + n, &ip, sizeof(ip));
+		n += sizeof(ip);
+	} else {
+		struct ipv6hdr ip6 = {};
+		__u32 first = htonl((6U << 28) | ((__u32)tos << 20) | (entropy & 0xfffff));
+
+		exp[n++] = 0x86;
+		exp[n++] = 0xdd;
+		memcpy(&ip6, &first, 4);
+		ip6.payload_len = htons(ip_len);
+		ip6.nexthdr = inner_family == XLB_AF_INET ? IPPROTO_IPIP : IPPROTO_IPV6;
+		ip6.hop_limit = 64;
+		inet_pton(AF_INET6, "2001:2:0:ffff::", &ip6.saddr);
+		ip6.saddr.s6_addr32[3] = htonl(entropy);
+		memcpy(&ip6.daddr, be->addr, 16);
+		memcpy(exp + n, &ip6, sizeof(ip6));
+		n += sizeof(ip6);
+	}
+	memcpy(exp + n, inner, ip_len);
+	return n + ip_len;
+}
+
+static __be32 last_word(const char *addr)
+{
+	__be32 a[4] = {};
+	__u8 fam;
+
+	xlb_addr__parse(addr, &fam, a);
+	return fam == XLB_AF_INET ? a[0] : a[3];
+}
+
+static void assert_frame(const char *what, const __u8 *got, size_t got_len, const __u8 *exp,
+			 size_t exp_len)
+{
+	if (got_len == exp_len && !memcmp(got, exp, exp_len))
+		return;
+	pkt_hexdump("expected", exp, exp_len);
+	pkt_hexdump("got", got, got_len);
+	fail_msg("%s: output frame differs (len %zu, expected %zu)", what, got_len, exp_len);
+}
+
+/* Sends f to vipname and checks verdict, bytes and the chosen backend. */
+static struct xlb_backend send_and_check(struct fixture *fx, const char *vipname,
+					 const struct pkt_flow *f)
+{
+	__u8 in[PKT_MAX], out[PKT_MAX], exp[PKT_MAX];
+	struct xlb_vip_addr v = vip(vipname);
+	static struct xlb_dp_vip_info info;
+	struct xlb_backend be = predict(fx, vipname, f);
+	size_t len = pkt_build(f, in), out_len = 0, exp_len;
+	int verdict = run(fx, in, len, out, &out_len);
+
+	assert_int_equal(verdict, XDP_TX);
+	assert_int_equal(xlb_dp__vip_info(fx->dp, &v, &info), 0);
+	if (info.meta.forward == XLB_FWD_L2DSR)
+		exp_len = expect_l2dsr(in, len, &be, exp);
+	else
+		exp_len = expect_ipip(in, len, l2_len(f), v.family, &be, last_word(f->saddr),
+				      f->sport, exp);
+	assert_frame(vipname, out, out_len, exp, exp_len);
+	if (info.meta.forward == XLB_FWD_IPIP && be.family == XLB_AF_INET)
+		assert_true(pkt_ipv4_csum_ok(out + l2_len(f)));
+	return be;
+}
+
+static struct pkt_flow tcp4(const char *daddr, __u16 dport, __u16 sport)
+{
+	return (struct pkt_flow){ .family = 4, .saddr = "198.18.0.1", .daddr = daddr,
+				  .sport = sport, .dport = dport, .proto = IPPROTO_TCP,
+				  .tcp_flags = 0x02, .payload_len = 32 };
+}
+
+static struct pkt_flow tcp6(const char *daddr, __u16 dport, __u16 sport)
+{
+	return (struct pkt_flow){ .family = 6, .saddr = "2001:2::1", .daddr = daddr,
+				  .sport = sport, .dport = dport, .proto = IPPROTO_TCP,
+				  .tcp_flags = 0x02, .payload_len = 32 };
+}
+
+/* ---- tests -------------------------------------------------------------------- */
+
+static void test_forward_each_family_proto_mode(void **state)
+{
+	struct fixture *fx = *state;
+	static const struct {
+		const char *vip;
+		int family;
+		__u8 proto;
+		__u16 dport;
+		const char *daddr;
+	} rows[] = {
+		{ "198.18.1.100:80/tcp", 4, IPPROTO_TCP, 80, "198.18.1.100" },	 /* ipip 4in4 */
+		{ "198.18.1.100:54/udp", 4, IPPROTO_UDP, 54, "198.18.1.100" },	 /* ipip 4in4 */
+		{ "198.18.1.100:443/tcp", 4, IPPROTO_TCP, 443, "198.18.1.100" }, /* l2dsr */
+		{ "198.18.1.100:53/udp", 4, IPPROTO_UDP, 53, "198.18.1.100" },	 /* l2dsr */
+		{ "[2001:2::100]:80/tcp", 6, IPPROTO_TCP, 80, "2001:2::100" },	 /* ipip 6in6 */
+		{ "[2001:2::100]:54/udp", 6, IPPROTO_UDP, 54, "2001:2::100" },	 /* ipip 6in6 */
+		{ "[2001:2::100]:443/tcp", 6, IPPROTO_TCP, 443, "2001:2::100" }, /* l2dsr */
+		{ "[2001:2::100]:53/udp", 6, IPPROTO_UDP, 53, "2001:2::100" },	 /* l2dsr */
+		{ "198.18.1.101:80/tcp", 4, IPPROTO_TCP, 80, "198.18.1.101" },	 /* ipip 4in6 */
+		{ "198.18.1.102:0/tcp", 4, IPPROTO_TCP, 8080, "198.18.1.102" },	 /* any port */
+		{ "198.18.1.103:80/tcp", 4, IPPROTO_TCP, 80, "198.18.1.103" },	 /* source-hash */
+	};
+	int seen[4] = {};
+
+	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+		for (int port = 0; port < 24; port++) {
+			struct pkt_flow f = {
+				.family = rows[r].family,
+				.saddr = rows[r].family == 4 ? "198.18.0.1" : "2001:2::1",
+				.daddr = rows[r].daddr,
+				.sport = 10000 + port * 7,
+				.dport = rows[r].dport,
+				.proto = rows[r].proto,
+				.tcp_flags = 0x02,
+				.payload_len = 10 + port,
+			};
+			struct xlb_backend be = send_and_check(fx, rows[r].vip, &f);
+
+			if (r == 0)
+				seen[be.mac[5]]++;
+		}
+	}
+	/* Flows spread: every backend of the first VIP got some of 24. */
+	for (int i = 1; i <= 3; i++)
+		assert_true(seen[i] > 0);
+	assert_int_equal(stats(fx).tx_new_flow, 11 * 24);
+}
+
+static void test_source_hash_affinity(void **state)
+{
+	struct fixture *fx = *state;
+	struct pkt_flow f = tcp4("198.18.1.103", 80, 1000);
+	struct xlb_backend first = send_and_check(fx, "198.18.1.103:80/tcp", &f);
+
+	/* Same client, other ports: same backend (10 backends to choose from). */
+	for (__u16 p = 1001; p < 1040; p++) {
+		struct xlb_backend be;
+
+		f.sport = p;
+		be = send_and_check(fx, "198.18.1.103:80/tcp", &f);
+		assert_memory_equal(be.addr, first.addr, 16);
+	}
+}
+
+static void test_vlan_tagged(void **state)
+{
+	struct fixture *fx = *state;
+	struct pkt_flow f = tcp4("198.18.1.100", 80, 4242);
+
+	f.vlan = 42;
+	send_and_check(fx, "198.18.1.100:80/tcp", &f); /* ipip keeps the tag */
+	f.dport = 443;
+	send_and_check(fx, "198.18.1.100:443/tcp", &f); /* l2dsr keeps the tag */
+	f = tcp6("2001:2::100", 80, 4242);
+	f.vlan = 7;
+	send_and_check(fx, "[2001:2::100]:80/tcp", &f);
+}
+
+static void test_non_vip_passes_untouched(void **state)
+{
+	struct fixture *fx = *state;
+	const struct pkt_flow rows[] = {
+		tcp4("198.18.1.200", 80, 1),  /* other address */
+		tcp4("198.18.1.100", 81, 1),  /* VIP address, other port */
+		tcp6("2001:2::200", 80, 1),   /* other IPv6 address */
+		tcp6("2001:2::100", 8080, 1), /* IPv6 VIP address, other port */
+		{ .family = 4, .saddr = "198.18.0.1", .daddr = "198.18.1.100", .sport = 5,
+		  .dport = 80, .proto = IPPROTO_UDP, .payload_len = 8 }, /* TCP VIP, UDP packet */
+	};
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len, out_len;
+	__u64 before = stats(fx).pass_not_vip;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		len = pkt_build(&rows[i], in);
+		assert_int_equal(run(fx, in, len, out, &out_len), XDP_PASS);
+		assert_frame("non-VIP", out, out_len, in, len);
+	}
+	assert_int_equal(stats(fx).pass_not_vip - before, 5);
+
+	/* Not IP at all (ARP), and an ICMP echo to the VIP address. */
+	memset(in, 0, 60);
+	memcpy(in, PKT_LB_MAC, 6);
+	in[12] = 0x08;
+	in[13] = 0x06;
+	assert_int_equal(run(fx, in, 60, out, &out_len), XDP_PASS);
+	assert_frame("ARP", out, out_len, in, 60);
+	len = pkt_build_icmp_too_big(4, "198.18.0.254", "198.18.1.100", 80, "198.18.0.1", 1,
+				     IPPROTO_TCP, 1400, in);
+	in[14 + 20] = 8; /* turn it into an echo request */
+	assert_int_equal(run(fx, in, len, out, &out_len), XDP_PASS);
+	assert_frame("ICMP echo", out, out_len, in, len);
+}
+
+static void set_pool(struct fixture *fx, const char *vipname, int family, int first, int n)
+{
+	struct xlb_vip_addr v = vip(vipname);
+	struct xlb_dp_backend b[64];
+
+	for (int i = 0; i < n; i++)
+		b[i] = backend(family, first + i, 100);
+	if (xlb_dp__set_backends(fx->dp, &v, b, n, fx->err, sizeof(fx->err)))
+		fail_msg("set_backends: %s", fx->err);
+}
+
+static void test_established_flow_survives_backend_change(void **state)
+{
+	struct fixture *fx = *state;
+	const char *name = "198.18.1.100:80/tcp";
+	struct xlb_backend before[64], after;
+	struct pkt_flow f[64];
+	int moved_new = 0;
+
+	for (int i = 0; i < 64; i++) {
+		f[i] = tcp4("198.18.1.100", 80, 20000 + i);
+		before[i] = send_and_check(fx, name, &f[i]);
+	}
+	/* Grow the pool from 3 to 10: the table changes under the flows. */
+	set_pool(fx, name, XLB_AF_INET, 1, 10);
+	for (int i = 0; i < 64; i++) {
+		__u8 in[PKT_MAX], out[PKT_MAX];
+		size_t len, out_len;
+
+		f[i].tcp_flags = 0x10; /* ACK: established */
+		len = pkt_build(&f[i], in);
+		assert_int_equal(run(fx, in, len, out, &out_len), XDP_TX);
+		/* outer destination = the backend the flow started on */
+		assert_memory_equal(out + 14 + 16, before[i].addr, 4);
+	}
+	assert_int_equal(stats(fx).tx_established, 64);
+	/* New flows follow the new table, including to the new backends. */
+	for (int i = 0; i < 64; i++) {
+		struct pkt_flow g = tcp4("198.18.1.100", 80, 30000 + i);
+
+		after = send_and_check(fx, name, &g);
+		moved_new += after.mac[5] > 3;
+	}
+	assert_true(moved_new > 0);
+}
+
+static void test_removed_backend_flows_move(void **state)
+{
+	struct fixture *fx = *state;
+	const char *name = "[2001:2::100]:80/tcp";
+	struct xlb_backend be[48];
+	struct pkt_flow f[48];
+	int on_victim = 0;
+	__u64 rechosen;
+
+	for (int i = 0; i < 48; i++) {
+		f[i] = tcp6("2001:2::100", 80, 40000 + i);
+		be[i] = send_and_check(fx, name, &f[i]);
+	}
+	/* Remove backend 2 (keep 1 and 3). */
+	{
+		struct xlb_vip_addr v = vip(name);
+		struct xlb_dp_backend b[2] = { backend(XLB_AF_INET6, 1, 100),
+					       backend(XLB_AF_INET6, 3, 100) };
+
+		assert_int_equal(xlb_dp__set_backends(fx->dp, &v, b, 2, fx->err, sizeof(fx->err)),
+				 0);
+	}
+	for (int i = 0; i < 48; i++) {
+		struct xlb_backend now;
+
+		f[i].tcp_flags = 0x10;
+		now = send_and_check(fx, name, &f[i]); /* checks bytes vs the new table */
+		if (be[i].mac[5] == 2) {
+			on_victim++;
+			assert_int_not_equal(now.mac[5], 2);
+		} else {
+			/* the others stay where they were */
+			assert_memory_equal(now.addr, be[i].addr, 16);
+		}
+	}
+	assert_true(on_victim > 0);
+	rechosen = stats(fx).tx_rechosen;
+	assert_int_equal(rechosen, on_victim);
+}
+
+static void test_drained_backend_keeps_flows(void **state)
+{
+	struct fixture *fx = *state;
+	const char *name = "198.18.1.100:443/tcp";
+	struct xlb_vip_addr v = vip(name);
+	struct xlb_dp_backend b[3];
+	struct xlb_backend be[32];
+	struct pkt_flow f[32];
+	int on_drained = 0;
+
+	for (int i = 0; i < 32; i++) {
+		f[i] = tcp4("198.18.1.100", 443, 50000 + i);
+		be[i] = send_and_check(fx, name, &f[i]);
+		on_drained += be[i].mac[5] == 1;
+	}
+	assert_true(on_drained > 0);
+	for (int i = 0; i < 3; i++)
+		b[i] = backend(XLB_AF_INET, i + 1, 100);
+	b[0].drain = true;
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &v, b, 3, fx->err, sizeof(fx->err)), 0);
+	for (int i = 0; i < 32; i++) {
+		__u8 in[PKT_MAX], out[PKT_MAX];
+		size_t len, out_len;
+
+		f[i].tcp_flags = 0x10;
+		len = pkt_build(&f[i], in);
+		assert_int_equal(run(fx, in, len, out, &out_len), XDP_TX);
+		assert_memory_equal(out, be[i].mac, 6); /* established: unchanged */
+	}
+	for (int i = 0; i < 64; i++) {
+		struct pkt_flow g = tcp4("198.18.1.100", 443, 60000 + i);
+
+		assert_int_not_equal(send_and_check(fx, name, &g).mac[5], 1);
+	}
+}
+
+static void test_icmp_too_big_reaches_flow_backend(void **state)
+{
+	struct fixture *fx = *state;
+	__u8 in[PKT_MAX], out[PKT_MAX], exp[PKT_MAX];
+	size_t len, out_len, exp_len;
+
+	for (int fam = 4; fam <= 6; fam += 2) {
+		const char *name = fam == 4 ? "198.18.1.100:80/tcp" : "[2001:2::100]:80/tcp";
+		const char *vaddr = fam == 4 ? "198.18.1.100" : "2001:2::100";
+		const char *client = fam == 4 ? "198.18.0.1" : "2001:2::1";
+		const char *router = fam == 4 ? "198.18.0.254" : "2001:2::fe";
+
+		for (__u16 cport = 7000; cport < 7016; cport++) {
+			struct pkt_flow f = fam == 4 ? tcp4(vaddr, 80, cport) : tcp6(vaddr, 80, cport);
+			struct xlb_backend be = send_and_check(fx, name, &f);
+
+			len = pkt_build_icmp_too_big(fam, router, vaddr, 80, client, cport,
+						     IPPROTO_TCP, 1400, in);
+			assert_int_equal(run(fx, in, len, out, &out_len), XDP_TX);
+			exp_len = expect_ipip(in, len, 14, fam == 4 ? XLB_AF_INET : XLB_AF_INET6, &be,
+					      last_word(client), cport, exp);
+			assert_frame("ICMP too big", out, out_len, exp, exp_len);
+		}
+	}
+	assert_int_equal(stats(fx).tx_icmp, 32);
+}
+
+static void test_icmp_without_flow_follows_table(void **state)
+{
+	struct fixture *fx = *state;
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	struct pkt_flow f = tcp4("198.18.1.100", 80, 9999);
+	struct xlb_backend be = predict(fx, "198.18.1.100:80/tcp", &f);
+	size_t len, out_len;
+
+	/* The flow never passed here (another xlb host): same answer. */
+	len = pkt_build_icmp_too_big(4, "198.18.0.254", "198.18.1.100", 80, "198.18.0.1", 9999,
+				     IPPROTO_TCP, 1400, in);
+	assert_int_equal(run(fx, in, len, out, &out_len), XDP_TX);
+	assert_memory_equal(out + 14 + 16, be.addr, 4);
+}
+
+static void check_truncations(struct fixture *fx, const struct pkt_flow *f)
+{
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t full = pkt_build(f, in), out_len;
+
+	for (size_t len = 0; len < full; len++) {
+		int v = run(fx, in, len, out, &out_len);
+
+		if (len < ETH_HLEN) {
+			/* the kernel refuses frames shorter than Ethernet */
+			assert_int_equal(v, -EINVAL);
+			continue;
+		}
+		if (v != XDP_DROP && v != XDP_PASS)
+			fail_msg("truncated to %zu of %zu bytes: verdict %d", len, full, v);
+		if (v == XDP_PASS)
+			assert_frame("truncated pass", out, out_len, in, len);
+	}
+}
+
+static void test_truncated_never_forwarded(void **state)
+{
+	struct fixture *fx = *state;
+	struct pkt_flow rows[] = {
+		tcp4("198.18.1.100", 80, 1234),
+		tcp6("2001:2::100", 80, 1234),
+		{ .family = 4, .saddr = "198.18.0.1", .daddr = "198.18.1.100", .sport = 9,
+		  .dport = 53, .proto = IPPROTO_UDP, .payload_len = 16 },
+		{ .family = 6, .saddr = "2001:2::1", .daddr = "2001:2::100", .sport = 9,
+		  .dport = 53, .proto = IPPROTO_UDP, .payload_len = 16 },
+		tcp4("198.18.1.102", 9000, 1234), /* any-port VIP */
+	};
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len, out_len;
+
+	rows[0].vlan = 5;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		check_truncations(fx, &rows[i]);
+	/* VIP-bound with a header cut short: dropped and counted as malformed. */
+	assert_true(stats(fx).drops[XLB_DROP_MALFORMED] > 0);
+	/* An ICMP error cut anywhere is never forwarded either. */
+	len = pkt_build_icmp_too_big(4, "198.18.0.254", "198.18.1.100", 80, "198.18.0.1", 1,
+				     IPPROTO_TCP, 1400, in);
+	for (size_t l = ETH_HLEN; l < len; l++) {
+		int v = run(fx, in, l, out, &out_len);
+
+		assert_true(v == XDP_DROP || v == XDP_PASS);
+	}
+}
+
+static void test_fragments_and_options(void **state)
+{
+	struct fixture *fx = *state;
+	struct pkt_flow f = tcp4("198.18.1.100", 80, 777);
+	__u8 in[PKT_MAX], out[PKT_MAX], opt[PKT_MAX];
+	size_t len = pkt_build(&f, in), out_len;
+	struct iphdr *ip = (struct iphdr *)(in + 14);
+
+	/* First fragment of a VIP flow: no reassembly here, dropped and counted. */
+	ip->frag_off = htons(0x2000);
+	ip->check = 0;
+	ip->check = pkt_ipv4_csum(ip);
+	assert_int_equal(run(fx, in, len, out, &out_len), XDP_DROP);
+	assert_int_equal(stats(fx).drops[XLB_DROP_FRAGMENT], 1);
+
+	/* IPv4 with 8 bytes of options (NOPs + EOL) is balanced like any other. */
+	len = pkt_build(&f, in);
+	memcpy(opt, in, 14 + 20);
+	memset(opt + 34, 1, 7);
+	opt[41] = 0;
+	memcpy(opt + 42, in + 34, len - 34);
+	ip = (struct iphdr *)(opt + 14);
+	ip->ihl = 7;
+	ip->tot_len = htons(ntohs(ip->tot_len) + 8);
+	ip->check = 0;
+	ip->check = pkt_ipv4_csum(ip);
+	assert_int_equal(run(fx, opt, len + 8, out, &out_len), XDP_TX);
+	assert_int_equal(out_len, len + 8 + 20);
+	assert_memory_equal(out + 34, opt + 14, len + 8 - 14); /* inner intact */
+}
+
+static void test_empty_vip_drops(void **state)
+{
+	struct fixture *fx = *state;
+	struct xlb_vip_addr v = vip("198.18.1.100:80/tcp");
+	struct pkt_flow f = tcp4("198.18.1.100", 80, 31337);
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(&f, in), out_len;
+	struct xlb_vip_stats vs;
+
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &v, NULL, 0, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(run(fx, in, len, out, &out_len), XDP_DROP);
+	assert_int_equal(stats(fx).drops[XLB_DROP_NO_BACKEND], 1);
+	assert_int_equal(xlb_dp__vip_stats(fx->dp, &v, &vs), 0);
+	assert_int_equal(vs.drops[XLB_DROP_NO_BACKEND], 1);
+}
+
+static void test_counters(void **state)
+{
+	struct fixture *fx = *state;
+	struct xlb_vip_addr v = vip("198.18.1.100:53/udp");
+	struct xlb_vip_stats vs;
+	struct xlb_backend_stats bs, sum = {};
+	struct pkt_flow f = { .family = 4, .saddr = "198.18.0.1", .daddr = "198.18.1.100",
+			      .sport = 1, .dport = 53, .proto = IPPROTO_UDP, .payload_len = 100 };
+	__u8 in[PKT_MAX];
+	size_t len = pkt_build(&f, in);
+
+	for (int i = 0; i < 10; i++) {
+		f.sport = 100 + i % 5; /* 5 flows, 2 packets each */
+		send_and_check(fx, "198.18.1.100:53/udp", &f);
+	}
+	assert_int_equal(xlb_dp__vip_stats(fx->dp, &v, &vs), 0);
+	assert_int_equal(vs.packets, 10);
+	assert_int_equal(vs.bytes, 10 * len);
+	assert_int_equal(vs.new_flows, 5);
+	for (int i = 1; i <= 3; i++) {
+		struct xlb_dp_backend b = backend(XLB_AF_INET, i, 1);
+
+		assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b.family, b.addr, &bs), 0);
+		sum.packets += bs.packets;
+		sum.new_flows += bs.new_flows;
+	}
+	assert_int_equal(sum.packets, 10);
+	assert_int_equal(sum.new_flows, 5);
+}
+
+static void test_syn_retransmit_counted(void **state)
+{
+	struct fixture *fx = *state;
+	struct xlb_vip_addr v = vip("198.18.1.100:80/tcp");
+	struct pkt_flow f = tcp4("198.18.1.100", 80, 5555);
+	struct xlb_backend be = send_and_check(fx, "198.18.1.100:80/tcp", &f);
+	struct xlb_backend_stats bs;
+
+	send_and_check(fx, "198.18.1.100:80/tcp", &f); /* the same SYN again */
+	send_and_check(fx, "198.18.1.100:80/tcp", &f);
+	assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, be.family, be.addr, &bs), 0);
+	assert_int_equal(bs.syn_retransmits, 2);
+}
+
+/* ---- bad input: clear errors, maps untouched -------------------------------- */
+
+struct snapshot {
+	struct xlb_dp_vip_info info;
+	__u32 table[XLB_MAGLEV_DEFAULT_SIZE];
+};
+
+static void snap(struct fixture *fx, const char *name, struct snapshot *s)
+{
+	struct xlb_vip_addr v = vip(name);
+
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(xlb_dp__vip_info(fx->dp, &v, &s->info), 0);
+	assert_int_equal(xlb_dp__read_table(fx->dp, &v, s->table, s->info.meta.table_size), 0);
+}
+
+static void test_bad_input_rejected_maps_untouched(void **state)
+{
+	struct fixture *fx = *state;
+	static struct snapshot a, b;
+	const char *name = "198.18.1.100:80/tcp";
+	struct xlb_vip_addr v = vip(name), missing = vip("198.18.9.9:80/tcp");
+	struct xlb_vip_addr l2v = vip("198.18.1.100:443/tcp");
+	struct xlb_vip_addr v6 = vip("[2001:2::100]:80/tcp");
+	struct xlb_dp_backend bk[3] = { backend(XLB_AF_INET, 1, 100), backend(XLB_AF_INET, 2, 100),
+					backend(XLB_AF_INET, 3, 100) };
+	static struct xlb_dp_backend many[XLB_MAX_BACKENDS_PER_VIP + 1];
+	struct xlb_dp_backend bad[3];
+
+	snap(fx, name, &a);
+
+	memcpy(bad, bk, sizeof(bad));
+	bad[1].weight = 0;
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &v, bad, 3, fx->err, sizeof(fx->err)),
+			 -EINVAL);
+	assert_non_null(strstr(fx->err, "weight 0"));
+
+	memcpy(bad, bk, sizeof(bad));
+	bad[2] = bad[0];
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &v, bad, 3, fx->err, sizeof(fx->err)),
+			 -EINVAL);
+	assert_non_null(strstr(fx->err, "twice"));
+
+	/* IPv4 backend behind an IPv6 VIP; IPv6 backend behind an l2dsr IPv4 VIP. */
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &v6, bk, 3, fx->err, sizeof(fx->err)),
+			 -EAFNOSUPPORT);
+	assert_non_null(strstr(fx->err, "IPv4 but the VIP is IPv6"));
+	bad[0] = backend(XLB_AF_INET6, 1, 100);
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &l2v, bad, 1, fx->err, sizeof(fx->err)),
+			 -EAFNOSUPPORT);
+	assert_non_null(strstr(fx->err, "l2dsr"));
+
+	for (int i = 0; i <= XLB_MAX_BACKENDS_PER_VIP; i++)
+		many[i] = bk[0];
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &v, many, XLB_MAX_BACKENDS_PER_VIP + 1,
+					      fx->err, sizeof(fx->err)),
+			 -E2BIG);
+
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &missing, bk, 3, fx->err, sizeof(fx->err)),
+			 -ENOENT);
+	assert_non_null(strstr(fx->err, "198.18.9.9:80/tcp"));
+	assert_int_equal(xlb_dp__vip_del(fx->dp, &missing, fx->err, sizeof(fx->err)), -ENOENT);
+
+	assert_int_equal(xlb_dp__vip_add(fx->dp, &missing, XLB_ALGO_MAGLEV, XLB_FWD_IPIP, 65536,
+					 fx->err, sizeof(fx->err)),
+			 -EINVAL);
+	assert_non_null(strstr(fx->err, "prime"));
+	assert_int_equal(xlb_dp__vip_add(fx->dp, &missing, XLB_ALGO_MAX, XLB_FWD_IPIP, 0, fx->err,
+					 sizeof(fx->err)),
+			 -EINVAL);
+	assert_int_equal(xlb_dp__vip_add(fx->dp, &v, XLB_ALGO_MAGLEV, XLB_FWD_IPIP, 0, fx->err,
+					 sizeof(fx->err)),
+			 -EEXIST);
+	missing.family = 5;
+	assert_int_equal(xlb_dp__vip_add(fx->dp, &missing, XLB_ALGO_MAGLEV, XLB_FWD_IPIP, 0,
+					 fx->err, sizeof(fx->err)),
+			 -EINVAL);
+
+	/* MAC unknown and no interface to resolve it on. */
+	memcpy(bad, bk, sizeof(bad));
+	memset(bad[2].mac, 0, 6);
+	bad[2].addr[0] = htonl(0xc6120063); /* 198.18.0.99, a new backend */
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &v, bad, 3, fx->err, sizeof(fx->err)),
+			 -EINVAL);
+	assert_non_null(strstr(fx->err, "198.18.0.99"));
+
+	snap(fx, name, &b);
+	assert_memory_equal(&a, &b, sizeof(a));
+}
+
+static void test_table_size_and_algo_update(void **state)
+{
+	struct fixture *fx = *state;
+	struct xlb_vip_addr v = vip("198.18.1.104:80/tcp");
+	struct xlb_dp_backend bk[3] = { backend(XLB_AF_INET, 1, 1), backend(XLB_AF_INET, 2, 2),
+					backend(XLB_AF_INET, 3, 3) };
+	struct pkt_flow f = tcp4("198.18.1.104", 80, 1);
+	static struct xlb_dp_vip_info info;
+
+	assert_int_equal(xlb_dp__vip_add(fx->dp, &v, XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, 251, fx->err,
+					 sizeof(fx->err)),
+			 0);
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &v, bk, 3, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(xlb_dp__vip_info(fx->dp, &v, &info), 0);
+	assert_int_equal(info.meta.table_size, 251);
+	for (__u16 p = 1; p < 40; p++) {
+		f.sport = p;
+		send_and_check(fx, "198.18.1.104:80/tcp", &f);
+	}
+	assert_int_equal(xlb_dp__vip_update(fx->dp, &v, XLB_ALGO_SOURCE_HASH, XLB_FWD_L2DSR,
+					    fx->err, sizeof(fx->err)),
+			 0);
+	for (__u16 p = 100; p < 140; p++) {
+		f.sport = p;
+		send_and_check(fx, "198.18.1.104:80/tcp", &f);
+	}
+	assert_int_equal(xlb_dp__vip_del(fx->dp, &v, fx->err, sizeof(fx->err)), 0);
+	{
+		__u8 in[PKT_MAX], out[PKT_MAX];
+		size_t len = pkt_build(&f, in), out_len;
+
+		assert_int_equal(run(fx, in, len, out, &out_len), XDP_PASS);
+	}
+}
+
+/* Pinned maps survive the handle; a new handle adopts them, flows unmoved. */
+static void test_pin_and_adopt(void **state)
+{
+	struct xlb_dp_opts opts = { .conntrack_size = 4096 };
+	struct xlb_vip_addr v = vip("198.18.1.100:80/tcp");
+	struct fixture fx2 = {}, *fx = &fx2;
+	char dir[128], err[256];
+	static struct snapshot a, b;
+	struct xlb_backend be[16];
+	struct pkt_flow f[16];
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/xlb-test-%d", getpid());
+	memcpy(opts.if_mac, LB_IF_MAC, 6);
+	inet_pton(AF_INET, "198.19.0.0", &opts.ipip_src4);
+	opts.pin_dir = dir;
+	if (xlb_dp__open(&opts, &fx->dp, err, sizeof(err)))
+		fail_msg("open pinned: %s", err);
+	assert_false(xlb_dp__adopted(fx->dp));
+	add_vip(fx, "198.18.1.100:80/tcp", XLB_ALGO_MAGLEV, XLB_FWD_IPIP, XLB_AF_INET, 3);
+	for (int i = 0; i < 16; i++) {
+		f[i] = tcp4("198.18.1.100", 80, 100 + i);
+		be[i] = send_and_check(fx, "198.18.1.100:80/tcp", &f[i]);
+	}
+	snap(fx, "198.18.1.100:80/tcp", &a);
+
+	/* A second writer is refused while the first holds the lock. */
+	{
+		struct xlb_dp *other;
+
+		assert_int_equal(xlb_dp__open(&opts, &other, err, sizeof(err)), -EBUSY);
+	}
+	xlb_dp__close(fx->dp);
+
+	if (xlb_dp__open(&opts, &fx->dp, err, sizeof(err)))
+		fail_msg("reopen pinned: %s", err);
+	assert_true(xlb_dp__adopted(fx->dp));
+	snap(fx, "198.18.1.100:80/tcp", &b);
+	assert_memory_equal(&a, &b, sizeof(a));
+	/* Grow the pool: adopted flows keep their backends (conntrack kept). */
+	set_pool(fx, "198.18.1.100:80/tcp", XLB_AF_INET, 1, 8);
+	for (int i = 0; i < 16; i++) {
+		__u8 in[PKT_MAX], out[PKT_MAX];
+		size_t len, out_len;
+
+		f[i].tcp_flags = 0x10;
+		len = pkt_build(&f[i], in);
+		assert_int_equal(run(fx, in, len, out, &out_len), XDP_TX);
+		assert_memory_equal(out + 14 + 16, be[i].addr, 4);
+	}
+	assert_int_equal(stats(fx).tx_established, 16);
+	(void)v;
+	assert_int_equal(xlb_dp__destroy(fx->dp, err, sizeof(err)), 0);
+	assert_int_equal(access(dir, F_OK), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_forward_each_family_proto_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_source_hash_affinity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vlan_tagged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_non_vip_passes_untouched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_established_flow_survives_backend_change, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_removed_backend_flows_move, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drained_backend_keeps_flows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_too_big_reaches_flow_backend, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_without_flow_follows_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_never_forwarded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fragments_and_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_vip_drops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syn_retransmit_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_input_rejected_maps_untouched, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_table_size_and_algo_update, setup, teardown),
+		cmocka_unit_test(test_pin_and_adopt),
+	};
+
+	if (geteuid() != 0) {
+		printf("needs root (BPF_PROG_TEST_RUN)\n");
+		return 77;
+	}
+	xlb_log_set_level(XLB_LOG_WARN);
+	xlb_log_capture_libs();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

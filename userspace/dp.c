@@ -1,0 +1,1186 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Data-path handle: loads build/xlb.bpf.o through its skeleton, pins the maps
+ * under /sys/fs/bpf/xlb/<ifname>/ (or adopts them when already there),
+ * attaches with libxdp and keeps the VIP/backend maps in step with what the
+ * caller asks for. Writers of one interface are serialised with a flock on
+ * the pin directory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
+#include "xlb.skel.h"
+#include "userspace/dp.h"
+#include "userspace/log.h"
+#include "userspace/maglev.h"
+#include "userspace/neigh.h"
+
+#define BPF_FS_MAGIC_NUMBER 0xcafe4a11
+#define XLB_PROG_NAME "xlb_balance"
+
+struct dp_vip {
+	bool used;
+	struct xlb_vip_addr addr;
+	struct xlb_vip_meta meta;
+	__u32 nids;
+	__u32 ids[XLB_MAX_BACKENDS_PER_VIP];
+};
+
+struct xlb_dp {
+	struct xlb_bpf *skel;
+	char ifname[IF_NAMESIZE];
+	int ifindex;
+	enum xdp_attach_mode mode;
+	char pin_dir[PATH_MAX];
+	bool pinned;
+	bool adopted;
+	int lock_fd;
+	int neigh_timeout_ms;
+	int ncpus;
+	struct xlb_lb_config cfg;
+	struct dp_vip vips[XLB_MAX_VIPS];
+	__u8 be_used[XLB_MAX_BACKENDS];
+	__u32 be_cursor; /* next-fit: a freed id is reused as late as possible */
+};
+
+static int map_fd(struct bpf_map *m)
+{
+	return bpf_map__fd(m);
+}
+
+static const char *af_name(__u8 family)
+{
+	return family == XLB_AF_INET ? "IPv4" : "IPv6";
+}
+
+/* ---- VIP bookkeeping ---------------------------------------------------- */
+
+static struct dp_vip *vip_find(struct xlb_dp *dp, const struct xlb_vip_addr *vip)
+{
+	for (int i = 0; i < XLB_MAX_VIPS; i++)
+		if (dp->vips[i].used && !xlb_vip_addr__cmp(&dp->vips[i].addr, vip))
+			return &dp->vips[i];
+	return NULL;
+}
+
+static int vip_map_fd(struct xlb_dp *dp, __u8 family)
+{
+	return map_fd(family == XLB_AF_INET ? dp->skel->maps.xlb_vips4 : dp->skel->maps.xlb_vips6);
+}
+
+/* The VIP maps' key for vip; returns its size. */
+static size_t vip_key(const struct xlb_vip_addr *vip, void *key)
+{
+	if (vip->family == XLB_AF_INET) {
+		struct xlb_vip4_key *k = key;
+
+		memset(k, 0, sizeof(*k));
+		k->addr = vip->addr[0];
+		k->port = htons(vip->port);
+		k->proto = vip->proto;
+		return sizeof(*k);
+	} else {
+		struct xlb_vip6_key *k = key;
+
+		memset(k, 0, sizeof(*k));
+		memcpy(k->addr, vip->addr, sizeof(k->addr));
+		k->port = htons(vip->port);
+		k->proto = vip->proto;
+		return sizeof(*k);
+	}
+}
+
+static int vip_meta_write(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
+			  const struct xlb_vip_meta *meta, __u64 flags)
+{
+	union {
+		struct xlb_vip4_key k4;
+		struct xlb_vip6_key k6;
+	} key;
+
+	vip_key(vip, &key);
+	return bpf_map_update_elem(vip_map_fd(dp, vip->family), &key, meta, flags) ? -errno : 0;
+}
+
+static int config_write(struct xlb_dp *dp, const struct xlb_lb_config *cfg)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(map_fd(dp->skel->maps.xlb_config), &zero, cfg, BPF_ANY))
+		return -errno;
+	dp->cfg = *cfg;
+	return 0;
+}
+
+/* Keeps XLB_CFG_F_ANY_PORT* in step with the port-0 VIPs of the data path. */
+static int any_port_flags_sync(struct xlb_dp *dp, const struct dp_vip *extra)
+{
+	struct xlb_lb_config cfg = dp->cfg;
+	__u8 flags = 0;
+
+	for (int i = 0; i < XLB_MAX_VIPS; i++) {
+		const struct dp_vip *v = &dp->vips[i];
+
+		if (!v->used || v->addr.port)
+			continue;
+		flags |= v->addr.family == XLB_AF_INET ? XLB_CFG_F_ANY_PORT4 : XLB_CFG_F_ANY_PORT6;
+	}
+	if (extra && !extra->addr.port)
+		flags |= extra->addr.family == XLB_AF_INET ? XLB_CFG_F_ANY_PORT4
+							   : XLB_CFG_F_ANY_PORT6;
+	if (flags == cfg.flags)
+		return 0;
+	cfg.flags = flags;
+	return config_write(dp, &cfg);
+}
+
+/* Zeroes one entry of a per-CPU array (a reused VIP or backend id). */
+static int percpu_zero(struct xlb_dp *dp, struct bpf_map *map, __u32 idx)
+{
+	size_t sz = (bpf_map__value_size(map) + 7) & ~7UL;
+	void *zeros = calloc(dp->ncpus, sz);
+	int ret = 0;
+
+	if (!zeros)
+		return -ENOMEM;
+	if (bpf_map_update_elem(map_fd(map), &idx, zeros, BPF_ANY))
+		ret = -errno;
+	free(zeros);
+	return ret;
+}
+
+/* Sums a per-CPU array entry of u64 counters into out. */
+static int percpu_sum(struct xlb_dp *dp, struct bpf_map *map, __u32 idx, void *out, size_t len)
+{
+	size_t sz = (bpf_map__value_size(map) + 7) & ~7UL;
+	__u64 *vals = calloc(dp->ncpus, sz), *sum = out;
+	int ret = 0;
+
+	if (!vals)
+		return -ENOMEM;
+	memset(out, 0, len);
+	if (bpf_map_lookup_elem(map_fd(map), &idx, vals)) {
+		ret = -errno;
+		goto out;
+	}
+	for (int cpu = 0; cpu < dp->ncpus; cpu++) {
+		__u64 *v = (__u64 *)((char *)vals + cpu * sz);
+
+		for (size_t i = 0; i < len / sizeof(__u64); i++)
+			sum[i] += v[i];
+	}
+out:
+	free(vals);
+	return ret;
+}
+
+/* ---- open / adopt / attach ---------------------------------------------- */
+
+static int ensure_bpffs(char *err, size_t errlen)
+{
+	struct statfs st;
+
+	if (!statfs("/sys/fs/bpf", &st) && st.f_type == BPF_FS_MAGIC_NUMBER)
+		return 0;
+	/* `ip netns exec` gives a fresh /sys without a bpffs (KERNEL-NOTES 3) */
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
+		return xlb_err(err, errlen, -errno, "cannot mount bpffs on /sys/fs/bpf: %s",
+			       strerror(errno));
+	pr_info("mounted bpffs on /sys/fs/bpf");
+	return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int pinned_max_entries(const char *dir, const char *name, __u32 *out)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX + 64];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	ret = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
+	close(fd);
+	if (!ret)
+		*out = info.max_entries;
+	return ret;
+}
+
+/* Rebuilds the in-memory mirror from pinned maps left by an earlier run. */
+static int adopt_state(struct xlb_dp *dp, char *err, size_t errlen)
+{
+	union {
+		struct xlb_vip4_key k4;
+		struct xlb_vip6_key k6;
+	} key, next;
+	struct xlb_backend be;
+	struct xlb_vip_meta meta;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_config), &zero, &dp->cfg))
+		return xlb_err(err, errlen, -errno, "reading pinned config: %s", strerror(errno));
+
+	for (int fam = 0; fam < 2; fam++) {
+		__u8 family = fam ? XLB_AF_INET6 : XLB_AF_INET;
+		int fd = vip_map_fd(dp, family);
+		void *prev = NULL;
+
+		while (!bpf_map_get_next_key(fd, prev, &next)) {
+			struct dp_vip *v;
+
+			key = next;
+			prev = &key;
+			if (bpf_map_lookup_elem(fd, &key, &meta))
+				continue;
+			if (meta.vip_id >= XLB_MAX_VIPS || dp->vips[meta.vip_id].used)
+				return xlb_err(err, errlen, -EUCLEAN,
+					       "pinned VIP map is inconsistent (vip id %u)",
+					       meta.vip_id);
+			v = &dp->vips[meta.vip_id];
+			v->used = true;
+			v->meta = meta;
+			v->addr.family = family;
+			if (family == XLB_AF_INET) {
+				v->addr.addr[0] = key.k4.addr;
+				v->addr.port = ntohs(key.k4.port);
+				v->addr.proto = key.k4.proto;
+			} else {
+				memcpy(v->addr.addr, key.k6.addr, 16);
+				v->addr.port = ntohs(key.k6.port);
+				v->addr.proto = key.k6.proto;
+			}
+		}
+	}
+
+	for (__u32 id = 0; id < XLB_MAX_BACKENDS; id++) {
+		struct dp_vip *v;
+
+		if (bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_backends), &id, &be))
+			return xlb_err(err, errlen, -errno, "reading backend %u: %s", id,
+				       strerror(errno));
+		if (!(be.flags & XLB_BACKEND_F_ALLOCATED))
+			continue;
+		if (be.vip_id >= XLB_MAX_VIPS || !dp->vips[be.vip_id].used) {
+			pr_warn("pinned backend %u belongs to no VIP; retiring it", id);
+			be.flags = 0;
+			bpf_map_update_elem(map_fd(dp->skel->maps.xlb_backends), &id, &be, BPF_ANY);
+			continue;
+		}
+		v = &dp->vips[be.vip_id];
+		if (v->nids >= XLB_MAX_BACKENDS_PER_VIP)
+			return xlb_err(err, errlen, -EUCLEAN, "pinned VIP %u has too many backends",
+				       be.vip_id);
+		v->ids[v->nids++] = id;
+		dp->be_used[id] = 1;
+		dp->be_cursor = id + 1;
+	}
+	return 0;
+}
+
+static int attached_prog_id(int ifindex, enum xdp_attach_mode mode, __u32 *id)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (bpf_xdp_query(ifindex, mode == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE,
+			  &q))
+		return -errno;
+	*id = mode == XDP_MODE_SKB ? q.skb_prog_id : q.drv_prog_id;
+	if (!*id)
+		*id = q.prog_id;
+	return 0;
+}
+
+static int prog_name_by_id(__u32 id, char *name, size_t len)
+{
+	struct bpf_prog_info info = {};
+	__u32 ilen = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
+		close(fd);
+		return -errno;
+	}
+	close(fd);
+	snprintf(name, len, "%s", info.name);
+	return 0;
+}
+
+/*
+ * Attaches the freshly loaded program. If an earlier xlb program is attached
+ * (restart or upgrade), it is replaced in one atomic netlink operation; the
+ * maps are shared, so no flow moves.
+ */
+static int attach(struct xlb_dp *dp, char *err, size_t errlen)
+{
+	int fd = bpf_program__fd(dp->skel->progs.xlb_balance);
+	struct xdp_program *prog;
+	char name[BPF_OBJ_NAME_LEN];
+	__u32 old_id = 0;
+	int ret;
+
+	ret = attached_prog_id(dp->ifindex, dp->mode, &old_id);
+	if (ret)
+		return xlb_err(err, errlen, ret, "querying XDP on %s: %s", dp->ifname,
+			       strerror(-ret));
+	if (old_id) {
+		LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+		__u32 flags = XDP_FLAGS_REPLACE |
+			      (dp->mode == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
+
+		if (prog_name_by_id(old_id, name, sizeof(name)) || strcmp(name, XLB_PROG_NAME))
+			return xlb_err(err, errlen, -EBUSY,
+				       "%s already has XDP program %u (%s) attached; not replacing a program that is not xlb's",
+				       dp->ifname, old_id, name);
+		opts.old_prog_fd = bpf_prog_get_fd_by_id(old_id);
+		if (opts.old_prog_fd < 0)
+			return xlb_err(err, errlen, -errno, "opening attached program %u: %s",
+				       old_id, strerror(errno));
+		ret = bpf_xdp_attach(dp->ifindex, fd, flags, &opts) ? -errno : 0;
+		close(opts.old_prog_fd);
+		if (ret)
+			return xlb_err(err, errlen, ret, "replacing program on %s: %s",
+				       dp->ifname, strerror(-ret));
+		pr_info("replaced xlb program %u on %s atomically", old_id, dp->ifname);
+		return 0;
+	}
+
+	prog = xdp_program__from_fd(fd);
+	ret = libxdp_get_error(prog);
+	if (ret)
+		return xlb_err(err, errlen, ret, "libxdp: %s", strerror(-ret));
+	/* libxdp tries its dispatcher first and falls back to a plain attach
+	 * where the kernel refuses it (KERNEL-NOTES 4).
+	 */
+	ret = xdp_program__attach(prog, dp->ifindex, dp->mode, 0);
+	xdp_program__close(prog);
+	if (ret)
+		return xlb_err(err, errlen, ret, "attaching to %s in %s mode: %s", dp->ifname,
+			       dp->mode == XDP_MODE_SKB ? "generic" : "native", strerror(-ret));
+	pr_info("attached xlb to %s (%s)", dp->ifname,
+		dp->mode == XDP_MODE_SKB ? "generic" : "native");
+	return 0;
+}
+
+static int detach(const char *ifname, int ifindex, char *err, size_t errlen)
+{
+	static const enum xdp_attach_mode modes[] = { XDP_MODE_NATIVE, XDP_MODE_SKB };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct xdp_multiprog *mp;
+		char name[BPF_OBJ_NAME_LEN];
+		__u32 id = 0;
+
+		if (attached_prog_id(ifindex, modes[i], &id) || !id)
+			continue;
+		if (!prog_name_by_id(id, name, sizeof(name)) && !strcmp(name, XLB_PROG_NAME)) {
+			LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+			__u32 flags = modes[i] == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE
+							       : XDP_FLAGS_DRV_MODE;
+
+			if (bpf_xdp_detach(ifindex, flags, &opts))
+				return xlb_err(err, errlen, -errno, "detaching from %s: %s",
+					       ifname, strerror(errno));
+			continue;
+		}
+		/* Behind a libxdp dispatcher: remove only our program. */
+		mp = xdp_multiprog__get_from_ifindex(ifindex);
+		if (libxdp_get_error(mp))
+			continue;
+		for (struct xdp_program *p = xdp_multiprog__next_prog(NULL, mp); p;
+		     p = xdp_multiprog__next_prog(p, mp)) {
+			if (!strcmp(xdp_program__name(p), XLB_PROG_NAME))
+				xdp_program__detach(p, ifindex, modes[i], 0);
+		}
+		xdp_multiprog__close(mp);
+	}
+	return 0;
+}
+
+int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oopts);
+	struct xlb_lb_config cfg = {};
+	struct xlb_dp *dp;
+	__u32 ct_size;
+	char probe[PATH_MAX + 64];
+	int ret;
+
+	if (!opts || !out)
+		return xlb_err(err, errlen, -EINVAL, "missing options");
+	ct_size = opts->conntrack_size ? opts->conntrack_size : XLB_CONNTRACK_DEFAULT_SIZE;
+	if (ct_size < 1024 || ct_size > (1U << 26))
+		return xlb_err(err, errlen, -EINVAL,
+			       "connection table size %u out of range 1024..67108864", ct_size);
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return xlb_err(err, errlen, -ENOMEM, "out of memory");
+	dp->lock_fd = -1;
+	dp->mode = opts->generic ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+	dp->neigh_timeout_ms = opts->neigh_timeout_ms ? opts->neigh_timeout_ms : 1000;
+	dp->ncpus = libbpf_num_possible_cpus();
+	if (dp->ncpus <= 0) {
+		ret = xlb_err(err, errlen, -EINVAL, "cannot count CPUs");
+		goto fail;
+	}
+
+	if (opts->ifname) {
+		if (strlen(opts->ifname) >= IF_NAMESIZE || strchr(opts->ifname, '/')) {
+			ret = xlb_err(err, errlen, -EINVAL, "bad interface name '%s'",
+				      opts->ifname);
+			goto fail;
+		}
+		snprintf(dp->ifname, sizeof(dp->ifname), "%s", opts->ifname);
+		dp->ifindex = if_nametoindex(opts->ifname);
+		if (!dp->ifindex) {
+			ret = xlb_err(err, errlen, -ENODEV, "no interface '%s'", opts->ifname);
+			goto fail;
+		}
+	}
+	if (opts->pin_dir)
+		snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", opts->pin_dir);
+	else if (opts->ifname)
+		snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s/%s", XLB_PIN_ROOT, opts->ifname);
+	dp->pinned = dp->pin_dir[0] != 0;
+
+	if (dp->pinned) {
+		ret = ensure_bpffs(err, errlen);
+		if (ret)
+			goto fail;
+		ret = mkdir_p(dp->pin_dir);
+		if (ret) {
+			xlb_err(err, errlen, ret, "creating %s: %s", dp->pin_dir, strerror(-ret));
+			goto fail;
+		}
+		dp->lock_fd = open(dp->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dp->lock_fd < 0 || flock(dp->lock_fd, LOCK_EX | LOCK_NB)) {
+			ret = xlb_err(err, errlen, -EBUSY, "%s is in use by another xlb process",
+				      dp->pin_dir);
+			goto fail;
+		}
+		snprintf(probe, sizeof(probe), "%s/%s", dp->pin_dir, XLB_MAP_VIPS4);
+		dp->adopted = access(probe, F_OK) == 0;
+		oopts.pin_root_path = dp->pin_dir;
+	}
+
+	dp->skel = xlb_bpf__open_opts(&oopts);
+	if (!dp->skel) {
+		ret = xlb_err(err, errlen, -errno, "opening BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	dp->skel->rodata->xlb_test_poison_headroom = opts->test_poison;
+	if (dp->pinned) {
+		/* Reuse needs identical map sizes: take the pinned ones. */
+		pinned_max_entries(dp->pin_dir, XLB_MAP_FLOWS4, &ct_size);
+	} else {
+		/* Unpinned handles (tests, benchmarks) never share their maps. */
+		struct bpf_map *m;
+
+		bpf_object__for_each_map(m, dp->skel->obj)
+			bpf_map__set_pin_path(m, NULL);
+	}
+	bpf_map__set_max_entries(dp->skel->maps.xlb_flows4, ct_size);
+	bpf_map__set_max_entries(dp->skel->maps.xlb_flows6, ct_size);
+
+	ret = xlb_bpf__load(dp->skel);
+	if (ret) {
+		xlb_err(err, errlen, ret,
+			"loading BPF object: %s%s", strerror(-ret),
+			dp->adopted ? " (pinned maps from an incompatible version? "
+				      "run 'xlbd --cleanup IFACE')" : "");
+		goto fail;
+	}
+
+	if (dp->adopted) {
+		ret = adopt_state(dp, err, errlen);
+		if (ret)
+			goto fail;
+	} else {
+		memcpy(cfg.if_mac, opts->if_mac, 6);
+		cfg.ipip_src4 = opts->ipip_src4;
+		memcpy(cfg.ipip_src6, opts->ipip_src6, sizeof(cfg.ipip_src6));
+		if (dp->ifindex && !memcmp(cfg.if_mac, "\0\0\0\0\0\0", 6)) {
+			ret = xlb_neigh__if_mac(dp->ifindex, cfg.if_mac, err, errlen);
+			if (ret)
+				goto fail;
+		}
+		ret = config_write(dp, &cfg);
+		if (ret) {
+			xlb_err(err, errlen, ret, "writing config map: %s", strerror(-ret));
+			goto fail;
+		}
+	}
+
+	if (dp->ifindex) {
+		ret = attach(dp, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	*out = dp;
+	return 0;
+fail:
+	xlb_dp__close(dp);
+	return ret;
+}
+
+void xlb_dp__close(struct xlb_dp *dp)
+{
+	if (!dp)
+		return;
+	xlb_bpf__destroy(dp->skel);
+	if (dp->lock_fd >= 0)
+		close(dp->lock_fd);
+	free(dp);
+}
+
+static int unpin_dir(const char *dir, char *err, size_t errlen)
+{
+	static const char *const names[] = {
+		XLB_MAP_VIPS4,	 XLB_MAP_VIPS6, XLB_MAP_TABLES,	   XLB_MAP_BACKENDS,
+		XLB_MAP_FLOWS4,	 XLB_MAP_FLOWS6, XLB_MAP_CONFIG,   XLB_MAP_STATS,
+		XLB_MAP_VIP_STATS, XLB_MAP_BACKEND_STATS,
+	};
+	char path[PATH_MAX + 64];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (unlink(path) && errno != ENOENT)
+			return xlb_err(err, errlen, -errno, "unpinning %s: %s", path,
+				       strerror(errno));
+	}
+	if (rmdir(dir) && errno != ENOENT)
+		return xlb_err(err, errlen, -errno, "removing %s: %s", dir, strerror(errno));
+	return 0;
+}
+
+int xlb_dp__destroy(struct xlb_dp *dp, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	if (!dp)
+		return 0;
+	if (dp->ifindex)
+		ret = detach(dp->ifname, dp->ifindex, err, errlen);
+	if (!ret && dp->pinned)
+		ret = unpin_dir(dp->pin_dir, err, errlen);
+	xlb_dp__close(dp);
+	return ret;
+}
+
+int xlb_dp__cleanup(const char *ifname, const char *pin_dir, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	int ifindex, ret;
+
+	if (!ifname || !*ifname || strchr(ifname, '/'))
+		return xlb_err(err, errlen, -EINVAL, "bad interface name");
+	ifindex = if_nametoindex(ifname);
+	if (ifindex) {
+		ret = detach(ifname, ifindex, err, errlen);
+		if (ret)
+			return ret;
+	}
+	if (pin_dir)
+		snprintf(dir, sizeof(dir), "%s", pin_dir);
+	else
+		snprintf(dir, sizeof(dir), "%s/%s", XLB_PIN_ROOT, ifname);
+	ret = unpin_dir(dir, err, errlen);
+	if (!ret && !pin_dir)
+		rmdir(XLB_PIN_ROOT); /* only if empty */
+	return ret;
+}
+
+bool xlb_dp__adopted(const struct xlb_dp *dp)
+{
+	return dp->adopted;
+}
+
+int xlb_dp__prog_fd(const struct xlb_dp *dp)
+{
+	return bpf_program__fd(dp->skel->progs.xlb_balance);
+}
+
+struct bpf_object *xlb_dp__object(const struct xlb_dp *dp)
+{
+	return dp->skel->obj;
+}
+
+/* ---- VIPs ----------------------------------------------------------------- */
+
+static int check_vip(const struct xlb_vip_addr *vip, char *err, size_t errlen)
+{
+	if (!vip)
+		return xlb_err(err, errlen, -EINVAL, "missing VIP");
+	if (vip->family != XLB_AF_INET && vip->family != XLB_AF_INET6)
+		return xlb_err(err, errlen, -EINVAL, "VIP family %u is neither IPv4 nor IPv6",
+			       vip->family);
+	if (vip->proto != IPPROTO_TCP && vip->proto != IPPROTO_UDP)
+		return xlb_err(err, errlen, -EINVAL, "VIP protocol %u is neither TCP nor UDP",
+			       vip->proto);
+	return 0;
+}
+
+static int check_modes(enum xlb_algo algo, enum xlb_forward fwd, char *err, size_t errlen)
+{
+	if ((unsigned)algo >= XLB_ALGO_MAX)
+		return xlb_err(err, errlen, -EINVAL, "unknown algorithm %d", algo);
+	if ((unsigned)fwd >= XLB_FWD_MAX)
+		return xlb_err(err, errlen, -EINVAL, "unknown forwarding mode %d", fwd);
+	return 0;
+}
+
+int xlb_dp__vip_add(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_algo algo,
+		    enum xlb_forward fwd, __u32 table_size, char *err, size_t errlen)
+{
+	int fd_tables = map_fd(dp->skel->maps.xlb_tables);
+	struct xlb_vip_meta meta = {};
+	char name[64];
+	struct dp_vip *v = NULL;
+	int ret;
+
+	ret = check_vip(vip, err, errlen) ?: check_modes(algo, fwd, err, errlen);
+	if (ret)
+		return ret;
+	if (!table_size)
+		table_size = XLB_MAGLEV_DEFAULT_SIZE;
+	if (table_size > XLB_MAGLEV_MAX_SIZE || !xlb_maglev__is_prime(table_size))
+		return xlb_err(err, errlen, -EINVAL,
+			       "table size %u must be a prime no larger than %u", table_size,
+			       XLB_MAGLEV_MAX_SIZE);
+	xlb_vip_addr__format(vip, name, sizeof(name));
+	if (vip_find(dp, vip))
+		return xlb_err(err, errlen, -EEXIST, "VIP %s already exists", name);
+	for (int i = 0; i < XLB_MAX_VIPS; i++) {
+		if (!dp->vips[i].used) {
+			v = &dp->vips[i];
+			meta.vip_id = i;
+			break;
+		}
+	}
+	if (!v)
+		return xlb_err(err, errlen, -ENOSPC, "too many VIPs (limit %d)", XLB_MAX_VIPS);
+
+	meta.algo = algo;
+	meta.forward = fwd;
+	meta.table_size_cfg = table_size;
+	for (__u32 s = 0; s < 2; s++) {
+		__u32 slot = meta.vip_id * 2 + s;
+
+		bpf_map_delete_elem(fd_tables, &slot);
+	}
+	ret = percpu_zero(dp, dp->skel->maps.xlb_vip_stats, meta.vip_id);
+	if (ret)
+		return xlb_err(err, errlen, ret, "resetting counters of %s: %s", name,
+			       strerror(-ret));
+	/* Port 0 VIPs need the second lookup switched on before they exist. */
+	memset(v, 0, sizeof(*v));
+	v->addr = *vip;
+	ret = any_port_flags_sync(dp, v);
+	if (ret)
+		return xlb_err(err, errlen, ret, "updating config map: %s", strerror(-ret));
+	ret = vip_meta_write(dp, vip, &meta, BPF_NOEXIST);
+	if (ret) {
+		any_port_flags_sync(dp, NULL);
+		return xlb_err(err, errlen, ret, "adding %s to the VIP map: %s", name,
+			       strerror(-ret));
+	}
+	v->used = true;
+	v->meta = meta;
+	pr_debug("vip %s added (id %u)", name, meta.vip_id);
+	return 0;
+}
+
+static void backend_retire(struct xlb_dp *dp, __u32 id)
+{
+	int fd = map_fd(dp->skel->maps.xlb_backends);
+	struct xlb_backend be;
+
+	/* Clearing SERVING sends the backend's flows to a new choice. */
+	if (!bpf_map_lookup_elem(fd, &id, &be)) {
+		be.flags = 0;
+		bpf_map_update_elem(fd, &id, &be, BPF_ANY);
+	}
+	dp->be_used[id] = 0;
+}
+
+int xlb_dp__vip_del(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *err, size_t errlen)
+{
+	int fd_tables = map_fd(dp->skel->maps.xlb_tables);
+	union {
+		struct xlb_vip4_key k4;
+		struct xlb_vip6_key k6;
+	} key;
+	struct dp_vip *v;
+	char name[64];
+	int ret;
+
+	ret = check_vip(vip, err, errlen);
+	if (ret)
+		return ret;
+	xlb_vip_addr__format(vip, name, sizeof(name));
+	v = vip_find(dp, vip);
+	if (!v)
+		return xlb_err(err, errlen, -ENOENT, "no VIP %s", name);
+	vip_key(vip, &key);
+	if (bpf_map_delete_elem(vip_map_fd(dp, vip->family), &key))
+		return xlb_err(err, errlen, -errno, "removing %s: %s", name, strerror(errno));
+	/* Packets no longer match the VIP; what it owned can go. */
+	for (__u32 s = 0; s < 2; s++) {
+		__u32 slot = v->meta.vip_id * 2 + s;
+
+		bpf_map_delete_elem(fd_tables, &slot);
+	}
+	for (__u32 i = 0; i < v->nids; i++)
+		backend_retire(dp, v->ids[i]);
+	memset(v, 0, sizeof(*v));
+	any_port_flags_sync(dp, NULL);
+	pr_debug("vip %s deleted", name);
+	return 0;
+}
+
+int xlb_dp__vip_update(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_algo algo,
+		       enum xlb_forward fwd, char *err, size_t errlen)
+{
+	struct xlb_vip_meta meta;
+	struct dp_vip *v;
+	char name[64];
+	int ret;
+
+	ret = check_vip(vip, err, errlen) ?: check_modes(algo, fwd, err, errlen);
+	if (ret)
+		return ret;
+	xlb_vip_addr__format(vip, name, sizeof(name));
+	v = vip_find(dp, vip);
+	if (!v)
+		return xlb_err(err, errlen, -ENOENT, "no VIP %s", name);
+	meta = v->meta;
+	meta.algo = algo;
+	meta.forward = fwd;
+	ret = vip_meta_write(dp, vip, &meta, BPF_EXIST);
+	if (ret)
+		return xlb_err(err, errlen, ret, "updating %s: %s", name, strerror(-ret));
+	v->meta = meta;
+	return 0;
+}
+
+/* ---- backends --------------------------------------------------------------- */
+
+static int backend_read(struct xlb_dp *dp, __u32 id, struct xlb_backend *be)
+{
+	return bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_backends), &id, be) ? -errno : 0;
+}
+
+static int backend_write(struct xlb_dp *dp, __u32 id, const struct xlb_backend *be)
+{
+	return bpf_map_update_elem(map_fd(dp->skel->maps.xlb_backends), &id, be, BPF_ANY) ? -errno
+											    : 0;
+}
+
+static bool backend_addr_equal(const struct xlb_backend *be, __u8 family, const __be32 *addr)
+{
+	return be->family == family &&
+	       !memcmp(be->addr, addr, family == XLB_AF_INET ? 4 : 16);
+}
+
+static int backend_alloc(struct xlb_dp *dp, __u32 *id)
+{
+	for (__u32 n = 0; n < XLB_MAX_BACKENDS; n++) {
+		__u32 i = (dp->be_cursor + n) % XLB_MAX_BACKENDS;
+
+		if (!dp->be_used[i]) {
+			dp->be_used[i] = 1;
+			dp->be_cursor = i + 1;
+			*id = i;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static int check_backends(struct xlb_dp *dp, const struct dp_vip *v,
+			  const struct xlb_dp_backend *b, size_t n, char *err, size_t errlen)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if (n && !b)
+		return xlb_err(err, errlen, -EINVAL, "missing backend list");
+	if (n > XLB_MAX_BACKENDS_PER_VIP)
+		return xlb_err(err, errlen, -E2BIG, "%zu backends, more than the limit of %d",
+			       n, XLB_MAX_BACKENDS_PER_VIP);
+	for (size_t i = 0; i < n; i++) {
+		if (b[i].family != XLB_AF_INET && b[i].family != XLB_AF_INET6)
+			return xlb_err(err, errlen, -EINVAL, "backend %zu: unknown family %u", i,
+				       b[i].family);
+		xlb_addr__format(b[i].family, b[i].addr, addr, sizeof(addr));
+		if (!b[i].weight)
+			return xlb_err(err, errlen, -EINVAL,
+				       "backend %s: weight 0 out of range 1..%d", addr,
+				       XLB_WEIGHT_MAX);
+		if (b[i].family != v->addr.family &&
+		    !(v->addr.family == XLB_AF_INET && b[i].family == XLB_AF_INET6 &&
+		      v->meta.forward == XLB_FWD_IPIP))
+			return xlb_err(err, errlen, -EAFNOSUPPORT,
+				       "backend %s is %s but the VIP is %s%s", addr,
+				       af_name(b[i].family), af_name(v->addr.family),
+				       v->meta.forward == XLB_FWD_L2DSR ? " (l2dsr cannot change family)"
+									 : "");
+		for (size_t j = 0; j < i; j++)
+			if (b[j].family == b[i].family &&
+			    !memcmp(b[j].addr, b[i].addr, b[i].family == XLB_AF_INET ? 4 : 16))
+				return xlb_err(err, errlen, -EINVAL, "backend %s listed twice",
+					       addr);
+	}
+	(void)dp;
+	return 0;
+}
+
+/* Finds each backend's next-hop MAC unless the caller gave it. */
+static int resolve_macs(struct xlb_dp *dp, const struct dp_vip *v, struct xlb_dp_backend *b,
+			size_t n, char *err, size_t errlen)
+{
+	char addr[INET6_ADDRSTRLEN], msg[256];
+	int ret;
+
+	for (size_t i = 0; i < n; i++) {
+		if (memcmp(b[i].mac, "\0\0\0\0\0\0", 6))
+			continue;
+		xlb_addr__format(b[i].family, b[i].addr, addr, sizeof(addr));
+		if (!dp->ifindex)
+			return xlb_err(err, errlen, -EINVAL,
+				       "backend %s has no MAC and there is no interface to resolve it on",
+				       addr);
+		ret = xlb_neigh__resolve(dp->ifindex, b[i].family == XLB_AF_INET ? AF_INET : AF_INET6,
+					 b[i].addr, v->meta.forward == XLB_FWD_L2DSR,
+					 dp->neigh_timeout_ms, b[i].mac, msg, sizeof(msg));
+		if (ret)
+			return xlb_err(err, errlen, ret, "backend %s: %s", addr, msg);
+	}
+	return 0;
+}
+
+/* Builds the table in the idle slot and flips the VIP to it. */
+static int publish_table(struct xlb_dp *dp, struct dp_vip *v,
+			 const struct xlb_maglev_backend *mb, size_t n, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = BPF_F_INNER_MAP);
+	struct xlb_vip_meta meta = v->meta;
+	__u32 size = meta.table_size_cfg, slot, *table = NULL, *keys = NULL, count;
+	int inner = -1, ret;
+
+	meta.table_slot = !v->meta.table_slot;
+	meta.table_size = n ? size : 0;
+	slot = meta.vip_id * 2 + meta.table_slot;
+	if (n) {
+		table = malloc(size * sizeof(*table));
+		keys = malloc(size * sizeof(*keys));
+		if (!table || !keys) {
+			ret = xlb_err(err, errlen, -ENOMEM, "out of memory for a %u-entry table",
+				      size);
+			goto out;
+		}
+		ret = xlb_maglev__build(mb, n, size, table);
+		if (ret) {
+			xlb_err(err, errlen, ret, "building the Maglev table: %s", strerror(-ret));
+			goto out;
+		}
+		for (__u32 i = 0; i < size; i++)
+			keys[i] = i;
+		inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_table", sizeof(__u32), sizeof(__u32),
+				       size, &copts);
+		if (inner < 0) {
+			ret = xlb_err(err, errlen, -errno, "creating a table map: %s",
+				      strerror(errno));
+			goto out;
+		}
+		count = size;
+		if (bpf_map_update_batch(inner, keys, table, &count, NULL)) {
+			ret = xlb_err(err, errlen, -errno, "filling the table map: %s",
+				      strerror(errno));
+			goto out;
+		}
+		if (bpf_map_update_elem(map_fd(dp->skel->maps.xlb_tables), &slot, &inner,
+					BPF_ANY)) {
+			ret = xlb_err(err, errlen, -errno, "installing the table: %s",
+				      strerror(errno));
+			goto out;
+		}
+	}
+	/* The commit point: one element replaced under RCU. */
+	ret = vip_meta_write(dp, &v->addr, &meta, BPF_EXIST);
+	if (ret) {
+		xlb_err(err, errlen, ret, "publishing the table: %s", strerror(-ret));
+		goto out;
+	}
+	v->meta = meta;
+out:
+	if (inner >= 0)
+		close(inner); /* the outer map holds its own reference */
+	free(table);
+	free(keys);
+	return ret;
+}
+
+int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
+			 const struct xlb_dp_backend *b, size_t n, char *err, size_t errlen)
+{
+	struct xlb_dp_backend *want = NULL;
+	struct xlb_maglev_backend *mb = NULL;
+	struct xlb_backend *old = NULL;
+	__u32 *ids = NULL, nold, nmb = 0;
+	bool *is_new = NULL, *kept = NULL;
+	struct dp_vip *v;
+	char name[64];
+	int ret;
+
+	ret = check_vip(vip, err, errlen);
+	if (ret)
+		return ret;
+	xlb_vip_addr__format(vip, name, sizeof(name));
+	v = vip_find(dp, vip);
+	if (!v)
+		return xlb_err(err, errlen, -ENOENT, "no VIP %s", name);
+	ret = check_backends(dp, v, b, n, err, errlen);
+	if (ret)
+		return ret;
+
+	nold = v->nids;
+	want = calloc(n + 1, sizeof(*want));
+	mb = calloc(n + 1, sizeof(*mb));
+	ids = calloc(n + 1, sizeof(*ids));
+	is_new = calloc(n + 1, sizeof(*is_new));
+	kept = calloc(nold + 1, sizeof(*kept));
+	old = calloc(nold + 1, sizeof(*old));
+	if (!want || !mb || !ids || !is_new || !kept || !old) {
+		ret = xlb_err(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (n)
+		memcpy(want, b, n * sizeof(*want));
+	ret = resolve_macs(dp, v, want, n, err, errlen);
+	if (ret)
+		goto out;
+	for (__u32 j = 0; j < nold; j++) {
+		ret = backend_read(dp, v->ids[j], &old[j]);
+		if (ret) {
+			xlb_err(err, errlen, ret, "reading backend %u: %s", v->ids[j],
+				strerror(-ret));
+			goto out;
+		}
+	}
+
+	/* Match by address: a kept backend keeps its id, hence its flows. */
+	for (size_t i = 0; i < n; i++) {
+		bool found = false;
+
+		for (__u32 j = 0; j < nold && !found; j++) {
+			if (!kept[j] && backend_addr_equal(&old[j], want[i].family, want[i].addr)) {
+				kept[j] = true;
+				ids[i] = v->ids[j];
+				found = true;
+			}
+		}
+		if (!found) {
+			if (backend_alloc(dp, &ids[i])) {
+				ret = xlb_err(err, errlen, -ENOSPC,
+					      "no free backend slot (limit %d)", XLB_MAX_BACKENDS);
+				goto rollback;
+			}
+			is_new[i] = true;
+		}
+	}
+
+	/* Write entries: new ones are unreachable until the table flips. */
+	for (size_t i = 0; i < n; i++) {
+		struct xlb_backend be = {};
+
+		if (backend_read(dp, ids[i], &be) == 0 && is_new[i]) {
+			__u32 gen = be.gen + 1;
+
+			memset(&be, 0, sizeof(be));
+			be.gen = gen;
+			ret = percpu_zero(dp, dp->skel->maps.xlb_backend_stats, ids[i]);
+			if (ret) {
+				xlb_err(err, errlen, ret, "resetting backend counters: %s",
+					strerror(-ret));
+				goto rollback;
+			}
+		}
+		be.family = want[i].family;
+		memcpy(be.addr, want[i].addr, sizeof(be.addr));
+		memcpy(be.mac, want[i].mac, 6);
+		be.flags = XLB_BACKEND_F_ALLOCATED | XLB_BACKEND_F_SERVING;
+		be.vip_id = v->meta.vip_id;
+		be.weight = want[i].weight;
+		ret = backend_write(dp, ids[i], &be);
+		if (ret) {
+			xlb_err(err, errlen, ret, "writing backend: %s", strerror(-ret));
+			goto rollback;
+		}
+		if (!want[i].drain) {
+			mb[nmb].id = ids[i];
+			mb[nmb].family = be.family;
+			memcpy(mb[nmb].addr, be.addr, sizeof(be.addr));
+			mb[nmb].weight = be.weight;
+			nmb++;
+		}
+	}
+
+	ret = publish_table(dp, v, mb, nmb, err, errlen);
+	if (ret)
+		goto rollback;
+
+	/* Committed. Retire what left; its flows are chosen again. */
+	for (__u32 j = 0; j < nold; j++)
+		if (!kept[j])
+			backend_retire(dp, v->ids[j]);
+	v->nids = n;
+	memcpy(v->ids, ids, n * sizeof(*ids));
+	pr_debug("vip %s: %zu backends, %u in the table", name, n, nmb);
+	goto out;
+
+rollback:
+	for (size_t i = 0; i < n; i++) {
+		if (is_new[i] && ids[i] < XLB_MAX_BACKENDS && dp->be_used[ids[i]])
+			backend_retire(dp, ids[i]);
+	}
+	for (__u32 j = 0; j < nold; j++)
+		if (kept[j])
+			backend_write(dp, v->ids[j], &old[j]);
+out:
+	free(want);
+	free(mb);
+	free(ids);
+	free(is_new);
+	free(kept);
+	free(old);
+	return ret;
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+int xlb_dp__stats(struct xlb_dp *dp, struct xlb_dp_stats *out)
+{
+	return percpu_sum(dp, dp->skel->maps.xlb_stats, 0, out, sizeof(*out));
+}
+
+int xlb_dp__vip_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
+		      struct xlb_vip_stats *out)
+{
+	struct dp_vip *v = vip ? vip_find(dp, vip) : NULL;
+
+	if (!v)
+		return -ENOENT;
+	return percpu_sum(dp, dp->skel->maps.xlb_vip_stats, v->meta.vip_id, out, sizeof(*out));
+}
+
+int xlb_dp__backend_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
+			  const __be32 addr[4], struct xlb_backend_stats *out)
+{
+	struct dp_vip *v = vip ? vip_find(dp, vip) : NULL;
+	struct xlb_backend be;
+
+	if (!v)
+		return -ENOENT;
+	for (__u32 i = 0; i < v->nids; i++) {
+		if (backend_read(dp, v->ids[i], &be) || !backend_addr_equal(&be, family, addr))
+			continue;
+		return percpu_sum(dp, dp->skel->maps.xlb_backend_stats, v->ids[i], out,
+				  sizeof(*out));
+	}
+	return -ENOENT;
+}
+
+int xlb_dp__vip_info(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
+		     struct xlb_dp_vip_info *out)
+{
+	struct dp_vip *v = vip ? vip_find(dp, vip) : NULL;
+	int ret;
+
+	if (!v)
+		return -ENOENT;
+	out->meta = v->meta;
+	out->nbackends = v->nids;
+	for (__u32 i = 0; i < v->nids; i++) {
+		out->ids[i] = v->ids[i];
+		ret = backend_read(dp, v->ids[i], &out->backends[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int xlb_dp__vip_foreach(struct xlb_dp *dp, int (*fn)(const struct xlb_vip_addr *vip, void *arg),
+			void *arg)
+{
+	for (int i = 0; i < XLB_MAX_VIPS; i++) {
+		int ret;
+
+		if (!dp->vips[i].used)
+			continue;
+		ret = fn(&dp->vips[i].addr, arg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int xlb_dp__read_table(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u32 *table,
+		       __u32 size)
+{
+	struct dp_vip *v = vip ? vip_find(dp, vip) : NULL;
+	__u32 slot, inner_id;
+	int inner, ret = 0;
+
+	if (!v)
+		return -ENOENT;
+	if (!v->meta.table_size || size != v->meta.table_size)
+		return -EINVAL;
+	slot = v->meta.vip_id * 2 + v->meta.table_slot;
+	if (bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_tables), &slot, &inner_id))
+		return -errno;
+	inner = bpf_map_get_fd_by_id(inner_id);
+	if (inner < 0)
+		return -errno;
+	for (__u32 i = 0; i < size && !ret; i++)
+		if (bpf_map_lookup_elem(inner, &i, &table[i]))
+			ret = -errno;
+	close(inner);
+	return ret;
+}

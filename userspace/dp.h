@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The data-path handle: the only code that opens, loads, attaches, pins and
+ * updates the balancer's BPF objects.
+ *
+ * Every call validates its arguments first and returns 0 or -errno with a
+ * message in err; a failed call leaves the maps as they were.
+ */
+#ifndef XLB_DP_H
+#define XLB_DP_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "maps/xlb_maps.h"
+#include "userspace/vipaddr.h"
+
+#define XLB_PIN_ROOT "/sys/fs/bpf/xlb"
+
+struct xlb_dp;
+
+struct xlb_dp_opts {
+	const char *ifname;  /* attach here; NULL: load only (tests, benchmarks) */
+	const char *pin_dir; /* NULL: XLB_PIN_ROOT/<ifname>, or no pinning without ifname */
+	bool generic;	     /* XDP generic (skb) mode, only when asked */
+	__u32 conntrack_size; /* flows per family; 0: XLB_CONNTRACK_DEFAULT_SIZE */
+	__be32 ipip_src4;     /* outer IPv4 source prefix (/16) */
+	__be32 ipip_src6[4];  /* outer IPv6 source prefix (/96) */
+	__u8 if_mac[6];	      /* all zero: read from ifname */
+	bool test_poison;     /* tests: fill new headroom with 0xFF */
+	int neigh_timeout_ms; /* MAC resolution; 0: 1000 ms */
+};
+
+/* A backend as the caller wants it. A zero MAC is resolved over netlink
+ * (needs an interface).
+ */
+struct xlb_dp_backend {
+	__u8 family;
+	__be32 addr[4];
+	__u16 weight; /* 1..XLB_WEIGHT_MAX */
+	bool drain;   /* keep established flows, take no new ones */
+	__u8 mac[6];
+};
+
+int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err, size_t errlen);
+/* Closes the handle; the program stays attached and the maps pinned, so
+ * forwarding goes on (hitless restart).
+ */
+void xlb_dp__close(struct xlb_dp *dp);
+/* Detaches the program, unpins every map and closes the handle. */
+int xlb_dp__destroy(struct xlb_dp *dp, char *err, size_t errlen);
+/* Detaches and unpins whatever xlb left on ifname, without loading. */
+int xlb_dp__cleanup(const char *ifname, const char *pin_dir, char *err, size_t errlen);
+
+bool xlb_dp__adopted(const struct xlb_dp *dp); /* found pinned state at open */
+int xlb_dp__prog_fd(const struct xlb_dp *dp);
+struct bpf_object *xlb_dp__object(const struct xlb_dp *dp);
+
+int xlb_dp__vip_add(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_algo algo,
+		    enum xlb_forward fwd, __u32 table_size, char *err, size_t errlen);
+int xlb_dp__vip_del(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *err, size_t errlen);
+/* Changes algorithm and forwarding mode of a live VIP (one atomic update). */
+int xlb_dp__vip_update(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_algo algo,
+		       enum xlb_forward fwd, char *err, size_t errlen);
+
+/*
+ * Makes b[0..n-1] the VIP's backend set. Backends already present keep their
+ * id, so their established flows stay; the new Maglev table is built and
+ * published with one atomic flip; removed backends are retired after it, and
+ * their flows are chosen again on their next packet.
+ */
+int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
+			 const struct xlb_dp_backend *b, size_t n, char *err, size_t errlen);
+
+/* Counters summed over CPUs. */
+int xlb_dp__stats(struct xlb_dp *dp, struct xlb_dp_stats *out);
+int xlb_dp__vip_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
+		      struct xlb_vip_stats *out);
+int xlb_dp__backend_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
+			  const __be32 addr[4], struct xlb_backend_stats *out);
+
+/* What the data path holds for a VIP (for adoption and status). */
+struct xlb_dp_vip_info {
+	struct xlb_vip_meta meta;
+	size_t nbackends;
+	struct xlb_backend backends[XLB_MAX_BACKENDS_PER_VIP];
+	__u32 ids[XLB_MAX_BACKENDS_PER_VIP];
+};
+int xlb_dp__vip_info(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
+		     struct xlb_dp_vip_info *out);
+/* Calls fn for each VIP in the data path; stops at a non-zero return. */
+int xlb_dp__vip_foreach(struct xlb_dp *dp, int (*fn)(const struct xlb_vip_addr *vip, void *arg),
+			void *arg);
+/* Copies the live table of a VIP (size entries of backend ids). */
+int xlb_dp__read_table(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u32 *table,
+		       __u32 size);
+
+#endif /* XLB_DP_H */
