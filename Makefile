@@ -43,7 +43,7 @@ BPF_SRC  := $(wildcard bpf/*.bpf.c)
 BPF_OBJ  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRC))
 SKELS    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRC))
 
-MAINS    := userspace/xlbd.c userspace/xlbctl.c
+MAINS    := userspace/xlbd.c userspace/xlbctl.c userspace/xlb-decap.c
 LIB_SRC  := $(filter-out $(MAINS),$(wildcard userspace/*.c))
 LIB_OBJ  := $(patsubst userspace/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 LIB_H    := $(wildcard userspace/*.h)
