@@ -1,0 +1,1049 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Unit tests of the configuration model and the VIP notation: the full
+ * example loads with every field right, defaults, round trips through YAML
+ * and through the atomic state-file writer, and each bad file fails with a
+ * message naming the field and its line. Run from the repository root (data
+ * files are under tests/data/config/).
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "maps/xlb_maps.h"
+#include "userspace/config.h"
+#include "userspace/vipaddr.h"
+
+#define DATA "tests/data/config/"
+
+static char err[1024];
+
+static void assert_contains(const char *haystack, const char *needle)
+{
+	if (!strstr(haystack, needle))
+		fail_msg("expected \"%s\" in \"%s\"", needle, haystack);
+}
+
+static struct xlb_config *load_ok(const char *path)
+{
+	struct xlb_config *cfg = NULL;
+	int ret;
+
+	ret = xlb_config__load_file(path, &cfg, err, sizeof(err));
+	if (ret)
+		fail_msg("%s: %d: %s", path, ret, err);
+	assert_non_null(cfg);
+	return cfg;
+}
+
+static struct xlb_config *load_str_ok(const char *text)
+{
+	struct xlb_config *cfg = NULL;
+	int ret;
+
+	ret = xlb_config__load_string(text, strlen(text), &cfg, err, sizeof(err));
+	if (ret)
+		fail_msg("%d: %s\n%s", ret, err, text);
+	assert_non_null(cfg);
+	return cfg;
+}
+
+/* Loading text must fail; returns the message. */
+static const char *load_str_bad(const char *text)
+{
+	struct xlb_config *cfg = (struct xlb_config *)0x1;
+	int ret;
+
+	err[0] = '\0';
+	ret = xlb_config__load_string(text, strlen(text), &cfg, err, sizeof(err));
+	if (!ret)
+		fail_msg("loaded, but should not have:\n%s", text);
+	assert_int_equal(ret, -EINVAL);
+	assert_ptr_equal(cfg, (struct xlb_config *)0x1); /* untouched */
+	assert_true(strlen(err) > 0);
+	return err;
+}
+
+static __be32 ip4(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a.s_addr;
+}
+
+static void ip6(const char *s, __be32 out[4])
+{
+	assert_int_equal(inet_pton(AF_INET6, s, out), 1);
+}
+
+/* ---- VIP notation ---------------------------------------------------- */
+
+static void test_vip_parse_good(void **state)
+{
+	static const struct {
+		const char *in, *canon;
+		__u8 family;
+		__u16 port;
+		__u8 proto;
+	} cases[] = {
+	    {"198.18.1.100:80/tcp", "198.18.1.100:80/tcp", XLB_AF_INET, 80, IPPROTO_TCP},
+	    {"[2001:2::100]:53/udp", "[2001:2::100]:53/udp", XLB_AF_INET6, 53, IPPROTO_UDP},
+	    {"[2001:2:0:0::100]:053/UDP", "[2001:2::100]:53/udp", XLB_AF_INET6, 53, IPPROTO_UDP},
+	    {"[2001:0002:0000:0000:0000:0000:0000:0100]:53/Udp", "[2001:2::100]:53/udp",
+	     XLB_AF_INET6, 53, IPPROTO_UDP},
+	    {"198.18.1.100:0/tcp", "198.18.1.100:0/tcp", XLB_AF_INET, 0, IPPROTO_TCP},
+	    {"0.0.0.0:65535/udp", "0.0.0.0:65535/udp", XLB_AF_INET, 65535, IPPROTO_UDP},
+	    {"[::]:0/tcp", "[::]:0/tcp", XLB_AF_INET6, 0, IPPROTO_TCP},
+	    {"[::ffff:198.18.1.1]:80/tcp", "[::ffff:198.18.1.1]:80/tcp", XLB_AF_INET6, 80,
+	     IPPROTO_TCP},
+	};
+	char buf[XLB_VIP_NAME_MAX], buf2[XLB_VIP_NAME_MAX];
+	struct xlb_vip_addr v, w;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&v, 0xaa, sizeof(v));
+		if (xlb_vip_addr__parse(cases[i].in, &v, err, sizeof(err)))
+			fail_msg("%s: %s", cases[i].in, err);
+		assert_int_equal(v.family, cases[i].family);
+		assert_int_equal(v.port, cases[i].port);
+		assert_int_equal(v.proto, cases[i].proto);
+		xlb_vip_addr__format(&v, buf, sizeof(buf));
+		assert_string_equal(buf, cases[i].canon);
+
+		/* the canonical name parses to the same VIP and formats the same */
+		assert_int_equal(xlb_vip_addr__parse(buf, &w, NULL, 0), 0);
+		assert_int_equal(xlb_vip_addr__cmp(&v, &w), 0);
+		xlb_vip_addr__format(&w, buf2, sizeof(buf2));
+		assert_string_equal(buf2, buf);
+	}
+
+	/* address bytes, network order, IPv4 in addr[0] and the rest zero */
+	assert_int_equal(xlb_vip_addr__parse("198.18.1.100:80/tcp", &v, NULL, 0), 0);
+	assert_int_equal(v.addr[0], ip4("198.18.1.100"));
+	assert_int_equal(v.addr[1] | v.addr[2] | v.addr[3], 0);
+	assert_int_equal(xlb_vip_addr__parse("[2001:2::100]:53/udp", &v, NULL, 0), 0);
+	ip6("2001:2::100", w.addr);
+	assert_memory_equal(v.addr, w.addr, 16);
+}
+
+static void test_vip_parse_bad(void **state)
+{
+	static const struct {
+		const char *in, *msg;
+	} cases[] = {
+	    {"198.18.1.100:70000/tcp", "port 70000 out of range in '198.18.1.100:70000/tcp'"},
+	    {"198.18.1.100:99999999999999999999/tcp", "out of range"},
+	    {"198.18.1.100:80/sctp", "unknown protocol 'sctp'"},
+	    {"198.18.1.100:80/", "unknown protocol ''"},
+	    {"2001:2::100:53/udp", "IPv6 address must be in brackets"},
+	    {"2001:2::100/udp", "IPv6 address must be in brackets"},
+	    {"198.18.1.100:80", "missing protocol"},
+	    {"198.18.1.100/tcp", "missing port"},
+	    {"198.18.1.100:/tcp", "missing port"},
+	    {"198.18.1.100:8o/tcp", "bad port '8o'"},
+	    {"198.18.1.100:-1/tcp", "bad port '-1'"},
+	    {"198.18.1.100:+80/tcp", "bad port '+80'"},
+	    {"198.18.1.300:80/tcp", "bad IPv4 address '198.18.1.300'"},
+	    {" 198.18.1.100:80/tcp", "bad IPv4 address"},
+	    {"example.com:80/tcp", "bad IPv4 address 'example.com'"},
+	    {"[2001:2::100:53/udp", "missing ']'"},
+	    {"[2001:2::zz]:53/udp", "bad IPv6 address '2001:2::zz'"},
+	    {"[198.18.1.1]:53/udp", "bad IPv6 address '198.18.1.1'"},
+	    {"[2001:2::1]53/udp", "missing port"},
+	    {"[2001:2::1]/udp", "missing port"},
+	    {"", "empty VIP name"},
+	};
+	struct xlb_vip_addr v, before;
+	char longname[400];
+	size_t i;
+
+	(void)state;
+	memset(&before, 0x5a, sizeof(before));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		v = before;
+		err[0] = '\0';
+		if (!xlb_vip_addr__parse(cases[i].in, &v, err, sizeof(err)))
+			fail_msg("'%s' parsed", cases[i].in);
+		assert_contains(err, cases[i].msg);
+		assert_memory_equal(&v, &before, sizeof(v)); /* untouched */
+		/* err may be NULL */
+		assert_int_equal(xlb_vip_addr__parse(cases[i].in, &v, NULL, 0), -EINVAL);
+	}
+	assert_int_equal(xlb_vip_addr__parse(NULL, &v, err, sizeof(err)), -EINVAL);
+	memset(longname, '1', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(xlb_vip_addr__parse(longname, &v, err, sizeof(err)), -EINVAL);
+	assert_contains(err, "too long");
+}
+
+static void test_vip_cmp(void **state)
+{
+	struct xlb_vip_addr a, b;
+
+	(void)state;
+	assert_int_equal(xlb_vip_addr__parse("198.18.1.100:80/tcp", &a, NULL, 0), 0);
+	assert_int_equal(xlb_vip_addr__parse("198.18.1.100:80/udp", &b, NULL, 0), 0);
+	assert_true(xlb_vip_addr__cmp(&a, &b) != 0);
+	assert_int_equal(xlb_vip_addr__cmp(&a, &b), -xlb_vip_addr__cmp(&b, &a));
+	assert_int_equal(xlb_vip_addr__parse("198.18.1.100:81/tcp", &b, NULL, 0), 0);
+	assert_true(xlb_vip_addr__cmp(&a, &b) < 0);
+	assert_int_equal(xlb_vip_addr__parse("[::c612:164]:80/tcp", &b, NULL, 0), 0);
+	assert_true(xlb_vip_addr__cmp(&a, &b) < 0); /* IPv4 sorts first */
+	assert_int_equal(xlb_vip_addr__parse("198.18.1.100:080/TCP", &b, NULL, 0), 0);
+	assert_int_equal(xlb_vip_addr__cmp(&a, &b), 0);
+}
+
+static void test_addr(void **state)
+{
+	static const struct {
+		const char *in, *canon;
+		__u8 family;
+	} good[] = {
+	    {"198.18.0.11", "198.18.0.11", XLB_AF_INET},
+	    {"2001:2::11", "2001:2::11", XLB_AF_INET6},
+	    {"2001:0002:0:0:0:0:0:0011", "2001:2::11", XLB_AF_INET6},
+	    {"2001:2::AB", "2001:2::ab", XLB_AF_INET6},
+	    {"::", "::", XLB_AF_INET6},
+	};
+	static const char *const bad[] = {
+	    "",
+	    "198.18.0",
+	    "198.18.0.256",
+	    "[2001:2::11]",
+	    "198.18.0.1:80",
+	    "2001:2::11/64",
+	    "fe80::1%eth0",
+	    "host.example",
+	    " 198.18.0.1",
+	};
+	char buf[XLB_ADDR_STR_MAX];
+	__be32 addr[4], want[4];
+	__u8 family;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		memset(addr, 0xff, sizeof(addr));
+		assert_int_equal(xlb_addr__parse(good[i].in, &family, addr), 0);
+		assert_int_equal(family, good[i].family);
+		xlb_addr__format(family, addr, buf, sizeof(buf));
+		assert_string_equal(buf, good[i].canon);
+	}
+	assert_int_equal(xlb_addr__parse("198.18.0.11", &family, addr), 0);
+	assert_int_equal(addr[0], ip4("198.18.0.11"));
+	assert_int_equal(addr[1] | addr[2] | addr[3], 0);
+	assert_int_equal(xlb_addr__parse("2001:2::11", &family, addr), 0);
+	ip6("2001:2::11", want);
+	assert_memory_equal(addr, want, sizeof(want));
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (xlb_addr__parse(bad[i], &family, addr) != -EINVAL)
+			fail_msg("'%s' parsed as an address", bad[i]);
+	assert_int_equal(xlb_addr__parse(NULL, &family, addr), -EINVAL);
+}
+
+static void test_hostport(void **state)
+{
+	static const struct {
+		const char *in, *host;
+		__u16 port;
+	} good[] = {
+	    {"127.0.0.1:9642", "127.0.0.1", 9642},
+	    {"[::1]:9642", "::1", 9642},
+	    {"localhost:80", "localhost", 80},
+	    {"metrics.example-1.net:65535", "metrics.example-1.net", 65535},
+	    {"0.0.0.0:1", "0.0.0.0", 1},
+	};
+	static const struct {
+		const char *in, *msg;
+	} bad[] = {
+	    {"127.0.0.1", "missing port"},
+	    {"9642", "missing port"},
+	    {":9642", "bad host ''"},
+	    {"::1:9642", "IPv6 address must be in brackets"},
+	    {"[::1]9642", "missing port"},
+	    {"[::zz]:9642", "bad IPv6 address"},
+	    {"127.0.0.1:0", "port 0 out of range"},
+	    {"127.0.0.1:65536", "port 65536 out of range"},
+	    {"127.0.0.1:http", "bad port 'http'"},
+	    {"bad_host:80", "bad host 'bad_host'"},
+	    {"", "empty"},
+	};
+	char host[64];
+	__u16 port;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (xlb_hostport__parse(good[i].in, host, sizeof(host), &port, err, sizeof(err)))
+			fail_msg("%s: %s", good[i].in, err);
+		assert_string_equal(host, good[i].host);
+		assert_int_equal(port, good[i].port);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		port = 7;
+		err[0] = '\0';
+		if (!xlb_hostport__parse(bad[i].in, host, sizeof(host), &port, err, sizeof(err)))
+			fail_msg("'%s' parsed", bad[i].in);
+		assert_contains(err, bad[i].msg);
+		assert_int_equal(port, 7);
+	}
+	/* host buffer too small */
+	assert_int_equal(xlb_hostport__parse("localhost:80", host, 4, &port, err, sizeof(err)),
+			 -EINVAL);
+}
+
+/* ---- the full example ------------------------------------------------ */
+
+static void assert_backend(const struct xlb_config_backend *b, const char *addr, __u32 weight,
+			   bool drain)
+{
+	__be32 want[4] = {0};
+	__u8 family;
+
+	assert_string_equal(b->address, addr);
+	assert_int_equal(b->weight, weight);
+	assert_int_equal(b->drain, drain);
+	assert_int_equal(xlb_addr__parse(addr, &family, want), 0);
+	assert_int_equal(b->family, family);
+	assert_memory_equal(b->addr, want, sizeof(want));
+}
+
+static void test_load_full(void **state)
+{
+	const struct xlb_config_health_check *hc;
+	const struct xlb_config_circuit_breaker *cb;
+	const struct xlb_config_vip *v;
+	struct xlb_config *cfg;
+	struct xlb_vip_addr a;
+
+	(void)state;
+	cfg = load_ok(DATA "good-full.yaml");
+
+	assert_int_equal(cfg->n_interfaces, 2);
+	assert_string_equal(cfg->interfaces[0].name, "eth0");
+	assert_int_equal(cfg->interfaces[0].mode, XLB_CONFIG_XDP_NATIVE);
+	assert_string_equal(cfg->interfaces[1].name, "eth1");
+	assert_int_equal(cfg->interfaces[1].mode, XLB_CONFIG_XDP_GENERIC);
+	assert_string_equal(cfg->metrics.listen, "127.0.0.1:9642");
+	assert_string_equal(cfg->metrics.host, "127.0.0.1");
+	assert_int_equal(cfg->metrics.port, 9642);
+	assert_int_equal(cfg->n_vips, 4);
+
+	/* DESIGN.md's example, every key given */
+	v = &cfg->vips[0];
+	assert_string_equal(v->vip, "198.18.1.100:80/tcp");
+	assert_int_equal(v->addr.family, XLB_AF_INET);
+	assert_int_equal(v->addr.addr[0], ip4("198.18.1.100"));
+	assert_int_equal(v->addr.port, 80);
+	assert_int_equal(v->addr.proto, IPPROTO_TCP);
+	assert_int_equal(v->algorithm, XLB_CONFIG_ALGO_MAGLEV);
+	assert_int_equal(v->forward, XLB_FWD_L2DSR);
+	assert_int_equal(v->table_size, 65537);
+	assert_int_equal(v->rate_limit.pps, 0);
+	assert_int_equal(v->rate_limit.burst, 0);
+	assert_int_equal(v->rate_limit.source_new_flows, 0);
+	assert_int_equal(v->rate_limit.source_burst, 0);
+	hc = &v->health_check;
+	assert_int_equal(hc->type, XLB_CONFIG_HC_HTTP);
+	assert_int_equal(hc->port, 80);
+	assert_string_equal(hc->path, "/");
+	assert_string_equal(hc->expect, "200-399");
+	assert_int_equal(hc->expect_lo, 200);
+	assert_int_equal(hc->expect_hi, 399);
+	assert_int_equal(hc->interval_ms, 1000);
+	assert_int_equal(hc->timeout_ms, 500);
+	assert_int_equal(hc->rise, 2);
+	assert_int_equal(hc->fall, 3);
+	cb = &v->circuit_breaker;
+	assert_int_equal(cb->base_ejection_ms, 5000);
+	assert_int_equal(cb->max_ejection_ms, 300000);
+	assert_int_equal(cb->max_ejection_percent, 50);
+	assert_int_equal(cb->slow_start_ms, 10000);
+	assert_int_equal(v->n_backends, 3);
+	assert_backend(&v->backends[0], "198.18.0.11", 100, false);
+	assert_backend(&v->backends[1], "198.18.0.12", 200, false);
+	assert_backend(&v->backends[2], "198.18.0.13", 50, true);
+
+	/* IPv6, written non-canonically */
+	v = &cfg->vips[1];
+	assert_string_equal(v->vip, "[2001:2::100]:53/udp");
+	assert_int_equal(v->addr.family, XLB_AF_INET6);
+	assert_int_equal(v->addr.port, 53);
+	assert_int_equal(v->addr.proto, IPPROTO_UDP);
+	assert_int_equal(v->algorithm, XLB_CONFIG_ALGO_SOURCE_HASH);
+	assert_int_equal(v->forward, XLB_FWD_IPIP);
+	assert_int_equal(v->table_size, 251);
+	assert_int_equal(v->rate_limit.pps, 100000);
+	assert_int_equal(v->rate_limit.burst, 20000);
+	assert_int_equal(v->rate_limit.source_new_flows, 50);
+	assert_int_equal(v->rate_limit.source_burst, 50); /* one second's worth */
+	hc = &v->health_check;
+	assert_int_equal(hc->type, XLB_CONFIG_HC_UDP);
+	assert_int_equal(hc->port, 53); /* the VIP's */
+	assert_int_equal(hc->interval_ms, 2000);
+	assert_int_equal(hc->timeout_ms, 1500);
+	assert_int_equal(hc->rise, 1);
+	assert_int_equal(hc->fall, 5);
+	cb = &v->circuit_breaker;
+	assert_int_equal(cb->base_ejection_ms, 1000);
+	assert_int_equal(cb->max_ejection_ms, 60000);
+	assert_int_equal(cb->max_ejection_percent, 100);
+	assert_int_equal(cb->slow_start_ms, 0);
+	assert_int_equal(v->n_backends, 2);
+	assert_backend(&v->backends[0], "2001:2::11", 1, false);
+	assert_backend(&v->backends[1], "2001:2::12", 65535, false);
+
+	/* all ports, IPv6 backend of an IPv4 VIP over ipip */
+	v = &cfg->vips[2];
+	assert_string_equal(v->vip, "198.18.1.101:0/tcp");
+	assert_int_equal(v->addr.port, 0);
+	assert_int_equal(v->algorithm, XLB_CONFIG_ALGO_WRR);
+	assert_int_equal(v->forward, XLB_FWD_IPIP);
+	assert_int_equal(v->health_check.type, XLB_CONFIG_HC_TCP);
+	assert_int_equal(v->health_check.port, 8080);
+	assert_int_equal(v->n_backends, 2);
+	assert_backend(&v->backends[0], "198.18.0.21", 100, false);
+	assert_backend(&v->backends[1], "2001:2::21", 10, false);
+
+	v = &cfg->vips[3];
+	assert_string_equal(v->vip, "198.18.1.102:443/tcp");
+	assert_int_equal(v->algorithm, XLB_CONFIG_ALGO_LC);
+	assert_int_equal(v->n_backends, 0);
+
+	assert_int_equal(xlb_vip_addr__parse("[2001:2::100]:53/udp", &a, NULL, 0), 0);
+	assert_ptr_equal(xlb_config__find_vip(cfg, &a), &cfg->vips[1]);
+	assert_int_equal(xlb_vip_addr__parse("[2001:2::100]:53/tcp", &a, NULL, 0), 0);
+	assert_null(xlb_config__find_vip(cfg, &a));
+	xlb_config__free(cfg);
+}
+
+static void test_defaults(void **state)
+{
+	const struct xlb_config_health_check *hc;
+	const struct xlb_config_circuit_breaker *cb;
+	const struct xlb_config_vip *v;
+	struct xlb_config *cfg;
+
+	(void)state;
+	cfg = load_str_ok("vips:\n"
+			  "  - vip: 198.18.1.100:80/tcp\n"
+			  "    backends:\n"
+			  "      - address: 198.18.0.11\n");
+	assert_int_equal(cfg->n_interfaces, 0);
+	assert_string_equal(cfg->metrics.listen, XLB_CONFIG_METRICS_DEFAULT);
+	assert_string_equal(cfg->metrics.host, "127.0.0.1");
+	assert_int_equal(cfg->metrics.port, 9642);
+	assert_int_equal(cfg->n_vips, 1);
+	v = &cfg->vips[0];
+	assert_int_equal(v->algorithm, XLB_CONFIG_ALGO_MAGLEV);
+	assert_int_equal(v->forward, XLB_FWD_IPIP);
+	assert_int_equal(v->table_size, XLB_MAGLEV_DEFAULT_SIZE);
+	assert_int_equal(v->rate_limit.pps, 0);
+	assert_int_equal(v->rate_limit.burst, 0);
+	assert_int_equal(v->rate_limit.source_new_flows, 0);
+	assert_int_equal(v->rate_limit.source_burst, 0);
+	hc = &v->health_check;
+	assert_int_equal(hc->type, XLB_CONFIG_HC_NONE);
+	assert_int_equal(hc->port, 80);
+	assert_string_equal(hc->path, "/");
+	assert_string_equal(hc->expect, "200-399");
+	assert_int_equal(hc->expect_lo, 200);
+	assert_int_equal(hc->expect_hi, 399);
+	assert_int_equal(hc->interval_ms, 1000);
+	assert_int_equal(hc->timeout_ms, 500);
+	assert_int_equal(hc->rise, 2);
+	assert_int_equal(hc->fall, 3);
+	cb = &v->circuit_breaker;
+	assert_int_equal(cb->base_ejection_ms, 5000);
+	assert_int_equal(cb->max_ejection_ms, 300000);
+	assert_int_equal(cb->max_ejection_percent, 50);
+	assert_int_equal(cb->slow_start_ms, 10000);
+	assert_int_equal(v->n_backends, 1);
+	assert_backend(&v->backends[0], "198.18.0.11", 100, false);
+	xlb_config__free(cfg);
+
+	/* defaults that follow what was given */
+	cfg = load_str_ok("interfaces: [{name: eth0}]\n"
+			  "vips:\n"
+			  "  - vip: '[2001:2::1]:443/tcp'\n"
+			  "    rate_limit: {pps: 1000, source_new_flows: 10, source_burst: 30}\n"
+			  "    health_check: {type: http, interval_ms: 300, expect: 204}\n"
+			  "    circuit_breaker: {base_ejection_ms: 600000}\n"
+			  "    backends: [{address: '2001:2::11', drain: yes},\n"
+			  "               {address: '2001:2::12', drain: Off}]\n");
+	assert_int_equal(cfg->interfaces[0].mode, XLB_CONFIG_XDP_NATIVE);
+	v = &cfg->vips[0];
+	assert_int_equal(v->rate_limit.burst, 1000);
+	assert_int_equal(v->rate_limit.source_burst, 30);
+	assert_int_equal(v->health_check.port, 443);
+	assert_int_equal(v->health_check.timeout_ms, 300); /* min(500, interval) */
+	assert_string_equal(v->health_check.expect, "204");
+	assert_int_equal(v->health_check.expect_lo, 204);
+	assert_int_equal(v->health_check.expect_hi, 204);
+	assert_int_equal(v->circuit_breaker.max_ejection_ms, 600000);
+	assert_true(v->backends[0].drain);
+	assert_false(v->backends[1].drain);
+	xlb_config__free(cfg);
+
+	/* empty sets are fine when written as such */
+	cfg = load_str_ok("{}");
+	assert_int_equal(cfg->n_vips, 0);
+	assert_int_equal(cfg->n_interfaces, 0);
+	assert_string_equal(cfg->metrics.listen, XLB_CONFIG_METRICS_DEFAULT);
+	xlb_config__free(cfg);
+	cfg = load_str_ok("vips: []\n");
+	assert_int_equal(cfg->n_vips, 0);
+	xlb_config__free(cfg);
+}
+
+/* ---- round trips ----------------------------------------------------- */
+
+static void assert_config_equal(const struct xlb_config *a, const struct xlb_config *b)
+{
+	unsigned int i, j;
+
+	assert_int_equal(a->n_interfaces, b->n_interfaces);
+	for (i = 0; i < a->n_interfaces; i++) {
+		assert_string_equal(a->interfaces[i].name, b->interfaces[i].name);
+		assert_int_equal(a->interfaces[i].mode, b->interfaces[i].mode);
+	}
+	assert_string_equal(a->metrics.listen, b->metrics.listen);
+	assert_string_equal(a->metrics.host, b->metrics.host);
+	assert_int_equal(a->metrics.port, b->metrics.port);
+	assert_int_equal(a->n_vips, b->n_vips);
+	for (i = 0; i < a->n_vips; i++) {
+		const struct xlb_config_vip *x = &a->vips[i], *y = &b->vips[i];
+		const struct xlb_config_health_check *hx = &x->health_check, *hy = &y->health_check;
+
+		assert_string_equal(x->vip, y->vip);
+		assert_int_equal(xlb_vip_addr__cmp(&x->addr, &y->addr), 0);
+		assert_int_equal(x->algorithm, y->algorithm);
+		assert_int_equal(x->forward, y->forward);
+		assert_int_equal(x->table_size, y->table_size);
+		assert_memory_equal(&x->rate_limit, &y->rate_limit, sizeof(x->rate_limit));
+		assert_memory_equal(&x->circuit_breaker, &y->circuit_breaker,
+				    sizeof(x->circuit_breaker));
+		assert_int_equal(hx->type, hy->type);
+		assert_int_equal(hx->port, hy->port);
+		assert_string_equal(hx->path, hy->path);
+		assert_string_equal(hx->expect, hy->expect);
+		assert_int_equal(hx->expect_lo, hy->expect_lo);
+		assert_int_equal(hx->expect_hi, hy->expect_hi);
+		assert_int_equal(hx->interval_ms, hy->interval_ms);
+		assert_int_equal(hx->timeout_ms, hy->timeout_ms);
+		assert_int_equal(hx->rise, hy->rise);
+		assert_int_equal(hx->fall, hy->fall);
+		assert_int_equal(x->n_backends, y->n_backends);
+		for (j = 0; j < x->n_backends; j++) {
+			const struct xlb_config_backend *p = &x->backends[j], *q = &y->backends[j];
+
+			assert_string_equal(p->address, q->address);
+			assert_int_equal(p->weight, q->weight);
+			assert_int_equal(p->drain, q->drain);
+			assert_int_equal(p->family, q->family);
+			assert_memory_equal(p->addr, q->addr, sizeof(p->addr));
+		}
+	}
+}
+
+static void test_round_trip(void **state)
+{
+	struct xlb_config *a, *b;
+	char *text, *text2;
+
+	(void)state;
+	a = load_ok(DATA "good-full.yaml");
+	assert_int_equal(xlb_config__to_string(a, &text), 0);
+	b = load_str_ok(text);
+	assert_config_equal(a, b);
+	/* and the text is a fixed point */
+	assert_int_equal(xlb_config__to_string(b, &text2), 0);
+	assert_string_equal(text, text2);
+	free(text);
+	free(text2);
+	xlb_config__free(b);
+
+	/* a deep copy is equal and independent */
+	assert_int_equal(xlb_config__dup(a, &b), 0);
+	assert_config_equal(a, b);
+	assert_ptr_not_equal(a->vips[0].backends, b->vips[0].backends);
+	assert_ptr_not_equal(a->vips[0].vip, b->vips[0].vip);
+	b->vips[0].backends[0].weight = 7;
+	assert_int_equal(a->vips[0].backends[0].weight, 100);
+	xlb_config__free(b);
+	xlb_config__free(a);
+
+	/* an empty configuration too */
+	a = load_str_ok("vips: []");
+	assert_int_equal(xlb_config__to_string(a, &text), 0);
+	b = load_str_ok(text);
+	assert_config_equal(a, b);
+	free(text);
+	xlb_config__free(a);
+	xlb_config__free(b);
+}
+
+/* JSON is YAML: the API's bodies load through the same schema. */
+static void test_json(void **state)
+{
+	struct xlb_config *cfg;
+	const char *msg;
+
+	(void)state;
+	cfg = load_str_ok("{\"vips\": [{\"vip\": \"[2001:2::100]:80/tcp\", \"algorithm\": \"rr\","
+			  " \"health_check\": {\"type\": \"tcp\", \"rise\": 4},"
+			  " \"backends\": [{\"address\": \"2001:2::11\", \"weight\": 3,"
+			  " \"drain\": true}]}]}");
+	assert_int_equal(cfg->n_vips, 1);
+	assert_int_equal(cfg->vips[0].algorithm, XLB_CONFIG_ALGO_RR);
+	assert_int_equal(cfg->vips[0].health_check.rise, 4);
+	assert_int_equal(cfg->vips[0].backends[0].weight, 3);
+	assert_true(cfg->vips[0].backends[0].drain);
+	xlb_config__free(cfg);
+
+	msg = load_str_bad("{\"vips\": [{\"vip\": \"198.18.1.100:80/tcp\",\n"
+			   " \"backends\": [{\"address\": \"198.18.0.11\",\n"
+			   "   \"weight\": 0}]}]}");
+	assert_contains(msg, "line 3: vips[0] (198.18.1.100:80/tcp): "
+			     "backends[0].weight 0 out of range 1..65535");
+	msg = load_str_bad("{\"vips\": [{\"vip\": \"198.18.1.100:80/tcp\"}");
+	assert_contains(msg, "line ");
+	assert_contains(msg, "malformed YAML");
+}
+
+static void test_save_file(void **state)
+{
+	char dir[] = "/tmp/xlb-test-config-XXXXXX", path[128], *text;
+	struct xlb_config *a, *b;
+	struct dirent *de;
+	struct stat st;
+	int files = 0;
+	DIR *d;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/state.yaml", dir);
+
+	a = load_ok(DATA "good-full.yaml");
+	if (xlb_config__save_file(a, path, err, sizeof(err)))
+		fail_msg("%s", err);
+	b = load_ok(path);
+	assert_config_equal(a, b);
+	xlb_config__free(b);
+
+	/* what is written is what to_string gives */
+	assert_int_equal(xlb_config__to_string(a, &text), 0);
+	{
+		char buf[8192];
+		FILE *f = fopen(path, "r");
+		size_t n;
+
+		assert_non_null(f);
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		assert_string_equal(buf, text);
+	}
+	free(text);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600); /* new files */
+
+	/* replacing keeps the file's mode and leaves no temporary behind */
+	assert_int_equal(chmod(path, 0640), 0);
+	a->vips[0].backends[0].weight = 1234;
+	if (xlb_config__save_file(a, path, err, sizeof(err)))
+		fail_msg("%s", err);
+	b = load_ok(path);
+	assert_int_equal(b->vips[0].backends[0].weight, 1234);
+	assert_config_equal(a, b);
+	xlb_config__free(b);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		assert_string_equal(de->d_name, "state.yaml");
+		files++;
+	}
+	closedir(d);
+	assert_int_equal(files, 1);
+
+	/* a directory that does not exist: an error naming the path */
+	snprintf(path, sizeof(path), "%s/missing/state.yaml", dir);
+	assert_int_equal(xlb_config__save_file(a, path, err, sizeof(err)), -ENOENT);
+	assert_contains(err, "missing/");
+
+	/* a model that was never validated cannot be saved */
+	{
+		struct xlb_config empty = {0};
+
+		assert_int_equal(xlb_config__to_string(&empty, &text), -EINVAL);
+	}
+
+	xlb_config__free(a);
+	snprintf(path, sizeof(path), "%s/state.yaml", dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* ---- models built in code -------------------------------------------- */
+
+static void test_validate_model(void **state)
+{
+	struct xlb_config_backend be[2] = {{0}};
+	struct xlb_config_vip vip = {0};
+	struct xlb_config *cfg, *copy;
+	char *text;
+
+	(void)state;
+	cfg = calloc(1, sizeof(*cfg));
+	assert_non_null(cfg);
+	cfg->vips = calloc(1, sizeof(*cfg->vips));
+	assert_non_null(cfg->vips);
+	cfg->n_vips = 1;
+
+	xlb_config__vip_defaults(&vip);
+	vip.vip = strdup("[2001:2:0::5]:0080/TCP");
+	xlb_config__backend_defaults(&be[0]);
+	xlb_config__backend_defaults(&be[1]);
+	be[0].address = strdup("2001:2::0011");
+	be[1].address = strdup("2001:2::12");
+	be[1].weight = 0;
+	vip.backends = malloc(sizeof(be));
+	assert_non_null(vip.backends);
+	memcpy(vip.backends, be, sizeof(be));
+	vip.n_backends = 2;
+	cfg->vips[0] = vip;
+
+	/* errors carry the path but no line: there is no text */
+	assert_int_equal(xlb_config__validate(cfg, err, sizeof(err)), -EINVAL);
+	assert_string_equal(
+	    err, "vips[0] ([2001:2::5]:80/tcp): backends[1].weight 0 out of range 1..65535");
+
+	cfg->vips[0].backends[1].weight = 65535;
+	if (xlb_config__validate(cfg, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_string_equal(cfg->vips[0].vip, "[2001:2::5]:80/tcp");
+	assert_string_equal(cfg->vips[0].backends[0].address, "2001:2::11");
+	assert_int_equal(cfg->vips[0].backends[0].family, XLB_AF_INET6);
+	assert_string_equal(cfg->vips[0].health_check.path, "/");
+	assert_int_equal(cfg->vips[0].health_check.port, 80);
+	assert_string_equal(cfg->metrics.listen, XLB_CONFIG_METRICS_DEFAULT);
+
+	/* validated models serialise, and validate again unchanged */
+	assert_int_equal(xlb_config__to_string(cfg, &text), 0);
+	copy = load_str_ok(text);
+	assert_config_equal(cfg, copy);
+	assert_int_equal(xlb_config__validate(copy, err, sizeof(err)), 0);
+	assert_config_equal(cfg, copy);
+	free(text);
+
+	/* out-of-range enums from code */
+	copy->vips[0].algorithm = XLB_CONFIG_ALGO_MAX;
+	assert_int_equal(xlb_config__validate(copy, err, sizeof(err)), -EINVAL);
+	assert_contains(err, "algorithm: unknown value 5");
+	xlb_config__free(copy);
+	xlb_config__free(cfg);
+}
+
+static void test_names(void **state)
+{
+	enum xlb_config_algo a;
+	enum xlb_forward f;
+	enum xlb_config_hc_type t;
+	enum xlb_config_xdp_mode m;
+
+	(void)state;
+	assert_string_equal(xlb_config__algo_name(XLB_CONFIG_ALGO_SOURCE_HASH), "source-hash");
+	assert_string_equal(xlb_config__algo_name(XLB_CONFIG_ALGO_MAX), "?");
+	assert_int_equal(xlb_config__algo_parse("lc", &a), 0);
+	assert_int_equal(a, XLB_CONFIG_ALGO_LC);
+	assert_int_equal(xlb_config__algo_parse("LC", &a), -EINVAL);
+	assert_int_equal(xlb_config__algo_parse(NULL, &a), -EINVAL);
+	assert_string_equal(xlb_config__forward_name(XLB_FWD_L2DSR), "l2dsr");
+	assert_int_equal(xlb_config__forward_parse("ipip", &f), 0);
+	assert_int_equal(f, XLB_FWD_IPIP);
+	assert_int_equal(xlb_config__forward_parse("nat", &f), -EINVAL);
+	assert_string_equal(xlb_config__hc_type_name(XLB_CONFIG_HC_HTTP), "http");
+	assert_int_equal(xlb_config__hc_type_parse("udp", &t), 0);
+	assert_int_equal(t, XLB_CONFIG_HC_UDP);
+	assert_string_equal(xlb_config__xdp_mode_name(XLB_CONFIG_XDP_GENERIC), "generic");
+	assert_int_equal(xlb_config__xdp_mode_parse("native", &m), 0);
+	assert_int_equal(m, XLB_CONFIG_XDP_NATIVE);
+}
+
+/* ---- bad input ------------------------------------------------------- */
+
+/* Every tests/data/config/bad-*.yaml, and what its error must say. */
+static const struct {
+	const char *file;
+	const char *want[3];
+} bad_files[] = {
+    {"bad-malformed.yaml", {"line 7, column 9", "malformed YAML", "flow mapping"}},
+    {"bad-tab-indent.yaml", {"line 5", "malformed YAML"}},
+    {"bad-unknown-key.yaml",
+     {"line 7: vips[0] (198.18.1.100:80/tcp): backends[1].wieght: unknown key"}},
+    {"bad-unknown-top-key.yaml", {"line 5: vipz: unknown key"}},
+    {"bad-duplicate-key.yaml",
+     {"line 6", "vips[0] (198.18.1.100:80/tcp): algorithm: duplicate key"}},
+    {"bad-missing-vip.yaml", {"line 5: vips[1]: vip: required key missing"}},
+    {"bad-address.yaml",
+     {"line 7: vips[0] (198.18.1.100:80/tcp): backends[1].address '198.18.0.300' is not an IPv4 or "
+      "IPv6 address"}},
+    {"bad-vip-proto.yaml", {"line 5: vips[1]: vip: unknown protocol 'sctp'"}},
+    {"bad-vip-brackets.yaml", {"line 4: vips[0]: vip: IPv6 address must be in brackets"}},
+    {"bad-vip-port.yaml",
+     {"line 4: vips[0]: vip: port 70000 out of range in '198.18.1.100:70000/tcp'"}},
+    {"bad-duplicate-vip.yaml", {"line 8: vips[2]: vip: [2001:2::100]:53/udp duplicates vips[0]"}},
+    {"bad-duplicate-backend.yaml",
+     {"line 8: vips[0] ([2001:2::100]:53/udp): backends[2].address 2001:2::11 duplicates "
+      "backends[0]"}},
+    {"bad-weight-zero.yaml",
+     {"line 9: vips[1] (198.18.1.100:443/tcp): backends[2].weight 0 out of range 1..65535"}},
+    {"bad-weight-70000.yaml",
+     {"line 7: vips[0] (198.18.1.100:80/tcp): backends[0].weight 70000 out of range 1..65535"}},
+    {"bad-weight-negative.yaml",
+     {"line 6: vips[0] (198.18.1.100:80/tcp): backends[0].weight: ", "'-1'"}},
+    {"bad-algorithm.yaml",
+     {"line 5: vips[0] (198.18.1.100:80/tcp): algorithm: unknown value 'random'",
+      "expected maglev, source-hash, wrr, rr or lc"}},
+    {"bad-forward.yaml",
+     {"line 5: vips[0] (198.18.1.100:80/tcp): forward: unknown value 'nat' (expected ipip or "
+      "l2dsr)"}},
+    {"bad-hc-type.yaml", {"line 6", "health_check.type: unknown value 'icmp'"}},
+    {"bad-hc-port.yaml", {"line 5", "health_check.port 70000 out of range 1..65535"}},
+    {"bad-hc-port-required.yaml",
+     {"line 5: vips[0] (198.18.1.100:0/tcp): health_check.port: required for type http"}},
+    {"bad-table-size.yaml",
+     {"line 5: vips[0] (198.18.1.100:80/tcp): table_size 65536 is not prime", "65521, 65537"}},
+    {"bad-table-size-large.yaml", {"line 5", "table_size 1000003 above the maximum 655373"}},
+    {"bad-table-size-small.yaml",
+     {"line 5", "table_size 2 is smaller than the number of backends (3)"}},
+    {"bad-family.yaml",
+     {"line 7: vips[0] ([2001:2::100]:80/tcp): backends[1].address 198.18.0.12 is IPv4 but the VIP "
+      "is IPv6"}},
+    {"bad-family-l2dsr.yaml",
+     {"line 7: vips[0] (198.18.1.100:80/tcp): backends[0].address 2001:2::11 is IPv6 but the VIP "
+      "is IPv4",
+      "l2dsr"}},
+    {"bad-interval-zero.yaml", {"line 5", "health_check.interval_ms must be at least 1"}},
+    {"bad-timeout-zero.yaml", {"line 5", "health_check.timeout_ms must be at least 1"}},
+    {"bad-timeout-interval.yaml",
+     {"line 8", "health_check.timeout_ms 2000 exceeds interval_ms 1000"}},
+    {"bad-rise-zero.yaml", {"line 5", "health_check.rise must be at least 1"}},
+    {"bad-fall-zero.yaml", {"line 5", "health_check.fall must be at least 1"}},
+    {"bad-expect.yaml", {"line 5", "health_check.expect '399-200' malformed"}},
+    {"bad-expect-text.yaml", {"line 5", "health_check.expect '2xx' malformed"}},
+    {"bad-hc-path.yaml", {"line 5", "health_check.path 'healthz' must start with '/'"}},
+    {"bad-ejection-percent.yaml",
+     {"line 6", "circuit_breaker.max_ejection_percent 150 out of range 0..100"}},
+    {"bad-ejection-max.yaml",
+     {"line 5", "circuit_breaker.max_ejection_ms 5000 is below base_ejection_ms 10000"}},
+    {"bad-burst.yaml", {"line 5", "rate_limit.burst 100 set but rate_limit.pps is 0"}},
+    {"bad-interface-mode.yaml",
+     {"line 5: interfaces[0].mode: unknown value 'offload' (expected native or generic)"}},
+    {"bad-interface-name.yaml",
+     {"line 5: interfaces[1].name 'a-very-long-interface-name' is not an interface name"}},
+    {"bad-interface-duplicate.yaml",
+     {"line 6: interfaces[2].name 'eth0' duplicates interfaces[0]"}},
+    {"bad-metrics-listen.yaml", {"line 4: metrics.listen: missing port in '127.0.0.1'"}},
+    {"bad-drain.yaml",
+     {"line 6: vips[0] (198.18.1.100:80/tcp): backends[0].drain: unknown value 'flase'"}},
+    {"bad-vips-not-list.yaml", {"line 3: vips: ", "SEQUENCE"}},
+    {"bad-empty.yaml", {"empty configuration"}},
+};
+
+static void test_bad_files(void **state)
+{
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
+		struct xlb_config *cfg = (struct xlb_config *)0x1;
+		char path[256];
+		int ret;
+
+		snprintf(path, sizeof(path), DATA "%s", bad_files[i].file);
+		err[0] = '\0';
+		ret = xlb_config__load_file(path, &cfg, err, sizeof(err));
+		if (!ret)
+			fail_msg("%s loaded, but should not have", path);
+		print_message("  %s\n", err);
+		assert_int_equal(ret, -EINVAL);
+		assert_ptr_equal(cfg, (struct xlb_config *)0x1);
+		/* the message starts with the file */
+		assert_int_equal(strncmp(err, path, strlen(path)), 0);
+		for (k = 0; k < 3 && bad_files[i].want[k]; k++)
+			assert_contains(err, bad_files[i].want[k]);
+	}
+}
+
+/* No bad file without an expectation in the table above. */
+static void test_bad_files_covered(void **state)
+{
+	struct dirent *de;
+	int seen = 0;
+	DIR *d;
+
+	(void)state;
+	d = opendir(DATA);
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		size_t i, n = strlen(de->d_name);
+		bool found = false;
+
+		if (strncmp(de->d_name, "bad-", 4) || n < 5 || strcmp(de->d_name + n - 5, ".yaml"))
+			continue;
+		for (i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++)
+			found |= !strcmp(bad_files[i].file, de->d_name);
+		if (!found)
+			fail_msg("%s has no entry in bad_files[]", de->d_name);
+		seen++;
+	}
+	closedir(d);
+	assert_int_equal(seen, sizeof(bad_files) / sizeof(bad_files[0]));
+}
+
+static char *gen_vips(unsigned int n_vips, unsigned int n_backends)
+{
+	size_t cap = 64 + (size_t)n_vips * 64 + (size_t)n_backends * 48, off;
+	char *s = malloc(cap);
+	unsigned int i;
+
+	assert_non_null(s);
+	off = (size_t)snprintf(s, cap, "vips:\n");
+	for (i = 0; i < n_vips; i++)
+		off += (size_t)snprintf(s + off, cap - off, "  - vip: 198.18.%u.%u:80/tcp\n",
+					i / 250, i % 250 + 1);
+	if (n_backends)
+		off += (size_t)snprintf(s + off, cap - off, "    backends:\n");
+	for (i = 0; i < n_backends; i++)
+		off += (size_t)snprintf(s + off, cap - off, "      - {address: 198.19.%u.%u}\n",
+					i / 250, i % 250 + 1);
+	return s;
+}
+
+static void test_bad_strings(void **state)
+{
+	struct xlb_config *cfg;
+	const char *msg;
+	char *text;
+
+	(void)state;
+	/* limits */
+	text = gen_vips(XLB_MAX_VIPS, 0);
+	cfg = load_str_ok(text);
+	assert_int_equal(cfg->n_vips, XLB_MAX_VIPS);
+	xlb_config__free(cfg);
+	free(text);
+	text = gen_vips(XLB_MAX_VIPS + 1, 0);
+	msg = load_str_bad(text);
+	assert_contains(msg, "vips");
+	free(text);
+
+	text = gen_vips(1, XLB_MAX_BACKENDS_PER_VIP);
+	cfg = load_str_ok(text);
+	assert_int_equal(cfg->vips[0].n_backends, XLB_MAX_BACKENDS_PER_VIP);
+	xlb_config__free(cfg);
+	free(text);
+	text = gen_vips(1, XLB_MAX_BACKENDS_PER_VIP + 1);
+	msg = load_str_bad(text);
+	assert_contains(msg, "vips[0] (198.18.0.1:80/tcp): backends");
+	free(text);
+
+	/* not a mapping, nothing, NUL bytes */
+	msg = load_str_bad("- vip: 198.18.1.100:80/tcp\n");
+	assert_contains(msg, "top level");
+	load_str_bad("");
+	load_str_bad("# only a comment\n\n");
+	{
+		struct xlb_config *c = NULL;
+		static const char nul[] = "vips: []\n\0\n";
+
+		assert_int_equal(
+		    xlb_config__load_string(nul, sizeof(nul) - 1, &c, err, sizeof(err)), -EINVAL);
+		assert_contains(err, "NUL");
+	}
+
+	/* a required key missing in a nested mapping */
+	msg = load_str_bad("vips:\n"
+			   "  - vip: 198.18.1.100:80/tcp\n"
+			   "    backends:\n"
+			   "      - {weight: 5}\n");
+	assert_contains(msg, "line 4: vips[0] (198.18.1.100:80/tcp): "
+			     "backends[0].address: required key missing");
+	msg = load_str_bad("interfaces:\n  - {mode: generic}\n");
+	assert_contains(msg, "line 2: interfaces[0].name: required key missing");
+
+	/* a mapping where a scalar belongs */
+	msg = load_str_bad("vips:\n"
+			   "  - vip: 198.18.1.100:80/tcp\n"
+			   "    table_size: {a: 1}\n");
+	assert_contains(msg, "line 3: vips[0] (198.18.1.100:80/tcp): table_size");
+
+	/* numbers that do not fit */
+	msg = load_str_bad("vips:\n"
+			   "  - vip: 198.18.1.100:80/tcp\n"
+			   "    rate_limit: {pps: 99999999999}\n");
+	assert_contains(msg, "line 3");
+	assert_contains(msg, "rate_limit.pps");
+
+	/* anchors and aliases are YAML: fine */
+	cfg = load_str_ok("vips:\n"
+			  "  - vip: 198.18.1.100:80/tcp\n"
+			  "    health_check: &hc {type: tcp, fall: 9}\n"
+			  "  - vip: 198.18.1.100:81/tcp\n"
+			  "    health_check: *hc\n");
+	assert_int_equal(cfg->vips[1].health_check.fall, 9);
+	assert_int_equal(cfg->vips[1].health_check.port, 81);
+	xlb_config__free(cfg);
+}
+
+static void test_file_errors(void **state)
+{
+	struct xlb_config *cfg = NULL;
+
+	(void)state;
+	assert_int_equal(xlb_config__load_file(DATA "does-not-exist.yaml", &cfg, err, sizeof(err)),
+			 -ENOENT);
+	assert_contains(err, DATA "does-not-exist.yaml: ");
+	assert_null(cfg);
+	assert_int_equal(xlb_config__load_file(DATA, &cfg, err, sizeof(err)), -EINVAL);
+	assert_contains(err, "not a regular file");
+	assert_null(cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_vip_parse_good), cmocka_unit_test(test_vip_parse_bad),
+	    cmocka_unit_test(test_vip_cmp),	   cmocka_unit_test(test_addr),
+	    cmocka_unit_test(test_hostport),	   cmocka_unit_test(test_load_full),
+	    cmocka_unit_test(test_defaults),	   cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_json),	   cmocka_unit_test(test_save_file),
+	    cmocka_unit_test(test_validate_model), cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_bad_files),	   cmocka_unit_test(test_bad_files_covered),
+	    cmocka_unit_test(test_bad_strings),	   cmocka_unit_test(test_file_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

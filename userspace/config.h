@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * xlb's configuration model: the YAML file given to `xlbd --config`, the
+ * state file xlbd keeps, and the bodies of `config apply` are all this one
+ * schema (DESIGN.md, "Interface contract"):
+ *
+ *   interfaces:                      # optional
+ *     - {name: eth0, mode: native}   # mode: native (default) | generic
+ *   metrics: {listen: "127.0.0.1:9642"}     # optional, this is the default
+ *   vips:                            # optional
+ *     - vip: "198.18.1.100:80/tcp"   # required; [v6]:port/proto; port 0 = all
+ *       algorithm: maglev            # maglev (default) | source-hash | wrr | rr | lc
+ *       forward: ipip                # ipip (default) | l2dsr
+ *       table_size: 65537            # prime, backends..XLB_MAGLEV_MAX_SIZE
+ *       rate_limit: {pps: 0, burst: 0, source_new_flows: 0, source_burst: 0}
+ *       health_check: {type: none, port: 80, path: /, expect: "200-399",
+ *                      interval_ms: 1000, timeout_ms: 500, rise: 2, fall: 3}
+ *       circuit_breaker: {base_ejection_ms: 5000, max_ejection_ms: 300000,
+ *                         max_ejection_percent: 50, slow_start_ms: 10000}
+ *       backends:
+ *         - {address: 198.18.0.11, weight: 100, drain: false}
+ *
+ * Defaults for omitted keys:
+ *   algorithm maglev, forward ipip (works for any backend on any L3 path;
+ *   l2dsr needs backends on the same L2 segment), table_size 65537;
+ *   rate_limit all 0 (off); a burst left 0 under a non-zero rate is one
+ *   second's worth (burst = pps, source_burst = source_new_flows);
+ *   health_check type none, port = the VIP's port, path "/", expect
+ *   "200-399", interval_ms 1000, timeout_ms min(500, interval_ms), rise 2,
+ *   fall 3; circuit_breaker base_ejection_ms 5000, max_ejection_ms
+ *   max(300000, base_ejection_ms), max_ejection_percent 50, slow_start_ms
+ *   10000; backend weight 100, drain false; interface mode native; metrics
+ *   listen 127.0.0.1:9642.
+ *
+ * Loading is all-or-nothing: on any error the loader returns -errno, writes
+ * one line into err that names the field and, when the text came from a
+ * file or buffer, its line ("line 9: vips[1] (198.18.1.100:80/tcp):
+ * backends[2].weight 0 out of range 1..65535"), and gives no config.
+ *
+ * The model is plain data owned by the caller after load: every string and
+ * array is malloc()ed, freed by xlb_config__free(). Code that builds or edits
+ * a model (e.g. the API adding a backend) fills the text and number fields,
+ * then calls xlb_config__validate() to derive the parsed fields and check it.
+ */
+#ifndef XLB_CONFIG_H
+#define XLB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "maps/xlb_maps.h"
+#include "userspace/vipaddr.h"
+
+#define XLB_CONFIG_MAX_INTERFACES 64
+#define XLB_CONFIG_FILE_MAX (64 << 20) /* bytes; larger files are refused */
+#define XLB_CONFIG_METRICS_DEFAULT "127.0.0.1:9642"
+#define XLB_CONFIG_HC_PATH_MAX 1024
+
+enum xlb_config_algo {
+	XLB_CONFIG_ALGO_MAGLEV = 0,	 /* weighted Maglev over the 5-tuple */
+	XLB_CONFIG_ALGO_SOURCE_HASH = 1, /* weighted Maglev over the source */
+	XLB_CONFIG_ALGO_WRR = 2,	 /* smooth weighted round robin */
+	XLB_CONFIG_ALGO_RR = 3,		 /* round robin (weights ignored) */
+	XLB_CONFIG_ALGO_LC = 4,		 /* least connections */
+	XLB_CONFIG_ALGO_MAX,
+};
+
+enum xlb_config_hc_type {
+	XLB_CONFIG_HC_NONE = 0,
+	XLB_CONFIG_HC_TCP = 1,
+	XLB_CONFIG_HC_HTTP = 2,
+	XLB_CONFIG_HC_UDP = 3,
+	XLB_CONFIG_HC_MAX,
+};
+
+enum xlb_config_xdp_mode {
+	XLB_CONFIG_XDP_NATIVE = 0,
+	XLB_CONFIG_XDP_GENERIC = 1,
+	XLB_CONFIG_XDP_MAX,
+};
+
+struct xlb_config_interface {
+	char *name; /* 1..15 characters */
+	enum xlb_config_xdp_mode mode;
+};
+
+struct xlb_config_metrics {
+	char *listen; /* "host:port"; NULL on input = the default */
+	/* derived */
+	char host[256]; /* without brackets */
+	__u16 port;
+};
+
+struct xlb_config_backend {
+	char *address; /* canonical text after validation */
+	__u32 weight;  /* 1..XLB_WEIGHT_MAX */
+	bool drain;    /* keep established flows, take no new ones */
+	/* derived */
+	__u8 family; /* enum xlb_family */
+	__be32 addr[4];
+};
+
+struct xlb_config_rate_limit {
+	__u32 pps;		/* per VIP packets/s; 0 = off */
+	__u32 burst;		/* packets */
+	__u32 source_new_flows; /* per source address new flows/s; 0 = off */
+	__u32 source_burst;	/* flows */
+};
+
+struct xlb_config_health_check {
+	enum xlb_config_hc_type type;
+	__u32 port;   /* 0 on input = the VIP's port; resolved by validation */
+	char *path;   /* http: request path, starts with '/'; NULL = "/" */
+	char *expect; /* http: "200-399" or "200" (NULL = "200-399"); canonical */
+	__u32 interval_ms;
+	__u32 timeout_ms; /* 1..interval_ms */
+	__u32 rise;	  /* successes to come back in service */
+	__u32 fall;	  /* failures to be ejected */
+	/* derived */
+	__u16 expect_lo, expect_hi; /* inclusive status range */
+};
+
+struct xlb_config_circuit_breaker {
+	__u32 base_ejection_ms;	    /* first ejection; doubles on each re-ejection */
+	__u32 max_ejection_ms;	    /* cap, >= base_ejection_ms */
+	__u32 max_ejection_percent; /* 0..100 of a VIP's backends */
+	__u32 slow_start_ms;	    /* weight ramp after coming back; 0 = none */
+};
+
+struct xlb_config_vip {
+	char *vip; /* the name; canonical after validation */
+	enum xlb_config_algo algorithm;
+	enum xlb_forward forward;
+	__u32 table_size; /* prime */
+	struct xlb_config_rate_limit rate_limit;
+	struct xlb_config_health_check health_check;
+	struct xlb_config_circuit_breaker circuit_breaker;
+	struct xlb_config_backend *backends;
+	unsigned int n_backends;
+	/* derived */
+	struct xlb_vip_addr addr;
+};
+
+struct xlb_config {
+	struct xlb_config_interface *interfaces;
+	unsigned int n_interfaces;
+	struct xlb_config_metrics metrics;
+	struct xlb_config_vip *vips;
+	unsigned int n_vips;
+};
+
+/*
+ * Load and validate YAML (or JSON, a subset) from a file or a buffer.
+ * Returns 0 and *out, or -errno with a message in err (file errors are
+ * prefixed with the path) and *out untouched.
+ */
+int xlb_config__load_file(const char *path, struct xlb_config **out, char *err, size_t errlen);
+int xlb_config__load_string(const char *buf, size_t len, struct xlb_config **out, char *err,
+			    size_t errlen);
+
+/*
+ * Check a model built or edited in code, fill its derived fields and make
+ * its text canonical. All-or-nothing about the verdict, but on error the
+ * model may have been partly canonicalised: validate a copy if that matters.
+ */
+int xlb_config__validate(struct xlb_config *cfg, char *err, size_t errlen);
+
+/* Fill a VIP's or backend's settings with the defaults above (the VIP name
+ * and backend address are left for the caller).
+ */
+void xlb_config__vip_defaults(struct xlb_config_vip *vip);
+void xlb_config__backend_defaults(struct xlb_config_backend *be);
+
+/*
+ * Serialise as YAML, loadable again into an identical model. *out is a
+ * NUL-terminated malloc()ed string. Returns 0 or -errno.
+ */
+int xlb_config__to_string(const struct xlb_config *cfg, char **out);
+
+/*
+ * Write the YAML to path atomically: a temporary file in the same directory,
+ * fsync, rename over path, fsync the directory. Readers see the old file or
+ * the new one, also across a crash. Returns 0 or -errno with a message.
+ */
+int xlb_config__save_file(const struct xlb_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Deep copy. Returns 0 or -ENOMEM. */
+int xlb_config__dup(const struct xlb_config *cfg, struct xlb_config **out);
+
+void xlb_config__free(struct xlb_config *cfg);
+
+/* The VIP with this address, or NULL. */
+struct xlb_config_vip *xlb_config__find_vip(const struct xlb_config *cfg,
+					    const struct xlb_vip_addr *addr);
+
+/* Names as in the YAML ("maglev", "source-hash", "l2dsr", "http", ...).
+ * name() returns "?" for a value out of range; parse() returns 0 or -EINVAL.
+ */
+const char *xlb_config__algo_name(enum xlb_config_algo a);
+int xlb_config__algo_parse(const char *s, enum xlb_config_algo *out);
+const char *xlb_config__forward_name(enum xlb_forward f);
+int xlb_config__forward_parse(const char *s, enum xlb_forward *out);
+const char *xlb_config__hc_type_name(enum xlb_config_hc_type t);
+int xlb_config__hc_type_parse(const char *s, enum xlb_config_hc_type *out);
+const char *xlb_config__xdp_mode_name(enum xlb_config_xdp_mode m);
+int xlb_config__xdp_mode_parse(const char *s, enum xlb_config_xdp_mode *out);
+
+#endif /* XLB_CONFIG_H */
