@@ -62,7 +62,9 @@ enum decap_result {
 	DECAP_DONE4IN6,	 /* IPv4-in-IPv6 stripped */
 };
 
-/* Where the link-layer header ends and what it says. */
+/* The link-layer header as received (one 802.1Q/802.1ad tag kept), saved
+ * before the head moves.
+ */
 struct decap_l2 {
 	struct ethhdr eth;
 	struct decap_vlan_hdr vlan;
@@ -191,8 +193,7 @@ static __always_inline int decap_outer6(struct xdp_md *ctx, const struct decap_l
 	}
 	if (plen < sizeof(struct iphdr))
 		return DECAP_MALFORMED;
-	return decap_inner4(ctx, l2, (void *)(outer + 1), data_end, sizeof(*outer),
-			    DECAP_DONE4IN6);
+	return decap_inner4(ctx, l2, (void *)(outer + 1), data_end, sizeof(*outer), DECAP_DONE4IN6);
 }
 
 static __always_inline int decap(struct xdp_md *ctx)
