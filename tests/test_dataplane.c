@@ -212,17 +212,9 @@ static size_t expect_ipip(const __u8 *in, size_t len, size_t l2, int inner_famil
 
 		inet_pton(AF_INET, "198.19.0.0", &src);
 		ip.saddr = src | htonl(entropy & 0xffff);
-		ip.check = htons(0); /* computed below */
+		ip.check = pkt_ipv4_csum(&ip);
 		exp[n++] = 0x08;
 		exp[n++] = 0x00;
-		{
-			__u16 *w = (__u16 *)&ip;
-			__u32 sum = 0;
-
-			for (int i = 0; i < 10; i++)
-				sum += w[i];
-			ip.check = pkt_csum_fold(sum);
-		}
 		memcpy(exp + n, &ip, sizeof(ip));
 		n += sizeof(ip);
 	} else {
