@@ -31,9 +31,13 @@ PKGS     := libbpf libxdp libmnl libevent jansson libcyaml libcurl
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS   := $(PKG_LIBS) -lelf -lz -lm
 
+XLB_VERSION := 0.1.0
+XLB_COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
-	    -I. -I$(BUILD) -D_GNU_SOURCE
+	    -I. -I$(BUILD) -D_GNU_SOURCE \
+	    -DXLB_VERSION='"$(XLB_VERSION)"' -DXLB_COMMIT='"$(XLB_COMMIT)"'
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -I. -I$(ARCH_INC) \
 	    -Wall -Wextra -Werror -Wno-unused-parameter
 

@@ -109,6 +109,8 @@ _Static_assert(sizeof(struct xlb_vip_meta) == 16, "xlb_vip_meta layout");
 #define XLB_BACKEND_F_ALLOCATED (1U << 0) /* slot holds a backend */
 /* established flows may stay; cleared when removed or ejected */
 #define XLB_BACKEND_F_SERVING (1U << 1)
+/* drained: serving its flows but not in the table (userspace bookkeeping) */
+#define XLB_BACKEND_F_DRAINED (1U << 2)
 
 /*
  * One backend of one VIP, indexed by backend id. The generation changes each

@@ -1045,7 +1045,8 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 		be.family = want[i].family;
 		memcpy(be.addr, want[i].addr, sizeof(be.addr));
 		memcpy(be.mac, want[i].mac, 6);
-		be.flags = XLB_BACKEND_F_ALLOCATED | XLB_BACKEND_F_SERVING;
+		be.flags = XLB_BACKEND_F_ALLOCATED | XLB_BACKEND_F_SERVING |
+			   (want[i].drain ? XLB_BACKEND_F_DRAINED : 0);
 		be.vip_id = v->meta.vip_id;
 		be.weight = want[i].weight;
 		ret = backend_write(dp, ids[i], &be);
@@ -1094,6 +1095,18 @@ out:
 }
 
 /* ---- reading ---------------------------------------------------------------- */
+
+const char *xlb_dp__drop_name(enum xlb_drop_reason r)
+{
+	static const char *const names[XLB_DROP_MAX] = {
+		[XLB_DROP_MALFORMED] = "malformed",	[XLB_DROP_FRAGMENT] = "fragment",
+		[XLB_DROP_NO_BACKEND] = "no_backend",	[XLB_DROP_NO_TABLE] = "no_table",
+		[XLB_DROP_ENCAP] = "encap",		[XLB_DROP_FAMILY] = "family",
+		[XLB_DROP_RESERVED6] = "reserved6",	[XLB_DROP_RESERVED7] = "reserved7",
+	};
+
+	return (unsigned)r < XLB_DROP_MAX ? names[r] : "unknown";
+}
 
 int xlb_dp__stats(struct xlb_dp *dp, struct xlb_dp_stats *out)
 {

@@ -73,6 +73,9 @@ int xlb_dp__vip_update(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum x
 int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 			 const struct xlb_dp_backend *b, size_t n, char *err, size_t errlen);
 
+/* Stable name of a drop reason ("malformed", "no_backend", ...). */
+const char *xlb_dp__drop_name(enum xlb_drop_reason r);
+
 /* Counters summed over CPUs. */
 int xlb_dp__stats(struct xlb_dp *dp, struct xlb_dp_stats *out);
 int xlb_dp__vip_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip,

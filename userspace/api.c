@@ -1,0 +1,620 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Routing and handlers of the v1 API. Each change builds the desired config
+ * (a copy of the running one, edited), validates it and hands it to
+ * xlb_daemon__apply(): one path for every change, all or nothing.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/queue.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "userspace/api.h"
+#include "userspace/config_edit.h"
+#include "userspace/log.h"
+
+#define MAX_SEGMENTS 6
+
+struct request {
+	struct xlb_daemon *d;
+	const char *method;
+	char *seg[MAX_SEGMENTS]; /* decoded path segments after /v1 */
+	int nseg;
+	struct evkeyvalq query;
+	const char *body;
+	size_t len;
+	struct xlb_api_response *resp;
+};
+
+static void reply_json(struct request *r, int status, json_t *obj)
+{
+	r->resp->status = status;
+	r->resp->body = json_dumps(obj, JSON_INDENT(2) | JSON_SORT_KEYS);
+	r->resp->content_type = "application/json";
+	json_decref(obj);
+}
+
+static void reply_error(struct request *r, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void reply_error(struct request *r, int status, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply_json(r, status, json_pack("{s:s}", "error", msg));
+}
+
+/* -errno from the daemon to an HTTP status. */
+static int status_of(int err)
+{
+	switch (err) {
+	case -ENOENT:
+		return 404;
+	case -EEXIST:
+		return 409;
+	case -EINVAL:
+	case -EOPNOTSUPP:
+	case -EAFNOSUPPORT:
+	case -E2BIG:
+	case -ERANGE:
+		return 400;
+	default:
+		return 500;
+	}
+}
+
+/* ---- JSON views ------------------------------------------------------------ */
+
+static json_t *vip_json(const struct xlb_config_vip *v)
+{
+	json_t *backends = json_array();
+
+	for (unsigned int i = 0; i < v->n_backends; i++) {
+		const struct xlb_config_backend *b = &v->backends[i];
+
+		json_array_append_new(backends, json_pack("{s:s, s:i, s:b, s:b}", "address",
+							  b->address, "weight", b->weight, "drain",
+							  b->drain, "in_table", !b->drain));
+	}
+	return json_pack(
+		"{s:s, s:s, s:s, s:i, s:{s:i, s:i, s:i, s:i}, "
+		"s:{s:s, s:i, s:s, s:s, s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:i, s:i}, s:o}",
+		"vip", v->vip, "algorithm", xlb_config__algo_name(v->algorithm), "forward",
+		xlb_config__forward_name(v->forward), "table_size", v->table_size, "rate_limit", "pps",
+		v->rate_limit.pps, "burst", v->rate_limit.burst, "source_new_flows",
+		v->rate_limit.source_new_flows, "source_burst", v->rate_limit.source_burst,
+		"health_check", "type", xlb_config__hc_type_name(v->health_check.type), "port",
+		v->health_check.port, "path", v->health_check.path, "expect", v->health_check.expect,
+		"interval_ms", v->health_check.interval_ms, "timeout_ms", v->health_check.timeout_ms,
+		"rise", v->health_check.rise, "fall", v->health_check.fall, "circuit_breaker",
+		"base_ejection_ms", v->circuit_breaker.base_ejection_ms, "max_ejection_ms",
+		v->circuit_breaker.max_ejection_ms, "max_ejection_percent",
+		v->circuit_breaker.max_ejection_percent, "slow_start_ms",
+		v->circuit_breaker.slow_start_ms, "backends", backends);
+}
+
+static json_t *drops_json(const __u64 *drops)
+{
+	json_t *o = json_object();
+
+	for (int i = 0; i < XLB_DROP_MAX; i++)
+		if (i != XLB_DROP_RESERVED6 && i != XLB_DROP_RESERVED7)
+			json_object_set_new(o, xlb_dp__drop_name(i), json_integer(drops[i]));
+	return o;
+}
+
+static json_t *vip_stats_json(struct xlb_daemon *d, const struct xlb_config_vip *v)
+{
+	struct xlb_vip_stats sum = {}, s;
+	json_t *backends = json_array();
+
+	for (unsigned int k = 0; k < d->n_ifs; k++) {
+		if (xlb_dp__vip_stats(d->ifs[k].dp, &v->addr, &s))
+			continue;
+		sum.packets += s.packets;
+		sum.bytes += s.bytes;
+		sum.new_flows += s.new_flows;
+		for (int i = 0; i < XLB_DROP_MAX; i++)
+			sum.drops[i] += s.drops[i];
+	}
+	for (unsigned int i = 0; i < v->n_backends; i++) {
+		const struct xlb_config_backend *b = &v->backends[i];
+		struct xlb_backend_stats bsum = {}, bs;
+
+		for (unsigned int k = 0; k < d->n_ifs; k++) {
+			if (xlb_dp__backend_stats(d->ifs[k].dp, &v->addr, b->family, b->addr, &bs))
+				continue;
+			bsum.packets += bs.packets;
+			bsum.bytes += bs.bytes;
+			bsum.new_flows += bs.new_flows;
+			bsum.syn_retransmits += bs.syn_retransmits;
+		}
+		json_array_append_new(backends,
+				      json_pack("{s:s, s:I, s:I, s:I, s:I}", "address", b->address,
+						"packets", (json_int_t)bsum.packets, "bytes",
+						(json_int_t)bsum.bytes, "new_flows",
+						(json_int_t)bsum.new_flows, "syn_retransmits",
+						(json_int_t)bsum.syn_retransmits));
+	}
+	return json_pack("{s:s, s:I, s:I, s:I, s:o, s:o}", "vip", v->vip, "packets",
+			 (json_int_t)sum.packets, "bytes", (json_int_t)sum.bytes, "new_flows",
+			 (json_int_t)sum.new_flows, "drops", drops_json(sum.drops), "backends",
+			 backends);
+}
+
+static json_t *global_stats_json(struct xlb_daemon *d)
+{
+	struct xlb_dp_stats sum = {}, s;
+	__u64 *acc = (__u64 *)&sum, *add = (__u64 *)&s;
+
+	for (unsigned int k = 0; k < d->n_ifs; k++) {
+		if (xlb_dp__stats(d->ifs[k].dp, &s))
+			continue;
+		for (size_t i = 0; i < sizeof(s) / sizeof(__u64); i++)
+			acc[i] += add[i];
+	}
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "rx", (json_int_t)sum.rx,
+			 "pass_not_ip", (json_int_t)sum.pass_not_ip, "pass_not_vip",
+			 (json_int_t)sum.pass_not_vip, "pass_other_l4", (json_int_t)sum.pass_other_l4,
+			 "tx_new_flow", (json_int_t)sum.tx_new_flow, "tx_established",
+			 (json_int_t)sum.tx_established, "tx_rechosen", (json_int_t)sum.tx_rechosen,
+			 "tx_icmp", (json_int_t)sum.tx_icmp, "drops", drops_json(sum.drops));
+}
+
+/* ---- helpers ----------------------------------------------------------------- */
+
+/* Finds the VIP named by a path segment; replies 400/404 when it cannot. */
+static struct xlb_config_vip *vip_from_segment(struct request *r, const char *name,
+					       struct xlb_config *cfg)
+{
+	struct xlb_vip_addr addr;
+	struct xlb_config_vip *v;
+	char msg[256];
+
+	if (xlb_vip_addr__parse(name, &addr, msg, sizeof(msg))) {
+		reply_error(r, 400, "%s", msg);
+		return NULL;
+	}
+	v = xlb_config__find_vip(cfg, &addr);
+	if (!v)
+		reply_error(r, 404, "no VIP %s", name);
+	return v;
+}
+
+/* Validates and applies an edited copy of the running config. */
+static int commit(struct request *r, struct xlb_config *edited)
+{
+	char msg[1024];
+	int ret;
+
+	ret = xlb_config__validate(edited, msg, sizeof(msg));
+	if (ret) {
+		reply_error(r, 400, "%s", msg);
+		return ret;
+	}
+	ret = xlb_daemon__apply(r->d, edited, false, NULL, msg, sizeof(msg));
+	if (ret) {
+		reply_error(r, status_of(ret), "%s", msg);
+		return ret;
+	}
+	return 0;
+}
+
+/* Loads a JSON object body as one VIP through the config loader, which gives
+ * every field its validation and message. wrap: "%s" placeholder for body.
+ */
+static struct xlb_config *load_wrapped(struct request *r, const char *wrap_fmt, const char *arg)
+{
+	struct xlb_config *cfg = NULL;
+	json_error_t jerr;
+	json_t *obj;
+	char *text = NULL, msg[1024];
+	int ret;
+
+	obj = json_loadb(r->body ? r->body : "", r->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!obj || !json_is_object(obj)) {
+		reply_error(r, 400, "request body must be a JSON object%s%s", obj ? "" : ": ",
+			    obj ? "" : jerr.text);
+		json_decref(obj);
+		return NULL;
+	}
+	json_decref(obj);
+	if (arg)
+		ret = asprintf(&text, wrap_fmt, arg, (int)r->len, r->body);
+	else
+		ret = asprintf(&text, wrap_fmt, (int)r->len, r->body);
+	if (ret < 0) {
+		reply_error(r, 500, "out of memory");
+		return NULL;
+	}
+	if (xlb_config__load_string(text, strlen(text), &cfg, msg, sizeof(msg))) {
+		reply_error(r, 400, "%s", msg);
+		cfg = NULL;
+	}
+	free(text);
+	return cfg;
+}
+
+static struct xlb_config *running_copy(struct request *r)
+{
+	struct xlb_config *cfg;
+
+	if (xlb_config__dup(r->d->cfg, &cfg)) {
+		reply_error(r, 500, "out of memory");
+		return NULL;
+	}
+	return cfg;
+}
+
+/* ---- handlers ------------------------------------------------------------------ */
+
+static void get_status(struct request *r)
+{
+	json_t *ifs = json_array();
+	unsigned int nb = 0;
+
+	for (unsigned int i = 0; i < r->d->n_ifs; i++)
+		json_array_append_new(
+			ifs, json_pack("{s:s, s:s, s:b}", "name", r->d->ifs[i].name, "mode",
+				       xlb_config__xdp_mode_name(r->d->cfg->interfaces[i].mode),
+				       "adopted", r->d->ifs[i].adopted));
+	for (unsigned int i = 0; i < r->d->cfg->n_vips; i++)
+		nb += r->d->cfg->vips[i].n_backends;
+	reply_json(r, 200,
+		   json_pack("{s:s, s:I, s:s, s:o, s:i, s:i}", "version", XLB_VERSION, "uptime_s",
+			     (json_int_t)(time(NULL) - r->d->started), "state_file",
+			     r->d->state_path, "interfaces", ifs, "vips", r->d->cfg->n_vips,
+			     "backends", nb));
+}
+
+static void get_vips(struct request *r)
+{
+	json_t *arr = json_array();
+
+	for (unsigned int i = 0; i < r->d->cfg->n_vips; i++)
+		json_array_append_new(arr, vip_json(&r->d->cfg->vips[i]));
+	reply_json(r, 200, json_pack("{s:o}", "vips", arr));
+}
+
+static void reply_vip(struct request *r, int status, const struct xlb_vip_addr *addr)
+{
+	const struct xlb_config_vip *v = xlb_config__find_vip(r->d->cfg, addr);
+
+	if (v)
+		reply_json(r, status, vip_json(v));
+	else
+		reply_error(r, 404, "VIP vanished");
+}
+
+static void post_vip(struct request *r)
+{
+	struct xlb_config *in = load_wrapped(r, "{\"vips\": [%.*s]}", NULL), *cfg;
+	struct xlb_vip_addr addr;
+
+	if (!in)
+		return;
+	if (in->n_vips != 1) {
+		reply_error(r, 400, "expected one VIP");
+		goto out;
+	}
+	addr = in->vips[0].addr;
+	if (xlb_config__find_vip(r->d->cfg, &addr)) {
+		reply_error(r, 409, "VIP %s already exists", in->vips[0].vip);
+		goto out;
+	}
+	cfg = running_copy(r);
+	if (!cfg)
+		goto out;
+	if (xlb_config__move_vip(cfg, in, 0)) {
+		reply_error(r, 500, "out of memory");
+	} else if (!commit(r, cfg)) {
+		reply_vip(r, 201, &addr);
+	}
+	xlb_config__free(cfg);
+out:
+	xlb_config__free(in);
+}
+
+static void delete_vip(struct request *r, const char *name)
+{
+	struct xlb_config *cfg = running_copy(r);
+	struct xlb_config_vip *v;
+
+	if (!cfg)
+		return;
+	v = vip_from_segment(r, name, cfg);
+	if (v) {
+		char canon[XLB_VIP_NAME_MAX];
+
+		snprintf(canon, sizeof(canon), "%s", v->vip);
+		xlb_config__remove_vip(cfg, v - cfg->vips);
+		if (!commit(r, cfg))
+			reply_json(r, 200, json_pack("{s:s}", "deleted", canon));
+	}
+	xlb_config__free(cfg);
+}
+
+static void post_backend(struct request *r, const char *name)
+{
+	struct xlb_config *cfg = running_copy(r), *in = NULL;
+	struct xlb_config_vip *v;
+	struct xlb_vip_addr addr;
+
+	if (!cfg)
+		return;
+	v = vip_from_segment(r, name, cfg);
+	if (!v)
+		goto out;
+	addr = v->addr;
+	in = load_wrapped(r, "{\"vips\": [{\"vip\": \"%s\", \"backends\": [%.*s]}]}", v->vip);
+	if (!in)
+		goto out;
+	if (in->vips[0].n_backends != 1) {
+		reply_error(r, 400, "expected one backend");
+		goto out;
+	}
+	if (xlb_config__find_backend(v, in->vips[0].backends[0].family,
+				     in->vips[0].backends[0].addr) >= 0) {
+		reply_error(r, 409, "backend %s already in %s", in->vips[0].backends[0].address,
+			    v->vip);
+		goto out;
+	}
+	if (xlb_config__move_backend(v, &in->vips[0], 0))
+		reply_error(r, 500, "out of memory");
+	else if (!commit(r, cfg))
+		reply_vip(r, 201, &addr);
+out:
+	xlb_config__free(in);
+	xlb_config__free(cfg);
+}
+
+/* Finds backend `name` of v; replies 400/404 when it cannot. */
+static int backend_index(struct request *r, struct xlb_config_vip *v, const char *name)
+{
+	__be32 a[4] = {};
+	__u8 family;
+	int i;
+
+	if (xlb_addr__parse(name, &family, a)) {
+		reply_error(r, 400, "bad backend address '%s'", name);
+		return -1;
+	}
+	i = xlb_config__find_backend(v, family, a);
+	if (i < 0)
+		reply_error(r, 404, "no backend %s in %s", name, v->vip);
+	return i;
+}
+
+static void patch_backend(struct request *r, const char *name, const char *baddr)
+{
+	struct xlb_config *cfg = running_copy(r);
+	struct xlb_config_vip *v;
+	json_t *obj = NULL, *w, *dr;
+	json_error_t jerr;
+	struct xlb_vip_addr addr;
+	int i;
+
+	if (!cfg)
+		return;
+	v = vip_from_segment(r, name, cfg);
+	if (!v || (i = backend_index(r, v, baddr)) < 0)
+		goto out;
+	addr = v->addr;
+	obj = json_loadb(r->body ? r->body : "", r->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!obj || !json_is_object(obj)) {
+		reply_error(r, 400, "request body must be a JSON object");
+		goto out;
+	}
+	w = json_object_get(obj, "weight");
+	dr = json_object_get(obj, "drain");
+	if (json_object_size(obj) != (size_t)(!!w + !!dr) || (!w && !dr)) {
+		reply_error(r, 400, "body takes \"weight\" and/or \"drain\" only");
+		goto out;
+	}
+	if (w) {
+		json_int_t n = json_is_integer(w) ? json_integer_value(w) : -1;
+
+		if (n < 1 || n > XLB_WEIGHT_MAX) {
+			reply_error(r, 400, "weight must be an integer 1..%d", XLB_WEIGHT_MAX);
+			goto out;
+		}
+		v->backends[i].weight = n;
+	}
+	if (dr) {
+		if (!json_is_boolean(dr)) {
+			reply_error(r, 400, "drain must be true or false");
+			goto out;
+		}
+		v->backends[i].drain = json_is_true(dr);
+	}
+	if (!commit(r, cfg))
+		reply_vip(r, 200, &addr);
+out:
+	json_decref(obj);
+	xlb_config__free(cfg);
+}
+
+static void delete_backend(struct request *r, const char *name, const char *baddr)
+{
+	struct xlb_config *cfg = running_copy(r);
+	struct xlb_config_vip *v;
+	struct xlb_vip_addr addr;
+	int i;
+
+	if (!cfg)
+		return;
+	v = vip_from_segment(r, name, cfg);
+	if (v && (i = backend_index(r, v, baddr)) >= 0) {
+		addr = v->addr;
+		xlb_config__remove_backend(v, i);
+		if (!commit(r, cfg))
+			reply_vip(r, 200, &addr);
+	}
+	xlb_config__free(cfg);
+}
+
+static void get_stats(struct request *r)
+{
+	const char *only = evhttp_find_header(&r->query, "vip");
+	json_t *vips = json_array();
+	struct xlb_config_vip *one = NULL;
+
+	if (only && !(one = vip_from_segment(r, only, r->d->cfg)))
+		return;
+	for (unsigned int i = 0; i < r->d->cfg->n_vips; i++)
+		if (!one || one == &r->d->cfg->vips[i])
+			json_array_append_new(vips, vip_stats_json(r->d, &r->d->cfg->vips[i]));
+	reply_json(r, 200, json_pack("{s:o, s:o}", "global", global_stats_json(r->d), "vips", vips));
+}
+
+static void get_config(struct request *r)
+{
+	char *text;
+
+	if (xlb_config__to_string(r->d->cfg, &text)) {
+		reply_error(r, 500, "cannot serialise the configuration");
+		return;
+	}
+	r->resp->status = 200;
+	r->resp->body = text;
+	r->resp->content_type = "text/yaml";
+}
+
+static void post_config(struct request *r)
+{
+	const char *dry = evhttp_find_header(&r->query, "dry_run");
+	bool dry_run = dry && strcmp(dry, "0") && strcmp(dry, "false");
+	struct xlb_config *cfg;
+	struct xlb_plan plan;
+	char msg[1024];
+	int ret;
+
+	if (!r->len) {
+		reply_error(r, 400, "empty body: send a configuration (YAML or JSON)");
+		return;
+	}
+	ret = xlb_config__load_string(r->body, r->len, &cfg, msg, sizeof(msg));
+	if (ret) {
+		reply_error(r, 400, "%s", msg);
+		return;
+	}
+	ret = xlb_daemon__apply(r->d, cfg, dry_run, &plan, msg, sizeof(msg));
+	xlb_config__free(cfg);
+	if (ret) {
+		reply_error(r, status_of(ret), "%s", msg);
+		return;
+	}
+	reply_json(r, 200, xlb_plan__to_json(&plan, !dry_run));
+	xlb_plan__free(&plan);
+}
+
+/* ---- routing --------------------------------------------------------------- */
+
+static bool is(const struct request *r, const char *method, int nseg)
+{
+	return !strcmp(r->method, method) && r->nseg == nseg;
+}
+
+static void route(struct request *r)
+{
+	const char *top = r->nseg ? r->seg[0] : "";
+
+	if (!strcmp(top, "status") && is(r, "GET", 1))
+		return get_status(r);
+	if (!strcmp(top, "vips")) {
+		if (is(r, "GET", 1))
+			return get_vips(r);
+		if (is(r, "POST", 1))
+			return post_vip(r);
+		if (is(r, "GET", 2)) {
+			struct xlb_config_vip *v = vip_from_segment(r, r->seg[1], r->d->cfg);
+
+			if (v)
+				reply_json(r, 200, vip_json(v));
+			return;
+		}
+		if (is(r, "DELETE", 2))
+			return delete_vip(r, r->seg[1]);
+		if (r->nseg >= 3 && !strcmp(r->seg[2], "backends")) {
+			if (is(r, "POST", 3))
+				return post_backend(r, r->seg[1]);
+			if (is(r, "PATCH", 4))
+				return patch_backend(r, r->seg[1], r->seg[3]);
+			if (is(r, "DELETE", 4))
+				return delete_backend(r, r->seg[1], r->seg[3]);
+		}
+	}
+	if (!strcmp(top, "stats") && is(r, "GET", 1))
+		return get_stats(r);
+	if (!strcmp(top, "config") && r->nseg == 1) {
+		if (!strcmp(r->method, "GET"))
+			return get_config(r);
+		if (!strcmp(r->method, "POST"))
+			return post_config(r);
+	}
+	reply_error(r, 404, "no such endpoint: %s %s", r->method,
+		    r->nseg ? "(see docs/API.md)" : "(paths start with /v1/)");
+}
+
+void xlb_api__handle(struct xlb_daemon *d, const char *method, const char *uri,
+		     const char *body, size_t len, struct xlb_api_response *resp)
+{
+	struct request r = { .d = d, .method = method, .body = body, .len = len, .resp = resp };
+	struct evhttp_uri *u = evhttp_uri_parse(uri);
+	const char *path = u ? evhttp_uri_get_path(u) : NULL;
+	const char *query = u ? evhttp_uri_get_query(u) : NULL;
+	char *copy = NULL, *save = NULL, *tok;
+	bool too_deep = false;
+
+	memset(resp, 0, sizeof(*resp));
+	TAILQ_INIT(&r.query);
+	if (!path || strncmp(path, "/v1/", 4)) {
+		reply_error(&r, 404, "unknown path %s (the API lives under /v1/)", path ? path : uri);
+		goto out;
+	}
+	if (query && evhttp_parse_query_str(query, &r.query)) {
+		reply_error(&r, 400, "malformed query string");
+		goto out;
+	}
+	if (len > XLB_API_BODY_MAX) {
+		reply_error(&r, 413, "request body of %zu bytes exceeds %d", len, XLB_API_BODY_MAX);
+		goto out;
+	}
+	/* Split first, then decode: a VIP name holds an encoded '/'. */
+	copy = strdup(path + 4);
+	for (tok = strtok_r(copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		if (r.nseg == MAX_SEGMENTS) {
+			too_deep = true;
+			break;
+		}
+		r.seg[r.nseg++] = evhttp_uridecode(tok, 0, NULL);
+	}
+	if (too_deep)
+		reply_error(&r, 404, "no such endpoint");
+	else
+		route(&r);
+	pr_debug("api %s %s -> %d", method, uri, resp->status);
+out:
+	for (int i = 0; i < r.nseg; i++)
+		free(r.seg[i]);
+	free(copy);
+	evhttp_clear_headers(&r.query);
+	if (u)
+		evhttp_uri_free(u);
+}
+
+void xlb_api_response__free(struct xlb_api_response *resp)
+{
+	free(resp->body);
+	resp->body = NULL;
+}

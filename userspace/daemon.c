@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "userspace/config_edit.h"
+#include "userspace/daemon.h"
+#include "userspace/log.h"
+#include "userspace/reconcile.h"
+
+static int open_interfaces(struct xlb_daemon *d, const struct xlb_daemon_opts *opts, char *err,
+			   size_t errlen)
+{
+	for (unsigned int i = 0; i < d->cfg->n_interfaces; i++) {
+		const struct xlb_config_interface *ci = &d->cfg->interfaces[i];
+		struct xlb_daemon_if *di = &d->ifs[i];
+		struct xlb_dp_opts o = {
+			.ifname = ci->name,
+			.generic = ci->mode == XLB_CONFIG_XDP_GENERIC,
+			.conntrack_size = opts->conntrack_size,
+		};
+		char pin[PATH_MAX], msg[512];
+		int ret;
+
+		/* Outer IPIP sources: a per-flow value under fixed prefixes. */
+		o.ipip_src4 = htonl(0xc6130000);	   /* 198.19.0.0/16 */
+		o.ipip_src6[0] = htonl(0x20010002);  /* 2001:2:0:ffff::/96 */
+		o.ipip_src6[1] = htonl(0x0000ffff);
+		if (opts->pin_root) {
+			snprintf(pin, sizeof(pin), "%s/%s", opts->pin_root, ci->name);
+			o.pin_dir = pin;
+		}
+		ret = xlb_dp__open(&o, &di->dp, msg, sizeof(msg));
+		if (ret)
+			return xlb_err(err, errlen, ret, "interface %s: %s", ci->name, msg);
+		snprintf(di->name, sizeof(di->name), "%s", ci->name);
+		di->adopted = xlb_dp__adopted(di->dp);
+		d->n_ifs++;
+		pr_info("interface %s: %s", ci->name,
+			di->adopted ? "adopted pinned state" : "fresh data path");
+	}
+	return 0;
+}
+
+int xlb_daemon__open(const struct xlb_daemon_opts *opts, struct xlb_daemon **out, char *err,
+		     size_t errlen)
+{
+	struct xlb_daemon *d = calloc(1, sizeof(*d));
+	const char *source;
+	char msg[1024];
+	int ret;
+
+	if (!d)
+		return xlb_err(err, errlen, -ENOMEM, "out of memory");
+	d->started = time(NULL);
+	snprintf(d->config_path, sizeof(d->config_path), "%s", opts->config_path);
+	snprintf(d->state_path, sizeof(d->state_path), "%s/state.yaml", opts->state_dir);
+	if (mkdir(opts->state_dir, 0700) && errno != EEXIST) {
+		ret = xlb_err(err, errlen, -errno, "state directory %s: %s", opts->state_dir,
+			      strerror(errno));
+		goto fail;
+	}
+	/* An existing state file is the truth; the config file seeds it. */
+	source = access(d->state_path, F_OK) == 0 ? d->state_path : d->config_path;
+	ret = xlb_config__load_file(source, &d->cfg, msg, sizeof(msg));
+	if (ret) {
+		xlb_err(err, errlen, ret, "%s", msg);
+		goto fail;
+	}
+	pr_info("loaded %s (%u VIPs)", source, d->cfg->n_vips);
+	if (opts->metrics) {
+		struct xlb_config *edited;
+
+		ret = xlb_config__dup(d->cfg, &edited);
+		if (ret)
+			goto fail;
+		free(edited->metrics.listen);
+		edited->metrics.listen = strdup(opts->metrics);
+		ret = xlb_config__validate(edited, msg, sizeof(msg));
+		if (ret) {
+			xlb_config__free(edited);
+			xlb_err(err, errlen, ret, "--metrics: %s", msg);
+			goto fail;
+		}
+		xlb_config__free(d->cfg);
+		d->cfg = edited;
+	}
+	ret = xlb_reconcile__check(d->cfg, err, errlen);
+	if (ret)
+		goto fail;
+	ret = open_interfaces(d, opts, err, errlen);
+	if (ret)
+		goto fail;
+	for (unsigned int i = 0; i < d->n_ifs; i++) {
+		ret = xlb_reconcile__apply(d->ifs[i].dp, d->cfg, msg, sizeof(msg));
+		if (ret) {
+			xlb_err(err, errlen, ret, "interface %s: %s", d->ifs[i].name, msg);
+			goto fail;
+		}
+	}
+	ret = xlb_config__save_file(d->cfg, d->state_path, msg, sizeof(msg));
+	if (ret) {
+		xlb_err(err, errlen, ret, "%s", msg);
+		goto fail;
+	}
+	*out = d;
+	return 0;
+fail:
+	xlb_daemon__close(d);
+	return ret;
+}
+
+void xlb_daemon__close(struct xlb_daemon *d)
+{
+	if (!d)
+		return;
+	for (unsigned int i = 0; i < d->n_ifs; i++)
+		xlb_dp__close(d->ifs[i].dp);
+	xlb_config__free(d->cfg);
+	free(d);
+}
+
+/* Puts interfaces 0..n-1 back to the running config after a failure. */
+static void roll_back(struct xlb_daemon *d, unsigned int n)
+{
+	char msg[512];
+
+	for (unsigned int i = 0; i < n; i++)
+		if (xlb_reconcile__apply(d->ifs[i].dp, d->cfg, msg, sizeof(msg)))
+			pr_err("interface %s: rolling back failed: %s", d->ifs[i].name, msg);
+}
+
+int xlb_daemon__apply(struct xlb_daemon *d, const struct xlb_config *desired, bool dry_run,
+		      struct xlb_plan *plan, char *err, size_t errlen)
+{
+	struct xlb_config *next = NULL;
+	struct xlb_plan local;
+	char msg[1024];
+	int ret;
+
+	ret = xlb_config__dup(desired, &next);
+	if (ret)
+		return xlb_err(err, errlen, ret, "out of memory");
+	ret = xlb_config__copy_runtime(next, d->cfg);
+	if (ret) {
+		xlb_err(err, errlen, ret, "out of memory");
+		goto out;
+	}
+	ret = xlb_reconcile__check(next, err, errlen);
+	if (ret)
+		goto out;
+	ret = xlb_plan__build(d->cfg, next, plan ? plan : &local);
+	if (ret) {
+		xlb_err(err, errlen, ret, "out of memory");
+		goto out;
+	}
+	if (!plan)
+		xlb_plan__free(&local);
+	if (dry_run)
+		goto out;
+
+	for (unsigned int i = 0; i < d->n_ifs; i++) {
+		ret = xlb_reconcile__apply(d->ifs[i].dp, next, msg, sizeof(msg));
+		if (ret) {
+			xlb_err(err, errlen, ret, "interface %s: %s", d->ifs[i].name, msg);
+			roll_back(d, i + 1);
+			goto out;
+		}
+	}
+	/* Acknowledged only once on disk; if the disk refuses, undo. */
+	ret = xlb_config__save_file(next, d->state_path, msg, sizeof(msg));
+	if (ret) {
+		xlb_err(err, errlen, ret, "state not saved, change undone: %s", msg);
+		roll_back(d, d->n_ifs);
+		goto out;
+	}
+	xlb_config__free(d->cfg);
+	d->cfg = next;
+	next = NULL;
+out:
+	if (ret && plan)
+		xlb_plan__free(plan);
+	xlb_config__free(next);
+	return ret;
+}
+
+int xlb_daemon__reload(struct xlb_daemon *d, char *err, size_t errlen)
+{
+	struct xlb_config *cfg;
+	char msg[1024];
+	int ret;
+
+	ret = xlb_config__load_file(d->config_path, &cfg, msg, sizeof(msg));
+	if (ret)
+		return xlb_err(err, errlen, ret, "%s", msg);
+	ret = xlb_daemon__apply(d, cfg, false, NULL, err, errlen);
+	xlb_config__free(cfg);
+	return ret;
+}

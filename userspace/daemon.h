@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * xlbd's state: the running configuration, one data path per interface and
+ * the state file. Every change goes through xlb_daemon__apply(): validate,
+ * change each data path, write the state file, and on any failure put the
+ * data paths back as they were. Single-threaded (the event loop owns it).
+ */
+#ifndef XLB_DAEMON_H
+#define XLB_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "userspace/config.h"
+#include "userspace/dp.h"
+#include "userspace/plan.h"
+
+struct xlb_daemon_opts {
+	const char *config_path; /* --config */
+	const char *state_dir;	 /* --state-dir */
+	const char *metrics;	 /* --metrics, overrides the config; may be NULL */
+	const char *pin_root;	 /* NULL: XLB_PIN_ROOT */
+	__u32 conntrack_size;	 /* 0: default */
+};
+
+struct xlb_daemon_if {
+	char name[16];
+	struct xlb_dp *dp;
+	bool adopted;
+};
+
+struct xlb_daemon {
+	struct xlb_config *cfg; /* what runs, and what the state file says */
+	struct xlb_daemon_if ifs[XLB_CONFIG_MAX_INTERFACES];
+	unsigned int n_ifs;
+	char config_path[4096];
+	char state_path[4096];
+	time_t started;
+};
+
+/*
+ * Loads <state_dir>/state.yaml if present (it is the truth), else the config
+ * file; opens and attaches the data path on each interface, adopting pinned
+ * maps, and brings them in line. 0 or -errno with a message.
+ */
+int xlb_daemon__open(const struct xlb_daemon_opts *opts, struct xlb_daemon **out, char *err,
+		     size_t errlen);
+/* Closes the handles; programs stay attached and maps pinned. */
+void xlb_daemon__close(struct xlb_daemon *d);
+
+/*
+ * Makes desired the running state, all or nothing. desired must be
+ * validated; it stays the caller's. Interfaces and the metrics address are
+ * fixed at start: desired's are replaced by the running ones. With dry_run
+ * only the plan is computed. plan may be NULL.
+ */
+int xlb_daemon__apply(struct xlb_daemon *d, const struct xlb_config *desired, bool dry_run,
+		      struct xlb_plan *plan, char *err, size_t errlen);
+
+/* SIGHUP: re-read --config and apply it. */
+int xlb_daemon__reload(struct xlb_daemon *d, char *err, size_t errlen);
+
+#endif /* XLB_DAEMON_H */

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "userspace/maglev.h"
+#include "userspace/plan.h"
+
+static int add_change(struct xlb_plan *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int add_change(struct xlb_plan *p, const char *fmt, ...)
+{
+	char **grown = realloc(p->changes, (p->n_changes + 1) * sizeof(*grown));
+	va_list ap;
+	int ret;
+
+	if (!grown)
+		return -ENOMEM;
+	p->changes = grown;
+	va_start(ap, fmt);
+	ret = vasprintf(&p->changes[p->n_changes], fmt, ap);
+	va_end(ap);
+	if (ret < 0)
+		return -ENOMEM;
+	p->n_changes++;
+	return 0;
+}
+
+static const struct xlb_config_backend *find_backend(const struct xlb_config_vip *v,
+						     const struct xlb_config_backend *b)
+{
+	for (unsigned int i = 0; i < v->n_backends; i++)
+		if (v->backends[i].family == b->family &&
+		    !memcmp(v->backends[i].addr, b->addr, sizeof(b->addr)))
+			return &v->backends[i];
+	return NULL;
+}
+
+/* The VIP's Maglev table over its in-table backends; ids index v->backends.
+ * NULL when no backend takes new flows.
+ */
+static __u32 *build_table(const struct xlb_config_vip *v, int *err)
+{
+	struct xlb_maglev_backend *mb = calloc(v->n_backends + 1, sizeof(*mb));
+	__u32 *table = malloc(v->table_size * sizeof(*table));
+	size_t n = 0;
+
+	*err = 0;
+	if (!mb || !table) {
+		*err = -ENOMEM;
+		goto fail;
+	}
+	for (unsigned int i = 0; i < v->n_backends; i++) {
+		if (v->backends[i].drain)
+			continue;
+		mb[n].id = i;
+		mb[n].family = v->backends[i].family;
+		memcpy(mb[n].addr, v->backends[i].addr, sizeof(mb[n].addr));
+		mb[n].weight = v->backends[i].weight;
+		n++;
+	}
+	if (!n || xlb_maglev__build(mb, n, v->table_size, table))
+		goto fail;
+	free(mb);
+	return table;
+fail:
+	free(mb);
+	free(table);
+	return NULL;
+}
+
+/* Share of flows (hash values) whose backend differs between a and b. */
+static int moved_share(const struct xlb_config_vip *a, const struct xlb_config_vip *b,
+		       double *share)
+{
+	int err_a, err_b;
+	__u32 *ta = build_table(a, &err_a), *tb = build_table(b, &err_b);
+	__u32 n = a->table_size > b->table_size ? a->table_size : b->table_size, moved = 0;
+
+	if (err_a || err_b) {
+		free(ta);
+		free(tb);
+		return -ENOMEM;
+	}
+	if (!ta || !tb) {
+		*share = ta || tb ? 1.0 : 0.0;
+		goto out;
+	}
+	for (__u32 i = 0; i < n; i++) {
+		/* Same size: slot by slot. Else sample the hash space evenly. */
+		__u32 h = a->table_size == b->table_size ? i : (__u32)(i * 2654435761u);
+		const struct xlb_config_backend *ba = &a->backends[ta[h % a->table_size]];
+		const struct xlb_config_backend *bb = &b->backends[tb[h % b->table_size]];
+
+		moved += ba->family != bb->family || memcmp(ba->addr, bb->addr, sizeof(ba->addr));
+	}
+	*share = (double)moved / n;
+out:
+	free(ta);
+	free(tb);
+	return 0;
+}
+
+static int diff_vip(struct xlb_plan *p, const struct xlb_config_vip *a,
+		    const struct xlb_config_vip *b)
+{
+	int ret = 0;
+
+	if (a->algorithm != b->algorithm)
+		ret = ret ?: add_change(p, "vip %s: algorithm %s -> %s", b->vip,
+					xlb_config__algo_name(a->algorithm),
+					xlb_config__algo_name(b->algorithm));
+	if (a->forward != b->forward)
+		ret = ret ?: add_change(p, "vip %s: forward %s -> %s", b->vip,
+					xlb_config__forward_name(a->forward),
+					xlb_config__forward_name(b->forward));
+	if (a->table_size != b->table_size)
+		ret = ret ?: add_change(p, "vip %s: table_size %u -> %u (flows are re-chosen)",
+					b->vip, a->table_size, b->table_size);
+	if (memcmp(&a->rate_limit, &b->rate_limit, sizeof(a->rate_limit)))
+		ret = ret ?: add_change(p, "vip %s: rate_limit changed", b->vip);
+	if (memcmp(&a->circuit_breaker, &b->circuit_breaker, sizeof(a->circuit_breaker)))
+		ret = ret ?: add_change(p, "vip %s: circuit_breaker changed", b->vip);
+	if (a->health_check.type != b->health_check.type ||
+	    a->health_check.port != b->health_check.port ||
+	    a->health_check.interval_ms != b->health_check.interval_ms ||
+	    a->health_check.timeout_ms != b->health_check.timeout_ms ||
+	    a->health_check.rise != b->health_check.rise ||
+	    a->health_check.fall != b->health_check.fall ||
+	    strcmp(a->health_check.path, b->health_check.path) ||
+	    strcmp(a->health_check.expect, b->health_check.expect))
+		ret = ret ?: add_change(p, "vip %s: health_check changed", b->vip);
+	for (unsigned int i = 0; i < a->n_backends && !ret; i++)
+		if (!find_backend(b, &a->backends[i]))
+			ret = add_change(p, "vip %s: remove backend %s", b->vip,
+					 a->backends[i].address);
+	for (unsigned int i = 0; i < b->n_backends && !ret; i++) {
+		const struct xlb_config_backend *nb = &b->backends[i];
+		const struct xlb_config_backend *ob = find_backend(a, nb);
+
+		if (!ob)
+			ret = add_change(p, "vip %s: add backend %s weight %u%s", b->vip,
+					 nb->address, nb->weight, nb->drain ? " (drained)" : "");
+		else if (ob->weight != nb->weight)
+			ret = add_change(p, "vip %s: backend %s weight %u -> %u", b->vip,
+					 nb->address, ob->weight, nb->weight);
+		if (!ret && ob && ob->drain != nb->drain)
+			ret = add_change(p, "vip %s: backend %s %s", b->vip, nb->address,
+					 nb->drain ? "drain" : "undrain");
+	}
+	return ret;
+}
+
+int xlb_plan__build(const struct xlb_config *from, const struct xlb_config *to,
+		    struct xlb_plan *out)
+{
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->moved = calloc(to->n_vips + 1, sizeof(*out->moved));
+	if (!out->moved)
+		return -ENOMEM;
+	for (unsigned int i = 0; from && i < from->n_vips && !ret; i++)
+		if (!xlb_config__find_vip(to, &from->vips[i].addr))
+			ret = add_change(out, "remove vip %s", from->vips[i].vip);
+	for (unsigned int i = 0; i < to->n_vips && !ret; i++) {
+		const struct xlb_config_vip *b = &to->vips[i];
+		const struct xlb_config_vip *a = from ? xlb_config__find_vip(from, &b->addr) : NULL;
+		struct xlb_plan_moved *m = &out->moved[out->n_moved];
+
+		if (!a) {
+			ret = add_change(out, "add vip %s (%s, %s, %u backends)", b->vip,
+					 xlb_config__algo_name(b->algorithm),
+					 xlb_config__forward_name(b->forward), b->n_backends);
+			continue;
+		}
+		ret = diff_vip(out, a, b);
+		if (ret)
+			break;
+		snprintf(m->vip, sizeof(m->vip), "%s", b->vip);
+		ret = moved_share(a, b, &m->share);
+		out->n_moved++;
+	}
+	if (ret)
+		xlb_plan__free(out);
+	return ret;
+}
+
+void xlb_plan__free(struct xlb_plan *plan)
+{
+	for (size_t i = 0; i < plan->n_changes; i++)
+		free(plan->changes[i]);
+	free(plan->changes);
+	free(plan->moved);
+	memset(plan, 0, sizeof(*plan));
+}
+
+json_t *xlb_plan__to_json(const struct xlb_plan *plan, bool applied)
+{
+	json_t *changes = json_array(), *moved = json_object();
+
+	for (size_t i = 0; i < plan->n_changes; i++)
+		json_array_append_new(changes, json_string(plan->changes[i]));
+	for (size_t i = 0; i < plan->n_moved; i++)
+		json_object_set_new(moved, plan->moved[i].vip, json_real(plan->moved[i].share));
+	return json_pack("{s:b, s:o, s:o}", "applied", applied, "changes", changes, "moved",
+			 moved);
+}

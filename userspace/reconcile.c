@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "userspace/log.h"
+#include "userspace/reconcile.h"
+
+static int dp_algo(enum xlb_config_algo a, enum xlb_algo *out)
+{
+	switch (a) {
+	case XLB_CONFIG_ALGO_MAGLEV:
+		*out = XLB_ALGO_MAGLEV;
+		return 0;
+	case XLB_CONFIG_ALGO_SOURCE_HASH:
+		*out = XLB_ALGO_SOURCE_HASH;
+		return 0;
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+int xlb_reconcile__check(const struct xlb_config *cfg, char *err, size_t errlen)
+{
+	enum xlb_algo algo;
+
+	for (unsigned int i = 0; i < cfg->n_vips; i++)
+		if (dp_algo(cfg->vips[i].algorithm, &algo))
+			return xlb_err(err, errlen, -EOPNOTSUPP,
+				       "vips[%u] (%s): algorithm %s is not available in this data path "
+				       "(use maglev or source-hash)",
+				       i, cfg->vips[i].vip, xlb_config__algo_name(cfg->vips[i].algorithm));
+	return 0;
+}
+
+static const struct xlb_config_backend *find_backend(const struct xlb_config_vip *v,
+						     const struct xlb_backend *be)
+{
+	for (unsigned int i = 0; i < v->n_backends; i++) {
+		const struct xlb_config_backend *b = &v->backends[i];
+
+		if (b->family == be->family &&
+		    !memcmp(b->addr, be->addr, b->family == XLB_AF_INET ? 4 : 16))
+			return b;
+	}
+	return NULL;
+}
+
+/* Same backend set, weights and drain marks as the config? */
+static bool backends_match(const struct xlb_dp_vip_info *info, const struct xlb_config_vip *v)
+{
+	if (info->nbackends != v->n_backends)
+		return false;
+	for (size_t i = 0; i < info->nbackends; i++) {
+		const struct xlb_backend *be = &info->backends[i];
+		const struct xlb_config_backend *b = find_backend(v, be);
+
+		if (!b || b->weight != be->weight ||
+		    b->drain != !!(be->flags & XLB_BACKEND_F_DRAINED))
+			return false;
+	}
+	return true;
+}
+
+static int set_backends(struct xlb_dp *dp, const struct xlb_config_vip *v, char *err,
+			size_t errlen)
+{
+	struct xlb_dp_backend *b = calloc(v->n_backends + 1, sizeof(*b));
+	int ret;
+
+	if (!b)
+		return xlb_err(err, errlen, -ENOMEM, "out of memory");
+	for (unsigned int i = 0; i < v->n_backends; i++) {
+		b[i].family = v->backends[i].family;
+		memcpy(b[i].addr, v->backends[i].addr, sizeof(b[i].addr));
+		b[i].weight = v->backends[i].weight;
+		b[i].drain = v->backends[i].drain;
+	}
+	ret = xlb_dp__set_backends(dp, &v->addr, b, v->n_backends, err, errlen);
+	free(b);
+	return ret;
+}
+
+struct stale_ctx {
+	const struct xlb_config *cfg;
+	struct xlb_vip_addr *stale;
+	size_t n;
+};
+
+static int collect_stale(const struct xlb_vip_addr *vip, void *arg)
+{
+	struct stale_ctx *c = arg;
+
+	if (!xlb_config__find_vip(c->cfg, vip))
+		c->stale[c->n++] = *vip;
+	return 0;
+}
+
+int xlb_reconcile__apply(struct xlb_dp *dp, const struct xlb_config *cfg, char *err,
+			 size_t errlen)
+{
+	struct stale_ctx stale = { .cfg = cfg };
+	struct xlb_dp_vip_info *info = malloc(sizeof(*info));
+	char name[XLB_VIP_NAME_MAX];
+	int ret = 0;
+
+	stale.stale = calloc(XLB_MAX_VIPS, sizeof(*stale.stale));
+	if (!info || !stale.stale) {
+		ret = xlb_err(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	ret = xlb_reconcile__check(cfg, err, errlen);
+	if (ret)
+		goto out;
+
+	/* Removals first: they free VIP and backend slots for additions. */
+	xlb_dp__vip_foreach(dp, collect_stale, &stale);
+	for (size_t i = 0; i < stale.n; i++) {
+		ret = xlb_dp__vip_del(dp, &stale.stale[i], err, errlen);
+		if (ret)
+			goto out;
+		xlb_vip_addr__format(&stale.stale[i], name, sizeof(name));
+		pr_info("vip %s removed", name);
+	}
+
+	for (unsigned int i = 0; i < cfg->n_vips; i++) {
+		const struct xlb_config_vip *v = &cfg->vips[i];
+		enum xlb_algo algo = XLB_ALGO_MAGLEV;
+		bool exists = !xlb_dp__vip_info(dp, &v->addr, info), refresh = false;
+
+		dp_algo(v->algorithm, &algo);
+		if (exists && info->meta.table_size_cfg != v->table_size) {
+			/* A new table size is a new VIP as far as the maps go. */
+			ret = xlb_dp__vip_del(dp, &v->addr, err, errlen);
+			if (ret)
+				goto out;
+			exists = false;
+		}
+		if (!exists) {
+			ret = xlb_dp__vip_add(dp, &v->addr, algo, v->forward, v->table_size, err,
+					      errlen);
+			if (ret)
+				goto out;
+			pr_info("vip %s added (%s, %s)", v->vip, xlb_config__algo_name(v->algorithm),
+				xlb_config__forward_name(v->forward));
+		} else if (info->meta.algo != algo || info->meta.forward != v->forward) {
+			/* l2dsr and ipip reach a backend through different MACs */
+			refresh = info->meta.forward != v->forward;
+			ret = xlb_dp__vip_update(dp, &v->addr, algo, v->forward, err, errlen);
+			if (ret)
+				goto out;
+			pr_info("vip %s now %s, %s", v->vip, xlb_config__algo_name(v->algorithm),
+				xlb_config__forward_name(v->forward));
+		}
+		if (exists && !refresh && backends_match(info, v))
+			continue;
+		ret = set_backends(dp, v, err, errlen);
+		if (ret)
+			goto out;
+		pr_info("vip %s: %u backends published", v->vip, v->n_backends);
+	}
+out:
+	free(info);
+	free(stale.stale);
+	return ret;
+}

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "userspace/api.h"
+#include "userspace/log.h"
+#include "userspace/metrics.h"
+#include "userspace/server.h"
+
+struct xlb_server {
+	struct xlb_daemon *d;
+	struct evhttp *api;
+	struct evhttp *metrics;
+	char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+static const char *method_name(enum evhttp_cmd_type t)
+{
+	switch (t) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_PATCH:
+		return "PATCH";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	default:
+		return "OTHER";
+	}
+}
+
+static void send_response(struct evhttp_request *req, int status, const char *ctype,
+			  const char *body)
+{
+	struct evbuffer *out = evbuffer_new();
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
+	if (body)
+		evbuffer_add(out, body, strlen(body));
+	evhttp_send_reply(req, status, NULL, out);
+	evbuffer_free(out);
+}
+
+static void on_api(struct evhttp_request *req, void *arg)
+{
+	struct xlb_server *s = arg;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	char *body = malloc(len + 1);
+	struct xlb_api_response resp;
+
+	if (!body) {
+		send_response(req, 500, "application/json", "{\"error\": \"out of memory\"}");
+		return;
+	}
+	evbuffer_copyout(in, body, len);
+	body[len] = 0;
+	xlb_api__handle(s->d, method_name(evhttp_request_get_command(req)),
+			evhttp_request_get_uri(req), body, len, &resp);
+	xlb_metrics__count_api(resp.status);
+	send_response(req, resp.status, resp.content_type, resp.body);
+	xlb_api_response__free(&resp);
+	free(body);
+}
+
+static void on_metrics(struct evhttp_request *req, void *arg)
+{
+	struct xlb_server *s = arg;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	char *text;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET || !path || strcmp(path, "/metrics")) {
+		send_response(req, 404, "text/plain", "only GET /metrics here\n");
+		return;
+	}
+	text = xlb_metrics__render(s->d);
+	if (!text) {
+		send_response(req, 500, "text/plain", "cannot render metrics\n");
+		return;
+	}
+	send_response(req, 200, "text/plain; version=0.0.4; charset=utf-8", text);
+	free(text);
+}
+
+static int unix_listener(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	mode_t old;
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return xlb_err(err, errlen, -ENAMETOOLONG, "socket path too long: %s", path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	/* A stale socket from a crashed xlbd is ours to replace; a file is not. */
+	if (!lstat(path, &st)) {
+		if (!S_ISSOCK(st.st_mode))
+			return xlb_err(err, errlen, -EEXIST, "%s exists and is not a socket", path);
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return xlb_err(err, errlen, -errno, "socket: %s", strerror(errno));
+	old = umask(0177); /* born 0600: no window where others may connect */
+	ret = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (ret || listen(fd, 64)) {
+		ret = -errno;
+		close(fd);
+		return xlb_err(err, errlen, ret, "listening on %s: %s", path, strerror(-ret));
+	}
+	return fd;
+}
+
+int xlb_server__start(struct event_base *base, struct xlb_daemon *d, const char *sock_path,
+		      struct xlb_server **out, char *err, size_t errlen)
+{
+	struct xlb_server *s = calloc(1, sizeof(*s));
+	int fd;
+
+	if (!s)
+		return xlb_err(err, errlen, -ENOMEM, "out of memory");
+	s->d = d;
+	snprintf(s->sock_path, sizeof(s->sock_path), "%s", sock_path);
+	s->api = evhttp_new(base);
+	s->metrics = evhttp_new(base);
+	if (!s->api || !s->metrics) {
+		xlb_server__stop(s);
+		return xlb_err(err, errlen, -ENOMEM, "evhttp_new failed");
+	}
+	evhttp_set_max_body_size(s->api, XLB_API_BODY_MAX);
+	evhttp_set_timeout(s->api, 30);
+	evhttp_set_allowed_methods(s->api, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
+						   EVHTTP_REQ_PATCH | EVHTTP_REQ_PUT);
+	evhttp_set_gencb(s->api, on_api, s);
+	evhttp_set_max_body_size(s->metrics, 0);
+	evhttp_set_timeout(s->metrics, 10);
+	evhttp_set_gencb(s->metrics, on_metrics, s);
+
+	fd = unix_listener(sock_path, err, errlen);
+	if (fd < 0) {
+		xlb_server__stop(s);
+		return fd;
+	}
+	if (!evhttp_accept_socket_with_handle(s->api, fd)) {
+		close(fd);
+		xlb_server__stop(s);
+		return xlb_err(err, errlen, -EIO, "cannot serve on %s", sock_path);
+	}
+	*out = s;
+	return 0;
+}
+
+int xlb_server__listen_metrics(struct xlb_server *s, const char *host, unsigned short port,
+			       char *err, size_t errlen)
+{
+	if (!evhttp_bind_socket_with_handle(s->metrics, host, port))
+		return xlb_err(err, errlen, -EADDRNOTAVAIL, "cannot listen for /metrics on %s:%u",
+			       host, port);
+	return 0;
+}
+
+void xlb_server__stop(struct xlb_server *s)
+{
+	if (!s)
+		return;
+	if (s->api)
+		evhttp_free(s->api);
+	if (s->metrics)
+		evhttp_free(s->metrics);
+	if (s->sock_path[0])
+		unlink(s->sock_path);
+	free(s);
+}

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * xlbd: the control-plane daemon. One libevent loop owns all state: the API
+ * on a Unix socket, /metrics on TCP, SIGHUP (re-read --config) and
+ * SIGTERM/SIGINT (stop, leaving the data path forwarding from its pins).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <event2/event.h>
+
+#include "userspace/daemon.h"
+#include "userspace/log.h"
+#include "userspace/server.h"
+#include "userspace/vipaddr.h"
+
+#define DEFAULT_STATE_DIR "/var/lib/xlb"
+#define DEFAULT_SOCKET "/run/xlb/xlbd.sock"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: xlbd --config FILE [--state-dir DIR] [--socket PATH] [--metrics ADDR:PORT]\n"
+		"            [--foreground] [--log-level error|warn|info|debug]\n"
+		"       xlbd --cleanup IFACE   detach xlb from IFACE and unpin its maps\n"
+		"defaults: --state-dir %s --socket %s --metrics from the config (127.0.0.1:9642)\n",
+		DEFAULT_STATE_DIR, DEFAULT_SOCKET);
+}
+
+struct loop {
+	struct event_base *base;
+	struct xlb_daemon *d;
+};
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct loop *l = arg;
+	char err[1024];
+
+	(void)what;
+	if (sig == SIGHUP) {
+		pr_info("SIGHUP: re-reading %s", l->d->config_path);
+		if (xlb_daemon__reload(l->d, err, sizeof(err)))
+			pr_err("reload rejected, running state unchanged: %s", err);
+		else
+			pr_info("reload applied");
+		return;
+	}
+	pr_info("%s: stopping; the data path keeps forwarding", strsignal(sig));
+	event_base_loopbreak(l->base);
+}
+
+static int mkdir_parent(const char *path)
+{
+	char dir[4096], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = 0;
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "metrics", required_argument, NULL, 'm' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "cleanup", required_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct xlb_daemon_opts opts = { .state_dir = DEFAULT_STATE_DIR };
+	const char *sock = DEFAULT_SOCKET, *cleanup = NULL;
+	struct event *sigs[4] = {};
+	struct xlb_server *srv = NULL;
+	enum xlb_log_level level;
+	bool foreground = false;
+	struct loop l = {};
+	char err[1024];
+	int c, ret = 1;
+
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			opts.config_path = optarg;
+			break;
+		case 's':
+			opts.state_dir = optarg;
+			break;
+		case 'S':
+			sock = optarg;
+			break;
+		case 'm':
+			opts.metrics = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'l':
+			if (xlb_log_parse_level(optarg, &level)) {
+				fprintf(stderr, "xlbd: unknown log level '%s'\n", optarg);
+				return 2;
+			}
+			xlb_log_set_level(level);
+			break;
+		case 'C':
+			cleanup = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "xlbd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	xlb_log_capture_libs();
+	if (cleanup) {
+		if (xlb_dp__cleanup(cleanup, NULL, err, sizeof(err))) {
+			pr_err("cleanup %s: %s", cleanup, err);
+			return 1;
+		}
+		pr_info("detached from %s and unpinned its maps", cleanup);
+		return 0;
+	}
+	if (!opts.config_path) {
+		fprintf(stderr, "xlbd: --config FILE is required\n");
+		usage(stderr);
+		return 2;
+	}
+	if (!foreground && daemon(0, 0)) {
+		pr_err("daemon: %s", strerror(errno));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	if (xlb_daemon__open(&opts, &l.d, err, sizeof(err))) {
+		pr_err("%s", err);
+		return 1;
+	}
+	l.base = event_base_new();
+	if (!l.base || mkdir_parent(sock) ||
+	    xlb_server__start(l.base, l.d, sock, &srv, err, sizeof(err))) {
+		pr_err("api: %s", l.base ? err : "event_base_new failed");
+		goto out;
+	}
+	{
+		char host[256];
+		__u16 port;
+
+		if (xlb_hostport__parse(l.d->cfg->metrics.listen, host, sizeof(host), &port, err,
+					sizeof(err)) ||
+		    xlb_server__listen_metrics(srv, host, port, err, sizeof(err))) {
+			pr_err("metrics: %s", err);
+			goto out;
+		}
+		pr_info("serving the API on %s and /metrics on %s", sock,
+			l.d->cfg->metrics.listen);
+	}
+	sigs[0] = evsignal_new(l.base, SIGTERM, on_signal, &l);
+	sigs[1] = evsignal_new(l.base, SIGINT, on_signal, &l);
+	sigs[2] = evsignal_new(l.base, SIGHUP, on_signal, &l);
+	for (int i = 0; i < 3; i++)
+		if (!sigs[i] || evsignal_add(sigs[i], NULL)) {
+			pr_err("cannot watch signals");
+			goto out;
+		}
+	event_base_dispatch(l.base);
+	ret = 0;
+out:
+	for (int i = 0; i < 3; i++)
+		if (sigs[i])
+			event_free(sigs[i]);
+	xlb_server__stop(srv);
+	xlb_daemon__close(l.d);
+	if (l.base)
+		event_base_free(l.base);
+	return ret;
+}
