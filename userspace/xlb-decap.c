@@ -92,8 +92,8 @@ static int check_ifname(const char *ifname)
 
 static void set_timeouts(int fd)
 {
-	struct timeval tv = { .tv_sec = CTL_TIMEOUT_MS / 1000,
-			      .tv_usec = (CTL_TIMEOUT_MS % 1000) * 1000 };
+	struct timeval tv = {.tv_sec = CTL_TIMEOUT_MS / 1000,
+			     .tv_usec = (CTL_TIMEOUT_MS % 1000) * 1000};
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -298,7 +298,8 @@ static int cmd_attach(int argc, char **argv)
 			ifname = argv[i];
 		} else {
 			if (xlb_addr__parse(argv[i], &family, addr)) {
-				fprintf(stderr, "xlb-decap attach: '%s' is not an IPv4 or IPv6 address\n",
+				fprintf(stderr,
+					"xlb-decap attach: '%s' is not an IPv4 or IPv6 address\n",
 					argv[i]);
 				goto usage;
 			}
@@ -352,8 +353,8 @@ static int cmd_attach(int argc, char **argv)
 	pr_info("attached to %s with %u VIP(s); detach with SIGTERM or `xlb-decap detach %s`",
 		ifname, vips.n, ifname);
 
-	pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-	pfd[1] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+	pfd[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = lfd, .events = POLLIN};
 	while (!stop) {
 		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
@@ -503,10 +504,7 @@ static int cmd_simple(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	    {"log-level", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'}, {}};
 	enum xlb_log_level level;
 	int c;
 
