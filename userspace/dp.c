@@ -1174,6 +1174,33 @@ int xlb_dp__vip_foreach(struct xlb_dp *dp, int (*fn)(const struct xlb_vip_addr *
 	return 0;
 }
 
+/* Reads a whole u32 array map in as few syscalls as the kernel allows. */
+static int read_array(int fd, __u32 *vals, __u32 size)
+{
+	__u32 *keys = malloc(size * sizeof(*keys)), done = 0, batch = 0;
+	int ret = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	while (done < size) {
+		__u32 count = size - done;
+		int end = bpf_map_lookup_batch(fd, done ? &batch : NULL, &batch, keys + done,
+					       vals + done, &count, NULL);
+
+		if (end && errno != ENOENT) { /* ENOENT: the last batch */
+			ret = -errno;
+			break;
+		}
+		done += count;
+		if (end || !count)
+			break;
+	}
+	if (!ret && done != size)
+		ret = -EIO;
+	free(keys);
+	return ret;
+}
+
 int xlb_dp__read_table(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u32 *table,
 		       __u32 size)
 {
@@ -1191,9 +1218,7 @@ int xlb_dp__read_table(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u32 
 	inner = bpf_map_get_fd_by_id(inner_id);
 	if (inner < 0)
 		return -errno;
-	for (__u32 i = 0; i < size && !ret; i++)
-		if (bpf_map_lookup_elem(inner, &i, &table[i]))
-			ret = -errno;
+	ret = read_array(inner, table, size);
 	close(inner);
 	return ret;
 }
