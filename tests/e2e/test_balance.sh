@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#
+# xlbd end to end, in both forwarding modes, IPv4 and IPv6: real HTTP
+# through the VIP from a client namespace to backend namespaces.
+#  - 90 fresh connections all succeed and every backend serves a fair share;
+#  - backend add / drain / del through xlbctl steer new connections, while
+#    long downloads started before the change complete;
+#  - kill -9 of xlbd during a request loop loses no request, and a restart
+#    brings back the same state from the state file and the pinned maps;
+#  - bad input is refused with the state file unchanged.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+
+require_root
+require_cmd ip ethtool python3 curl sha256sum
+require_build build/xlbd build/xlbctl build/xlb-decap
+
+VIP4=198.18.1.100
+VIP6=2001:2::100
+
+write_config() { # MODE
+	cat >"$XLBT_RUN/xlb.yaml" <<-YAML
+	interfaces:
+	  - {name: eth0, mode: native}
+	vips:
+	  - vip: "$VIP4:80/tcp"
+	    forward: $1
+	    backends:
+	      - {address: 198.18.0.11}
+	      - {address: 198.18.0.12}
+	      - {address: 198.18.0.13}
+	  - vip: "[$VIP6]:80/tcp"
+	    forward: $1
+	    backends:
+	      - {address: "2001:2::11"}
+	      - {address: "2001:2::12"}
+	      - {address: "2001:2::13"}
+	YAML
+}
+
+# count BACKEND TALLY: how many answers came from BACKEND
+count() { awk -v b="$1" '$2 == b {print $1}' <<<"$2" | grep . || echo 0; }
+
+fair_share() { # URL WHAT
+	local tally
+	tally=$(http_tally 90 "$1") || fail "$2: failed requests: $tally"
+	for b in be1 be2 be3; do
+		# 30 expected; below 15 is beyond 3 standard deviations
+		[ "$(count $b "$tally")" -ge 15 ] || fail "$2: unfair share: $(echo $tally)"
+	done
+	echo "$2: $(echo $tally)"
+}
+
+state_sum() { sha256sum "$XLBD_STATE_DIR/state.yaml" | cut -d' ' -f1; }
+
+run_mode() { # MODE
+	local mode=$1 url4="http://$VIP4/" url6="http://[$VIP6]/" tally before pids=()
+	topology_up 4 "$mode"
+	write_config "$mode"
+	start_xlbd "$XLBT_RUN/xlb.yaml"
+
+	fair_share "$url4" "$mode IPv4"
+	fair_share "$url6" "$mode IPv6"
+
+	# Long downloads in flight while the backend set changes.
+	for i in 1 2 3 4 5 6 7 8; do
+		bg_in_ns client "$XLBT_RUN/dl$i" curl -gsS --fail --max-time 60 --limit-rate 2M \
+			-o "$XLBT_RUN/dl$i.body" "http://$VIP4/bytes/6000000"
+		pids+=("$BG_PID")
+	done
+	sleep 0.5
+	xlbctl_lb backend add "$VIP4:80/tcp" 198.18.0.14 || fail "backend add"
+	tally=$(http_tally 40 "$url4") || fail "$mode: requests after add failed: $tally"
+	[ "$(count be4 "$tally")" -ge 1 ] || fail "$mode: be4 takes no new connections: $tally"
+	for p in "${pids[@]}"; do wait "$p" || fail "$mode: a download broke when be4 was added"; done
+	for i in 1 2 3 4 5 6 7 8; do
+		assert_eq 6000000 "$(stat -c %s "$XLBT_RUN/dl$i.body")" "$mode download $i size"
+	done
+
+	xlbctl_lb backend set "$VIP4:80/tcp" 198.18.0.11 --drain || fail "drain"
+	tally=$(http_tally 30 "$url4") || fail "$mode: requests after drain failed: $tally"
+	assert_eq 0 "$(count be1 "$tally")" "$mode: new connections to drained be1"
+	xlbctl_lb backend del "$VIP4:80/tcp" 198.18.0.12 || fail "backend del"
+	tally=$(http_tally 30 "$url4") || fail "$mode: requests after del failed: $tally"
+	assert_eq 0 "$(count be2 "$tally")" "$mode: new connections to removed be2"
+
+	# Bad input: refused, named, nothing changed.
+	before=$(state_sum)
+	xlbctl_lb backend add "$VIP4:80/tcp" 198.18.0.99 2>"$XLBT_RUN/err" && fail "unreachable backend accepted"
+	grep -q 198.18.0.99 "$XLBT_RUN/err" || fail "error does not name the backend: $(cat "$XLBT_RUN/err")"
+	xlbctl_lb backend add 198.18.9.9:80/tcp 198.18.0.13 2>"$XLBT_RUN/err"
+	assert_eq 1 $? "missing VIP exit code"
+	xlbctl_lb backend add "$VIP4:80/tcp" 198.18.0.13 --weight 0 2>/dev/null
+	assert_eq 2 $? "weight 0 exit code"
+	xlbctl_lb vip add 198.18.1.100:99999/tcp 2>/dev/null
+	assert_eq 2 $? "bad port exit code"
+	assert_eq "$before" "$(state_sum)" "state file after refused changes"
+	tally=$(http_tally 10 "$url4") || fail "$mode: forwarding broken after refused changes"
+
+	# kill -9 while a client loop runs: the data path keeps forwarding.
+	xlbctl_lb -j vip list >"$XLBT_RUN/vips.before" || fail "vip list"
+	bg_in_ns client "$XLBT_RUN/loop" bash -c \
+		"for i in \$(seq 80); do curl -sS --fail --connect-timeout 2 --max-time 5 http://$VIP4/ || echo FAILED; done"
+	local loop=$BG_PID
+	sleep 0.4
+	stop_xlbd KILL || fail "xlbd did not die"
+	wait "$loop"
+	assert_eq 80 "$(grep -c '^be' "$XLBT_RUN/loop")" "$mode: answers during kill -9"
+	grep -q FAILED "$XLBT_RUN/loop" && fail "$mode: requests failed during kill -9"
+	start_xlbd "$XLBT_RUN/xlb.yaml"
+	grep -q "adopted pinned state" "$XLBD_LOG" || fail "restart did not adopt the pins"
+	xlbctl_lb -j vip list >"$XLBT_RUN/vips.after" || fail "vip list after restart"
+	cmp -s "$XLBT_RUN/vips.before" "$XLBT_RUN/vips.after" || fail "state differs after restart"
+	tally=$(http_tally 20 "$url4") || fail "$mode: forwarding after restart: $tally"
+	assert_eq 0 "$(count be2 "$tally")" "$mode: removed be2 back after restart"
+
+	stop_xlbd TERM || fail "xlbd did not stop on SIGTERM"
+	topology_down
+}
+
+run_mode l2dsr
+run_mode ipip
+echo "ok"
