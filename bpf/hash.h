@@ -90,4 +90,14 @@ static __always_inline __u32 xlb_hash_src6(const __u32 *saddr)
 	return xlb_hash_final(h, 4);
 }
 
+/* Bit of xlb_vip_filter for an address: IPv6 folded by xor, then a
+ * multiplicative hash to 16 bits (XLB_VIP_FILTER_BITS).
+ */
+static __always_inline __u32 xlb_hash_vip_bit(const __u32 *addr, int family)
+{
+	__u32 folded = family == 4 ? addr[0] : addr[0] ^ addr[1] ^ addr[2] ^ addr[3];
+
+	return (folded * 0x9e3779b1U) >> 16;
+}
+
 #endif /* XLB_HASH_H */

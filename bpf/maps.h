@@ -32,6 +32,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_vips6 SEC(".maps");
 
+/* Which addresses may be VIPs (a cheap first test for non-VIP traffic). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_vip_filter);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_vip_filter SEC(".maps");
+
 /* A Maglev table: slot -> backend id. BPF_F_INNER_MAP lets each VIP's
  * table have its own (prime) size.
  */

@@ -201,6 +201,17 @@ static __always_inline int forward(struct xdp_md *ctx, struct xlb_dp_stats *st,
 	return ret;
 }
 
+/* False when addr is certainly not a VIP. */
+static __always_inline bool vip_filter_hit(const __u32 *addr, int family)
+{
+	__u32 zero = 0, bit = xlb_hash_vip_bit(addr, family);
+	struct xlb_vip_filter *f = bpf_map_lookup_elem(&xlb_vip_filter, &zero);
+
+	if (!f) /* for the verifier: a single-entry array always hits */
+		return true;
+	return f->bits[(bit / 64) & (XLB_VIP_FILTER_BITS / 64 - 1)] & (1ULL << (bit % 64));
+}
+
 static __always_inline struct xlb_vip_meta *vip4_lookup(const struct xlb_lb_config *cfg,
 							__be32 addr, __be16 port, __u8 proto)
 {
@@ -311,6 +322,10 @@ static __always_inline int process_ipv4(struct xdp_md *ctx, struct xlb_dp_stats 
 
 	if ((void *)(iph + 1) > data_end || iph->version != 4 || iph->ihl < 5) {
 		st->pass_not_ip++;
+		return XDP_PASS;
+	}
+	if (!vip_filter_hit(&iph->daddr, XLB_AF_INET)) {
+		st->pass_not_vip++;
 		return XDP_PASS;
 	}
 	hlen = iph->ihl * 4;
@@ -430,6 +445,10 @@ static __always_inline int process_ipv6(struct xdp_md *ctx, struct xlb_dp_stats 
 
 	if ((void *)(ip6h + 1) > data_end || ip6h->version != 6) {
 		st->pass_not_ip++;
+		return XDP_PASS;
+	}
+	if (!vip_filter_hit(ip6h->daddr.in6_u.u6_addr32, XLB_AF_INET6)) {
+		st->pass_not_vip++;
 		return XDP_PASS;
 	}
 	hlen = skip_ipv6_ext(ip6h, data_end, &proto, &frag);

@@ -37,6 +37,7 @@
 #define XLB_MAP_STATS "xlb_stats"
 #define XLB_MAP_VIP_STATS "xlb_vip_stats"
 #define XLB_MAP_BACKEND_STATS "xlb_backend_stats"
+#define XLB_MAP_VIP_FILTER "xlb_vip_filter"
 #define XLB_MAP_DECAP_VIPS "xlb_decap_vips"
 #define XLB_MAP_DECAP_STATS "xlb_decap_stats"
 
@@ -68,6 +69,16 @@ enum xlb_drop_reason {
 	XLB_DROP_RESERVED6 = 6, /* kept free for rate limiting */
 	XLB_DROP_RESERVED7 = 7,
 	XLB_DROP_MAX = 8,
+};
+
+/*
+ * A bitmap of the VIP addresses (bit: xlb_hash_vip_bit() in bpf/hash.h), checked
+ * before the VIP lookup: traffic to other addresses pays one array read, not
+ * a hash lookup. A set bit may be a false positive; a VIP's bit is always set.
+ */
+#define XLB_VIP_FILTER_BITS 65536
+struct xlb_vip_filter {
+	__u64 bits[XLB_VIP_FILTER_BITS / 64];
 };
 
 /* VIP lookup keys. port 0 is the VIP that takes all ports of a protocol. */

@@ -30,6 +30,7 @@
 #include "userspace/log.h"
 #include "userspace/maglev.h"
 #include "userspace/neigh.h"
+#include "bpf/hash.h"
 
 #define BPF_FS_MAGIC_NUMBER 0xcafe4a11
 #define XLB_PROG_NAME "xlb_balance"
@@ -148,6 +149,33 @@ static int any_port_flags_sync(struct xlb_dp *dp, const struct dp_vip *extra)
 		return 0;
 	cfg.flags = flags;
 	return config_write(dp, &cfg);
+}
+
+/* Rewrites the VIP address filter from the VIPs (plus extra, being added).
+ * Bits are only added before a VIP exists and dropped after it is gone, so a
+ * packet never misses a live VIP, whatever part of the update it sees.
+ */
+static int vip_filter_sync(struct xlb_dp *dp, const struct dp_vip *extra)
+{
+	struct xlb_vip_filter *f = calloc(1, sizeof(*f));
+	__u32 zero = 0;
+	int ret = 0;
+
+	if (!f)
+		return -ENOMEM;
+	for (int i = 0; i <= XLB_MAX_VIPS; i++) {
+		const struct dp_vip *v = i < XLB_MAX_VIPS ? &dp->vips[i] : extra;
+		__u32 bit;
+
+		if (!v || (i < XLB_MAX_VIPS && !v->used))
+			continue;
+		bit = xlb_hash_vip_bit(v->addr.addr, v->addr.family);
+		f->bits[bit / 64] |= 1ULL << (bit % 64);
+	}
+	if (bpf_map_update_elem(map_fd(dp->skel->maps.xlb_vip_filter), &zero, f, BPF_ANY))
+		ret = -errno;
+	free(f);
+	return ret;
 }
 
 /* Zeroes one entry of a per-CPU array (a reused VIP or backend id). */
@@ -532,6 +560,12 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 		ret = adopt_state(dp, err, errlen);
 		if (ret)
 			goto fail;
+		/* The filter is derived state: rebuild it from the VIPs. */
+		ret = vip_filter_sync(dp, NULL);
+		if (ret) {
+			xlb_err(err, errlen, ret, "writing the VIP filter: %s", strerror(-ret));
+			goto fail;
+		}
 	} else {
 		memcpy(cfg.if_mac, opts->if_mac, 6);
 		cfg.ipip_src4 = opts->ipip_src4;
@@ -575,7 +609,7 @@ static int unpin_dir(const char *dir, char *err, size_t errlen)
 	static const char *const names[] = {
 		XLB_MAP_VIPS4,	 XLB_MAP_VIPS6, XLB_MAP_TABLES,	   XLB_MAP_BACKENDS,
 		XLB_MAP_FLOWS4,	 XLB_MAP_FLOWS6, XLB_MAP_CONFIG,   XLB_MAP_STATS,
-		XLB_MAP_VIP_STATS, XLB_MAP_BACKEND_STATS,
+		XLB_MAP_VIP_STATS, XLB_MAP_BACKEND_STATS, XLB_MAP_VIP_FILTER,
 	};
 	char path[PATH_MAX + 64];
 
@@ -712,12 +746,13 @@ int xlb_dp__vip_add(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_
 	/* Port 0 VIPs need the second lookup switched on before they exist. */
 	memset(v, 0, sizeof(*v));
 	v->addr = *vip;
-	ret = any_port_flags_sync(dp, v);
+	ret = any_port_flags_sync(dp, v) ?: vip_filter_sync(dp, v);
 	if (ret)
-		return xlb_err(err, errlen, ret, "updating config map: %s", strerror(-ret));
+		return xlb_err(err, errlen, ret, "updating config maps: %s", strerror(-ret));
 	ret = vip_meta_write(dp, vip, &meta, BPF_NOEXIST);
 	if (ret) {
 		any_port_flags_sync(dp, NULL);
+		vip_filter_sync(dp, NULL);
 		return xlb_err(err, errlen, ret, "adding %s to the VIP map: %s", name,
 			       strerror(-ret));
 	}
@@ -771,6 +806,7 @@ int xlb_dp__vip_del(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *err
 		backend_retire(dp, v->ids[i]);
 	memset(v, 0, sizeof(*v));
 	any_port_flags_sync(dp, NULL);
+	vip_filter_sync(dp, NULL);
 	pr_debug("vip %s deleted", name);
 	return 0;
 }
