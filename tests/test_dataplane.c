@@ -840,19 +840,32 @@ static void test_table_size_and_algo_update(void **state)
 	}
 }
 
+static char pin_dir[128];
+
+/* Whatever happened in the test, no pinned object stays behind. */
+static int unpin_teardown(void **state)
+{
+	char err[256];
+
+	(void)state;
+	if (access(pin_dir, F_OK) == 0 && xlb_dp__cleanup("none", pin_dir, err, sizeof(err)))
+		fprintf(stderr, "cleanup of %s: %s\n", pin_dir, err);
+	return 0;
+}
+
 /* Pinned maps survive the handle; a new handle adopts them, flows unmoved. */
 static void test_pin_and_adopt(void **state)
 {
 	struct xlb_dp_opts opts = { .conntrack_size = 4096 };
 	struct xlb_vip_addr v = vip("198.18.1.100:80/tcp");
 	struct fixture fx2 = {}, *fx = &fx2;
-	char dir[128], err[256];
+	char *dir = pin_dir, err[256];
 	static struct snapshot a, b;
 	struct xlb_backend be[16];
 	struct pkt_flow f[16];
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "/sys/fs/bpf/xlb-test-%d", getpid());
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/xlb-test-%d", getpid());
 	memcpy(opts.if_mac, LB_IF_MAC, 6);
 	inet_pton(AF_INET, "198.19.0.0", &opts.ipip_src4);
 	opts.pin_dir = dir;
@@ -918,7 +931,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_input_rejected_maps_untouched, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_table_size_and_algo_update, setup, teardown),
-		cmocka_unit_test(test_pin_and_adopt),
+		cmocka_unit_test_teardown(test_pin_and_adopt, unpin_teardown),
 	};
 
 	if (geteuid() != 0) {
