@@ -16,7 +16,7 @@
  * map has 2 * XLB_MAX_VIPS entries.
  */
 #define XLB_MAX_VIPS 1024
-#define XLB_MAX_BACKENDS 65536
+#define XLB_MAX_BACKENDS 131072 /* 1,000 VIPs x 100 backends and room */
 #define XLB_MAX_BACKENDS_PER_VIP 4096
 #define XLB_MAGLEV_DEFAULT_SIZE 65537
 #define XLB_MAGLEV_MAX_SIZE 655373

@@ -17,6 +17,7 @@
 
 #include "userspace/api.h"
 #include "userspace/config_edit.h"
+#include "userspace/counters.h"
 #include "userspace/log.h"
 
 #define MAX_SEGMENTS 6
@@ -113,62 +114,34 @@ static json_t *drops_json(const __u64 *drops)
 	return o;
 }
 
-static json_t *vip_stats_json(struct xlb_daemon *d, const struct xlb_config_vip *v)
+static json_t *vip_stats_json(const struct xlb_config_vip *v, const struct xlb_vip_counters *c)
 {
-	struct xlb_vip_stats sum = {}, s;
 	json_t *backends = json_array();
 
-	for (unsigned int k = 0; k < d->n_ifs; k++) {
-		if (xlb_dp__vip_stats(d->ifs[k].dp, &v->addr, &s))
-			continue;
-		sum.packets += s.packets;
-		sum.bytes += s.bytes;
-		sum.new_flows += s.new_flows;
-		for (int i = 0; i < XLB_DROP_MAX; i++)
-			sum.drops[i] += s.drops[i];
-	}
 	for (unsigned int i = 0; i < v->n_backends; i++) {
-		const struct xlb_config_backend *b = &v->backends[i];
-		struct xlb_backend_stats bsum = {}, bs;
+		const struct xlb_backend_stats *b = &c->backend[i];
 
-		for (unsigned int k = 0; k < d->n_ifs; k++) {
-			if (xlb_dp__backend_stats(d->ifs[k].dp, &v->addr, b->family, b->addr, &bs))
-				continue;
-			bsum.packets += bs.packets;
-			bsum.bytes += bs.bytes;
-			bsum.new_flows += bs.new_flows;
-			bsum.syn_retransmits += bs.syn_retransmits;
-		}
 		json_array_append_new(backends,
-				      json_pack("{s:s, s:I, s:I, s:I, s:I}", "address", b->address,
-						"packets", (json_int_t)bsum.packets, "bytes",
-						(json_int_t)bsum.bytes, "new_flows",
-						(json_int_t)bsum.new_flows, "syn_retransmits",
-						(json_int_t)bsum.syn_retransmits));
+				      json_pack("{s:s, s:I, s:I, s:I, s:I}", "address",
+						v->backends[i].address, "packets",
+						(json_int_t)b->packets, "bytes", (json_int_t)b->bytes,
+						"new_flows", (json_int_t)b->new_flows,
+						"syn_retransmits", (json_int_t)b->syn_retransmits));
 	}
 	return json_pack("{s:s, s:I, s:I, s:I, s:o, s:o}", "vip", v->vip, "packets",
-			 (json_int_t)sum.packets, "bytes", (json_int_t)sum.bytes, "new_flows",
-			 (json_int_t)sum.new_flows, "drops", drops_json(sum.drops), "backends",
+			 (json_int_t)c->vip.packets, "bytes", (json_int_t)c->vip.bytes, "new_flows",
+			 (json_int_t)c->vip.new_flows, "drops", drops_json(c->vip.drops), "backends",
 			 backends);
 }
 
-static json_t *global_stats_json(struct xlb_daemon *d)
+static json_t *global_stats_json(const struct xlb_dp_stats *g)
 {
-	struct xlb_dp_stats sum = {}, s;
-	__u64 *acc = (__u64 *)&sum, *add = (__u64 *)&s;
-
-	for (unsigned int k = 0; k < d->n_ifs; k++) {
-		if (xlb_dp__stats(d->ifs[k].dp, &s))
-			continue;
-		for (size_t i = 0; i < sizeof(s) / sizeof(__u64); i++)
-			acc[i] += add[i];
-	}
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "rx", (json_int_t)sum.rx,
-			 "pass_not_ip", (json_int_t)sum.pass_not_ip, "pass_not_vip",
-			 (json_int_t)sum.pass_not_vip, "pass_other_l4", (json_int_t)sum.pass_other_l4,
-			 "tx_new_flow", (json_int_t)sum.tx_new_flow, "tx_established",
-			 (json_int_t)sum.tx_established, "tx_rechosen", (json_int_t)sum.tx_rechosen,
-			 "tx_icmp", (json_int_t)sum.tx_icmp, "drops", drops_json(sum.drops));
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "rx", (json_int_t)g->rx,
+			 "pass_not_ip", (json_int_t)g->pass_not_ip, "pass_not_vip",
+			 (json_int_t)g->pass_not_vip, "pass_other_l4", (json_int_t)g->pass_other_l4,
+			 "tx_new_flow", (json_int_t)g->tx_new_flow, "tx_established",
+			 (json_int_t)g->tx_established, "tx_rechosen", (json_int_t)g->tx_rechosen,
+			 "tx_icmp", (json_int_t)g->tx_icmp, "drops", drops_json(g->drops));
 }
 
 /* ---- helpers ----------------------------------------------------------------- */
@@ -466,15 +439,23 @@ static void delete_backend(struct request *r, const char *name, const char *badd
 static void get_stats(struct request *r)
 {
 	const char *only = evhttp_find_header(&r->query, "vip");
-	json_t *vips = json_array();
 	struct xlb_config_vip *one = NULL;
+	struct xlb_counters c;
+	json_t *vips;
 
 	if (only && !(one = vip_from_segment(r, only, r->d->cfg)))
 		return;
+	if (xlb_counters__read(r->d, &c)) {
+		reply_error(r, 500, "cannot read the data path's counters");
+		return;
+	}
+	vips = json_array();
 	for (unsigned int i = 0; i < r->d->cfg->n_vips; i++)
 		if (!one || one == &r->d->cfg->vips[i])
-			json_array_append_new(vips, vip_stats_json(r->d, &r->d->cfg->vips[i]));
-	reply_json(r, 200, json_pack("{s:o, s:o}", "global", global_stats_json(r->d), "vips", vips));
+			json_array_append_new(vips, vip_stats_json(&r->d->cfg->vips[i], &c.vips[i]));
+	reply_json(r, 200, json_pack("{s:o, s:o}", "global", global_stats_json(&c.global), "vips",
+				     vips));
+	xlb_counters__free(&c);
 }
 
 static void get_config(struct request *r)

@@ -57,6 +57,10 @@ struct xlb_dp {
 	struct xlb_lb_config cfg;
 	struct dp_vip vips[XLB_MAX_VIPS];
 	__u8 be_used[XLB_MAX_BACKENDS];
+	/* Copy of xlb_backends: this handle is its only writer (flock), so
+	 * reads need no syscall.
+	 */
+	struct xlb_backend be_mirror[XLB_MAX_BACKENDS];
 	__u32 be_cursor; /* next-fit: a freed id is reused as late as possible */
 };
 
@@ -270,6 +274,35 @@ static int pinned_max_entries(const char *dir, const char *name, __u32 *out)
 	return ret;
 }
 
+/* Reads entries 0..size-1 of an array map (values of vsize bytes each; for
+ * per-CPU maps vsize covers all CPUs) in as few syscalls as the kernel allows.
+ */
+static int read_array(int fd, void *vals, size_t vsize, __u32 size)
+{
+	__u32 *keys = malloc(size * sizeof(*keys)), done = 0, batch = 0;
+	int ret = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	while (done < size) {
+		__u32 count = size - done;
+		int end = bpf_map_lookup_batch(fd, done ? &batch : NULL, &batch, keys + done,
+					       (char *)vals + (size_t)done * vsize, &count, NULL);
+
+		if (end && errno != ENOENT) { /* ENOENT: the last batch */
+			ret = -errno;
+			break;
+		}
+		done += count;
+		if (end || !count)
+			break;
+	}
+	if (!ret && done != size)
+		ret = -EIO;
+	free(keys);
+	return ret;
+}
+
 /* Rebuilds the in-memory mirror from pinned maps left by an earlier run. */
 static int adopt_state(struct xlb_dp *dp, char *err, size_t errlen)
 {
@@ -280,6 +313,7 @@ static int adopt_state(struct xlb_dp *dp, char *err, size_t errlen)
 	struct xlb_backend be;
 	struct xlb_vip_meta meta;
 	__u32 zero = 0;
+	int ret;
 
 	if (bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_config), &zero, &dp->cfg))
 		return xlb_err(err, errlen, -errno, "reading pinned config: %s", strerror(errno));
@@ -316,18 +350,22 @@ static int adopt_state(struct xlb_dp *dp, char *err, size_t errlen)
 		}
 	}
 
+	ret = read_array(map_fd(dp->skel->maps.xlb_backends), dp->be_mirror,
+			 sizeof(dp->be_mirror[0]), XLB_MAX_BACKENDS);
+	if (ret)
+		return xlb_err(err, errlen, ret, "reading pinned backends: %s", strerror(-ret));
 	for (__u32 id = 0; id < XLB_MAX_BACKENDS; id++) {
 		struct dp_vip *v;
 
-		if (bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_backends), &id, &be))
-			return xlb_err(err, errlen, -errno, "reading backend %u: %s", id,
-				       strerror(errno));
+		be = dp->be_mirror[id];
 		if (!(be.flags & XLB_BACKEND_F_ALLOCATED))
 			continue;
 		if (be.vip_id >= XLB_MAX_VIPS || !dp->vips[be.vip_id].used) {
 			pr_warn("pinned backend %u belongs to no VIP; retiring it", id);
 			be.flags = 0;
-			bpf_map_update_elem(map_fd(dp->skel->maps.xlb_backends), &id, &be, BPF_ANY);
+			if (!bpf_map_update_elem(map_fd(dp->skel->maps.xlb_backends), &id, &be,
+						 BPF_ANY))
+				dp->be_mirror[id] = be;
 			continue;
 		}
 		v = &dp->vips[be.vip_id];
@@ -762,15 +800,17 @@ int xlb_dp__vip_add(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_
 	return 0;
 }
 
+static int backend_read(struct xlb_dp *dp, __u32 id, struct xlb_backend *be);
+static int backend_write(struct xlb_dp *dp, __u32 id, const struct xlb_backend *be);
+
 static void backend_retire(struct xlb_dp *dp, __u32 id)
 {
-	int fd = map_fd(dp->skel->maps.xlb_backends);
 	struct xlb_backend be;
 
 	/* Clearing SERVING sends the backend's flows to a new choice. */
-	if (!bpf_map_lookup_elem(fd, &id, &be)) {
+	if (!backend_read(dp, id, &be)) {
 		be.flags = 0;
-		bpf_map_update_elem(fd, &id, &be, BPF_ANY);
+		backend_write(dp, id, &be);
 	}
 	dp->be_used[id] = 0;
 }
@@ -840,13 +880,18 @@ int xlb_dp__vip_update(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum x
 
 static int backend_read(struct xlb_dp *dp, __u32 id, struct xlb_backend *be)
 {
-	return bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_backends), &id, be) ? -errno : 0;
+	if (id >= XLB_MAX_BACKENDS)
+		return -EINVAL;
+	*be = dp->be_mirror[id];
+	return 0;
 }
 
 static int backend_write(struct xlb_dp *dp, __u32 id, const struct xlb_backend *be)
 {
-	return bpf_map_update_elem(map_fd(dp->skel->maps.xlb_backends), &id, be, BPF_ANY) ? -errno
-											    : 0;
+	if (bpf_map_update_elem(map_fd(dp->skel->maps.xlb_backends), &id, be, BPF_ANY))
+		return -errno;
+	dp->be_mirror[id] = *be;
+	return 0;
 }
 
 static bool backend_addr_equal(const struct xlb_backend *be, __u8 family, const __be32 *addr)
@@ -1176,6 +1221,84 @@ int xlb_dp__backend_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u
 	return -ENOENT;
 }
 
+/* Reads a per-CPU array whole and sums each entry's u64 counters over CPUs
+ * into out (n entries of vsize bytes).
+ */
+static int percpu_read_all(struct xlb_dp *dp, struct bpf_map *map, void *out, size_t vsize,
+			   __u32 n)
+{
+	size_t stride = ((vsize + 7) & ~7UL) * dp->ncpus;
+	char *raw = malloc(stride * n);
+	int ret;
+
+	if (!raw)
+		return -ENOMEM;
+	ret = read_array(map_fd(map), raw, stride, n);
+	if (!ret) {
+		for (__u32 k = 0; k < n; k++) {
+			__u64 *sum = (__u64 *)((char *)out + k * vsize);
+
+			memset(sum, 0, vsize);
+			for (int cpu = 0; cpu < dp->ncpus; cpu++) {
+				const __u64 *v = (const __u64 *)(raw + k * stride +
+								 cpu * ((vsize + 7) & ~7UL));
+
+				for (size_t i = 0; i < vsize / sizeof(__u64); i++)
+					sum[i] += v[i];
+			}
+		}
+	}
+	free(raw);
+	return ret;
+}
+
+int xlb_dp__counters_read(struct xlb_dp *dp, struct xlb_dp_counters *c)
+{
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	c->vip = calloc(XLB_MAX_VIPS, sizeof(*c->vip));
+	c->backend = calloc(XLB_MAX_BACKENDS, sizeof(*c->backend));
+	if (!c->vip || !c->backend) {
+		xlb_dp__counters_free(c);
+		return -ENOMEM;
+	}
+	ret = xlb_dp__stats(dp, &c->global) ?:
+	      percpu_read_all(dp, dp->skel->maps.xlb_vip_stats, c->vip, sizeof(*c->vip),
+			      XLB_MAX_VIPS) ?:
+	      percpu_read_all(dp, dp->skel->maps.xlb_backend_stats, c->backend,
+			      sizeof(*c->backend), XLB_MAX_BACKENDS);
+	if (ret)
+		xlb_dp__counters_free(c);
+	return ret;
+}
+
+void xlb_dp__counters_free(struct xlb_dp_counters *c)
+{
+	free(c->vip);
+	free(c->backend);
+	c->vip = NULL;
+	c->backend = NULL;
+}
+
+int xlb_dp__vip_id(struct xlb_dp *dp, const struct xlb_vip_addr *vip)
+{
+	struct dp_vip *v = vip ? vip_find(dp, vip) : NULL;
+
+	return v ? (int)v->meta.vip_id : -ENOENT;
+}
+
+int xlb_dp__backend_id(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
+		       const __be32 addr[4])
+{
+	struct dp_vip *v = vip ? vip_find(dp, vip) : NULL;
+
+	for (__u32 i = 0; v && i < v->nids; i++)
+		if (backend_addr_equal(&dp->be_mirror[v->ids[i]], family, addr))
+			return (int)v->ids[i];
+	return -ENOENT;
+}
+
 int xlb_dp__vip_info(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 		     struct xlb_dp_vip_info *out)
 {
@@ -1210,33 +1333,6 @@ int xlb_dp__vip_foreach(struct xlb_dp *dp, int (*fn)(const struct xlb_vip_addr *
 	return 0;
 }
 
-/* Reads a whole u32 array map in as few syscalls as the kernel allows. */
-static int read_array(int fd, __u32 *vals, __u32 size)
-{
-	__u32 *keys = malloc(size * sizeof(*keys)), done = 0, batch = 0;
-	int ret = 0;
-
-	if (!keys)
-		return -ENOMEM;
-	while (done < size) {
-		__u32 count = size - done;
-		int end = bpf_map_lookup_batch(fd, done ? &batch : NULL, &batch, keys + done,
-					       vals + done, &count, NULL);
-
-		if (end && errno != ENOENT) { /* ENOENT: the last batch */
-			ret = -errno;
-			break;
-		}
-		done += count;
-		if (end || !count)
-			break;
-	}
-	if (!ret && done != size)
-		ret = -EIO;
-	free(keys);
-	return ret;
-}
-
 int xlb_dp__read_table(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u32 *table,
 		       __u32 size)
 {
@@ -1254,7 +1350,7 @@ int xlb_dp__read_table(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u32 
 	inner = bpf_map_get_fd_by_id(inner_id);
 	if (inner < 0)
 		return -errno;
-	ret = read_array(inner, table, size);
+	ret = read_array(inner, table, sizeof(*table), size);
 	close(inner);
 	return ret;
 }

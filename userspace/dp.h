@@ -83,6 +83,22 @@ int xlb_dp__vip_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 int xlb_dp__backend_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
 			  const __be32 addr[4], struct xlb_backend_stats *out);
 
+/* All counters at once, summed over CPUs, in a few batch syscalls: what a
+ * scrape or `xlbctl stats` reads. Index vip by xlb_dp__vip_id() and
+ * backend by xlb_dp__backend_id().
+ */
+struct xlb_dp_counters {
+	struct xlb_dp_stats global;
+	struct xlb_vip_stats *vip;	   /* XLB_MAX_VIPS entries */
+	struct xlb_backend_stats *backend; /* XLB_MAX_BACKENDS entries */
+};
+int xlb_dp__counters_read(struct xlb_dp *dp, struct xlb_dp_counters *c);
+void xlb_dp__counters_free(struct xlb_dp_counters *c);
+/* Index of a VIP / a VIP's backend in the counters, or -ENOENT. */
+int xlb_dp__vip_id(struct xlb_dp *dp, const struct xlb_vip_addr *vip);
+int xlb_dp__backend_id(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
+		       const __be32 addr[4]);
+
 /* What the data path holds for a VIP (for adoption and status). */
 struct xlb_dp_vip_info {
 	struct xlb_vip_meta meta;

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "userspace/counters.h"
+
+static void add_u64s(void *acc, const void *add, size_t len)
+{
+	__u64 *a = acc;
+	const __u64 *b = add;
+
+	for (size_t i = 0; i < len / sizeof(__u64); i++)
+		a[i] += b[i];
+}
+
+int xlb_counters__read(struct xlb_daemon *d, struct xlb_counters *out)
+{
+	const struct xlb_config *cfg = d->cfg;
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->vips = calloc(cfg->n_vips + 1, sizeof(*out->vips));
+	if (!out->vips)
+		return -ENOMEM;
+	out->n_vips = cfg->n_vips;
+	for (unsigned int i = 0; i < cfg->n_vips; i++) {
+		out->vips[i].backend = calloc(cfg->vips[i].n_backends + 1,
+					      sizeof(*out->vips[i].backend));
+		if (!out->vips[i].backend) {
+			xlb_counters__free(out);
+			return -ENOMEM;
+		}
+	}
+	for (unsigned int k = 0; k < d->n_ifs; k++) {
+		struct xlb_dp *dp = d->ifs[k].dp;
+		struct xlb_dp_counters c;
+
+		ret = xlb_dp__counters_read(dp, &c);
+		if (ret)
+			break;
+		add_u64s(&out->global, &c.global, sizeof(c.global));
+		for (unsigned int i = 0; i < cfg->n_vips; i++) {
+			const struct xlb_config_vip *v = &cfg->vips[i];
+			int id = xlb_dp__vip_id(dp, &v->addr);
+
+			if (id < 0)
+				continue;
+			add_u64s(&out->vips[i].vip, &c.vip[id], sizeof(c.vip[id]));
+			for (unsigned int j = 0; j < v->n_backends; j++) {
+				int bid = xlb_dp__backend_id(dp, &v->addr, v->backends[j].family,
+							     v->backends[j].addr);
+
+				if (bid >= 0)
+					add_u64s(&out->vips[i].backend[j], &c.backend[bid],
+						 sizeof(c.backend[bid]));
+			}
+		}
+		xlb_dp__counters_free(&c);
+	}
+	if (ret)
+		xlb_counters__free(out);
+	return ret;
+}
+
+void xlb_counters__free(struct xlb_counters *c)
+{
+	for (unsigned int i = 0; c->vips && i < c->n_vips; i++)
+		free(c->vips[i].backend);
+	free(c->vips);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The data path's counters for the running configuration, summed over CPUs
+ * and interfaces: one snapshot per scrape or stats request.
+ */
+#ifndef XLB_COUNTERS_H
+#define XLB_COUNTERS_H
+
+#include "userspace/daemon.h"
+
+struct xlb_vip_counters {
+	struct xlb_vip_stats vip;
+	struct xlb_backend_stats *backend; /* one per backend of the config's VIP */
+};
+
+struct xlb_counters {
+	struct xlb_dp_stats global;
+	struct xlb_vip_counters *vips; /* one per VIP of d->cfg, same order */
+	unsigned int n_vips;
+};
+
+int xlb_counters__read(struct xlb_daemon *d, struct xlb_counters *out);
+void xlb_counters__free(struct xlb_counters *c);
+
+#endif /* XLB_COUNTERS_H */
