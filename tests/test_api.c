@@ -776,7 +776,7 @@ static const struct bad_request {
     {"GET", "/v1/vips/198.18.1.100%3A80", NULL, 400, "198.18.1.100:80"},
     {"GET", "/v1/stats?vip=198.18.1.99%3A80%2Ftcp", NULL, 404, "198.18.1.99:80/tcp"},
 
-    /* paths and methods (docs/API.md says 405 for a wrong method; see the report) */
+    /* paths (404) and methods (405, as docs/API.md says) */
     {"GET", "/v1/nothing", NULL, 404, "no such endpoint"},
     {"GET", "/v1/", NULL, 404, ""},
     {"GET", "/v1", NULL, 404, "/v1/"},
@@ -785,16 +785,16 @@ static const struct bad_request {
     {"GET", "/", NULL, 404, "/v1/"},
     {"GET", "", NULL, 404, ""},
     {"GET", "/v1/vips/a/b/c/d/e/f/g", NULL, 404, "no such endpoint"},
-    {"GET", VIP4_URI "/backends", NULL, 404, "no such endpoint"},
-    {"GET", VIP4_URI "/backends/198.18.0.11", NULL, 404, "no such endpoint"},
-    {"DELETE", "/v1/status", NULL, 404, "no such endpoint"},
-    {"PUT", "/v1/vips", "{\"vip\": \"198.18.1.101:80/tcp\"}", 404, "no such endpoint"},
-    {"DELETE", "/v1/vips", NULL, 404, "no such endpoint"},
-    {"POST", VIP4_URI, "{\"vip\": \"198.18.1.101:80/tcp\"}", 404, "no such endpoint"},
-    {"PUT", VIP4_URI "/backends/198.18.0.11", "{\"weight\": 5}", 404, "no such endpoint"},
-    {"POST", VIP4_URI "/backends/198.18.0.11", "{\"weight\": 5}", 404, "no such endpoint"},
-    {"DELETE", "/v1/config", NULL, 404, "no such endpoint"},
-    {"POST", "/v1/stats", "{}", 404, "no such endpoint"},
+    {"GET", VIP4_URI "/backends", NULL, 405, "not allowed"},
+    {"GET", VIP4_URI "/backends/198.18.0.11", NULL, 405, "not allowed"},
+    {"DELETE", "/v1/status", NULL, 405, "not allowed"},
+    {"PUT", "/v1/vips", "{\"vip\": \"198.18.1.101:80/tcp\"}", 405, "not allowed"},
+    {"DELETE", "/v1/vips", NULL, 405, "not allowed"},
+    {"POST", VIP4_URI, "{\"vip\": \"198.18.1.101:80/tcp\"}", 405, "not allowed"},
+    {"PUT", VIP4_URI "/backends/198.18.0.11", "{\"weight\": 5}", 405, "not allowed"},
+    {"POST", VIP4_URI "/backends/198.18.0.11", "{\"weight\": 5}", 405, "not allowed"},
+    {"DELETE", "/v1/config", NULL, 405, "not allowed"},
+    {"POST", "/v1/stats", "{}", 405, "not allowed"},
 
     /* POST /v1/config */
     {"POST", "/v1/config", "", 400, "empty"},

@@ -28,6 +28,7 @@ struct request {
 	char *seg[MAX_SEGMENTS]; /* decoded path segments after /v1 */
 	int nseg;
 	struct evkeyvalq query;
+	const char *path; /* as received, for messages */
 	const char *body;
 	size_t len;
 	struct xlb_api_response *resp;
@@ -385,7 +386,8 @@ static void patch_backend(struct request *r, const char *name, const char *baddr
 	addr = v->addr;
 	obj = json_loadb(r->body ? r->body : "", r->len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!obj || !json_is_object(obj)) {
-		reply_error(r, 400, "request body must be a JSON object");
+		reply_error(r, 400, "request body must be a JSON object%s%s", obj ? "" : ": ",
+			    obj ? "" : jerr.text);
 		goto out;
 	}
 	w = json_object_get(obj, "weight");
@@ -476,7 +478,7 @@ static void post_config(struct request *r)
 	const char *dry = evhttp_find_header(&r->query, "dry_run");
 	bool dry_run = dry && strcmp(dry, "0") && strcmp(dry, "false");
 	struct xlb_config *cfg;
-	struct xlb_plan plan;
+	struct xlb_plan plan = {};
 	char msg[1024];
 	int ret;
 
@@ -506,45 +508,61 @@ static bool is(const struct request *r, const char *method, int nseg)
 	return !strcmp(r->method, method) && r->nseg == nseg;
 }
 
-static void route(struct request *r)
+/* Dispatches; returns false when the path exists but not for this method. */
+static bool route(struct request *r)
 {
-	const char *top = r->nseg ? r->seg[0] : "";
+	const char *top = r->seg[0];
 
-	if (!strcmp(top, "status") && is(r, "GET", 1))
-		return get_status(r);
-	if (!strcmp(top, "vips")) {
-		if (is(r, "GET", 1))
-			return get_vips(r);
-		if (is(r, "POST", 1))
-			return post_vip(r);
-		if (is(r, "GET", 2)) {
+	if (!strcmp(top, "status") && r->nseg == 1) {
+		if (!strcmp(r->method, "GET"))
+			return get_status(r), true;
+		return false;
+	}
+	if (!strcmp(top, "vips") && r->nseg == 1) {
+		if (!strcmp(r->method, "GET"))
+			return get_vips(r), true;
+		if (!strcmp(r->method, "POST"))
+			return post_vip(r), true;
+		return false;
+	}
+	if (!strcmp(top, "vips") && r->nseg == 2) {
+		if (!strcmp(r->method, "GET")) {
 			struct xlb_config_vip *v = vip_from_segment(r, r->seg[1], r->d->cfg);
 
 			if (v)
 				reply_json(r, 200, vip_json(v));
-			return;
+			return true;
 		}
-		if (is(r, "DELETE", 2))
-			return delete_vip(r, r->seg[1]);
-		if (r->nseg >= 3 && !strcmp(r->seg[2], "backends")) {
-			if (is(r, "POST", 3))
-				return post_backend(r, r->seg[1]);
-			if (is(r, "PATCH", 4))
-				return patch_backend(r, r->seg[1], r->seg[3]);
-			if (is(r, "DELETE", 4))
-				return delete_backend(r, r->seg[1], r->seg[3]);
-		}
+		if (!strcmp(r->method, "DELETE"))
+			return delete_vip(r, r->seg[1]), true;
+		return false;
 	}
-	if (!strcmp(top, "stats") && is(r, "GET", 1))
-		return get_stats(r);
+	if (!strcmp(top, "vips") && r->nseg == 3 && !strcmp(r->seg[2], "backends")) {
+		if (is(r, "POST", 3))
+			return post_backend(r, r->seg[1]), true;
+		return false;
+	}
+	if (!strcmp(top, "vips") && r->nseg == 4 && !strcmp(r->seg[2], "backends")) {
+		if (!strcmp(r->method, "PATCH"))
+			return patch_backend(r, r->seg[1], r->seg[3]), true;
+		if (!strcmp(r->method, "DELETE"))
+			return delete_backend(r, r->seg[1], r->seg[3]), true;
+		return false;
+	}
+	if (!strcmp(top, "stats") && r->nseg == 1) {
+		if (!strcmp(r->method, "GET"))
+			return get_stats(r), true;
+		return false;
+	}
 	if (!strcmp(top, "config") && r->nseg == 1) {
 		if (!strcmp(r->method, "GET"))
-			return get_config(r);
+			return get_config(r), true;
 		if (!strcmp(r->method, "POST"))
-			return post_config(r);
+			return post_config(r), true;
+		return false;
 	}
-	reply_error(r, 404, "no such endpoint: %s %s", r->method,
-		    r->nseg ? "(see docs/API.md)" : "(paths start with /v1/)");
+	reply_error(r, 404, "no such endpoint: %s (see docs/API.md)", r->path);
+	return true;
 }
 
 void xlb_api__handle(struct xlb_daemon *d, const char *method, const char *uri,
@@ -580,10 +598,11 @@ void xlb_api__handle(struct xlb_daemon *d, const char *method, const char *uri,
 		}
 		r.seg[r.nseg++] = evhttp_uridecode(tok, 0, NULL);
 	}
-	if (too_deep)
-		reply_error(&r, 404, "no such endpoint");
-	else
-		route(&r);
+	r.path = path;
+	if (too_deep || !r.nseg)
+		reply_error(&r, 404, "no such endpoint: %s (see docs/API.md)", path);
+	else if (!route(&r))
+		reply_error(&r, 405, "%s is not allowed on %s", method, path);
 	pr_debug("api %s %s -> %d", method, uri, resp->status);
 out:
 	for (int i = 0; i < r.nseg; i++)

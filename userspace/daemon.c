@@ -143,6 +143,8 @@ int xlb_daemon__apply(struct xlb_daemon *d, const struct xlb_config *desired, bo
 	char msg[1024];
 	int ret;
 
+	if (plan)
+		memset(plan, 0, sizeof(*plan)); /* freed on every error path below */
 	ret = xlb_config__dup(desired, &next);
 	if (ret)
 		return xlb_err(err, errlen, ret, "out of memory");
