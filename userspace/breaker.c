@@ -262,9 +262,10 @@ __u64 xlb_breaker__next_deadline(const struct xlb_breaker *b, __u64 now_ms)
 	case XLB_BREAKER_CLOSED:
 		k = slow_start_step(b, now_ms);
 		if (k >= 0)
-			t = b->since_ms +
-			    ((__u64)(k + 1) * b->p.slow_start_ms + XLB_BREAKER_SLOW_START_STEPS - 1) /
-				    XLB_BREAKER_SLOW_START_STEPS;
+			/* the first instant of step k + 1: ceil((k + 1) * ramp / steps) */
+			t = b->since_ms + ((__u64)(k + 1) * b->p.slow_start_ms +
+					   XLB_BREAKER_SLOW_START_STEPS - 1) /
+						  XLB_BREAKER_SLOW_START_STEPS;
 		return min_u64(t, reset_at(b));
 	default:
 		return t;
@@ -351,33 +352,33 @@ int xlb_breaker__vip_apply_panic(struct xlb_breaker *const *b, size_t n, unsigne
 int xlb_breaker__event_str(const struct xlb_breaker_event *ev, const struct xlb_breaker *b,
 			   char *buf, size_t len)
 {
-	const char *from = xlb_breaker__state_name(ev->from);
-	const char *to = xlb_breaker__state_name(ev->to);
+	char why[48] = "", tail[48] = "";
 
 	switch (ev->reason) {
 	case XLB_BREAKER_R_FAILURES:
-		return snprintf(buf, len, "circuit %s -> %s (%u consecutive failures), ejected for %u ms",
-				from, to, b->failures, ev->ejection_ms);
+		snprintf(why, sizeof(why), "%u consecutive failures", b->failures);
+		break;
 	case XLB_BREAKER_R_EJECTION_OVER:
-		return snprintf(buf, len, "circuit %s -> %s (ejection of %u ms over), probing", from,
-				to, b->last_ejection_ms);
+		snprintf(why, sizeof(why), "ejection of %u ms over", b->last_ejection_ms);
+		snprintf(tail, sizeof(tail), ", probing");
+		break;
 	case XLB_BREAKER_R_RECOVERED:
-		if (b->slow_start)
-			return snprintf(buf, len,
-					"circuit %s -> %s (%u consecutive successes), slow start over %u ms",
-					from, to, b->successes, b->p.slow_start_ms);
-		return snprintf(buf, len, "circuit %s -> %s (%u consecutive successes)", from, to,
-				b->successes);
+		snprintf(why, sizeof(why), "%u consecutive successes", b->successes);
+		break;
 	case XLB_BREAKER_R_PROBE_FAILED:
-		return snprintf(buf, len, "circuit %s -> %s (check failed while probing), ejected for %u ms",
-				from, to, ev->ejection_ms);
+		snprintf(why, sizeof(why), "check failed while probing");
+		break;
 	case XLB_BREAKER_R_FIRST_SUCCESS:
-		if (b->slow_start)
-			return snprintf(buf, len,
-					"circuit %s -> %s (first successful check), slow start over %u ms",
-					from, to, b->p.slow_start_ms);
-		return snprintf(buf, len, "circuit %s -> %s (first successful check)", from, to);
+		snprintf(why, sizeof(why), "first successful check");
+		break;
 	default:
-		return snprintf(buf, len, "circuit %s -> %s", from, to);
+		snprintf(why, sizeof(why), "?");
+		break;
 	}
+	if (ev->to == XLB_BREAKER_OPEN)
+		snprintf(tail, sizeof(tail), ", ejected for %u ms", ev->ejection_ms);
+	else if (ev->to == XLB_BREAKER_CLOSED && b->slow_start)
+		snprintf(tail, sizeof(tail), ", slow start over %u ms", b->p.slow_start_ms);
+	return snprintf(buf, len, "circuit %s -> %s (%s)%s", xlb_breaker__state_name(ev->from),
+			xlb_breaker__state_name(ev->to), why, tail);
 }

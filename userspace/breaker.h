@@ -3,13 +3,13 @@
  * Per-backend circuit breaker (pure logic: no I/O, no globals, no logging;
  * the time is passed in as milliseconds on any monotonic clock).
  *
- *            first success                     fall consecutive failures
- *   PENDING ───────────────► CLOSED ──────────────────────────────────► OPEN
- *   (new, out)               (in)  ◄──────────┐                   ┌──► (out, not probed)
- *                              ▲  rise consecutive successes      │         │ ejection time over
- *                              │              │        a failure  │         ▼
- *                              └──────────────┴──── HALF_OPEN ────┘◄────────┘
- *                                                   (out, probed faster)
+ *   PENDING   --first success------------------> CLOSED (slow start)
+ *   CLOSED    --fall consecutive failures--------> OPEN
+ *   OPEN      --ejection time over (tick)--------> HALF_OPEN
+ *   HALF_OPEN --rise consecutive successes-------> CLOSED (slow start)
+ *   HALF_OPEN --a failure------------------------> OPEN (ejection time doubled)
+ *
+ * In the table: CLOSED only (and whatever panic mode keeps, below).
  *
  * PENDING: a newly added backend, out of service until its first successful
  *   check (issue 4). Failures keep it PENDING (no ejection, no backoff: it
@@ -52,8 +52,11 @@
  *   A kept backend keeps its breaker running (OPEN -> HALF_OPEN -> ...) and
  *   stays kept until it closes; when room frees up (another backend comes
  *   back), kept backends are ejected, longest-failing first. So the choice is
- *   sticky and does not flap with re-ejections. 0% never ejects anything,
- *   100% never panics.
+ *   sticky and does not flap with re-ejections. Among backends that left
+ *   service at the same instant, the later in the array is kept. PENDING
+ *   counts as out: a new VIP whose 4 backends are all pending keeps 2 of
+ *   them in (panic) until checks decide. 0% never ejects anything, 100%
+ *   never panics.
  *
  * Integration (one struct xlb_breaker per backend, embedded by the caller):
  *   - init CLOSED or PENDING; on each check result call on_result(); call
