@@ -547,17 +547,23 @@ static void test_health(void **state)
 	struct run r;
 
 	(void)state;
-	answer(200, "{\"vips\":[{\"vip\":\"198.18.1.100:80/tcp\",\"panic\":false,\"backends\":["
+	answer(200, "{\"vips\":[{\"vip\":\"198.18.1.100:80/tcp\",\"check\":\"http\","
+		    "\"panic\":true,\"backends\":["
 		    "{\"address\":\"198.18.0.11\",\"up\":true,\"circuit\":\"closed\","
-		    "\"last_check_ms\":350,\"latency_ms\":0.8,\"failures\":0},"
+		    "\"weight\":100,\"successes\":7,\"ejections\":0,\"next_change_ms\":null,"
+		    "\"last_check_ms\":350,\"latency_ms\":0.8,\"failures\":0,\"detail\":\"ok HTTP 200\"},"
 		    "{\"address\":\"198.18.0.12\",\"up\":false,\"circuit\":\"open\","
-		    "\"last_check_ms\":20,\"latency_ms\":500,\"failures\":4}]}]}");
+		    "\"weight\":0,\"successes\":0,\"ejections\":2,\"next_change_ms\":1500,"
+		    "\"last_check_ms\":20,\"latency_ms\":500,\"failures\":4,"
+		    "\"detail\":\"timeout after 500 ms\"}]}]}");
 	xlbctl(&r, "health", NULL);
 	assert_int_equal(r.rc, 0);
 	one_req("GET", "/v1/health", "");
-	assert_contains(r.out, "198.18.1.100:80/tcp\n");
-	assert_contains(r.out, "-> 198.18.0.11     up     closed      350ms ago     0.8ms         0");
-	assert_contains(r.out, "-> 198.18.0.12     down   open         20ms ago     500ms         4");
+	assert_contains(r.out, "198.18.1.100:80/tcp  (check: http)  PANIC");
+	assert_contains(r.out, "-> 198.18.0.11     up       closed        100     7     0      0          -"
+			       "     0.8ms   350ms ago  ok HTTP 200");
+	assert_contains(r.out, "-> 198.18.0.12     down     open            0     0     4      2     1500ms"
+			       "     500ms    20ms ago  timeout after 500 ms");
 
 	setup(NULL);
 	xlbctl(&r, "health", VIP, NULL);

@@ -460,6 +460,16 @@ static void get_stats(struct request *r)
 	xlb_counters__free(&c);
 }
 
+static void get_health(struct request *r)
+{
+	const char *only = evhttp_find_header(&r->query, "vip");
+	struct xlb_config_vip *one = NULL;
+
+	if (only && !(one = vip_from_segment(r, only, r->d->cfg)))
+		return;
+	reply_json(r, 200, xlb_supervisor__health_json(r->d->sup, r->d->cfg, one));
+}
+
 static void get_config(struct request *r)
 {
 	char *text;
@@ -547,6 +557,11 @@ static bool route(struct request *r)
 			return patch_backend(r, r->seg[1], r->seg[3]), true;
 		if (!strcmp(r->method, "DELETE"))
 			return delete_backend(r, r->seg[1], r->seg[3]), true;
+		return false;
+	}
+	if (!strcmp(top, "health") && r->nseg == 1) {
+		if (!strcmp(r->method, "GET"))
+			return get_health(r), true;
 		return false;
 	}
 	if (!strcmp(top, "stats") && r->nseg == 1) {

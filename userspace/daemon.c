@@ -47,6 +47,48 @@ static int open_interfaces(struct xlb_daemon *d, const struct xlb_daemon_opts *o
 	return 0;
 }
 
+/* Brings interfaces 0..n-1 to what the supervisor makes of cfg. */
+static int publish_config(struct xlb_daemon *d, const struct xlb_config *cfg, unsigned int n,
+			  char *err, size_t errlen)
+{
+	struct xlb_config *eff;
+	char msg[1024];
+	int ret;
+
+	ret = xlb_supervisor__effective(d->sup, cfg, &eff);
+	if (ret)
+		return xlb_err(err, errlen, ret, "out of memory");
+	for (unsigned int i = 0; i < n && !ret; i++) {
+		ret = xlb_reconcile__apply(d->ifs[i].dp, eff, msg, sizeof(msg));
+		if (ret)
+			xlb_err(err, errlen, ret, "interface %s: %s", d->ifs[i].name, msg);
+	}
+	xlb_config__free(eff);
+	return ret;
+}
+
+/* The supervisor's call: health changed what is in service. */
+static void on_health_change(void *arg)
+{
+	struct xlb_daemon *d = arg;
+	char err[1024];
+	int ret = publish_config(d, d->cfg, d->n_ifs, err, sizeof(err));
+
+	if (ret)
+		pr_err("publishing health changes failed, retrying: %s", err);
+	xlb_supervisor__mark_published(d->sup, !ret);
+}
+
+/* At start: backends the adopted data path serves stay in service. */
+static bool was_serving(void *arg, const struct xlb_config_vip *v,
+			const struct xlb_config_backend *b)
+{
+	struct xlb_daemon *d = arg;
+
+	return d->n_ifs && d->ifs[0].adopted &&
+	       xlb_dp__backend_id(d->ifs[0].dp, &v->addr, b->family, b->addr) >= 0;
+}
+
 int xlb_daemon__open(const struct xlb_daemon_opts *opts, struct xlb_daemon **out, char *err,
 		     size_t errlen)
 {
@@ -96,13 +138,16 @@ int xlb_daemon__open(const struct xlb_daemon_opts *opts, struct xlb_daemon **out
 	ret = open_interfaces(d, opts, err, errlen);
 	if (ret)
 		goto fail;
-	for (unsigned int i = 0; i < d->n_ifs; i++) {
-		ret = xlb_reconcile__apply(d->ifs[i].dp, d->cfg, msg, sizeof(msg));
-		if (ret) {
-			xlb_err(err, errlen, ret, "interface %s: %s", d->ifs[i].name, msg);
-			goto fail;
-		}
+	ret = xlb_supervisor__new(opts->base, on_health_change, d, &d->sup);
+	if (ret) {
+		xlb_err(err, errlen, ret, "starting health checks: %s", strerror(-ret));
+		goto fail;
 	}
+	ret = xlb_supervisor__sync(d->sup, d->cfg, was_serving, d) ?:
+	      publish_config(d, d->cfg, d->n_ifs, err, errlen);
+	if (ret)
+		goto fail;
+	xlb_supervisor__mark_published(d->sup, true);
 	ret = xlb_config__save_file(d->cfg, d->state_path, msg, sizeof(msg));
 	if (ret) {
 		xlb_err(err, errlen, ret, "%s", msg);
@@ -119,6 +164,7 @@ void xlb_daemon__close(struct xlb_daemon *d)
 {
 	if (!d)
 		return;
+	xlb_supervisor__free(d->sup);
 	for (unsigned int i = 0; i < d->n_ifs; i++)
 		xlb_dp__close(d->ifs[i].dp);
 	xlb_config__free(d->cfg);
@@ -128,11 +174,10 @@ void xlb_daemon__close(struct xlb_daemon *d)
 /* Puts interfaces 0..n-1 back to the running config after a failure. */
 static void roll_back(struct xlb_daemon *d, unsigned int n)
 {
-	char msg[512];
+	char msg[1024];
 
-	for (unsigned int i = 0; i < n; i++)
-		if (xlb_reconcile__apply(d->ifs[i].dp, d->cfg, msg, sizeof(msg)))
-			pr_err("interface %s: rolling back failed: %s", d->ifs[i].name, msg);
+	if (publish_config(d, d->cfg, n, msg, sizeof(msg)))
+		pr_err("rolling back failed: %s", msg);
 }
 
 int xlb_daemon__apply(struct xlb_daemon *d, const struct xlb_config *desired, bool dry_run,
@@ -166,13 +211,10 @@ int xlb_daemon__apply(struct xlb_daemon *d, const struct xlb_config *desired, bo
 	if (dry_run)
 		goto out;
 
-	for (unsigned int i = 0; i < d->n_ifs; i++) {
-		ret = xlb_reconcile__apply(d->ifs[i].dp, next, msg, sizeof(msg));
-		if (ret) {
-			xlb_err(err, errlen, ret, "interface %s: %s", d->ifs[i].name, msg);
-			roll_back(d, i + 1);
-			goto out;
-		}
+	ret = publish_config(d, next, d->n_ifs, err, errlen);
+	if (ret) {
+		roll_back(d, d->n_ifs);
+		goto out;
 	}
 	/* Acknowledged only once on disk; if the disk refuses, undo. */
 	ret = xlb_config__save_file(next, d->state_path, msg, sizeof(msg));
@@ -184,6 +226,9 @@ int xlb_daemon__apply(struct xlb_daemon *d, const struct xlb_config *desired, bo
 	xlb_config__free(d->cfg);
 	d->cfg = next;
 	next = NULL;
+	if (xlb_supervisor__sync(d->sup, d->cfg, NULL, NULL))
+		pr_err("health checks: out of memory following the change");
+	xlb_supervisor__mark_published(d->sup, true);
 out:
 	if (ret && plan)
 		xlb_plan__free(plan);

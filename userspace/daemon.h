@@ -15,6 +15,7 @@
 #include "userspace/config.h"
 #include "userspace/dp.h"
 #include "userspace/plan.h"
+#include "userspace/supervise.h"
 
 struct xlb_daemon_opts {
 	const char *config_path; /* --config */
@@ -22,6 +23,7 @@ struct xlb_daemon_opts {
 	const char *metrics;	 /* --metrics, overrides the config; may be NULL */
 	const char *pin_root;	 /* NULL: XLB_PIN_ROOT */
 	__u32 conntrack_size;	 /* 0: default */
+	struct event_base *base; /* health checks run here; NULL: none run */
 };
 
 struct xlb_daemon_if {
@@ -31,7 +33,8 @@ struct xlb_daemon_if {
 };
 
 struct xlb_daemon {
-	struct xlb_config *cfg; /* what runs, and what the state file says */
+	struct xlb_config *cfg; /* what the operator asked for; the state file */
+	struct xlb_supervisor *sup; /* health and breakers: what of cfg is in service */
 	struct xlb_daemon_if ifs[XLB_CONFIG_MAX_INTERFACES];
 	unsigned int n_ifs;
 	char config_path[4096];

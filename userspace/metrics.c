@@ -62,12 +62,20 @@ char *xlb_metrics__render(struct xlb_daemon *d)
 				cfg->vips[i].vip, cfg->vips[i].backends[j].address,
 				(unsigned long long)c.vips[i].backend[j].packets);
 	}
-	family(f, "xlb_backend_up", "gauge", "1 when the backend takes new flows.");
+	family(f, "xlb_backend_bytes_total", "counter", "Bytes forwarded to a backend (as received).");
 	for (unsigned int i = 0; i < cfg->n_vips; i++)
 		for (unsigned int j = 0; j < cfg->vips[i].n_backends; j++)
-			fprintf(f, "xlb_backend_up{vip=\"%s\",backend=\"%s\"} %d\n",
+			fprintf(f, "xlb_backend_bytes_total{vip=\"%s\",backend=\"%s\"} %llu\n",
 				cfg->vips[i].vip, cfg->vips[i].backends[j].address,
-				!cfg->vips[i].backends[j].drain);
+				(unsigned long long)c.vips[i].backend[j].bytes);
+	family(f, "xlb_backend_syn_retransmits_total", "counter",
+	       "SYNs for flows already in the connection table (unanswered handshakes).");
+	for (unsigned int i = 0; i < cfg->n_vips; i++)
+		for (unsigned int j = 0; j < cfg->vips[i].n_backends; j++)
+			fprintf(f, "xlb_backend_syn_retransmits_total{vip=\"%s\",backend=\"%s\"} %llu\n",
+				cfg->vips[i].vip, cfg->vips[i].backends[j].address,
+				(unsigned long long)c.vips[i].backend[j].syn_retransmits);
+	xlb_supervisor__metrics(d->sup, cfg, f);
 
 	family(f, "xlb_drops_total", "counter", "Packets dropped by the data path, by reason.");
 	for (int r = 0; r < XLB_DROP_MAX; r++)

@@ -158,7 +158,7 @@ int xlb_reconcile__apply(struct xlb_dp *dp, const struct xlb_config *cfg, char *
 		ret = set_backends(dp, v, err, errlen);
 		if (ret)
 			goto out;
-		pr_info("vip %s: %u backends published", v->vip, v->n_backends);
+		pr_debug("vip %s: %u backends published", v->vip, v->n_backends);
 	}
 out:
 	free(info);

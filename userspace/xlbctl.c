@@ -455,31 +455,41 @@ static const char *value_text(char *buf, size_t len, json_t *v, const char *unit
 }
 
 /*
- * GET /v1/health answers {"vips":[{"vip","panic","backends":[{"address","up",
- * "circuit","last_check_ms","latency_ms","failures"}]}]}; last_check_ms is
- * the time since the last check.
+ * GET /v1/health answers {"vips":[{"vip","check","panic","backends":[{"address",
+ * "up","drain","circuit","successes","failures","ejections","next_change_ms",
+ * "last_check_ms","last_result","detail","latency_ms","weight"}]}]};
+ * last_check_ms is the time since the last check.
  */
 static void print_health(json_t *j)
 {
 	json_t *vips = json_object_get(j, "vips"), *v, *b;
 	int w = name_width(vips, "VIP / BACKEND");
-	char last[32], lat[32], fails[32];
+	char last[32], lat[32], next[32], ok[16], fails[16], ej[16], wt[16];
 	size_t i, k;
 
-	printf("%-*s  %-5s  %-9s  %10s  %8s  %8s\n", w, "VIP / BACKEND", "STATE", "CIRCUIT",
-	       "LAST CHECK", "LATENCY", "FAILURES");
+	printf("%-*s  %-7s  %-9s  %6s  %4s  %4s  %5s  %9s  %8s  %10s  %s\n", w, "VIP / BACKEND",
+	       "STATE", "CIRCUIT", "WEIGHT", "OK", "FAIL", "EJECT", "NEXT", "LATENCY", "LAST CHECK",
+	       "RESULT");
 	json_array_foreach(vips, i, v) {
-		printf("%s%s\n", jstr(v, "vip"),
+		printf("%s  (check: %s)%s\n", jstr(v, "vip"), jstr(v, "check"),
 		       json_is_true(json_object_get(v, "panic")) ?
-			       "  (panic: too many backends down, all kept in service)" : "");
-		json_array_foreach(json_object_get(v, "backends"), k, b)
-			printf("  -> %-*s  %-5s  %-9s  %10s  %8s  %8s\n", w - 5,
-			       jstr(b, "address"),
-			       json_is_true(json_object_get(b, "up")) ? "up" : "down",
-			       jstr(b, "circuit"),
-			       value_text(last, 32, json_object_get(b, "last_check_ms"), "ms ago"),
+			       "  PANIC: too many backends failing, failing ones kept in service" : "");
+		json_array_foreach(json_object_get(v, "backends"), k, b) {
+			const char *state = json_is_true(json_object_get(b, "drain")) ? "drained"
+					    : json_is_true(json_object_get(b, "up"))  ? "up"
+										      : "down";
+
+			printf("  -> %-*s  %-7s  %-9s  %6s  %4s  %4s  %5s  %9s  %8s  %10s  %s\n", w - 5,
+			       jstr(b, "address"), state, jstr(b, "circuit"),
+			       value_text(wt, 16, json_object_get(b, "weight"), ""),
+			       value_text(ok, 16, json_object_get(b, "successes"), ""),
+			       value_text(fails, 16, json_object_get(b, "failures"), ""),
+			       value_text(ej, 16, json_object_get(b, "ejections"), ""),
+			       value_text(next, 32, json_object_get(b, "next_change_ms"), "ms"),
 			       value_text(lat, 32, json_object_get(b, "latency_ms"), "ms"),
-			       value_text(fails, 32, json_object_get(b, "failures"), ""));
+			       value_text(last, 32, json_object_get(b, "last_check_ms"), "ms ago"),
+			       json_is_string(json_object_get(b, "detail")) ? jstr(b, "detail") : "-");
+		}
 	}
 }
 

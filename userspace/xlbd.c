@@ -152,14 +152,20 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	if (xlb_daemon__open(&opts, &l.d, err, sizeof(err))) {
-		pr_err("%s", err);
+	l.base = event_base_new();
+	if (!l.base) {
+		pr_err("event_base_new failed");
 		return 1;
 	}
-	l.base = event_base_new();
-	if (!l.base || mkdir_parent(sock) ||
+	opts.base = l.base;
+	if (xlb_daemon__open(&opts, &l.d, err, sizeof(err))) {
+		pr_err("%s", err);
+		event_base_free(l.base);
+		return 1;
+	}
+	if (mkdir_parent(sock) ||
 	    xlb_server__start(l.base, l.d, sock, &srv, err, sizeof(err))) {
-		pr_err("api: %s", l.base ? err : "event_base_new failed");
+		pr_err("api: %s", err);
 		goto out;
 	}
 	{
