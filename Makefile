@@ -62,7 +62,7 @@ TEST_BINS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 PREFIX   ?= /usr/local
 
-.PHONY: all deps test bench clean install format
+.PHONY: all deps test demo bench bench-e2e clean install format
 all: $(BPF_OBJ) $(SKELS) $(BUILD)/libxlb.a $(PROGS) $(TEST_BINS)
 
 deps:
@@ -102,8 +102,14 @@ $(BUILD)/tests/%: tests/%.c $(TEST_LIB_SRC) $(TEST_LIB_H) $(TEST_SKELS) $(BUILD)
 test: deps all
 	$(Q)bash tests/run.sh $(BUILD)/tests
 
+demo: deps all
+	$(Q)bash scripts/demo.sh
+
 bench: deps all
 	$(Q)$(BUILD)/tests/bench_dp
+
+bench-e2e: deps all
+	$(Q)bash scripts/bench_e2e.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/xlb
