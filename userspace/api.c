@@ -90,7 +90,7 @@ static json_t *vip_json(const struct xlb_config_vip *v)
 	}
 	return json_pack(
 		"{s:s, s:s, s:s, s:i, s:{s:i, s:i, s:i, s:i}, "
-		"s:{s:s, s:i, s:s, s:s, s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:i, s:i}, s:o}",
+		"s:{s:s, s:i, s:s, s:s, s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:i, s:i}, s:{s:f, s:i}, s:o}",
 		"vip", v->vip, "algorithm", xlb_config__algo_name(v->algorithm), "forward",
 		xlb_config__forward_name(v->forward), "table_size", v->table_size, "rate_limit", "pps",
 		v->rate_limit.pps, "burst", v->rate_limit.burst, "source_new_flows",
@@ -102,7 +102,8 @@ static json_t *vip_json(const struct xlb_config_vip *v)
 		"base_ejection_ms", v->circuit_breaker.base_ejection_ms, "max_ejection_ms",
 		v->circuit_breaker.max_ejection_ms, "max_ejection_percent",
 		v->circuit_breaker.max_ejection_percent, "slow_start_ms",
-		v->circuit_breaker.slow_start_ms, "backends", backends);
+		v->circuit_breaker.slow_start_ms, "passive", "syn_retransmit_ratio",
+		v->passive.syn_retransmit_ratio, "min_syns", v->passive.min_syns, "backends", backends);
 }
 
 static json_t *drops_json(const __u64 *drops)

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -220,6 +221,11 @@ struct raw_circuit_breaker {
 	uint32_t *base_ejection_ms, *max_ejection_ms, *max_ejection_percent, *slow_start_ms;
 };
 
+struct raw_passive {
+	double syn_retransmit_ratio;
+	uint32_t min_syns;
+};
+
 struct raw_vip {
 	char *vip;
 	int *algorithm;
@@ -228,6 +234,7 @@ struct raw_vip {
 	struct raw_rate_limit rate_limit;
 	struct raw_health_check health_check;
 	struct raw_circuit_breaker circuit_breaker;
+	struct raw_passive passive;
 	struct raw_backend *backends;
 	unsigned int n_backends;
 };
@@ -305,6 +312,12 @@ static const cyaml_schema_field_t ld_circuit_breaker_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t ld_passive_fields[] = {
+    CYAML_FIELD_FLOAT("syn_retransmit_ratio", OPT, struct raw_passive, syn_retransmit_ratio),
+    CYAML_FIELD_UINT("min_syns", OPT, struct raw_passive, min_syns),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t ld_vip_fields[] = {
     CYAML_FIELD_STRING_PTR("vip", CYAML_FLAG_POINTER, struct raw_vip, vip, 0, STR_MAX),
     CYAML_FIELD_ENUM_PTR("algorithm", OPT_ENUM, struct raw_vip, algorithm, algo_names,
@@ -316,6 +329,7 @@ static const cyaml_schema_field_t ld_vip_fields[] = {
     CYAML_FIELD_MAPPING("health_check", OPT, struct raw_vip, health_check, ld_health_check_fields),
     CYAML_FIELD_MAPPING("circuit_breaker", OPT, struct raw_vip, circuit_breaker,
 			ld_circuit_breaker_fields),
+    CYAML_FIELD_MAPPING("passive", OPT, struct raw_vip, passive, ld_passive_fields),
     CYAML_FIELD_SEQUENCE_COUNT("backends", OPT_SEQ, struct raw_vip, backends, n_backends,
 			       &ld_backend, 0, XLB_MAX_BACKENDS_PER_VIP),
     CYAML_FIELD_END,
@@ -410,6 +424,13 @@ static const cyaml_schema_field_t sv_circuit_breaker_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t sv_passive_fields[] = {
+    CYAML_FIELD_FLOAT("syn_retransmit_ratio", CYAML_FLAG_DEFAULT, struct xlb_config_passive,
+		      syn_retransmit_ratio),
+    CYAML_FIELD_UINT("min_syns", CYAML_FLAG_DEFAULT, struct xlb_config_passive, min_syns),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t sv_vip_fields[] = {
     CYAML_FIELD_STRING_PTR("vip", CYAML_FLAG_POINTER, struct xlb_config_vip, vip, 0,
 			   CYAML_UNLIMITED),
@@ -424,6 +445,7 @@ static const cyaml_schema_field_t sv_vip_fields[] = {
 			sv_health_check_fields),
     CYAML_FIELD_MAPPING("circuit_breaker", FLOW, struct xlb_config_vip, circuit_breaker,
 			sv_circuit_breaker_fields),
+    CYAML_FIELD_MAPPING("passive", FLOW, struct xlb_config_vip, passive, sv_passive_fields),
     CYAML_FIELD_SEQUENCE_COUNT("backends", CYAML_FLAG_POINTER, struct xlb_config_vip, backends,
 			       n_backends, &sv_backend, 0, CYAML_UNLIMITED),
     CYAML_FIELD_END,
@@ -931,6 +953,7 @@ void xlb_config__vip_defaults(struct xlb_config_vip *v)
 	v->forward = XLB_FWD_IPIP;
 	v->table_size = XLB_MAGLEV_DEFAULT_SIZE;
 	memset(&v->rate_limit, 0, sizeof(v->rate_limit));
+	memset(&v->passive, 0, sizeof(v->passive));
 	hc->type = XLB_CONFIG_HC_NONE;
 	hc->port = 0;
 	hc->interval_ms = DEF_HC_INTERVAL_MS;
@@ -963,6 +986,8 @@ static void convert_vip(const struct raw_vip *r, struct xlb_config_vip *v, bool 
 	v->rate_limit.burst = r->rate_limit.burst;
 	v->rate_limit.source_new_flows = r->rate_limit.source_new_flows;
 	v->rate_limit.source_burst = r->rate_limit.source_burst;
+	v->passive.syn_retransmit_ratio = r->passive.syn_retransmit_ratio;
+	v->passive.min_syns = r->passive.min_syns;
 
 	if (rh->type)
 		hc->type = (enum xlb_config_hc_type) * rh->type;
@@ -1306,6 +1331,14 @@ static int validate_vip(struct vctx *c, int vi, struct xlb_config_vip *v)
 	if (!rl->source_new_flows && rl->source_burst)
 		return verr(c, vi, name, "rate_limit.source_burst",
 			    " %u set but rate_limit.source_new_flows is 0 (off)", rl->source_burst);
+	if (!(v->passive.syn_retransmit_ratio >= 0 && v->passive.syn_retransmit_ratio <= 1))
+		return verr(c, vi, name, "passive.syn_retransmit_ratio",
+			    " %g out of range 0..1 (0 = off)", v->passive.syn_retransmit_ratio);
+	if (v->passive.syn_retransmit_ratio > 0 && !v->passive.min_syns)
+		v->passive.min_syns = 20;
+	if (v->passive.syn_retransmit_ratio > 0 && v->addr.proto != IPPROTO_TCP)
+		return verr(c, vi, name, "passive",
+			    ": SYN retransmissions only exist for TCP VIPs");
 	if (rl->pps && !rl->burst)
 		rl->burst = rl->pps;
 	if (rl->source_new_flows && !rl->source_burst)

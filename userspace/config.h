@@ -17,6 +17,7 @@
  *                      interval_ms: 1000, timeout_ms: 500, rise: 2, fall: 3}
  *       circuit_breaker: {base_ejection_ms: 5000, max_ejection_ms: 300000,
  *                         max_ejection_percent: 50, slow_start_ms: 10000}
+ *       passive: {syn_retransmit_ratio: 0.5, min_syns: 20}   # optional, 0 = off
  *       backends:
  *         - {address: 198.18.0.11, weight: 100, drain: false}
  *
@@ -128,6 +129,14 @@ struct xlb_config_circuit_breaker {
 	__u32 slow_start_ms;	    /* weight ramp after coming back; 0 = none */
 };
 
+/* Passive health: SYN retransmissions seen by the data path. A breach in a
+ * check interval counts as a failed check.
+ */
+struct xlb_config_passive {
+	double syn_retransmit_ratio; /* 0 = off; 0..1 of a backend's SYNs */
+	__u32 min_syns;		     /* SYNs needed in an interval to judge; default 20 */
+};
+
 struct xlb_config_vip {
 	char *vip; /* the name; canonical after validation */
 	enum xlb_config_algo algorithm;
@@ -136,6 +145,7 @@ struct xlb_config_vip {
 	struct xlb_config_rate_limit rate_limit;
 	struct xlb_config_health_check health_check;
 	struct xlb_config_circuit_breaker circuit_breaker;
+	struct xlb_config_passive passive;
 	struct xlb_config_backend *backends;
 	unsigned int n_backends;
 	/* derived */

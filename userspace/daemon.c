@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 
 #include "userspace/config_edit.h"
+#include "userspace/counters.h"
 #include "userspace/daemon.h"
 #include "userspace/log.h"
 #include "userspace/reconcile.h"
@@ -79,6 +80,14 @@ static void on_health_change(void *arg)
 	xlb_supervisor__mark_published(d->sup, !ret);
 }
 
+/* The supervisor's call: counters for the passive health signal. */
+static const struct xlb_config *read_counters(void *arg, struct xlb_counters *out)
+{
+	struct xlb_daemon *d = arg;
+
+	return xlb_counters__read(d, out) ? NULL : d->cfg;
+}
+
 /* At start: backends the adopted data path serves stay in service. */
 static bool was_serving(void *arg, const struct xlb_config_vip *v,
 			const struct xlb_config_backend *b)
@@ -138,7 +147,7 @@ int xlb_daemon__open(const struct xlb_daemon_opts *opts, struct xlb_daemon **out
 	ret = open_interfaces(d, opts, err, errlen);
 	if (ret)
 		goto fail;
-	ret = xlb_supervisor__new(opts->base, on_health_change, d, &d->sup);
+	ret = xlb_supervisor__new(opts->base, on_health_change, read_counters, d, &d->sup);
 	if (ret) {
 		xlb_err(err, errlen, ret, "starting health checks: %s", strerror(-ret));
 		goto fail;

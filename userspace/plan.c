@@ -123,6 +123,9 @@ static int diff_vip(struct xlb_plan *p, const struct xlb_config_vip *a,
 					b->vip, a->table_size, b->table_size);
 	if (memcmp(&a->rate_limit, &b->rate_limit, sizeof(a->rate_limit)))
 		ret = ret ?: add_change(p, "vip %s: rate_limit changed", b->vip);
+	if (a->passive.syn_retransmit_ratio != b->passive.syn_retransmit_ratio ||
+	    a->passive.min_syns != b->passive.min_syns)
+		ret = ret ?: add_change(p, "vip %s: passive health changed", b->vip);
 	if (memcmp(&a->circuit_breaker, &b->circuit_breaker, sizeof(a->circuit_breaker)))
 		ret = ret ?: add_change(p, "vip %s: circuit_breaker changed", b->vip);
 	if (a->health_check.type != b->health_check.type ||

@@ -10,11 +10,13 @@
 #include <string.h>
 #include <event2/event.h>
 
+#include "userspace/counters.h"
 #include "userspace/health.h"
 #include "userspace/log.h"
 #include "userspace/supervise.h"
 
 #define TICK_MS 100
+#define PASSIVE_EVERY_TICKS 10 /* the passive signal is judged each second */
 #define JITTER_PCT 10
 
 static const double hist_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -47,6 +49,12 @@ struct entry {
 	__u64 last_check_ms;
 	char detail[64];
 	bool seen;
+	/* passive signal */
+	double passive_ratio;
+	__u32 passive_min;
+	__u64 last_new_flows, last_retransmits;
+	bool passive_primed;
+	unsigned long long passive_breaches;
 };
 
 struct xlb_supervisor {
@@ -54,7 +62,9 @@ struct xlb_supervisor {
 	struct xlb_health_sched *sched;
 	struct event *tick;
 	xlb_supervisor_publish_fn publish;
+	xlb_supervisor_counters_fn counters;
 	void *arg;
+	unsigned int ticks;
 	struct entry **e; /* sorted by key */
 	size_t n;
 	bool pub_valid; /* pub fields match the data path */
@@ -189,6 +199,60 @@ static __u32 effective_weight(const struct entry *e, __u64 now)
 	return xlb_breaker__effective_weight(&e->br, e->weight, now);
 }
 
+/*
+ * The passive signal: SYNs for flows already in the connection table are
+ * clients retrying a handshake nobody answered. Over each second, a backend
+ * with at least min_syns SYNs (new flows + retransmissions) of which the
+ * configured share or more were retransmissions fails a check.
+ */
+static void judge_passive(struct xlb_supervisor *s, __u64 now)
+{
+	const struct xlb_config *cfg;
+	struct xlb_counters c;
+	bool wanted = false;
+
+	for (size_t i = 0; i < s->n && !wanted; i++)
+		wanted = s->e[i]->passive_ratio > 0;
+	if (!wanted || !s->counters || !(cfg = s->counters(s->arg, &c)))
+		return;
+	for (unsigned int i = 0; i < cfg->n_vips && i < c.n_vips; i++) {
+		const struct xlb_config_vip *v = &cfg->vips[i];
+
+		for (unsigned int j = 0; j < v->n_backends; j++) {
+			const struct xlb_backend_stats *bs = &c.vips[i].backend[j];
+			struct xlb_breaker_event ev;
+			struct entry *e;
+			__u64 fresh, retx;
+			struct key k;
+
+			make_key(&k, v, &v->backends[j]);
+			e = find(s, &k);
+			if (!e || e->passive_ratio <= 0)
+				continue;
+			fresh = bs->new_flows - e->last_new_flows;
+			retx = bs->syn_retransmits - e->last_retransmits;
+			e->last_new_flows = bs->new_flows;
+			e->last_retransmits = bs->syn_retransmits;
+			if (!e->passive_primed || bs->new_flows < fresh) { /* first look, or reset */
+				e->passive_primed = true;
+				continue;
+			}
+			if (fresh + retx < e->passive_min || retx < e->passive_ratio * (fresh + retx) ||
+			    e->br.state != XLB_BREAKER_CLOSED)
+				continue;
+			e->passive_breaches++;
+			snprintf(e->detail, sizeof(e->detail), "passive: %llu of %llu SYNs retransmitted",
+				 (unsigned long long)retx, (unsigned long long)(fresh + retx));
+			e->has_result = true;
+			e->last_ok = false;
+			e->last_check_ms = now;
+			if (xlb_breaker__on_result(&e->br, now, false, &ev))
+				log_event(e, &ev);
+		}
+	}
+	xlb_counters__free(&c);
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct xlb_supervisor *s = arg;
@@ -207,6 +271,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 				xlb_health_sched__kick(e->check, 0);
 		}
 	}
+	if (++s->ticks % PASSIVE_EVERY_TICKS == 0)
+		judge_passive(s, now);
 	apply_panic(s);
 	for (size_t i = 0; i < s->n && !changed; i++) {
 		struct entry *e = s->e[i];
@@ -228,7 +294,8 @@ void xlb_supervisor__mark_published(struct xlb_supervisor *s, bool ok)
 	}
 }
 
-int xlb_supervisor__new(struct event_base *base, xlb_supervisor_publish_fn publish, void *arg,
+int xlb_supervisor__new(struct event_base *base, xlb_supervisor_publish_fn publish,
+			xlb_supervisor_counters_fn counters, void *arg,
 			struct xlb_supervisor **out)
 {
 	struct xlb_supervisor *s = calloc(1, sizeof(*s));
@@ -238,6 +305,7 @@ int xlb_supervisor__new(struct event_base *base, xlb_supervisor_publish_fn publi
 	if (!s)
 		return -ENOMEM;
 	s->publish = publish;
+	s->counters = counters;
 	s->arg = arg;
 	if (base) {
 		ret = xlb_health__new(base, &s->health);
@@ -288,6 +356,8 @@ static int configure(struct xlb_supervisor *s, struct entry *e, const struct xlb
 	e->drained = b->drain;
 	e->weight = b->weight;
 	e->max_pct = v->circuit_breaker.max_ejection_percent;
+	e->passive_ratio = v->passive.syn_retransmit_ratio;
+	e->passive_min = v->passive.min_syns;
 	if (v->health_check.type != e->type && e->check) {
 		xlb_health_sched__del(e->check);
 		e->check = NULL;
@@ -472,6 +542,7 @@ json_t *xlb_supervisor__health_json(struct xlb_supervisor *s, const struct xlb_c
 			json_object_set_new(o, "successes", json_integer(e->br.successes));
 			json_object_set_new(o, "failures", json_integer(e->br.failures));
 			json_object_set_new(o, "ejections", json_integer(e->br.ejections));
+			json_object_set_new(o, "passive_breaches", json_integer(e->passive_breaches));
 			json_object_set_new(o, "next_change_ms",
 					    next == XLB_BREAKER_NEVER ? json_null() : json_integer(next));
 			if (e->has_result) {

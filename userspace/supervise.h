@@ -27,8 +27,18 @@ typedef void (*xlb_supervisor_publish_fn)(void *arg);
 typedef bool (*xlb_supervisor_serving_fn)(void *arg, const struct xlb_config_vip *v,
 					  const struct xlb_config_backend *b);
 
-/* base NULL: no checks run (tests of the API); backends stay as they start. */
-int xlb_supervisor__new(struct event_base *base, xlb_supervisor_publish_fn publish, void *arg,
+struct xlb_counters;
+/* For the passive signal: the data path's counters and the config they
+ * were read for (its VIP and backend order). NULL on failure.
+ */
+typedef const struct xlb_config *(*xlb_supervisor_counters_fn)(void *arg,
+								struct xlb_counters *out);
+
+/* base NULL: no checks run (tests of the API); backends stay as they start.
+ * counters may be NULL (no passive signal).
+ */
+int xlb_supervisor__new(struct event_base *base, xlb_supervisor_publish_fn publish,
+			xlb_supervisor_counters_fn counters, void *arg,
 			struct xlb_supervisor **out);
 void xlb_supervisor__free(struct xlb_supervisor *s);
 
