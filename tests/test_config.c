@@ -1032,9 +1032,38 @@ static void test_file_errors(void **state)
 	assert_null(cfg);
 }
 
+/* Every shipped example loads, round-trips, and passive settings survive. */
+static void test_examples(void **state)
+{
+	static const char *const files[] = { "examples/xlb.yaml", "examples/ipip.yaml",
+					     "examples/ipv6.yaml", "examples/real-nic.yaml" };
+	char err[512], *a, *b;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct xlb_config *cfg, *again;
+
+		if (xlb_config__load_file(files[i], &cfg, err, sizeof(err)))
+			fail_msg("%s: %s", files[i], err);
+		assert_int_equal(xlb_config__to_string(cfg, &a), 0);
+		assert_int_equal(xlb_config__load_string(a, strlen(a), &again, err, sizeof(err)), 0);
+		assert_int_equal(xlb_config__to_string(again, &b), 0);
+		assert_string_equal(a, b);
+		if (!strcmp(files[i], "examples/real-nic.yaml")) {
+			assert_true(again->vips[0].passive.syn_retransmit_ratio == 0.5);
+			assert_int_equal(again->vips[0].passive.min_syns, 50);
+		}
+		free(a);
+		free(b);
+		xlb_config__free(cfg);
+		xlb_config__free(again);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_examples),
 	    cmocka_unit_test(test_vip_parse_good), cmocka_unit_test(test_vip_parse_bad),
 	    cmocka_unit_test(test_vip_cmp),	   cmocka_unit_test(test_addr),
 	    cmocka_unit_test(test_hostport),	   cmocka_unit_test(test_load_full),
