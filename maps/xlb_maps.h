@@ -11,6 +11,7 @@
 #define XLB_MAPS_H
 
 #include <linux/types.h>
+#include <linux/bpf.h> /* struct bpf_spin_lock */
 
 /* Limits. A VIP owns two table slots (double buffer), so the outer table
  * map has 2 * XLB_MAX_VIPS entries.
@@ -22,6 +23,15 @@
 #define XLB_MAGLEV_MAX_SIZE 655373
 #define XLB_CONNTRACK_DEFAULT_SIZE (1 << 20)
 #define XLB_WEIGHT_MAX 65535
+
+/* Rate limits (DESIGN.md step 3). A CPU takes up to XLB_RL_LEASE_MAX
+ * tokens at a time from a VIP's shared bucket; per-source state lives in an
+ * LRU map of XLB_SRC_LIMIT_DEFAULT_SIZE entries, serialised by one of
+ * XLB_SRC_LOCKS striped locks (LRU maps cannot hold a bpf_spin_lock).
+ */
+#define XLB_RL_LEASE_MAX 64
+#define XLB_SRC_LIMIT_DEFAULT_SIZE 65536
+#define XLB_SRC_LOCKS 1024 /* a power of two */
 
 /* Parser bounds (each loop in the data path has a named bound). */
 #define XLB_IPV6_EXT_MAX 4
@@ -40,6 +50,10 @@
 #define XLB_MAP_VIP_FILTER "xlb_vip_filter"
 #define XLB_MAP_DECAP_VIPS "xlb_decap_vips"
 #define XLB_MAP_DECAP_STATS "xlb_decap_stats"
+#define XLB_MAP_VIP_BUCKETS "xlb_vip_buckets"
+#define XLB_MAP_VIP_LEASES "xlb_vip_leases"
+#define XLB_MAP_SRC_LIMITS "xlb_src_limits"
+#define XLB_MAP_SRC_LOCKS "xlb_src_locks"
 
 enum xlb_family {
 	XLB_AF_INET = 4,
@@ -66,10 +80,15 @@ enum xlb_drop_reason {
 	XLB_DROP_NO_TABLE = 3,	/* VIP's table slot is empty or too small */
 	XLB_DROP_ENCAP = 4,	/* headroom adjustment failed */
 	XLB_DROP_FAMILY = 5,	/* backend family cannot carry this packet */
-	XLB_DROP_RESERVED6 = 6, /* kept free for rate limiting */
-	XLB_DROP_RESERVED7 = 7,
+	XLB_DROP_RATE_VIP = 6,	/* over the VIP's packets/s limit */
+	XLB_DROP_RATE_SOURCE = 7, /* new flow over its source's limit */
 	XLB_DROP_MAX = 8,
 };
+/* Retired names of 6 and 7. userspace/api.c and metrics.c still skip them
+ * in their listings; drop these two lines once they no longer do.
+ */
+#define XLB_DROP_RESERVED6 XLB_DROP_RATE_VIP
+#define XLB_DROP_RESERVED7 XLB_DROP_RATE_SOURCE
 
 /*
  * A bitmap of the VIP addresses (bit: xlb_hash_vip_bit() in bpf/hash.h), checked
@@ -98,12 +117,17 @@ struct xlb_vip6_key {
 };
 _Static_assert(sizeof(struct xlb_vip6_key) == 20, "xlb_vip6_key layout");
 
+/* xlb_vip_meta.flags */
+#define XLB_VIP_F_SRC_WINDOW (1U << 0) /* per-source limit: sliding window, not a bucket */
+
 /*
  * A VIP's settings. The value is replaced as a whole (the VIP maps are not
  * preallocated, so an update swaps the element under RCU): a packet sees the
  * old {slot, table_size} or the new one, never a mix. That is how a new
  * Maglev table is published atomically: userspace fills the inactive slot,
- * then flips table_slot here.
+ * then flips table_slot here. Rate limits live here for the same reason: a
+ * packet sees the old limits or the new ones, never a rate from one and a
+ * burst from the other.
  */
 struct xlb_vip_meta {
 	__u32 vip_id;	  /* index into xlb_vip_stats; slots 2*id, 2*id+1 */
@@ -111,10 +135,71 @@ struct xlb_vip_meta {
 	__u8 algo;	  /* enum xlb_algo */
 	__u8 forward;	  /* enum xlb_forward */
 	__u8 table_slot;  /* 0 or 1: which of the two slots is live */
-	__u8 flags;	  /* reserved, 0 */
+	__u8 flags;	  /* XLB_VIP_F_* */
 	__u32 table_size_cfg; /* the size asked for; table_size is 0 while empty */
+	/* Rate limits; a rate of 0 is off and costs the packet nothing. */
+	__u32 rate_pps;	  /* per-VIP token bucket: packets/s */
+	__u32 rate_burst; /* its capacity, packets (>= 1 when rate_pps is set) */
+	__u32 src_rate;	  /* per source address: new flows/s */
+	__u32 src_burst;  /* its bucket's capacity, flows (token bucket only) */
+	__u32 rl_lease;	  /* tokens a CPU takes from the VIP bucket at a time */
+	__u32 rl_gen;	  /* changes with each limit change: CPUs drop their leases */
 };
-_Static_assert(sizeof(struct xlb_vip_meta) == 16, "xlb_vip_meta layout");
+_Static_assert(sizeof(struct xlb_vip_meta) == 40, "xlb_vip_meta layout");
+
+/*
+ * Token bucket state (arithmetic in bpf/ratelimit.h): tokens are counted in
+ * units of 1e-9 token, so a refill is elapsed_ns * rate with no division.
+ */
+struct xlb_tb {
+	__u64 units;   /* tokens * XLB_TB_SCALE, <= burst * XLB_TB_SCALE */
+	__u64 last_ns; /* clock of the last refill */
+};
+_Static_assert(sizeof(struct xlb_tb) == 16, "xlb_tb layout");
+
+/* Sliding-window state: new flows in the current and previous window. */
+struct xlb_sw {
+	__u64 start_ns; /* start of the current window */
+	__u32 cur;
+	__u32 prev;
+};
+_Static_assert(sizeof(struct xlb_sw) == 16, "xlb_sw layout");
+
+/* A VIP's shared bucket (xlb_vip_buckets, indexed by vip_id). */
+struct xlb_vip_bucket {
+	struct bpf_spin_lock lock;
+	__u32 pad;
+	struct xlb_tb tb;
+};
+_Static_assert(sizeof(struct xlb_vip_bucket) == 24, "xlb_vip_bucket layout");
+
+/* What one CPU holds of a VIP's bucket (xlb_vip_leases, per CPU, by vip_id). */
+struct xlb_vip_lease {
+	__u32 tokens; /* left to spend without going to the shared bucket */
+	__u32 gen;    /* xlb_vip_meta.rl_gen they were taken under */
+};
+_Static_assert(sizeof(struct xlb_vip_lease) == 8, "xlb_vip_lease layout");
+
+/* Per-source limit state (xlb_src_limits, LRU): key and value. */
+struct xlb_src_key {
+	__u32 vip_id;
+	__be32 addr[4]; /* client address; IPv4 in addr[0], the rest 0 */
+};
+_Static_assert(sizeof(struct xlb_src_key) == 20, "xlb_src_key layout");
+
+struct xlb_src_limit {
+	union {
+		struct xlb_tb tb; /* token bucket */
+		struct xlb_sw sw; /* sliding window (XLB_VIP_F_SRC_WINDOW) */
+	};
+	__u8 window; /* which of the two this holds */
+	__u8 pad[7];
+};
+_Static_assert(sizeof(struct xlb_src_limit) == 24, "xlb_src_limit layout");
+
+struct xlb_src_lock {
+	struct bpf_spin_lock lock;
+};
 
 /* Backend flags. */
 #define XLB_BACKEND_F_ALLOCATED (1U << 0) /* slot holds a backend */
@@ -193,7 +278,10 @@ struct xlb_dp_stats {
 	__u64 tx_rechosen;	/* hit, but backend gone: chosen again */
 	__u64 tx_icmp;		/* ICMP error steered to a flow's backend */
 	__u64 drops[XLB_DROP_MAX];
-	__u64 reserved[8];
+	__u64 rl_vip_pass;   /* packets a VIP bucket let through */
+	__u64 rl_vip_leases; /* times a CPU went to a VIP's shared bucket */
+	__u64 rl_src_pass;   /* new flows a per-source limit let through */
+	__u64 reserved[5];
 };
 
 /* Per-VIP counters (xlb_vip_stats, indexed by vip_id). */
