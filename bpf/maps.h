@@ -128,4 +128,49 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_backend_stats SEC(".maps");
 
+/*
+ * Rate limits. A VIP's bucket is shared by all CPUs under a spin lock; each
+ * CPU spends a lease of a few tokens taken from it, so the clock and the lock
+ * are paid once per lease, not per packet (bpf/ratelimit.h, xlb.bpf.c).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_vip_bucket);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_vip_buckets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_vip_lease);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_vip_leases SEC(".maps");
+
+/* Per-source new-flow state by (VIP, client address). LRU, so a flood of
+ * sources evicts the least recent ones instead of exhausting memory (an
+ * evicted source starts again with a full bucket). Sized at load time.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct xlb_src_key);
+	__type(value, struct xlb_src_limit);
+	__uint(max_entries, XLB_SRC_LIMIT_DEFAULT_SIZE);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_src_limits SEC(".maps");
+
+/* LRU values cannot hold a bpf_spin_lock: a source's state is changed under
+ * one of these, chosen by a hash of its key.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_src_lock);
+	__uint(max_entries, XLB_SRC_LOCKS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_src_locks SEC(".maps");
+
 #endif /* XLB_BPF_MAPS_H */

@@ -4,8 +4,9 @@
  *
  * Per packet: parse (Ethernet, one VLAN tag, IPv4 with options or IPv6 with
  * a bounded extension chain, TCP/UDP or an ICMP "too big" error), look up the
- * VIP, keep the flow on its backend through the connection table or choose
- * one by the VIP's Maglev table, then forward by L2 DSR or IPIP with XDP_TX.
+ * VIP, apply its rate limits, keep the flow on its backend through the
+ * connection table or choose one by the VIP's Maglev table, then forward by
+ * L2 DSR or IPIP with XDP_TX.
  * Traffic that is not for a VIP passes untouched.
  */
 #include <linux/bpf.h>
@@ -22,6 +23,7 @@
 #include "bpf/parse.h"
 #include "bpf/hash.h"
 #include "bpf/encap.h"
+#include "bpf/ratelimit.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -43,6 +45,132 @@ static __always_inline int drop(struct xlb_dp_stats *st, __u32 vip_id, __u32 rea
 	if (vs)
 		vs->drops[reason]++;
 	return XDP_DROP;
+}
+
+/* Set by tests: read the time from xlb_test_now_ns instead of the clock. */
+const volatile __u8 xlb_test_clock = 0;
+__u64 xlb_test_now_ns = 0;
+
+static __always_inline __u64 now_ns(void)
+{
+	if (xlb_test_clock)
+		return xlb_test_now_ns;
+	return bpf_ktime_get_ns();
+}
+
+/*
+ * Step 3, per VIP packets/s (only for a VIP with meta->rate_pps set). The
+ * bucket is shared by all CPUs under a spin lock, but a packet normally
+ * spends a token of its CPU's lease and touches neither the lock nor the
+ * clock (~50 ns here); only when the lease is spent, or was taken under
+ * other limits, does the CPU refill the bucket and take up to rl_lease
+ * tokens from it. False when the bucket is empty.
+ */
+static __always_inline bool ratelimit_vip(struct xlb_dp_stats *st, const struct xlb_vip_meta *meta)
+{
+	__u32 id = meta->vip_id, got;
+	struct xlb_vip_bucket *b;
+	struct xlb_vip_lease *l;
+	__u64 now;
+
+	l = bpf_map_lookup_elem(&xlb_vip_leases, &id);
+	if (!l) /* for the verifier: vip_id < XLB_MAX_VIPS */
+		return true;
+	if (l->tokens && l->gen == meta->rl_gen) {
+		l->tokens--;
+		st->rl_vip_pass++;
+		return true;
+	}
+	b = bpf_map_lookup_elem(&xlb_vip_buckets, &id);
+	if (!b) /* for the verifier, as above */
+		return true;
+	now = now_ns(); /* before the lock: no helper calls under it */
+	bpf_spin_lock(&b->lock);
+	xlb_tb_refill(&b->tb, now, meta->rate_pps, meta->rate_burst);
+	got = xlb_tb_take(&b->tb, meta->rl_lease ? meta->rl_lease : 1);
+	bpf_spin_unlock(&b->lock);
+	st->rl_vip_leases++;
+	l->gen = meta->rl_gen;
+	if (!got) {
+		l->tokens = 0;
+		return false;
+	}
+	l->tokens = got - 1;
+	st->rl_vip_pass++;
+	return true;
+}
+
+/*
+ * Step 3, per source new flows/s (only for a VIP with meta->src_rate set),
+ * asked by the connection-table step when a packet would start a flow.
+ * False when the source is over its limit.
+ */
+static __always_inline bool ratelimit_source(struct xlb_dp_stats *st,
+					     const struct xlb_vip_meta *meta, int family,
+					     const __be32 *saddr)
+{
+	struct xlb_src_key k = { .vip_id = meta->vip_id };
+	bool window = meta->flags & XLB_VIP_F_SRC_WINDOW, ok;
+	struct xlb_src_limit *s, fresh = {};
+	struct xlb_src_lock *lock;
+	__u64 now = now_ns();
+	__u32 stripe;
+
+	if (family == XLB_AF_INET) {
+		k.addr[0] = saddr[0];
+		stripe = xlb_hash_src4(saddr[0]);
+	} else {
+		__builtin_memcpy(k.addr, saddr, sizeof(k.addr));
+		stripe = xlb_hash_src6(saddr);
+	}
+	s = bpf_map_lookup_elem(&xlb_src_limits, &k);
+	if (!s) {
+		/* A source not seen lately: a fresh limit, less this flow. */
+		fresh.window = window;
+		if (window) {
+			xlb_sw_init(&fresh.sw, now);
+			fresh.sw.cur = 1;
+		} else {
+			xlb_tb_init(&fresh.tb, now, meta->src_burst);
+			fresh.tb.units -= XLB_TB_SCALE; /* src_burst >= 1 */
+		}
+		if (!bpf_map_update_elem(&xlb_src_limits, &k, &fresh, BPF_NOEXIST)) {
+			st->rl_src_pass++;
+			return true;
+		}
+		/* Another CPU created it first: count against that one. */
+		s = bpf_map_lookup_elem(&xlb_src_limits, &k);
+		if (!s)
+			return true;
+	}
+	stripe = (stripe ^ k.vip_id) & (XLB_SRC_LOCKS - 1);
+	lock = bpf_map_lookup_elem(&xlb_src_locks, &stripe);
+	if (!lock) /* for the verifier: the index is masked */
+		return true;
+	bpf_spin_lock(&lock->lock);
+	if (s->window != window) { /* the VIP switched algorithms */
+		s->window = window;
+		if (window)
+			xlb_sw_init(&s->sw, now);
+		else
+			xlb_tb_init(&s->tb, now, meta->src_burst);
+	}
+	if (window)
+		ok = xlb_sw_admit(&s->sw, now, meta->src_rate);
+	else
+		ok = xlb_tb_admit(&s->tb, now, meta->src_rate, meta->src_burst);
+	bpf_spin_unlock(&lock->lock);
+	if (ok)
+		st->rl_src_pass++;
+	return ok;
+}
+
+/* Would this packet, missing the connection table, start a flow? TCP: a SYN
+ * without ACK; UDP: any packet.
+ */
+static __always_inline bool starts_flow(__u8 proto, __u8 tcp_flags)
+{
+	return proto == IPPROTO_UDP || (tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
 }
 
 /* Chooses from the VIP's live Maglev table. NULL and *reason on failure. */
@@ -100,11 +228,15 @@ static __always_inline __u32 flow_hash(int family, __u8 algo, const void *key)
 /*
  * The connection-table step. A hit whose backend is still serving (same
  * generation) keeps its backend; otherwise the flow is chosen again and the
- * entry rewritten. ICMP errors only read the table: they are not flows.
+ * entry rewritten. A miss that starts a flow first passes the VIP's
+ * per-source limit, if it has one. ICMP errors only read the table: they
+ * are not flows.
  */
-static __always_inline struct xlb_backend *flow_backend(void *flows, int family, const void *key,
+static __always_inline struct xlb_backend *flow_backend(struct xlb_dp_stats *st, void *flows,
+							int family, const void *key,
 							const struct xlb_vip_meta *meta, bool icmp,
-							__u32 *id, int *path, __u32 *reason)
+							__u8 tcp_flags, __u32 *id, int *path,
+							__u32 *reason)
 {
 	struct xlb_flow *f = bpf_map_lookup_elem(flows, key);
 	struct xlb_backend *be;
@@ -119,6 +251,16 @@ static __always_inline struct xlb_backend *flow_backend(void *flows, int family,
 			return be;
 		}
 		*path = XLB_PATH_RECHOSEN;
+	} else if (meta->src_rate && !icmp) {
+		const struct xlb_flow4_key *k4 = key;
+		const struct xlb_flow6_key *k6 = key;
+		__u8 proto = family == XLB_AF_INET ? k4->proto : k6->proto;
+
+		if (starts_flow(proto, tcp_flags) &&
+		    !ratelimit_source(st, meta, family, family == XLB_AF_INET ? &k4->saddr : k6->saddr)) {
+			*reason = XLB_DROP_RATE_SOURCE;
+			return NULL;
+		}
 	}
 	be = pick_backend(meta, flow_hash(family, meta->algo, key), id, reason);
 	if (!be)
@@ -295,7 +437,9 @@ static __always_inline int process_icmp4(struct xdp_md *ctx, struct xlb_dp_stats
 	key.sport = ports[1];
 	key.dport = ports[0];
 	key.proto = inner->protocol;
-	be = flow_backend(&xlb_flows4, XLB_AF_INET, &key, meta, true, &id, &path, &reason);
+	if (meta->rate_pps && !ratelimit_vip(st, meta))
+		return drop(st, meta->vip_id, XLB_DROP_RATE_VIP);
+	be = flow_backend(st, &xlb_flows4, XLB_AF_INET, &key, meta, true, 0, &id, &path, &reason);
 	if (!be)
 		return drop(st, meta->vip_id, reason);
 	count_forward(st, meta->vip_id, id, path, bytes, 0);
@@ -354,13 +498,16 @@ static __always_inline int process_ipv4(struct xdp_md *ctx, struct xlb_dp_stats 
 		return drop(st, meta->vip_id, XLB_DROP_FRAGMENT);
 	if (!well_formed || !l4.complete)
 		return drop(st, meta->vip_id, XLB_DROP_MALFORMED);
+	if (meta->rate_pps && !ratelimit_vip(st, meta))
+		return drop(st, meta->vip_id, XLB_DROP_RATE_VIP);
 
 	key.saddr = iph->saddr;
 	key.daddr = iph->daddr;
 	key.sport = l4.sport;
 	key.dport = l4.dport;
 	key.proto = iph->protocol;
-	be = flow_backend(&xlb_flows4, XLB_AF_INET, &key, meta, false, &id, &path, &reason);
+	be = flow_backend(st, &xlb_flows4, XLB_AF_INET, &key, meta, false, l4.tcp_flags, &id, &path,
+			  &reason);
 	if (!be)
 		return drop(st, meta->vip_id, reason);
 	count_forward(st, meta->vip_id, id, path, data_end - data, l4.tcp_flags);
@@ -417,7 +564,9 @@ static __always_inline int process_icmp6(struct xdp_md *ctx, struct xlb_dp_stats
 	key.sport = ports[1];
 	key.dport = ports[0];
 	key.proto = inner->nexthdr;
-	be = flow_backend(&xlb_flows6, XLB_AF_INET6, &key, meta, true, &id, &path, &reason);
+	if (meta->rate_pps && !ratelimit_vip(st, meta))
+		return drop(st, meta->vip_id, XLB_DROP_RATE_VIP);
+	be = flow_backend(st, &xlb_flows6, XLB_AF_INET6, &key, meta, true, 0, &id, &path, &reason);
 	if (!be)
 		return drop(st, meta->vip_id, reason);
 	count_forward(st, meta->vip_id, id, path, bytes, 0);
@@ -484,13 +633,16 @@ static __always_inline int process_ipv6(struct xdp_md *ctx, struct xlb_dp_stats 
 		return drop(st, meta->vip_id, XLB_DROP_FRAGMENT);
 	if (!well_formed || !l4.complete)
 		return drop(st, meta->vip_id, XLB_DROP_MALFORMED);
+	if (meta->rate_pps && !ratelimit_vip(st, meta))
+		return drop(st, meta->vip_id, XLB_DROP_RATE_VIP);
 
 	__builtin_memcpy(key.saddr, &ip6h->saddr, sizeof(key.saddr));
 	__builtin_memcpy(key.daddr, &ip6h->daddr, sizeof(key.daddr));
 	key.sport = l4.sport;
 	key.dport = l4.dport;
 	key.proto = proto;
-	be = flow_backend(&xlb_flows6, XLB_AF_INET6, &key, meta, false, &id, &path, &reason);
+	be = flow_backend(st, &xlb_flows6, XLB_AF_INET6, &key, meta, false, l4.tcp_flags, &id, &path,
+			  &reason);
 	if (!be)
 		return drop(st, meta->vip_id, reason);
 	count_forward(st, meta->vip_id, id, path, data_end - data, l4.tcp_flags);

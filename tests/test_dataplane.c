@@ -6,6 +6,7 @@
  * the chosen backend with the one the Maglev table and flow hash predict.
  */
 #include <errno.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +24,7 @@
 #include <cmocka.h>
 
 #include "bpf/hash.h"
+#include "bpf/ratelimit.h"
 #include "lib/pkt.h"
 #include "userspace/dp.h"
 #include "userspace/log.h"
@@ -78,7 +80,8 @@ static void add_vip(struct fixture *fx, const char *name, enum xlb_algo algo,
 
 static int setup(void **state)
 {
-	struct xlb_dp_opts opts = { .conntrack_size = 4096, .test_poison = true };
+	struct xlb_dp_opts opts = { .conntrack_size = 4096, .test_poison = true,
+				    .test_clock = true };
 	struct fixture *fx = calloc(1, sizeof(*fx));
 
 	memcpy(opts.if_mac, LB_IF_MAC, 6);
@@ -840,6 +843,356 @@ static void test_table_size_and_algo_update(void **state)
 	}
 }
 
+/* ---- rate limits (the data path's clock is the test's) ------------------ */
+
+#define MS 1000000ULL
+#define SEC 1000000000ULL
+#define T0 (1000 * SEC)
+
+static void clock_at(struct fixture *fx, __u64 ns)
+{
+	assert_int_equal(xlb_dp__test_clock_set(fx->dp, ns), 0);
+}
+
+static void set_limits(struct fixture *fx, const char *name, const struct xlb_dp_limits *l)
+{
+	struct xlb_vip_addr v = vip(name);
+
+	if (xlb_dp__vip_set_limits(fx->dp, &v, l, fx->err, sizeof(fx->err)))
+		fail_msg("set_limits %s: %s", name, fx->err);
+}
+
+static struct xlb_vip_stats vstats(struct fixture *fx, const char *name)
+{
+	struct xlb_vip_addr v = vip(name);
+	struct xlb_vip_stats vs;
+
+	assert_int_equal(xlb_dp__vip_stats(fx->dp, &v, &vs), 0);
+	return vs;
+}
+
+/* Sends f n times; returns how many were forwarded (the rest must drop). */
+static int send_n(struct fixture *fx, const struct pkt_flow *f, int n)
+{
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(f, in), out_len;
+	int tx = 0;
+
+	for (int i = 0; i < n; i++) {
+		int v = run(fx, in, len, out, &out_len);
+
+		if (v != XDP_TX && v != XDP_DROP)
+			fail_msg("verdict %d", v);
+		tx += v == XDP_TX;
+	}
+	return tx;
+}
+
+static struct pkt_flow udp4(const char *saddr, __u16 sport, __u16 dport)
+{
+	return (struct pkt_flow){ .family = 4, .saddr = saddr, .daddr = "198.18.1.100",
+				  .sport = sport, .dport = dport, .proto = IPPROTO_UDP,
+				  .payload_len = 16 };
+}
+
+static void test_rate_vip_burst_then_drops(void **state)
+{
+	struct fixture *fx = *state;
+	const char *name = "198.18.1.100:53/udp";
+	struct xlb_dp_limits l = { .pps = 100, .burst = 10 };
+	struct pkt_flow f = udp4("198.18.0.1", 1000, 53), other = udp4("198.18.0.1", 1000, 54);
+	struct xlb_dp_stats st;
+	struct xlb_vip_stats vs;
+
+	clock_at(fx, T0);
+	set_limits(fx, name, &l);
+	/* each of 10 is checked byte for byte; then the bucket is empty */
+	for (int i = 0; i < 10; i++) {
+		f.sport = 1000 + i; /* new flows too: only the per-VIP limit is set */
+		send_and_check(fx, name, &f);
+	}
+	assert_int_equal(send_n(fx, &f, 5), 0);
+	st = stats(fx);
+	vs = vstats(fx, name);
+	assert_int_equal(st.drops[XLB_DROP_RATE_VIP], 5);
+	assert_int_equal(vs.drops[XLB_DROP_RATE_VIP], 5);
+	assert_int_equal(vs.drops[XLB_DROP_RATE_SOURCE], 0);
+	assert_int_equal(vs.packets, 10);
+	assert_int_equal(st.rl_vip_pass, 10);
+	assert_string_equal(xlb_dp__drop_name(XLB_DROP_RATE_VIP), "rate_vip");
+	assert_string_equal(xlb_dp__drop_name(XLB_DROP_RATE_SOURCE), "rate_source");
+	/* a VIP without limits on the same address pays nothing for them */
+	assert_int_equal(send_n(fx, &other, 20), 20);
+	assert_int_equal(stats(fx).rl_vip_pass, 10);
+	assert_int_equal(stats(fx).rl_vip_leases, st.rl_vip_leases);
+
+	/* IPv6 and TCP the same */
+	l.burst = 3;
+	set_limits(fx, "[2001:2::100]:80/tcp", &l);
+	f = tcp6("2001:2::100", 80, 7);
+	assert_int_equal(send_n(fx, &f, 5), 3);
+	assert_int_equal(vstats(fx, "[2001:2::100]:80/tcp").drops[XLB_DROP_RATE_VIP], 2);
+}
+
+static void test_rate_vip_refill(void **state)
+{
+	struct fixture *fx = *state;
+	const char *name = "198.18.1.100:53/udp";
+	struct xlb_dp_limits l = { .pps = 100, .burst = 10, .lease = 1 };
+	struct pkt_flow f = udp4("198.18.0.1", 1000, 53);
+
+	clock_at(fx, T0);
+	set_limits(fx, name, &l);
+	assert_int_equal(send_n(fx, &f, 20), 10);
+	clock_at(fx, T0 + 9 * MS); /* 0.9 of a token */
+	assert_int_equal(send_n(fx, &f, 5), 0);
+	clock_at(fx, T0 + 50 * MS); /* 5 tokens since T0 */
+	assert_int_equal(send_n(fx, &f, 20), 5);
+	clock_at(fx, T0 + 3600 * SEC); /* an hour idle: the burst, no more */
+	assert_int_equal(send_n(fx, &f, 20), 10);
+	clock_at(fx, T0 + 3600 * SEC - 20 * MS); /* back a little: nothing */
+	assert_int_equal(send_n(fx, &f, 5), 0);
+	clock_at(fx, T0 + 3600 * SEC + 10 * MS); /* and no double credit */
+	assert_int_equal(send_n(fx, &f, 5), 1);
+	assert_int_equal(stats(fx).drops[XLB_DROP_RATE_VIP], 10 + 5 + 15 + 10 + 5 + 4);
+}
+
+/* A CPU takes lease tokens at a time; on one CPU the burst is exact. */
+static void test_rate_vip_leases(void **state)
+{
+	struct fixture *fx = *state;
+	const char *name = "198.18.1.100:53/udp";
+	struct xlb_dp_limits l = { .pps = 1000, .burst = 1000 }, got;
+	struct xlb_vip_addr v = vip(name);
+	struct pkt_flow f = udp4("198.18.0.1", 1000, 53);
+	__u64 trips;
+
+	clock_at(fx, T0);
+	set_limits(fx, name, &l);
+	assert_int_equal(xlb_dp__vip_limits(fx->dp, &v, &got), 0);
+	assert_true(got.lease > 1 && got.lease <= XLB_RL_LEASE_MAX);
+	assert_int_equal(got.lease, xlb_rl_lease_auto(1000, libbpf_num_possible_cpus()));
+	assert_int_equal(send_n(fx, &f, 1100), 1000);
+	trips = (1000 + got.lease - 1) / got.lease + 100; /* each drop asks again */
+	assert_int_equal(stats(fx).rl_vip_leases, trips);
+	assert_int_equal(stats(fx).rl_vip_pass, 1000);
+	/* 100 ms: 100 tokens, leased out the same way */
+	clock_at(fx, T0 + 100 * MS);
+	assert_int_equal(send_n(fx, &f, 150), 100);
+}
+
+static void test_rate_vip_live_change(void **state)
+{
+	struct fixture *fx = *state;
+	const char *name = "198.18.1.100:53/udp";
+	struct xlb_dp_limits l = { .pps = 1000, .burst = 1000, .lease = 64 };
+	struct xlb_vip_addr v = vip(name);
+	struct pkt_flow f = udp4("198.18.0.1", 1000, 53);
+	static struct xlb_dp_vip_info info;
+	__u32 gen;
+
+	clock_at(fx, T0);
+	set_limits(fx, name, &l);
+	assert_int_equal(send_n(fx, &f, 5), 5); /* this CPU holds 59 of a lease */
+	l = (struct xlb_dp_limits){ .pps = 1, .burst = 2 };
+	set_limits(fx, name, &l); /* the lease is void, the bucket capped at 2 */
+	assert_int_equal(send_n(fx, &f, 10), 2);
+	/* the same limits again: nothing changes, no lease dropped */
+	assert_int_equal(xlb_dp__vip_info(fx->dp, &v, &info), 0);
+	gen = info.meta.rl_gen;
+	set_limits(fx, name, &l);
+	assert_int_equal(xlb_dp__vip_info(fx->dp, &v, &info), 0);
+	assert_int_equal(info.meta.rl_gen, gen);
+	/* off: everything passes; on again: a full bucket */
+	l = (struct xlb_dp_limits){ 0 };
+	set_limits(fx, name, &l);
+	assert_int_equal(send_n(fx, &f, 50), 50);
+	l = (struct xlb_dp_limits){ .pps = 1, .burst = 3 };
+	set_limits(fx, name, &l);
+	assert_int_equal(send_n(fx, &f, 10), 3);
+	/* an algorithm change keeps the limits */
+	assert_int_equal(xlb_dp__vip_update(fx->dp, &v, XLB_ALGO_SOURCE_HASH, XLB_FWD_L2DSR,
+					    fx->err, sizeof(fx->err)),
+			 0);
+	assert_int_equal(send_n(fx, &f, 3), 0);
+	/* a VIP deleted and added again (same id) starts with no state */
+	assert_int_equal(xlb_dp__vip_del(fx->dp, &v, fx->err, sizeof(fx->err)), 0);
+	add_vip(fx, name, XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, XLB_AF_INET, 3);
+	assert_int_equal(send_n(fx, &f, 10), 10);
+	set_limits(fx, name, &l);
+	assert_int_equal(send_n(fx, &f, 10), 3);
+}
+
+static void test_rate_source_isolation(void **state)
+{
+	struct fixture *fx = *state;
+	const char *name = "198.18.1.100:80/tcp";
+	struct xlb_dp_limits l = { .source_new_flows = 1, .source_burst = 3 };
+	struct pkt_flow a = tcp4("198.18.1.100", 80, 1), b = a;
+	struct xlb_vip_stats vs;
+
+	b.saddr = "198.18.0.2";
+	clock_at(fx, T0);
+	set_limits(fx, name, &l);
+	for (__u16 p = 1; p <= 3; p++) {
+		a.sport = p;
+		send_and_check(fx, name, &a);
+	}
+	a.sport = 4;
+	assert_int_equal(send_n(fx, &a, 3), 0); /* over, and never recorded */
+	for (__u16 p = 1; p <= 3; p++) { /* the other source is not limited */
+		b.sport = p;
+		send_and_check(fx, name, &b);
+	}
+	b.sport = 4;
+	assert_int_equal(send_n(fx, &b, 1), 0);
+	/* A's admitted flows go on; a non-SYN miss is not a new flow */
+	a.tcp_flags = 0x10;
+	for (__u16 p = 1; p <= 3; p++) {
+		a.sport = p;
+		send_and_check(fx, name, &a);
+	}
+	a.sport = 999;
+	send_and_check(fx, name, &a);
+	a.tcp_flags = 0x12; /* SYN+ACK: not a flow start either */
+	a.sport = 998;
+	send_and_check(fx, name, &a);
+	vs = vstats(fx, name);
+	assert_int_equal(vs.drops[XLB_DROP_RATE_SOURCE], 4);
+	assert_int_equal(stats(fx).drops[XLB_DROP_RATE_SOURCE], 4);
+	assert_int_equal(stats(fx).rl_src_pass, 6);
+	/* one second: one more flow for each */
+	clock_at(fx, T0 + SEC);
+	a.tcp_flags = 0x02;
+	for (__u16 p = 10; p < 13; p++) {
+		a.sport = p;
+		b.sport = p;
+		assert_int_equal(send_n(fx, &a, 1) + send_n(fx, &b, 1), p == 10 ? 2 : 0);
+	}
+
+	/* IPv6 sources, and a per-VIP limit beside: both hold */
+	name = "[2001:2::100]:80/tcp";
+	l = (struct xlb_dp_limits){ .pps = 1000, .burst = 1000, .source_new_flows = 1,
+				    .source_burst = 2 };
+	set_limits(fx, name, &l);
+	a = tcp6("2001:2::100", 80, 1);
+	b = a;
+	b.saddr = "2001:2::2";
+	for (__u16 p = 1; p <= 3; p++) {
+		a.sport = p;
+		b.sport = p;
+		assert_int_equal(send_n(fx, &a, 1), p <= 2);
+		assert_int_equal(send_n(fx, &b, 1), p <= 2);
+	}
+	vs = vstats(fx, name);
+	assert_int_equal(vs.drops[XLB_DROP_RATE_SOURCE], 2);
+	assert_int_equal(vs.drops[XLB_DROP_RATE_VIP], 0);
+}
+
+static void test_rate_source_counts_new_flows_only(void **state)
+{
+	struct fixture *fx = *state;
+	struct xlb_dp_limits l = { .source_new_flows = 1, .source_burst = 1 };
+	struct pkt_flow f = tcp4("198.18.1.100", 80, 1);
+	struct pkt_flow u = udp4("198.18.0.1", 1, 53);
+
+	clock_at(fx, T0);
+	set_limits(fx, "198.18.1.100:80/tcp", &l);
+	send_and_check(fx, "198.18.1.100:80/tcp", &f);
+	/* the same SYN again (a retransmit): in the table, not a new flow */
+	for (int i = 0; i < 3; i++)
+		send_and_check(fx, "198.18.1.100:80/tcp", &f);
+	f.sport = 2; /* a second flow is */
+	assert_int_equal(send_n(fx, &f, 1), 0);
+	/* UDP: a packet that misses the table starts a flow */
+	set_limits(fx, "198.18.1.100:53/udp", &l);
+	assert_int_equal(send_n(fx, &u, 5), 5);
+	u.sport = 2;
+	assert_int_equal(send_n(fx, &u, 2), 0);
+	assert_int_equal(stats(fx).drops[XLB_DROP_RATE_SOURCE], 3);
+	assert_int_equal(stats(fx).rl_src_pass, 2);
+}
+
+static void test_rate_source_window(void **state)
+{
+	struct fixture *fx = *state;
+	const char *name = "198.18.1.100:80/tcp";
+	struct xlb_dp_limits l = { .source_new_flows = 4, .source_window = true };
+	struct pkt_flow f = tcp4("198.18.1.100", 80, 1);
+	__u16 port = 1;
+	int tx = 0;
+
+	clock_at(fx, T0);
+	set_limits(fx, name, &l);
+	for (int i = 0; i < 6; i++, port++) {
+		f.sport = port;
+		tx += send_n(fx, &f, 1);
+	}
+	assert_int_equal(tx, 4);
+	/* half-way through the next window the last one weighs 2: 2 more */
+	clock_at(fx, T0 + 3 * SEC / 2);
+	for (tx = 0; port < 20; port++) {
+		f.sport = port;
+		tx += send_n(fx, &f, 1);
+	}
+	assert_int_equal(tx, 2);
+	/* back to a token bucket of burst 2 on the live VIP: a fresh start */
+	l = (struct xlb_dp_limits){ .source_new_flows = 1, .source_burst = 2 };
+	set_limits(fx, name, &l);
+	for (tx = 0; port < 30; port++) {
+		f.sport = port;
+		tx += send_n(fx, &f, 1);
+	}
+	assert_int_equal(tx, 2);
+}
+
+static void test_rate_limits_bad_input(void **state)
+{
+	struct fixture *fx = *state;
+	const char *name = "198.18.1.100:80/tcp";
+	struct xlb_vip_addr v = vip(name), missing = vip("198.18.9.9:80/tcp");
+	static struct xlb_dp_vip_info before, after;
+	static const struct {
+		struct xlb_dp_limits l;
+		const char *msg;
+	} rows[] = {
+		{ { .pps = 100 }, "burst 0 with a rate of 100" },
+		{ { .burst = 5 }, "burst 5 set but the rate is 0" },
+		{ { .pps = 100, .burst = 5, .lease = 6 }, "lease 6 out of range" },
+		{ { .pps = 100, .burst = 500, .lease = 65 }, "lease 65 out of range" },
+		{ { .lease = 2 }, "lease 2 set but the rate is 0" },
+		{ { .source_new_flows = 10 }, "source burst 0 with a rate of 10" },
+		{ { .source_burst = 10 }, "source burst 10 set but the source rate is 0" },
+		{ { .source_window = true }, "sliding window asked for but the source rate is 0" },
+	};
+	struct xlb_dp_limits ok = { .pps = 1, .burst = 1 };
+
+	assert_int_equal(xlb_dp__vip_info(fx->dp, &v, &before), 0);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		fx->err[0] = 0;
+		assert_int_equal(xlb_dp__vip_set_limits(fx->dp, &v, &rows[i].l, fx->err,
+							sizeof(fx->err)),
+				 -EINVAL);
+		if (!strstr(fx->err, rows[i].msg))
+			fail_msg("row %zu: message '%s' lacks '%s'", i, fx->err, rows[i].msg);
+	}
+	assert_int_equal(xlb_dp__vip_set_limits(fx->dp, &missing, &ok, fx->err, sizeof(fx->err)),
+			 -ENOENT);
+	assert_non_null(strstr(fx->err, "198.18.9.9:80/tcp"));
+	assert_int_equal(xlb_dp__vip_set_limits(fx->dp, &v, NULL, fx->err, sizeof(fx->err)),
+			 -EINVAL);
+	assert_int_equal(xlb_dp__vip_info(fx->dp, &v, &after), 0);
+	assert_memory_equal(&before.meta, &after.meta, sizeof(before.meta));
+	/* the extremes are accepted */
+	ok = (struct xlb_dp_limits){ .pps = UINT32_MAX, .burst = UINT32_MAX, .lease = 64,
+				     .source_new_flows = UINT32_MAX,
+				     .source_burst = UINT32_MAX };
+	assert_int_equal(xlb_dp__vip_set_limits(fx->dp, &v, &ok, fx->err, sizeof(fx->err)), 0);
+	ok.source_window = true;
+	ok.source_burst = 0;
+	assert_int_equal(xlb_dp__vip_set_limits(fx->dp, &v, &ok, fx->err, sizeof(fx->err)), 0);
+}
+
 static char pin_dir[128];
 
 /* Whatever happened in the test, no pinned object stays behind. */
@@ -931,6 +1284,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_input_rejected_maps_untouched, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_table_size_and_algo_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_vip_burst_then_drops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_vip_refill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_vip_leases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_vip_live_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_source_isolation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_source_counts_new_flows_only, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rate_source_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_limits_bad_input, setup, teardown),
 		cmocka_unit_test_teardown(test_pin_and_adopt, unpin_teardown),
 	};
 
@@ -940,5 +1302,15 @@ int main(void)
 	}
 	xlb_log_set_level(XLB_LOG_WARN);
 	xlb_log_capture_libs();
+	{
+		/* One CPU: what a CPU holds of a VIP bucket is then all there is,
+		 * so the rate-limit counts are exact.
+		 */
+		cpu_set_t one;
+
+		CPU_ZERO(&one);
+		CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &one);
+		sched_setaffinity(0, sizeof(one), &one);
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,6 +31,7 @@
 #include "userspace/maglev.h"
 #include "userspace/neigh.h"
 #include "bpf/hash.h"
+#include "bpf/ratelimit.h"
 
 #define BPF_FS_MAGIC_NUMBER 0xcafe4a11
 #define XLB_PROG_NAME "xlb_balance"
@@ -54,6 +55,7 @@ struct xlb_dp {
 	int lock_fd;
 	int neigh_timeout_ms;
 	int ncpus;
+	bool test_clock;
 	struct xlb_lb_config cfg;
 	struct dp_vip vips[XLB_MAX_VIPS];
 	__u8 be_used[XLB_MAX_BACKENDS];
@@ -505,7 +507,7 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
 	struct xlb_lb_config cfg = {};
 	struct xlb_dp *dp;
-	__u32 ct_size;
+	__u32 ct_size, src_size;
 	char probe[PATH_MAX + 64];
 	int ret;
 
@@ -515,6 +517,11 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 	if (ct_size < 1024 || ct_size > (1U << 26))
 		return xlb_err(err, errlen, -EINVAL,
 			       "connection table size %u out of range 1024..67108864", ct_size);
+	src_size = opts->source_table_size ? opts->source_table_size : XLB_SRC_LIMIT_DEFAULT_SIZE;
+	if (src_size < 1024 || src_size > (1U << 24))
+		return xlb_err(err, errlen, -EINVAL,
+			       "per-source limit table size %u out of range 1024..16777216",
+			       src_size);
 	dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return xlb_err(err, errlen, -ENOMEM, "out of memory");
@@ -572,9 +579,12 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 		goto fail;
 	}
 	dp->skel->rodata->xlb_test_poison_headroom = opts->test_poison;
+	dp->skel->rodata->xlb_test_clock = opts->test_clock;
+	dp->test_clock = opts->test_clock;
 	if (dp->pinned) {
 		/* Reuse needs identical map sizes: take the pinned ones. */
 		pinned_max_entries(dp->pin_dir, XLB_MAP_FLOWS4, &ct_size);
+		pinned_max_entries(dp->pin_dir, XLB_MAP_SRC_LIMITS, &src_size);
 	} else {
 		/* Unpinned handles (tests, benchmarks) never share their maps. */
 		struct bpf_map *m;
@@ -584,6 +594,7 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 	}
 	bpf_map__set_max_entries(dp->skel->maps.xlb_flows4, ct_size);
 	bpf_map__set_max_entries(dp->skel->maps.xlb_flows6, ct_size);
+	bpf_map__set_max_entries(dp->skel->maps.xlb_src_limits, src_size);
 
 	ret = xlb_bpf__load(dp->skel);
 	if (ret) {
@@ -648,6 +659,7 @@ static int unpin_dir(const char *dir, char *err, size_t errlen)
 		XLB_MAP_VIPS4,	 XLB_MAP_VIPS6, XLB_MAP_TABLES,	   XLB_MAP_BACKENDS,
 		XLB_MAP_FLOWS4,	 XLB_MAP_FLOWS6, XLB_MAP_CONFIG,   XLB_MAP_STATS,
 		XLB_MAP_VIP_STATS, XLB_MAP_BACKEND_STATS, XLB_MAP_VIP_FILTER,
+		XLB_MAP_VIP_BUCKETS, XLB_MAP_VIP_LEASES, XLB_MAP_SRC_LIMITS, XLB_MAP_SRC_LOCKS,
 	};
 	char path[PATH_MAX + 64];
 
@@ -738,6 +750,9 @@ static int check_modes(enum xlb_algo algo, enum xlb_forward fwd, char *err, size
 	return 0;
 }
 
+static int ratelimit_reset(struct xlb_dp *dp, __u32 vip_id);
+static int src_limits_purge(struct xlb_dp *dp, __u32 vip_id);
+
 int xlb_dp__vip_add(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_algo algo,
 		    enum xlb_forward fwd, __u32 table_size, char *err, size_t errlen)
 {
@@ -777,7 +792,8 @@ int xlb_dp__vip_add(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_
 
 		bpf_map_delete_elem(fd_tables, &slot);
 	}
-	ret = percpu_zero(dp, dp->skel->maps.xlb_vip_stats, meta.vip_id);
+	ret = percpu_zero(dp, dp->skel->maps.xlb_vip_stats, meta.vip_id) ?:
+	      ratelimit_reset(dp, meta.vip_id);
 	if (ret)
 		return xlb_err(err, errlen, ret, "resetting counters of %s: %s", name,
 			       strerror(-ret));
@@ -844,6 +860,7 @@ int xlb_dp__vip_del(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *err
 	}
 	for (__u32 i = 0; i < v->nids; i++)
 		backend_retire(dp, v->ids[i]);
+	src_limits_purge(dp, v->meta.vip_id);
 	memset(v, 0, sizeof(*v));
 	any_port_flags_sync(dp, NULL);
 	vip_filter_sync(dp, NULL);
@@ -873,6 +890,165 @@ int xlb_dp__vip_update(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum x
 	if (ret)
 		return xlb_err(err, errlen, ret, "updating %s: %s", name, strerror(-ret));
 	v->meta = meta;
+	return 0;
+}
+
+/* ---- rate limits ------------------------------------------------------------ */
+
+/* Writes a VIP's shared bucket under its lock (the data path may hold it). */
+static int vip_bucket_write(struct xlb_dp *dp, __u32 vip_id, const struct xlb_tb *tb)
+{
+	struct xlb_vip_bucket b = { .tb = *tb };
+
+	if (bpf_map_update_elem(map_fd(dp->skel->maps.xlb_vip_buckets), &vip_id, &b, BPF_F_LOCK))
+		return -errno;
+	return 0;
+}
+
+/* Forgets the per-source state of a VIP id (a VIP deleted, or an id reused). */
+static int src_limits_purge(struct xlb_dp *dp, __u32 vip_id)
+{
+	int fd = map_fd(dp->skel->maps.xlb_src_limits);
+	struct xlb_src_key key, next, *doomed = NULL;
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+	int ret = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (key.vip_id != vip_id)
+			continue;
+		if (n == cap) {
+			struct xlb_src_key *d = realloc(doomed, (cap ? cap * 2 : 64) * sizeof(*d));
+
+			if (!d) {
+				ret = -ENOMEM;
+				break;
+			}
+			doomed = d;
+			cap = cap ? cap * 2 : 64;
+		}
+		doomed[n++] = key;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &doomed[i]);
+	free(doomed);
+	return ret;
+}
+
+/* A VIP id taken by a new VIP: no bucket, lease or source state of the last. */
+static int ratelimit_reset(struct xlb_dp *dp, __u32 vip_id)
+{
+	struct xlb_tb empty = {};
+
+	return vip_bucket_write(dp, vip_id, &empty) ?:
+	       percpu_zero(dp, dp->skel->maps.xlb_vip_leases, vip_id) ?:
+	       src_limits_purge(dp, vip_id);
+}
+
+static int check_limits(const struct xlb_dp_limits *l, char *err, size_t errlen)
+{
+	if (!l)
+		return xlb_err(err, errlen, -EINVAL, "missing limits");
+	if (l->pps && !l->burst)
+		return xlb_err(err, errlen, -EINVAL,
+			       "burst 0 with a rate of %u packets/s: the bucket would never pass a packet (burst must be >= 1)",
+			       l->pps);
+	if (!l->pps && l->burst)
+		return xlb_err(err, errlen, -EINVAL, "burst %u set but the rate is 0 (off)",
+			       l->burst);
+	if (!l->pps && l->lease)
+		return xlb_err(err, errlen, -EINVAL, "lease %u set but the rate is 0 (off)",
+			       l->lease);
+	if (l->lease > XLB_RL_LEASE_MAX || l->lease > l->burst)
+		return xlb_err(err, errlen, -EINVAL,
+			       "lease %u out of range 1..%u (at most the burst, %u, and %u)",
+			       l->lease, l->burst < XLB_RL_LEASE_MAX ? l->burst : XLB_RL_LEASE_MAX,
+			       l->burst, XLB_RL_LEASE_MAX);
+	if (!l->source_window && l->source_new_flows && !l->source_burst)
+		return xlb_err(err, errlen, -EINVAL,
+			       "source burst 0 with a rate of %u new flows/s: the bucket would never pass a flow (source burst must be >= 1)",
+			       l->source_new_flows);
+	if (!l->source_new_flows && l->source_burst)
+		return xlb_err(err, errlen, -EINVAL,
+			       "source burst %u set but the source rate is 0 (off)", l->source_burst);
+	if (!l->source_new_flows && l->source_window)
+		return xlb_err(err, errlen, -EINVAL,
+			       "sliding window asked for but the source rate is 0 (off)");
+	return 0;
+}
+
+int xlb_dp__vip_set_limits(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
+			   const struct xlb_dp_limits *l, char *err, size_t errlen)
+{
+	struct xlb_vip_meta meta;
+	struct dp_vip *v;
+	char name[64];
+	int ret;
+
+	ret = check_vip(vip, err, errlen) ?: check_limits(l, err, errlen);
+	if (ret)
+		return ret;
+	xlb_vip_addr__format(vip, name, sizeof(name));
+	v = vip_find(dp, vip);
+	if (!v)
+		return xlb_err(err, errlen, -ENOENT, "no VIP %s", name);
+	meta = v->meta;
+	meta.rate_pps = l->pps;
+	meta.rate_burst = l->burst;
+	meta.rl_lease = !l->pps ? 0 : l->lease ? l->lease : xlb_rl_lease_auto(l->burst, dp->ncpus);
+	meta.src_rate = l->source_new_flows;
+	meta.src_burst = l->source_burst;
+	meta.flags = (meta.flags & ~XLB_VIP_F_SRC_WINDOW) |
+		     (l->source_window ? XLB_VIP_F_SRC_WINDOW : 0);
+	if (!memcmp(&meta, &v->meta, sizeof(meta)))
+		return 0; /* nothing changes: keep the CPUs' leases */
+	meta.rl_gen = v->meta.rl_gen + 1;
+	if (meta.rate_pps && !v->meta.rate_pps) {
+		/* Switched on: the bucket starts full (capped to the burst at the
+		 * first refill). No packet uses it until the entry below is in.
+		 */
+		struct xlb_tb full = { .units = (__u64)l->burst * XLB_TB_SCALE };
+
+		ret = vip_bucket_write(dp, meta.vip_id, &full);
+		if (ret)
+			return xlb_err(err, errlen, ret, "resetting the bucket of %s: %s", name,
+				       strerror(-ret));
+	}
+	ret = vip_meta_write(dp, vip, &meta, BPF_EXIST);
+	if (ret)
+		return xlb_err(err, errlen, ret, "updating the limits of %s: %s", name,
+			       strerror(-ret));
+	v->meta = meta;
+	pr_debug("vip %s: limits %u/%u pps (lease %u), %u/%u new flows/s per source%s", name,
+		 meta.rate_pps, meta.rate_burst, meta.rl_lease, meta.src_rate, meta.src_burst,
+		 l->source_window ? " (sliding window)" : "");
+	return 0;
+}
+
+int xlb_dp__vip_limits(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
+		       struct xlb_dp_limits *out)
+{
+	struct dp_vip *v = vip ? vip_find(dp, vip) : NULL;
+
+	if (!v || !out)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	out->pps = v->meta.rate_pps;
+	out->burst = v->meta.rate_burst;
+	out->lease = v->meta.rl_lease;
+	out->source_new_flows = v->meta.src_rate;
+	out->source_burst = v->meta.src_burst;
+	out->source_window = v->meta.flags & XLB_VIP_F_SRC_WINDOW;
+	return 0;
+}
+
+int xlb_dp__test_clock_set(struct xlb_dp *dp, __u64 now_ns)
+{
+	if (!dp->test_clock || !dp->skel->bss)
+		return -EINVAL;
+	dp->skel->bss->xlb_test_now_ns = now_ns;
 	return 0;
 }
 
@@ -1183,7 +1359,7 @@ const char *xlb_dp__drop_name(enum xlb_drop_reason r)
 		[XLB_DROP_MALFORMED] = "malformed",	[XLB_DROP_FRAGMENT] = "fragment",
 		[XLB_DROP_NO_BACKEND] = "no_backend",	[XLB_DROP_NO_TABLE] = "no_table",
 		[XLB_DROP_ENCAP] = "encap",		[XLB_DROP_FAMILY] = "family",
-		[XLB_DROP_RESERVED6] = "reserved6",	[XLB_DROP_RESERVED7] = "reserved7",
+		[XLB_DROP_RATE_VIP] = "rate_vip",	[XLB_DROP_RATE_SOURCE] = "rate_source",
 	};
 
 	return (unsigned)r < XLB_DROP_MAX ? names[r] : "unknown";

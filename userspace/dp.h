@@ -30,6 +30,8 @@ struct xlb_dp_opts {
 	__u8 if_mac[6];	      /* all zero: read from ifname */
 	bool test_poison;     /* tests: fill new headroom with 0xFF */
 	int neigh_timeout_ms; /* MAC resolution; 0: 1000 ms */
+	bool test_clock;      /* tests: the data path's time is xlb_dp__test_clock_set()'s */
+	__u32 source_table_size; /* per-source limit entries; 0: XLB_SRC_LIMIT_DEFAULT_SIZE */
 };
 
 /* A backend as the caller wants it. A zero MAC is resolved over netlink
@@ -63,6 +65,45 @@ int xlb_dp__vip_del(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *err
 /* Changes algorithm and forwarding mode of a live VIP (one atomic update). */
 int xlb_dp__vip_update(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_algo algo,
 		       enum xlb_forward fwd, char *err, size_t errlen);
+
+/*
+ * A VIP's rate limits (DESIGN.md step 3). A rate of 0 is off and costs the
+ * VIP's packets nothing. Every field is a __u32, which the arithmetic
+ * (bpf/ratelimit.h) handles whole: rates up to 4,294,967,295/s, bursts as
+ * large, any idle time.
+ */
+struct xlb_dp_limits {
+	__u32 pps;		/* per-VIP token bucket: packets/s */
+	__u32 burst;		/* its capacity: >= 1 when pps is set, 0 when not */
+	__u32 source_new_flows; /* per source address: new flows/s (TCP SYN or
+				 * UDP packet missing the connection table) */
+	__u32 source_burst;	/* its capacity: >= 1 when source_new_flows is set,
+				 * 0 when not; unused by the sliding window */
+	bool source_window;	/* per-source limit as a sliding window instead of
+				 * a token bucket: two windows of 1 s, the last
+				 * one's count weighted by its overlap with the
+				 * last second; no burst above the rate */
+	__u32 lease;		/* tokens a CPU takes from the VIP's bucket at a
+				 * time, 1..XLB_RL_LEASE_MAX and <= burst; 0: auto
+				 * (burst / (8 * CPUs), 1..XLB_RL_LEASE_MAX) */
+};
+
+/*
+ * Sets a live VIP's limits in one atomic update of its entry: a packet sees
+ * the old limits or the new ones. CPUs drop what they hold of the old VIP
+ * bucket; the bucket keeps its tokens, capped at the new burst (a limit
+ * switched on starts full). Setting the limits the VIP already has changes
+ * nothing. Errors: -EINVAL (a burst of 0 under a rate, a burst or lease
+ * without a rate, a lease out of range), -ENOENT (no such VIP); the maps are
+ * then untouched.
+ */
+int xlb_dp__vip_set_limits(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
+			   const struct xlb_dp_limits *l, char *err, size_t errlen);
+/* The limits in force (lease as resolved); all 0 for a VIP without. */
+int xlb_dp__vip_limits(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
+		       struct xlb_dp_limits *out);
+/* Tests (opts.test_clock): the time the data path sees, in ns. */
+int xlb_dp__test_clock_set(struct xlb_dp *dp, __u64 now_ns);
 
 /*
  * Makes b[0..n-1] the VIP's backend set. Backends already present keep their
