@@ -9,6 +9,13 @@
  * counter into the source address and port so that no iteration hits the
  * connection table. The balancer's own per-path counters must then move by
  * exactly the repeat count, or the figure is rejected.
+ *
+ * ratelimited is established on a VIP with a per-VIP limit too high to
+ * drop (each packet spends a token of its CPU's lease; the clock and the
+ * bucket's lock once per lease); ratelimited_lease1 takes every token from
+ * the shared bucket (clock + spin lock per packet), the design leases
+ * replace. Both must also move the "passed a VIP bucket" counter by the
+ * repeat count, and lease1 the "went to the shared bucket" one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,8 +38,9 @@
 #define RUNS 5
 #define NBACKENDS 100
 
-enum path { P_NEW_FLOW, P_ESTABLISHED, P_PASS };
-static const char *const path_names[] = { "new_flow", "established", "pass" };
+enum path { P_NEW_FLOW, P_ESTABLISHED, P_PASS, P_RATELIMITED, P_RATELIMITED_LEASE1, P_MAX };
+static const char *const path_names[] = { "new_flow", "established", "pass", "ratelimited",
+					  "ratelimited_lease1" };
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -62,14 +70,31 @@ static int run_prog(int fd, const __u8 *pkt, size_t len, __u32 repeat, __u8 *out
 	return 0;
 }
 
-static __u64 path_counter(struct xlb_dp *dp, enum path p)
+/* The counters a path must move by one per iteration (unused ones: 0). */
+static void path_counters(struct xlb_dp *dp, enum path p, __u64 c[3])
 {
 	struct xlb_dp_stats s;
 
+	c[0] = c[1] = c[2] = 0;
 	if (xlb_dp__stats(dp, &s))
-		return 0;
-	return p == P_NEW_FLOW ? s.tx_new_flow : p == P_ESTABLISHED ? s.tx_established
-								     : s.pass_not_vip;
+		return;
+	switch (p) {
+	case P_NEW_FLOW:
+		c[0] = s.tx_new_flow;
+		break;
+	case P_PASS:
+		c[0] = s.pass_not_vip;
+		break;
+	case P_RATELIMITED_LEASE1:
+		c[2] = s.rl_vip_leases;
+		/* fall through */
+	case P_RATELIMITED:
+		c[1] = s.rl_vip_pass;
+		/* fall through */
+	default:
+		c[0] = s.tx_established;
+		break;
+	}
 }
 
 static struct bench_bpf *load_harness(const __u8 *tpl, size_t len, bool new_flow, int target_fd)
@@ -131,8 +156,12 @@ static int measure(struct xlb_dp *dp, int fd, const __u8 *pkt, size_t len, int p
 
 	*on_path = 0;
 	for (int r = 0; r < RUNS; r++) {
-		__u64 before = path >= 0 ? path_counter(dp, path) : 0;
-		int ret = run_prog(fd, pkt, len, REPEAT, out, NULL, &retval, &ns[r]);
+		__u64 before[3] = {}, after[3] = {};
+		int ret;
+
+		if (path >= 0)
+			path_counters(dp, path, before);
+		ret = run_prog(fd, pkt, len, REPEAT, out, NULL, &retval, &ns[r]);
 
 		if (ret) {
 			fprintf(stderr, "bench: test run failed: %s\n", strerror(-ret));
@@ -143,15 +172,18 @@ static int measure(struct xlb_dp *dp, int fd, const __u8 *pkt, size_t len, int p
 			return -EPROTO;
 		}
 		if (path >= 0) {
-			__u64 delta = path_counter(dp, path) - before;
+			path_counters(dp, path, after);
+			for (int i = 0; i < 3; i++) {
+				__u64 delta = after[i] - before[i];
 
-			if (delta != REPEAT) {
-				fprintf(stderr,
-					"bench: %s: %llu of %d iterations took the path; figure rejected\n",
-					path_names[path], (unsigned long long)delta, REPEAT);
-				return -EPROTO;
+				if ((i == 0 || before[i] || after[i]) && delta != REPEAT) {
+					fprintf(stderr,
+						"bench: %s: %llu of %d iterations took the path (counter %d); figure rejected\n",
+						path_names[path], (unsigned long long)delta, REPEAT, i);
+					return -EPROTO;
+				}
 			}
-			*on_path += delta;
+			*on_path += after[0] - before[0];
 		}
 	}
 	*out_ns = median(ns, RUNS);
@@ -234,7 +266,9 @@ int main(void)
 		goto out;
 
 	for (size_t m = 0; m < 2; m++) {
-		for (int p = 0; p < 3; p++) {
+		double established_ns = 0;
+
+		for (int p = 0; p < P_MAX; p++) {
 			/* 56 bytes: the harness restores whole 8-byte words */
 			struct pkt_flow f = { .family = 4, .saddr = "198.18.0.1",
 					      .daddr = p == P_PASS ? "198.18.1.200" : "198.18.1.100",
@@ -245,13 +279,26 @@ int main(void)
 			size_t len = pkt_build(&f, pkt), out_len = 0;
 			struct bench_bpf *h;
 			double ns, floor_ns, harness_ns, tmp;
-			bool direct;
+			bool direct, limited = p == P_RATELIMITED || p == P_RATELIMITED_LEASE1;
+			struct xlb_dp_limits lim = {};
+			struct xlb_vip_addr va;
 			__u64 on_path, ignored;
 			__u32 rv;
+			char extra[128] = "";
 
 			if (len % 8) {
 				fprintf(stderr, "bench: template of %zu bytes\n", len);
 				goto out;
+			}
+			if (limited) { /* counted against the bucket, never over it */
+				lim.pps = lim.burst = 0xffffffffU;
+				lim.lease = p == P_RATELIMITED_LEASE1 ? 1 : 0;
+				if (xlb_vip_addr__parse(modes[m].vip, &va, err, sizeof(err)) ||
+				    xlb_dp__vip_set_limits(dp, &va, &lim, err, sizeof(err)) ||
+				    xlb_dp__vip_limits(dp, &va, &lim)) {
+					fprintf(stderr, "bench: setting limits: %s\n", err);
+					goto out;
+				}
 			}
 			if (p == P_ESTABLISHED && /* put the flow in the table first */
 			    run_prog(xlb_dp__prog_fd(dp), pkt, len, 1, out, &out_len, &rv, &tmp))
@@ -261,7 +308,8 @@ int main(void)
 			 * the balancer alone. Otherwise go through the harness and
 			 * also measure what the harness itself costs.
 			 */
-			direct = p == P_PASS || (p == P_ESTABLISHED && modes[m].fwd == XLB_FWD_L2DSR);
+			direct = p == P_PASS ||
+				 ((p == P_ESTABLISHED || limited) && modes[m].fwd == XLB_FWD_L2DSR);
 			harness_ns = 0;
 			if (!direct) {
 				h = load_harness(pkt, len, p == P_NEW_FLOW,
@@ -295,12 +343,25 @@ int main(void)
 				goto out;
 			}
 			bench_bpf__destroy(h);
+			if (p == P_ESTABLISHED)
+				established_ns = ns;
+			if (limited) {
+				struct xlb_dp_limits off = {};
+
+				snprintf(extra, sizeof(extra),
+					 ",\"lease\":%u,\"delta_vs_established_ns\":%.1f", lim.lease,
+					 ns - established_ns);
+				if (xlb_dp__vip_set_limits(dp, &va, &off, err, sizeof(err))) {
+					fprintf(stderr, "bench: clearing limits: %s\n", err);
+					goto out;
+				}
+			}
 			printf("{\"path\":\"%s\",\"mode\":\"%s\",\"ns_per_pkt\":%.1f,\"floor_ns_per_pkt\":%.1f,"
 			       "\"ratio\":%.2f,\"iterations_on_path\":%llu,\"harness_ns_per_pkt\":%.1f,"
-			       "\"ratio_without_harness\":%.2f,\"repeat\":%d,\"runs\":%d}\n",
+			       "\"ratio_without_harness\":%.2f,\"repeat\":%d,\"runs\":%d%s}\n",
 			       path_names[p], modes[m].mode, ns, floor_ns, ns / floor_ns,
 			       (unsigned long long)on_path, harness_ns, (ns - harness_ns) / floor_ns,
-			       REPEAT, RUNS);
+			       REPEAT, RUNS, extra);
 			fflush(stdout);
 		}
 	}
