@@ -82,6 +82,27 @@ static int set_backends(struct xlb_dp *dp, const struct xlb_config_vip *v, char 
 	return ret;
 }
 
+/* The VIP's rate limits, when they differ from what the data path has. */
+static int sync_limits(struct xlb_dp *dp, const struct xlb_config_vip *v, char *err,
+		       size_t errlen)
+{
+	struct xlb_dp_limits want = {
+		.pps = v->rate_limit.pps,
+		.burst = v->rate_limit.burst,
+		.source_new_flows = v->rate_limit.source_new_flows,
+		.source_burst = v->rate_limit.source_burst,
+	};
+	struct xlb_dp_limits have;
+
+	if (!xlb_dp__vip_limits(dp, &v->addr, &have) && have.pps == want.pps &&
+	    have.burst == want.burst && have.source_new_flows == want.source_new_flows &&
+	    have.source_burst == want.source_burst && !have.source_window)
+		return 0;
+	pr_info("vip %s: rate limits %u/s burst %u, per source %u new flows/s burst %u", v->vip,
+		want.pps, want.burst, want.source_new_flows, want.source_burst);
+	return xlb_dp__vip_set_limits(dp, &v->addr, &want, err, errlen);
+}
+
 struct stale_ctx {
 	const struct xlb_config *cfg;
 	struct xlb_vip_addr *stale;
@@ -153,6 +174,9 @@ int xlb_reconcile__apply(struct xlb_dp *dp, const struct xlb_config *cfg, char *
 			pr_info("vip %s now %s, %s", v->vip, xlb_config__algo_name(v->algorithm),
 				xlb_config__forward_name(v->forward));
 		}
+		ret = sync_limits(dp, v, err, errlen);
+		if (ret)
+			goto out;
 		if (exists && !refresh && backends_match(info, v))
 			continue;
 		ret = set_backends(dp, v, err, errlen);
