@@ -81,6 +81,23 @@ static __always_inline __u32 xlb_tb_take(struct xlb_tb *b, __u32 want)
 	return got;
 }
 
+/*
+ * The clock at which a bucket short of a whole token will have one, at
+ * rate, counting from its last refill (saturates instead of wrapping).
+ */
+static __always_inline __u64 xlb_tb_next_token_ns(const struct xlb_tb *b, __u32 rate)
+{
+	__u64 missing, wait;
+
+	if (b->units >= XLB_TB_SCALE)
+		return b->last_ns;
+	if (!rate)
+		return ~0ULL;
+	missing = XLB_TB_SCALE - b->units; /* <= 1e9 */
+	wait = (missing + rate - 1) / rate;
+	return b->last_ns > ~0ULL - wait ? ~0ULL : b->last_ns + wait;
+}
+
 /* A bucket that was never used: full, counting from now. */
 static __always_inline void xlb_tb_init(struct xlb_tb *b, __u64 now, __u32 burst)
 {

@@ -62,9 +62,11 @@ static __always_inline __u64 now_ns(void)
  * Step 3, per VIP packets/s (only for a VIP with meta->rate_pps set). The
  * bucket is shared by all CPUs under a spin lock, but a packet normally
  * spends a token of its CPU's lease and touches neither the lock nor the
- * clock (~50 ns here); only when the lease is spent, or was taken under
+ * clock (~30 ns here); only when the lease is spent, or was taken under
  * other limits, does the CPU refill the bucket and take up to rl_lease
- * tokens from it. False when the bucket is empty.
+ * tokens from it. False when the bucket is empty. Over the limit (a flood)
+ * every packet reads the clock, but until the bucket's next token is due
+ * it drops without taking the lock.
  */
 static __always_inline bool ratelimit_vip(struct xlb_dp_stats *st, const struct xlb_vip_meta *meta)
 {
@@ -85,12 +87,20 @@ static __always_inline bool ratelimit_vip(struct xlb_dp_stats *st, const struct 
 	if (!b) /* for the verifier, as above */
 		return true;
 	now = now_ns(); /* before the lock: no helper calls under it */
+	l->gen = meta->rl_gen;
+	if (b->dry_gen == meta->rl_gen && now < b->dry_until_ns) {
+		l->tokens = 0;
+		return false;
+	}
 	bpf_spin_lock(&b->lock);
 	xlb_tb_refill(&b->tb, now, meta->rate_pps, meta->rate_burst);
 	got = xlb_tb_take(&b->tb, meta->rl_lease ? meta->rl_lease : 1);
+	if (!got) {
+		b->dry_until_ns = xlb_tb_next_token_ns(&b->tb, meta->rate_pps);
+		b->dry_gen = meta->rl_gen;
+	}
 	bpf_spin_unlock(&b->lock);
 	st->rl_vip_leases++;
-	l->gen = meta->rl_gen;
 	if (!got) {
 		l->tokens = 0;
 		return false;

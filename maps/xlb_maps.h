@@ -165,13 +165,19 @@ struct xlb_sw {
 };
 _Static_assert(sizeof(struct xlb_sw) == 16, "xlb_sw layout");
 
-/* A VIP's shared bucket (xlb_vip_buckets, indexed by vip_id). */
+/*
+ * A VIP's shared bucket (xlb_vip_buckets, indexed by vip_id). When a CPU
+ * finds it dry it also notes, under the lock, when the next token will be
+ * in; until then CPUs drop without taking the lock (they read the two
+ * fields without it: a torn pair misleads one packet at most).
+ */
 struct xlb_vip_bucket {
 	struct bpf_spin_lock lock;
-	__u32 pad;
+	__u32 dry_gen;	   /* xlb_vip_meta.rl_gen dry_until_ns was computed under */
 	struct xlb_tb tb;
+	__u64 dry_until_ns; /* no whole token before this clock */
 };
-_Static_assert(sizeof(struct xlb_vip_bucket) == 24, "xlb_vip_bucket layout");
+_Static_assert(sizeof(struct xlb_vip_bucket) == 32, "xlb_vip_bucket layout");
 
 /* What one CPU holds of a VIP's bucket (xlb_vip_leases, per CPU, by vip_id). */
 struct xlb_vip_lease {

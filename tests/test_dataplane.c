@@ -973,7 +973,10 @@ static void test_rate_vip_leases(void **state)
 	assert_true(got.lease > 1 && got.lease <= XLB_RL_LEASE_MAX);
 	assert_int_equal(got.lease, xlb_rl_lease_auto(1000, libbpf_num_possible_cpus()));
 	assert_int_equal(send_n(fx, &f, 1100), 1000);
-	trips = (1000 + got.lease - 1) / got.lease + 100; /* each drop asks again */
+	/* then one more finds it dry; the other drops wait for the next token
+	 * without asking
+	 */
+	trips = (1000 + got.lease - 1) / got.lease + 1;
 	assert_int_equal(stats(fx).rl_vip_leases, trips);
 	assert_int_equal(stats(fx).rl_vip_pass, 1000);
 	/* 100 ms: 100 tokens, leased out the same way */
@@ -997,6 +1000,13 @@ static void test_rate_vip_live_change(void **state)
 	l = (struct xlb_dp_limits){ .pps = 1, .burst = 2 };
 	set_limits(fx, name, &l); /* the lease is void, the bucket capped at 2 */
 	assert_int_equal(send_n(fx, &f, 10), 2);
+	/* dry until T0 + 1 s at 1/s; raised, 10 ms give 10 tokens at once */
+	l = (struct xlb_dp_limits){ .pps = 1000, .burst = 1000, .lease = 1 };
+	set_limits(fx, name, &l);
+	clock_at(fx, T0 + 10 * MS);
+	assert_int_equal(send_n(fx, &f, 20), 10);
+	l = (struct xlb_dp_limits){ .pps = 1, .burst = 2 };
+	set_limits(fx, name, &l);
 	/* the same limits again: nothing changes, no lease dropped */
 	assert_int_equal(xlb_dp__vip_info(fx->dp, &v, &info), 0);
 	gen = info.meta.rl_gen;

@@ -180,6 +180,29 @@ static void test_take_leases(void **state)
 	assert_int_equal(b.units, 5);
 }
 
+static void test_next_token(void **state)
+{
+	struct xlb_tb b = { .units = 0, .last_ns = T0 };
+
+	(void)state;
+	assert_int_equal(xlb_tb_next_token_ns(&b, 100), T0 + 10 * MS);
+	b.units = XLB_TB_SCALE / 2;
+	assert_int_equal(xlb_tb_next_token_ns(&b, 100), T0 + 5 * MS);
+	assert_int_equal(xlb_tb_next_token_ns(&b, 3), T0 + 166666667); /* rounded up */
+	/* and then it really is there, not one ns earlier */
+	xlb_tb_refill(&b, T0 + 166666666, 3, 10);
+	assert_int_equal(tokens(&b), 0);
+	xlb_tb_refill(&b, T0 + 166666667, 3, 10);
+	assert_int_equal(tokens(&b), 1);
+	b.units = XLB_TB_SCALE;
+	assert_int_equal(xlb_tb_next_token_ns(&b, 3), b.last_ns); /* already in */
+	b.units = 0;
+	assert_int_equal(xlb_tb_next_token_ns(&b, UINT32_MAX), b.last_ns + 1);
+	b.last_ns = UINT64_MAX - 5;
+	assert_int_equal(xlb_tb_next_token_ns(&b, 1), UINT64_MAX); /* saturates */
+	assert_int_equal(xlb_tb_next_token_ns(&b, 0), UINT64_MAX);
+}
+
 static void test_lease_size(void **state)
 {
 	(void)state;
@@ -302,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_clock_backwards),
 		cmocka_unit_test(test_huge_rates),
 		cmocka_unit_test(test_take_leases),
+		cmocka_unit_test(test_next_token),
 		cmocka_unit_test(test_lease_size),
 		cmocka_unit_test(test_window_basics),
 		cmocka_unit_test(test_window_boundaries),
