@@ -16,8 +16,15 @@
  * the shared bucket (clock + spin lock per packet), the design leases
  * replace. Both must also move the "passed a VIP bucket" counter by the
  * repeat count, and lease1 the "went to the shared bucket" one.
+ *
+ * Then the multi-CPU picture: the same packet from two threads on two CPUs
+ * at once (one bucket, so leases and lock contend), and what one clock read
+ * costs here (bench_clock*), the price of any limiter that reads the clock
+ * on every packet.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +45,17 @@
 #define RUNS 5
 #define NBACKENDS 100
 
-enum path { P_NEW_FLOW, P_ESTABLISHED, P_PASS, P_RATELIMITED, P_RATELIMITED_LEASE1, P_MAX };
+enum path {
+	P_NEW_FLOW,
+	P_ESTABLISHED,
+	P_PASS,
+	P_RATELIMITED,
+	P_RATELIMITED_LEASE1,
+	P_MAX,
+	P_RATELIMIT_DROP = P_MAX, /* measured apart: bench_ratelimit_drop() */
+};
 static const char *const path_names[] = { "new_flow", "established", "pass", "ratelimited",
-					  "ratelimited_lease1" };
+					  "ratelimited_lease1", "ratelimit_drop" };
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -84,6 +99,10 @@ static void path_counters(struct xlb_dp *dp, enum path p, __u64 c[3])
 		break;
 	case P_PASS:
 		c[0] = s.pass_not_vip;
+		break;
+	case P_RATELIMIT_DROP: /* dropped, or passed on a token that came in */
+		c[0] = s.drops[XLB_DROP_RATE_VIP] + s.rl_vip_pass;
+		c[1] = s.drops[XLB_DROP_RATE_VIP];
 		break;
 	case P_RATELIMITED_LEASE1:
 		c[2] = s.rl_vip_leases;
@@ -187,6 +206,195 @@ static int measure(struct xlb_dp *dp, int fd, const __u8 *pkt, size_t len, int p
 		}
 	}
 	*out_ns = median(ns, RUNS);
+	return 0;
+}
+
+/* One thread of a two-CPU run. */
+struct worker {
+	int fd, cpu;
+	const __u8 *pkt;
+	size_t len;
+	pthread_barrier_t *start;
+	double ns;
+	__u32 retval;
+	int ret;
+};
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	__u8 out[PKT_MAX];
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	w->ret = pthread_setaffinity_np(pthread_self(), sizeof(set), &set) ? -EINVAL : 0;
+	pthread_barrier_wait(w->start);
+	if (!w->ret)
+		w->ret = run_prog(w->fd, w->pkt, w->len, REPEAT, out, NULL, &w->retval, &w->ns);
+	return NULL;
+}
+
+/* measure() with two threads on CPUs 0 and 1 at once; ns is their mean. */
+static int measure_2cpu(struct xlb_dp *dp, int fd, const __u8 *pkt, size_t len, int path,
+			double *out_ns, __u64 *on_path)
+{
+	double ns[RUNS];
+
+	*on_path = 0;
+	for (int r = 0; r < RUNS; r++) {
+		struct worker w[2];
+		pthread_t t[2];
+		pthread_barrier_t start;
+		__u64 before[3], after[3];
+
+		pthread_barrier_init(&start, NULL, 2);
+		path_counters(dp, path, before);
+		for (int i = 0; i < 2; i++) {
+			w[i] = (struct worker){ .fd = fd, .cpu = i, .pkt = pkt, .len = len,
+						.start = &start };
+			pthread_create(&t[i], NULL, worker_run, &w[i]);
+		}
+		for (int i = 0; i < 2; i++)
+			pthread_join(t[i], NULL);
+		pthread_barrier_destroy(&start);
+		path_counters(dp, path, after);
+		for (int i = 0; i < 2; i++) {
+			if (w[i].ret || (w[i].retval != XDP_TX && path != P_RATELIMIT_DROP)) {
+				fprintf(stderr, "bench: 2-CPU run failed (%d, verdict %u)\n", w[i].ret,
+					w[i].retval);
+				return -EPROTO;
+			}
+		}
+		for (int i = 0; i < 2; i++) {
+			__u64 delta = after[i] - before[i];
+
+			/* a limit of 1/s may let a token through in a run */
+			if (path == P_RATELIMIT_DROP && i == 1 && delta + 2 >= 2 * REPEAT)
+				continue;
+			if ((i == 0 || before[i] || after[i]) && delta != 2 * REPEAT) {
+				fprintf(stderr,
+					"bench: %s on 2 CPUs: %llu of %d iterations took the path; figure rejected\n",
+					path_names[path], (unsigned long long)delta, 2 * REPEAT);
+				return -EPROTO;
+			}
+		}
+		*on_path += path == P_RATELIMIT_DROP ? after[1] - before[1] : after[0] - before[0];
+		ns[r] = (w[0].ns + w[1].ns) / 2;
+	}
+	*out_ns = median(ns, RUNS);
+	return 0;
+}
+
+/* The established l2dsr packet on two CPUs: unlimited, leased, lease 1. */
+static int bench_2cpu(struct xlb_dp *dp, const char *vipname, const __u8 *pkt, size_t len)
+{
+	static const enum path paths[] = { P_ESTABLISHED, P_RATELIMITED, P_RATELIMITED_LEASE1 };
+	struct xlb_dp_limits lim;
+	struct xlb_vip_addr va;
+	double ns, est_ns = 0;
+	__u64 on_path;
+	char err[256];
+
+	if (libbpf_num_possible_cpus() < 2 || sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return 0;
+	if (xlb_vip_addr__parse(vipname, &va, err, sizeof(err)))
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		memset(&lim, 0, sizeof(lim));
+		if (paths[i] != P_ESTABLISHED) {
+			lim.pps = lim.burst = 0xffffffffU;
+			lim.lease = paths[i] == P_RATELIMITED_LEASE1 ? 1 : 0;
+		}
+		if (xlb_dp__vip_set_limits(dp, &va, &lim, err, sizeof(err)) ||
+		    xlb_dp__vip_limits(dp, &va, &lim)) {
+			fprintf(stderr, "bench: setting limits: %s\n", err);
+			return -EINVAL;
+		}
+		if (measure_2cpu(dp, xlb_dp__prog_fd(dp), pkt, len, paths[i], &ns, &on_path))
+			return -EPROTO;
+		if (paths[i] == P_ESTABLISHED)
+			est_ns = ns;
+		printf("{\"path\":\"%s\",\"mode\":\"l2dsr\",\"cpus\":2,\"ns_per_pkt\":%.1f,"
+		       "\"iterations_on_path\":%llu,\"lease\":%u,\"delta_vs_established_ns\":%.1f,"
+		       "\"repeat\":%d,\"runs\":%d}\n",
+		       path_names[paths[i]], ns, (unsigned long long)on_path, lim.lease, ns - est_ns,
+		       REPEAT, RUNS);
+		fflush(stdout);
+	}
+	memset(&lim, 0, sizeof(lim));
+	return xlb_dp__vip_set_limits(dp, &va, &lim, err, sizeof(err));
+}
+
+/*
+ * A flood over a VIP's limit (1 packet/s, burst 1): what each dropped packet
+ * costs over the same packet unlimited, on one CPU and on two at once.
+ */
+static int bench_ratelimit_drop(struct xlb_dp *dp, const char *vipname, const __u8 *pkt,
+				size_t len)
+{
+	struct xlb_dp_limits lim = { .pps = 1, .burst = 1 }, off = {};
+	double ns[RUNS], one_ns, two_ns = 0, est1_ns, est2_ns = 0;
+	__u64 on_path = 0, on_path2 = 0, ignored;
+	struct xlb_vip_addr va;
+	__u8 out[PKT_MAX];
+	char err[256];
+	bool two = libbpf_num_possible_cpus() >= 2 && sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+	int fd = xlb_dp__prog_fd(dp);
+
+	if (xlb_vip_addr__parse(vipname, &va, err, sizeof(err)) ||
+	    measure(dp, fd, pkt, len, P_ESTABLISHED, XDP_TX, &est1_ns, &ignored) ||
+	    (two && measure_2cpu(dp, fd, pkt, len, P_ESTABLISHED, &est2_ns, &ignored)) ||
+	    xlb_dp__vip_set_limits(dp, &va, &lim, err, sizeof(err)))
+		return -EPROTO;
+	for (int r = 0; r < RUNS; r++) {
+		__u64 before[3], after[3];
+		__u32 rv;
+
+		path_counters(dp, P_RATELIMIT_DROP, before);
+		if (run_prog(fd, pkt, len, REPEAT, out, NULL, &rv, &ns[r]))
+			return -EPROTO;
+		path_counters(dp, P_RATELIMIT_DROP, after);
+		if (after[0] - before[0] != REPEAT || after[1] - before[1] + 2 < REPEAT) {
+			fprintf(stderr, "bench: ratelimit_drop: %llu of %d dropped; figure rejected\n",
+				(unsigned long long)(after[1] - before[1]), REPEAT);
+			return -EPROTO;
+		}
+		on_path += after[1] - before[1];
+	}
+	one_ns = median(ns, RUNS);
+	if (two && measure_2cpu(dp, fd, pkt, len, P_RATELIMIT_DROP, &two_ns, &on_path2))
+		return -EPROTO;
+	printf("{\"path\":\"ratelimit_drop\",\"mode\":\"l2dsr\",\"cpus\":1,\"ns_per_pkt\":%.1f,"
+	       "\"iterations_on_path\":%llu,\"delta_vs_established_ns\":%.1f,\"repeat\":%d,"
+	       "\"runs\":%d}\n",
+	       one_ns, (unsigned long long)on_path, one_ns - est1_ns, REPEAT, RUNS);
+	if (two)
+		printf("{\"path\":\"ratelimit_drop\",\"mode\":\"l2dsr\",\"cpus\":2,\"ns_per_pkt\":%.1f,"
+		       "\"iterations_on_path\":%llu,\"delta_vs_established_ns\":%.1f,\"repeat\":%d,"
+		       "\"runs\":%d}\n",
+		       two_ns, (unsigned long long)on_path2, two_ns - est2_ns, REPEAT, RUNS);
+	fflush(stdout);
+	return xlb_dp__vip_set_limits(dp, &va, &off, err, sizeof(err));
+}
+
+/* One clock read per packet, over the floor, on the same packet. */
+static int bench_clock(struct bench_bpf *h, const __u8 *pkt, size_t len)
+{
+	double floor_ns, ktime_ns, coarse_ns;
+	__u64 ignored;
+
+	if (measure(NULL, bpf_program__fd(h->progs.bench_floor), pkt, len, -1, XDP_TX, &floor_ns,
+		    &ignored) ||
+	    measure(NULL, bpf_program__fd(h->progs.bench_clock), pkt, len, -1, XDP_TX, &ktime_ns,
+		    &ignored) ||
+	    measure(NULL, bpf_program__fd(h->progs.bench_clock_coarse), pkt, len, -1, XDP_TX,
+		    &coarse_ns, &ignored))
+		return -EPROTO;
+	printf("{\"bench\":\"clock\",\"floor_ns_per_pkt\":%.1f,\"ktime_get_ns_extra\":%.1f,"
+	       "\"ktime_get_coarse_ns_extra\":%.1f,\"repeat\":%d,\"runs\":%d}\n",
+	       floor_ns, ktime_ns - floor_ns, coarse_ns - floor_ns, REPEAT, RUNS);
+	fflush(stdout);
 	return 0;
 }
 
@@ -364,6 +572,17 @@ int main(void)
 			       REPEAT, RUNS, extra);
 			fflush(stdout);
 		}
+	}
+	{
+		/* the l2dsr established packet (its flow is in the table) */
+		struct pkt_flow f = { .family = 4, .saddr = "198.18.0.1", .daddr = "198.18.1.100",
+				      .sport = 12345, .dport = 443, .proto = IPPROTO_TCP,
+				      .tcp_flags = 0x10, .payload_len = 2 };
+		size_t len = pkt_build(&f, pkt);
+
+		if (bench_clock(floor_h, pkt, len) || bench_2cpu(dp, modes[1].vip, pkt, len) ||
+		    bench_ratelimit_drop(dp, modes[1].vip, pkt, len))
+			goto out;
 	}
 	if (bench_maglev(XLB_MAGLEV_DEFAULT_SIZE) || bench_maglev(XLB_MAGLEV_MAX_SIZE))
 		goto out;

@@ -67,8 +67,7 @@ int bench_restore(struct xdp_md *ctx)
 	return XDP_ABORTED;
 }
 
-SEC("xdp")
-int bench_floor(struct xdp_md *ctx)
+static __always_inline int swap_macs_tx(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -81,4 +80,30 @@ int bench_floor(struct xdp_md *ctx)
 	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
 	__builtin_memcpy(eth->h_dest, tmp, ETH_ALEN);
 	return XDP_TX;
+}
+
+SEC("xdp")
+int bench_floor(struct xdp_md *ctx)
+{
+	return swap_macs_tx(ctx);
+}
+
+/* The floor plus one clock read: what a rate limiter pays per packet if it
+ * reads the clock on every packet (bpf_ktime_get_ns, or the jiffy-resolution
+ * coarse clock).
+ */
+__u64 clock_sink;
+
+SEC("xdp")
+int bench_clock(struct xdp_md *ctx)
+{
+	clock_sink += bpf_ktime_get_ns();
+	return swap_macs_tx(ctx);
+}
+
+SEC("xdp")
+int bench_clock_coarse(struct xdp_md *ctx)
+{
+	clock_sink += bpf_ktime_get_coarse_ns();
+	return swap_macs_tx(ctx);
 }
