@@ -471,6 +471,102 @@ static void get_health(struct request *r)
 	reply_json(r, 200, xlb_supervisor__health_json(r->d->sup, r->d->cfg, one));
 }
 
+/* Where a client flow goes and why. */
+static void get_explain(struct request *r)
+{
+	const char *vname = evhttp_find_header(&r->query, "vip");
+	const char *src = evhttp_find_header(&r->query, "src");
+	const char *dp_s = evhttp_find_header(&r->query, "dport");
+	struct xlb_config_vip *v;
+	struct xlb_dp_explain ex;
+	char host[256], msg[256], a1[XLB_ADDR_STR_MAX], a2[XLB_ADDR_STR_MAX];
+	int goes = -1;
+	__be32 saddr[4] = {};
+	__u16 sport, dport = 0;
+	__u8 family;
+	json_t *o;
+	int ret;
+
+	if (!vname || !src) {
+		reply_error(r, 400, "explain needs ?vip=VIP&src=ADDR:PORT");
+		return;
+	}
+	if (!(v = vip_from_segment(r, vname, r->d->cfg)))
+		return;
+	if (xlb_hostport__parse(src, host, sizeof(host), &sport, msg, sizeof(msg)) ||
+	    xlb_addr__parse(host, &family, saddr)) {
+		reply_error(r, 400, "src '%s' is not ADDR:PORT", src);
+		return;
+	}
+	if (dp_s) {
+		char *end;
+		unsigned long n = strtoul(dp_s, &end, 10);
+
+		if (*end || !n || n > 65535) {
+			reply_error(r, 400, "dport '%s' out of range 1..65535", dp_s);
+			return;
+		}
+		dport = n;
+	}
+	if (!v->addr.port && !dport) {
+		reply_error(r, 400, "%s takes every port: give the destination port (dport)", v->vip);
+		return;
+	}
+	if (!r->d->n_ifs) {
+		reply_error(r, 500, "no data path: xlbd runs without interfaces");
+		return;
+	}
+	ret = xlb_dp__explain(r->d->ifs[0].dp, &v->addr, family, saddr, sport, dport, &ex);
+	if (ret) {
+		reply_error(r, status_of(ret), "%s: %s", src,
+			    ret == -EAFNOSUPPORT ? "not the VIP's address family" : strerror(-ret));
+		return;
+	}
+	o = json_pack("{s:s, s:s, s:s, s:b, s:I, s:i, s:i}", "vip", v->vip, "src", src,
+		      "algorithm", xlb_config__algo_name(v->algorithm), "in_conntrack",
+		      ex.in_conntrack, "hash", (json_int_t)ex.hash, "slot", ex.slot, "table_size",
+		      ex.table_empty ? 0 : v->table_size);
+	if (ex.in_conntrack) {
+		xlb_addr__format(ex.conntrack_backend.family, ex.conntrack_backend.addr, a1,
+				 sizeof(a1));
+		json_object_set_new(o, "conntrack_backend", json_string(a1));
+		json_object_set_new(o, "conntrack_backend_serving",
+				    json_boolean(ex.conntrack_live));
+	}
+	if (!ex.table_empty) {
+		xlb_addr__format(ex.table_backend.family, ex.table_backend.addr, a2, sizeof(a2));
+		json_object_set_new(o, "table_backend", json_string(a2));
+	}
+	if (ex.in_conntrack && ex.conntrack_live) {
+		json_object_set_new(o, "goes_to", json_string(a1));
+		json_object_set_new(o, "why", json_string("an established flow: its connection-table entry"));
+		goes = xlb_config__find_backend(v, ex.conntrack_backend.family,
+						ex.conntrack_backend.addr);
+	} else if (!ex.table_empty) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "%s: Maglev slot %u of %u%s",
+			 ex.in_conntrack ? "its backend left, chosen again" : "a new flow", ex.slot,
+			 v->table_size,
+			 v->algorithm == XLB_CONFIG_ALGO_SOURCE_HASH ? " (hash of the source)" : "");
+		json_object_set_new(o, "goes_to", json_string(a2));
+		json_object_set_new(o, "why", json_string(why));
+		goes = xlb_config__find_backend(v, ex.table_backend.family, ex.table_backend.addr);
+	} else {
+		json_object_set_new(o, "goes_to", json_null());
+		json_object_set_new(o, "why", json_string("no backend takes new flows: dropped (no_backend)"));
+	}
+	if (goes >= 0)
+		json_object_set_new(o, "backend",
+				    xlb_supervisor__backend_json(r->d->sup, v, &v->backends[goes]));
+	json_object_set_new(o, "rate_limit",
+			    json_pack("{s:i, s:i, s:i, s:i}", "pps", v->rate_limit.pps, "burst",
+				      v->rate_limit.burst, "source_new_flows",
+				      v->rate_limit.source_new_flows, "source_burst",
+				      v->rate_limit.source_burst));
+	reply_json(r, 200, o);
+}
+
 static void get_config(struct request *r)
 {
 	char *text;
@@ -563,6 +659,11 @@ static bool route(struct request *r)
 	if (!strcmp(top, "health") && r->nseg == 1) {
 		if (!strcmp(r->method, "GET"))
 			return get_health(r), true;
+		return false;
+	}
+	if (!strcmp(top, "explain") && r->nseg == 1) {
+		if (!strcmp(r->method, "GET"))
+			return get_explain(r), true;
 		return false;
 	}
 	if (!strcmp(top, "stats") && r->nseg == 1) {

@@ -1475,6 +1475,66 @@ int xlb_dp__backend_id(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 f
 	return -ENOENT;
 }
 
+int xlb_dp__explain(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
+		    const __be32 saddr[4], __u16 sport, __u16 dport, struct xlb_dp_explain *out)
+{
+	struct dp_vip *v = vip ? vip_find(dp, vip) : NULL;
+	struct xlb_flow flow;
+	__u32 *table;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!v)
+		return -ENOENT;
+	if (family != vip->family)
+		return -EAFNOSUPPORT;
+	if (vip->port)
+		dport = vip->port;
+	/* The same key and hash the data path builds (bpf/xlb.bpf.c). */
+	if (family == XLB_AF_INET) {
+		struct xlb_flow4_key k = { .saddr = saddr[0], .daddr = vip->addr[0],
+					   .sport = htons(sport), .dport = htons(dport),
+					   .proto = vip->proto };
+
+		out->in_conntrack =
+			!bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_flows4), &k, &flow);
+		out->hash = v->meta.algo == XLB_ALGO_SOURCE_HASH
+				    ? xlb_hash_src4(k.saddr)
+				    : xlb_hash_flow4(k.saddr, k.daddr,
+						     ((__u32)k.sport << 16) | k.dport, k.proto);
+	} else {
+		struct xlb_flow6_key k = { .sport = htons(sport), .dport = htons(dport),
+					   .proto = vip->proto };
+
+		memcpy(k.saddr, saddr, sizeof(k.saddr));
+		memcpy(k.daddr, vip->addr, sizeof(k.daddr));
+		out->in_conntrack =
+			!bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_flows6), &k, &flow);
+		out->hash = v->meta.algo == XLB_ALGO_SOURCE_HASH
+				    ? xlb_hash_src6(k.saddr)
+				    : xlb_hash_flow6(k.saddr, k.daddr,
+						     ((__u32)k.sport << 16) | k.dport, k.proto);
+	}
+	if (out->in_conntrack && flow.backend_id < XLB_MAX_BACKENDS) {
+		out->conntrack_backend = dp->be_mirror[flow.backend_id];
+		out->conntrack_live = (out->conntrack_backend.flags & XLB_BACKEND_F_SERVING) &&
+				      out->conntrack_backend.gen == flow.backend_gen;
+	}
+	if (!v->meta.table_size) {
+		out->table_empty = true;
+		return 0;
+	}
+	out->slot = out->hash % v->meta.table_size;
+	table = malloc(v->meta.table_size * sizeof(*table));
+	if (!table)
+		return -ENOMEM;
+	ret = xlb_dp__read_table(dp, vip, table, v->meta.table_size);
+	if (!ret && table[out->slot] < XLB_MAX_BACKENDS)
+		out->table_backend = dp->be_mirror[table[out->slot]];
+	free(table);
+	return ret;
+}
+
 int xlb_dp__vip_info(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 		     struct xlb_dp_vip_info *out)
 {

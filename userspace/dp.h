@@ -140,6 +140,20 @@ int xlb_dp__vip_id(struct xlb_dp *dp, const struct xlb_vip_addr *vip);
 int xlb_dp__backend_id(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
 		       const __be32 addr[4]);
 
+/* Where one client flow goes and why (xlbctl explain). */
+struct xlb_dp_explain {
+	bool in_conntrack;	  /* the flow has an entry */
+	bool conntrack_live;	  /* ... whose backend still serves it */
+	struct xlb_backend conntrack_backend;
+	__u32 hash;		  /* the VIP algorithm's hash of the flow */
+	__u32 slot;		  /* hash % table size */
+	bool table_empty;	  /* no backend takes new flows */
+	struct xlb_backend table_backend; /* the table's choice for a new flow */
+};
+/* For the flow saddr:sport -> vip (dport for a port-0 VIP). 0 or -errno. */
+int xlb_dp__explain(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
+		    const __be32 saddr[4], __u16 sport, __u16 dport, struct xlb_dp_explain *out);
+
 /* What the data path holds for a VIP (for adoption and status). */
 struct xlb_dp_vip_info {
 	struct xlb_vip_meta meta;

@@ -504,10 +504,45 @@ static bool vip_panic(struct xlb_supervisor *s, const struct xlb_config_vip *v)
 	return false;
 }
 
+json_t *xlb_supervisor__backend_json(struct xlb_supervisor *s, const struct xlb_config_vip *v,
+				     const struct xlb_config_backend *b)
+{
+	__u64 now = xlb_health__now_ms(), next;
+	struct entry *e;
+	struct key k;
+	json_t *o;
+
+	make_key(&k, v, b);
+	e = find(s, &k);
+	o = json_pack("{s:s, s:b}", "address", b->address, "drain", b->drain);
+	if (!e) {
+		json_object_set_new(o, "up", json_false());
+		json_object_set_new(o, "circuit", json_string("pending"));
+		return o;
+	}
+	next = xlb_breaker__time_to_change(&e->br, now);
+	json_object_set_new(o, "up", json_boolean(xlb_breaker__in_service(&e->br) && !b->drain));
+	json_object_set_new(o, "circuit", json_string(xlb_breaker__state_name(e->br.state)));
+	json_object_set_new(o, "panic_kept", json_boolean(e->br.panic_kept));
+	json_object_set_new(o, "weight", json_integer(effective_weight(e, now)));
+	json_object_set_new(o, "successes", json_integer(e->br.successes));
+	json_object_set_new(o, "failures", json_integer(e->br.failures));
+	json_object_set_new(o, "ejections", json_integer(e->br.ejections));
+	json_object_set_new(o, "passive_breaches", json_integer(e->passive_breaches));
+	json_object_set_new(o, "next_change_ms",
+			    next == XLB_BREAKER_NEVER ? json_null() : json_integer(next));
+	if (e->has_result) {
+		json_object_set_new(o, "last_check_ms", json_integer(now - e->last_check_ms));
+		json_object_set_new(o, "last_result", json_string(e->last_ok ? "ok" : "failed"));
+		json_object_set_new(o, "detail", json_string(e->detail));
+		json_object_set_new(o, "latency_ms", json_real(e->latency_us / 1000.0));
+	}
+	return o;
+}
+
 json_t *xlb_supervisor__health_json(struct xlb_supervisor *s, const struct xlb_config *cfg,
 				    const struct xlb_config_vip *only)
 {
-	__u64 now = xlb_health__now_ms();
 	json_t *vips = json_array();
 
 	for (unsigned int i = 0; i < cfg->n_vips; i++) {
@@ -516,45 +551,9 @@ json_t *xlb_supervisor__health_json(struct xlb_supervisor *s, const struct xlb_c
 
 		if (only && only != v)
 			continue;
-		for (unsigned int j = 0; j < v->n_backends; j++) {
-			const struct xlb_config_backend *b = &v->backends[j];
-			struct entry *e;
-			json_t *o;
-			struct key k;
-			__u64 next;
-
-			make_key(&k, v, b);
-			e = find(s, &k);
-			o = json_pack("{s:s, s:b}", "address", b->address, "drain", b->drain);
-			if (!e) {
-				json_object_set_new(o, "up", json_false());
-				json_object_set_new(o, "circuit", json_string("pending"));
-				json_array_append_new(backends, o);
-				continue;
-			}
-			next = xlb_breaker__time_to_change(&e->br, now);
-			json_object_set_new(o, "up", json_boolean(xlb_breaker__in_service(&e->br) &&
-								  !b->drain));
-			json_object_set_new(o, "circuit",
-					    json_string(xlb_breaker__state_name(e->br.state)));
-			json_object_set_new(o, "panic_kept", json_boolean(e->br.panic_kept));
-			json_object_set_new(o, "weight", json_integer(effective_weight(e, now)));
-			json_object_set_new(o, "successes", json_integer(e->br.successes));
-			json_object_set_new(o, "failures", json_integer(e->br.failures));
-			json_object_set_new(o, "ejections", json_integer(e->br.ejections));
-			json_object_set_new(o, "passive_breaches", json_integer(e->passive_breaches));
-			json_object_set_new(o, "next_change_ms",
-					    next == XLB_BREAKER_NEVER ? json_null() : json_integer(next));
-			if (e->has_result) {
-				json_object_set_new(o, "last_check_ms",
-						    json_integer(now - e->last_check_ms));
-				json_object_set_new(o, "last_result",
-						    json_string(e->last_ok ? "ok" : "failed"));
-				json_object_set_new(o, "detail", json_string(e->detail));
-				json_object_set_new(o, "latency_ms", json_real(e->latency_us / 1000.0));
-			}
-			json_array_append_new(backends, o);
-		}
+		for (unsigned int j = 0; j < v->n_backends; j++)
+			json_array_append_new(backends,
+					      xlb_supervisor__backend_json(s, v, &v->backends[j]));
 		json_array_append_new(vips, json_pack("{s:s, s:s, s:b, s:o}", "vip", v->vip,
 						      "check",
 						      xlb_config__hc_type_name(v->health_check.type),

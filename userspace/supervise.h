@@ -68,6 +68,10 @@ void xlb_supervisor__mark_published(struct xlb_supervisor *s, bool ok);
 json_t *xlb_supervisor__health_json(struct xlb_supervisor *s, const struct xlb_config *cfg,
 				    const struct xlb_config_vip *only);
 
+/* One backend's health, as in xlb_supervisor__health_json(). */
+json_t *xlb_supervisor__backend_json(struct xlb_supervisor *s, const struct xlb_config_vip *v,
+				     const struct xlb_config_backend *b);
+
 /* Prometheus families for health: up, circuit state, ejections, weight,
  * panic, and the check duration histogram.
  */

@@ -63,6 +63,17 @@ run_mode() { # MODE
 	fair_share "$url4" "$mode IPv4"
 	fair_share "$url6" "$mode IPv6"
 
+	# explain: the backend it names for a client flow is the one that answered.
+	for port in 40001 40002 40003 40004; do
+		local who ex
+		who=$(http_get_from_client "$url4" --local-port "$port") || fail "request from port $port"
+		ex=$(in_ns lb curl -s --unix-socket "$XLBD_SOCK" \
+			"http://xlb/v1/explain?vip=$VIP4%3A80%2Ftcp&src=198.18.0.1%3A$port")
+		python3 -c 'import json,sys; e=json.loads(sys.argv[1]); assert e["in_conntrack"], e
+assert e["goes_to"] == "198.18.0.1" + sys.argv[2][-1], (e["goes_to"], sys.argv[2])' "$ex" "$who" ||
+			fail "$mode: explain says $(echo "$ex" | tr -d '\n') for a flow served by $who"
+	done
+
 	# Long downloads in flight while the backend set changes.
 	for i in 1 2 3 4 5 6 7 8; do
 		bg_in_ns client "$XLBT_RUN/dl$i" curl -gsS --fail --max-time 60 --limit-rate 2M \
