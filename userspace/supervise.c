@@ -13,6 +13,7 @@
 #include "userspace/counters.h"
 #include "userspace/health.h"
 #include "userspace/log.h"
+#include "userspace/metrics.h"
 #include "userspace/supervise.h"
 
 #define TICK_MS 100
@@ -564,49 +565,124 @@ json_t *xlb_supervisor__health_json(struct xlb_supervisor *s, const struct xlb_c
 
 void xlb_supervisor__metrics(struct xlb_supervisor *s, const struct xlb_config *cfg, FILE *f)
 {
+	static const char *const state_more[XLB_BREAKER_STATE_MAX] = {
+		[XLB_BREAKER_CLOSED] = "state=\"closed\"",
+		[XLB_BREAKER_OPEN] = "state=\"open\"",
+		[XLB_BREAKER_HALF_OPEN] = "state=\"half_open\"",
+		[XLB_BREAKER_PENDING] = "state=\"pending\"",
+	};
+	static struct row {
+		__u32 ejections, weight;
+		__u8 state, up;
+	} *rows;
+	static struct vip_run {
+		struct xlb_vip_addr vip;
+		bool panic;
+	} *runs;
+	static size_t cap;
+	static struct xlb_expo_labels bl;
+	struct xlb_expo *e = malloc(sizeof(*e));
 	__u64 now = xlb_health__now_ms();
 	unsigned long long cum = 0;
+	size_t nruns = 0, len;
+	const char *l;
 
-	fprintf(f, "# HELP xlb_backend_up 1 when the backend takes new flows.\n"
-		   "# TYPE xlb_backend_up gauge\n");
+	if (s->n + 1 > cap) {
+		struct row *r = realloc(rows, (s->n + 1) * sizeof(*rows));
+		struct vip_run *v = r ? realloc(runs, (s->n + 1) * sizeof(*runs)) : NULL;
+
+		rows = r ?: rows;
+		runs = v ?: runs;
+		cap = r && v ? s->n + 1 : 0;
+	}
+	xlb_expo_labels__clear(&bl);
+	xlb_expo_labels__reserve(&bl, s->n, s->n * 64);
+	if (!cap || !e || bl.err) { /* no families rather than broken ones */
+		fputs("# xlb_supervisor__metrics: out of memory\n", f);
+		goto out;
+	}
 	for (size_t i = 0; i < s->n; i++) {
-		struct entry *e = s->e[i];
+		const struct entry *en = s->e[i];
 
-		fprintf(f, "xlb_backend_up{vip=\"%s\",backend=\"%s\"} %d\n", e->vip_name,
-			e->address, xlb_breaker__in_service(&e->br) && !e->drained);
+		if (i + 4 < s->n)
+			for (size_t off = 0; off < sizeof(*en); off += 64)
+				__builtin_prefetch((const char *)s->e[i + 4] + off);
+		xlb_expo_labels__add(&bl, "vip", en->vip_name, "backend", en->address);
+		rows[i].state = en->br.state;
+		rows[i].up = xlb_breaker__in_service(&en->br) && !en->drained;
+		rows[i].ejections = en->br.ejections;
+		rows[i].weight = en->drained ? 0 : effective_weight(en, now);
+		if (!nruns || memcmp(&runs[nruns - 1].vip, &en->key.vip, sizeof(en->key.vip))) {
+			runs[nruns].vip = en->key.vip;
+			runs[nruns++].panic = false;
+		}
+		runs[nruns - 1].panic |= en->br.panic_kept;
 	}
-	fprintf(f, "# HELP xlb_backend_circuit_state Circuit breaker state (1 for the current one).\n"
-		   "# TYPE xlb_backend_circuit_state gauge\n");
-	for (size_t i = 0; i < s->n; i++)
+	xlb_expo__init(e, f);
+
+	xlb_expo__family(e, "xlb_backend_up", "gauge", "1 when the backend takes new flows.");
+	for (size_t i = 0; i < s->n; i++) {
+		l = xlb_expo_labels__get(&bl, i, &len);
+		xlb_expo__u64(e, "xlb_backend_up", l, len, NULL, rows[i].up);
+	}
+	xlb_expo__family(e, "xlb_backend_circuit_state", "gauge",
+			 "Circuit breaker state: 1 for the current one, 0 for the others.");
+	for (size_t i = 0; i < s->n; i++) {
+		l = xlb_expo_labels__get(&bl, i, &len);
 		for (int st = 0; st < XLB_BREAKER_STATE_MAX; st++)
-			fprintf(f, "xlb_backend_circuit_state{vip=\"%s\",backend=\"%s\",state=\"%s\"} %d\n",
-				s->e[i]->vip_name, s->e[i]->address, xlb_breaker__state_name(st),
-				s->e[i]->br.state == (enum xlb_breaker_state)st);
-	fprintf(f, "# HELP xlb_backend_ejections_total Times the breaker ejected the backend.\n"
-		   "# TYPE xlb_backend_ejections_total counter\n");
-	for (size_t i = 0; i < s->n; i++)
-		fprintf(f, "xlb_backend_ejections_total{vip=\"%s\",backend=\"%s\"} %u\n",
-			s->e[i]->vip_name, s->e[i]->address, s->e[i]->br.ejections);
-	fprintf(f, "# HELP xlb_backend_weight Effective weight in the table (slow start shows here).\n"
-		   "# TYPE xlb_backend_weight gauge\n");
-	for (size_t i = 0; i < s->n; i++)
-		fprintf(f, "xlb_backend_weight{vip=\"%s\",backend=\"%s\"} %u\n",
-			s->e[i]->vip_name, s->e[i]->address,
-			s->e[i]->drained ? 0 : effective_weight(s->e[i], now));
-	fprintf(f, "# HELP xlb_vip_panic 1 while failing backends are kept in service (max_ejection_percent).\n"
-		   "# TYPE xlb_vip_panic gauge\n");
-	for (unsigned int i = 0; i < cfg->n_vips; i++)
-		fprintf(f, "xlb_vip_panic{vip=\"%s\"} %d\n", cfg->vips[i].vip,
-			vip_panic(s, &cfg->vips[i]));
-	fprintf(f, "# HELP xlb_healthcheck_duration_seconds Duration of active health checks.\n"
-		   "# TYPE xlb_healthcheck_duration_seconds histogram\n");
-	for (size_t i = 0; i < HIST_N; i++) {
-		cum += s->hist[i];
-		fprintf(f, "xlb_healthcheck_duration_seconds_bucket{le=\"%g\"} %llu\n",
-			hist_bounds[i], cum);
+			xlb_expo__u64(e, "xlb_backend_circuit_state", l, len, state_more[st],
+				      rows[i].state == st);
 	}
-	fprintf(f, "xlb_healthcheck_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-		s->hist_count);
-	fprintf(f, "xlb_healthcheck_duration_seconds_sum %.6f\n", s->hist_sum);
-	fprintf(f, "xlb_healthcheck_duration_seconds_count %llu\n", s->hist_count);
+	xlb_expo__family(e, "xlb_backend_ejections_total", "counter",
+			 "Times the breaker ejected the backend.");
+	for (size_t i = 0; i < s->n; i++) {
+		l = xlb_expo_labels__get(&bl, i, &len);
+		xlb_expo__u64(e, "xlb_backend_ejections_total", l, len, NULL, rows[i].ejections);
+	}
+	xlb_expo__family(e, "xlb_backend_weight", "gauge",
+			 "Effective weight in the table: 0 when out of service or drained; "
+			 "slow start shows here.");
+	for (size_t i = 0; i < s->n; i++) {
+		l = xlb_expo_labels__get(&bl, i, &len);
+		xlb_expo__u64(e, "xlb_backend_weight", l, len, NULL, rows[i].weight);
+	}
+	xlb_expo__family(e, "xlb_vip_panic", "gauge",
+			 "1 while failing backends are kept in service (max_ejection_percent).");
+	for (unsigned int i = 0; i < cfg->n_vips; i++) {
+		char vl[2 * XLB_VIP_NAME_MAX + 8];
+		size_t lo = 0, hi = nruns, n;
+		bool panic = false;
+
+		while (lo < hi) { /* the runs are sorted by VIP, as the entries */
+			size_t mid = (lo + hi) / 2;
+			int c = memcmp(&runs[mid].vip, &cfg->vips[i].addr, sizeof(runs[mid].vip));
+
+			if (!c) {
+				panic = runs[mid].panic;
+				break;
+			}
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		n = xlb_expo__label(vl, sizeof(vl), 0, "vip", cfg->vips[i].vip);
+		xlb_expo__u64(e, "xlb_vip_panic", vl, n, NULL, panic);
+	}
+	xlb_expo__family(e, "xlb_healthcheck_duration_seconds", "histogram",
+			 "Duration of active health checks, successful or not.");
+	for (size_t i = 0; i < HIST_N; i++) {
+		char le[32];
+
+		cum += s->hist[i];
+		snprintf(le, sizeof(le), "le=\"%g\"", hist_bounds[i]);
+		xlb_expo__u64(e, "xlb_healthcheck_duration_seconds_bucket", "", 0, le, cum);
+	}
+	xlb_expo__u64(e, "xlb_healthcheck_duration_seconds_bucket", "", 0, "le=\"+Inf\"",
+		      s->hist_count);
+	xlb_expo__double(e, "xlb_healthcheck_duration_seconds_sum", "", 0, NULL, s->hist_sum);
+	xlb_expo__u64(e, "xlb_healthcheck_duration_seconds_count", "", 0, NULL, s->hist_count);
+	xlb_expo__finish(e);
+out:
+	free(e);
 }
