@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The cost of one /metrics scrape at the issue's scale, 1,000 VIPs x 100
+ * backends (half the VIPs IPv6), against the 50 ms budget. One JSON line
+ * per measurement (ms: median wall time; max_ms: the slowest; cpu_ms: the
+ * median CPU time, which a busy machine inflates less):
+ *
+ *   render        xlb_metrics__render_evbuffer() (what GET /metrics runs)
+ *                 on a daemon without interfaces: no data path, every
+ *                 counter reads 0, the text has the same series and about
+ *                 the same length.
+ *   render_text   xlb_metrics__render(): the same into one malloc()ed
+ *                 string, fresh memory each time.
+ *   dp_counters   as root: xlb_dp__counters_read() on a load-only data path
+ *                 holding the same VIPs and backends (the per-CPU array
+ *                 reads and their sum over CPUs).
+ *   counters      xlb_counters__read(): that read plus finding each VIP's
+ *                 and backend's counters.
+ *   render        again, data_path true: the whole scrape, read + render.
+ *   scrape        the summary: the last render against the budget.
+ *
+ * Each figure is the median of RUNS runs after one warm-up. Exit 0 even
+ * over budget: it measures; budget_ok says.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+
+#include "userspace/counters.h"
+#include "userspace/daemon.h"
+#include "userspace/dp.h"
+#include "userspace/log.h"
+#include "userspace/metrics.h"
+
+#define N_VIPS 1000
+#define N_BACKENDS 100
+#define RUNS 7
+#define BUDGET_MS 50.0
+#define TABLE_SIZE 1031 /* prime > N_BACKENDS: keeps the setup fast; reads do not depend on it */
+
+static double clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static double now_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct figure {
+	double median, max, cpu; /* wall ms, its slowest, CPU ms (median) */
+};
+
+/* Runs fn once to warm up, then RUNS times; NULL when a run failed. */
+static const struct figure *measure(int (*fn)(void *arg), void *arg, struct figure *f)
+{
+	double wall[RUNS], cpu[RUNS];
+
+	if (fn(arg))
+		return NULL;
+	for (int r = 0; r < RUNS; r++) {
+		double w0 = now_ms(), c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+
+		if (fn(arg))
+			return NULL;
+		wall[r] = now_ms() - w0;
+		cpu[r] = clock_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	}
+	qsort(wall, RUNS, sizeof(double), cmp_double);
+	qsort(cpu, RUNS, sizeof(double), cmp_double);
+	f->median = wall[RUNS / 2];
+	f->max = wall[RUNS - 1];
+	f->cpu = cpu[RUNS / 2];
+	return f;
+}
+
+static int write_config(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fprintf(f, "interfaces: []\nvips:\n");
+	for (int i = 0; i < N_VIPS; i++) {
+		bool v6 = i % 2;
+
+		if (v6)
+			fprintf(f, "  - vip: \"[2001:2::1:%x]:80/tcp\"\n", i);
+		else
+			fprintf(f, "  - vip: \"198.18.%d.%d:80/tcp\"\n", 1 + i / 250, i % 250 + 1);
+		fprintf(f, "    backends:\n");
+		for (int j = 0; j < N_BACKENDS; j++) {
+			if (v6)
+				fprintf(f, "      - {address: \"2001:2::b:%x:%x\"}\n", i, j + 1);
+			else
+				fprintf(f, "      - {address: 198.19.%d.%d}\n", i % 250, j + 1);
+		}
+	}
+	return fclose(f) ? -errno : 0;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Renders once; its size and line count for the report. */
+
+/* What /metrics does: the text into an evbuffer, which is then sent and freed. */
+static size_t last_bytes;
+
+static int run_render(void *arg)
+{
+	struct evbuffer *out = evbuffer_new();
+	int ret;
+
+	if (!out)
+		return -ENOMEM;
+	ret = xlb_metrics__render_evbuffer(arg, out);
+	last_bytes = evbuffer_get_length(out);
+	evbuffer_free(out); /* the chunks go back to the pool, as once sent */
+	return ret;
+}
+
+static int run_render_text(void *arg)
+{
+	char *text = xlb_metrics__render(arg);
+
+	free(text);
+	return text ? 0 : -ENOMEM;
+}
+
+static int run_dp_counters(void *arg)
+{
+	struct xlb_dp_counters c;
+	int ret = xlb_dp__counters_read(arg, &c);
+
+	if (!ret)
+		xlb_dp__counters_free(&c);
+	return ret;
+}
+
+static int run_counters(void *arg)
+{
+	struct xlb_counters c;
+	int ret = xlb_counters__read(arg, &c);
+
+	if (!ret)
+		xlb_counters__free(&c);
+	return ret;
+}
+
+static size_t count_lines(struct xlb_daemon *d)
+{
+	char *text = xlb_metrics__render(d);
+	size_t n = 0;
+
+	for (const char *p = text; p && (p = strchr(p, '\n')); p++)
+		n++;
+	free(text);
+	return n;
+}
+
+/* A load-only data path holding the config's VIPs and backends. */
+static int load_dp(const struct xlb_config *cfg, struct xlb_dp **out, double *setup_s)
+{
+	struct xlb_dp_opts opts = { .conntrack_size = 4096, .source_table_size = 1024 };
+	static struct xlb_dp_backend b[N_BACKENDS];
+	double t0 = now_ms();
+	struct xlb_dp *dp;
+	char err[512];
+	int ret;
+
+	ret = xlb_dp__open(&opts, &dp, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "bench_metrics: no data path (%s); skipping its figures\n", err);
+		return ret;
+	}
+	for (unsigned int i = 0; i < cfg->n_vips; i++) {
+		const struct xlb_config_vip *v = &cfg->vips[i];
+
+		for (unsigned int j = 0; j < v->n_backends; j++) {
+			memset(&b[j], 0, sizeof(b[j]));
+			b[j].family = v->backends[j].family;
+			memcpy(b[j].addr, v->backends[j].addr, sizeof(b[j].addr));
+			b[j].weight = v->backends[j].weight;
+			memcpy(b[j].mac, "\x02\x00\x00\x00\x00\x01", 6);
+		}
+		ret = xlb_dp__vip_add(dp, &v->addr, XLB_ALGO_MAGLEV, XLB_FWD_IPIP, TABLE_SIZE, err,
+				      sizeof(err)) ?:
+		      xlb_dp__set_backends(dp, &v->addr, b, v->n_backends, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "bench_metrics: vip %s: %s\n", v->vip, err);
+			xlb_dp__destroy(dp, err, sizeof(err));
+			return ret;
+		}
+	}
+	*setup_s = (now_ms() - t0) / 1e3;
+	*out = dp;
+	return 0;
+}
+
+static void report(const char *what, bool dp, const struct figure *f)
+{
+	printf("{\"bench\":\"metrics\",\"what\":\"%s\",\"vips\":%d,\"backends\":%d,"
+	       "\"data_path\":%s,\"ms\":%.2f,\"max_ms\":%.2f,\"cpu_ms\":%.2f,\"runs\":%d}\n",
+	       what, N_VIPS, N_VIPS * N_BACKENDS, dp ? "true" : "false", f->median, f->max,
+	       f->cpu, RUNS);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/xlb-bench-metrics.XXXXXX", config[96], state[96], err[1024];
+	struct xlb_daemon_opts opts = { .config_path = config, .state_dir = state };
+	struct figure fig, whole;
+	struct xlb_daemon *d = NULL;
+	struct xlb_dp *dp = NULL;
+	double setup_s = 0;
+	size_t lines;
+	int ret = 1;
+
+	xlb_log_set_level(XLB_LOG_WARN);
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(config, sizeof(config), "%s/xlb.yaml", dir);
+	snprintf(state, sizeof(state), "%s/state", dir);
+	if (write_config(config)) {
+		perror("config");
+		goto out;
+	}
+	if (xlb_daemon__open(&opts, &d, err, sizeof(err))) {
+		fprintf(stderr, "bench_metrics: %s\n", err);
+		goto out;
+	}
+	lines = count_lines(d);
+	if (!measure(run_render, d, &whole))
+		goto out;
+	report("render", false, &whole);
+	if (!measure(run_render_text, d, &fig))
+		goto out;
+	report("render_text", false, &fig);
+
+	if (geteuid() == 0 && !load_dp(d->cfg, &dp, &setup_s)) {
+		d->ifs[0].dp = dp;
+		d->n_ifs = 1;
+		if (!measure(run_dp_counters, dp, &fig))
+			goto out;
+		report("dp_counters", true, &fig);
+		if (!measure(run_counters, d, &fig))
+			goto out;
+		report("counters", true, &fig);
+		if (!measure(run_render, d, &whole))
+			goto out;
+		report("render", true, &whole);
+	}
+	printf("{\"bench\":\"metrics\",\"what\":\"scrape\",\"vips\":%d,\"backends\":%d,"
+	       "\"data_path\":%s,\"bytes\":%zu,\"lines\":%zu,\"ms\":%.2f,\"cpu_ms\":%.2f,"
+	       "\"budget_ms\":%.0f,\"budget_ok\":%s,\"dp_setup_s\":%.1f}\n",
+	       N_VIPS, N_VIPS * N_BACKENDS, dp ? "true" : "false", last_bytes, lines,
+	       whole.median, whole.cpu, BUDGET_MS, whole.median <= BUDGET_MS ? "true" : "false",
+	       setup_s);
+	ret = 0;
+out:
+	if (d) {
+		d->n_ifs = 0; /* the data path is ours, not the daemon's */
+		xlb_daemon__close(d);
+	}
+	if (dp)
+		xlb_dp__destroy(dp, err, sizeof(err));
+	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	return ret;
+}
