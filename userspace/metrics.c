@@ -3,7 +3,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <event2/buffer.h>
 
 #include "userspace/counters.h"
@@ -368,21 +370,42 @@ struct text {
 	size_t len, cap;
 };
 
+/* Size of the last text: the next one is about as large. */
+static size_t last_text_len;
+
+/*
+ * Grows t to cap bytes. Tens of megabytes of fresh memory cost more to
+ * fault in by 4 KiB pages than to fill, so large texts ask for huge pages.
+ */
+static int text_reserve(struct text *t, size_t cap)
+{
+	const uintptr_t huge = 2U << 20;
+	uintptr_t start, end;
+	char *p;
+
+	if (cap <= t->cap)
+		return 0;
+	p = realloc(t->p, cap);
+	if (!p)
+		return -ENOMEM;
+	t->p = p;
+	t->cap = cap;
+	start = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+	end = ((uintptr_t)p + cap) & ~(huge - 1);
+	if (end > start)
+		madvise((void *)start, end - start, MADV_HUGEPAGE); /* a hint: errors do not matter */
+	return 0;
+}
+
 static ssize_t text_write(void *cookie, const char *buf, size_t n)
 {
 	struct text *t = cookie;
 	size_t cap = t->cap ? t->cap : 65536;
-	char *p;
 
 	while (cap < t->len + n + 1)
 		cap *= 2;
-	if (cap > t->cap) {
-		p = realloc(t->p, cap);
-		if (!p)
-			return -1;
-		t->p = p;
-		t->cap = cap;
-	}
+	if (text_reserve(t, cap))
+		return -1;
 	memcpy(t->p + t->len, buf, n);
 	t->len += n;
 	return (ssize_t)n;
@@ -609,11 +632,16 @@ char *xlb_metrics__render(struct xlb_daemon *d)
 {
 	static const cookie_io_functions_t io = { .write = text_write };
 	struct text t = {};
-	FILE *f = fopencookie(&t, "w", io);
+	FILE *f;
 	int ret;
 
-	if (!f)
+	if (text_reserve(&t, last_text_len + last_text_len / 8 + 65536))
 		return NULL;
+	f = fopencookie(&t, "w", io);
+	if (!f) {
+		free(t.p);
+		return NULL;
+	}
 	setvbuf(f, NULL, _IONBF, 0); /* the writers buffer */
 	ret = render(d, f);
 	if (fclose(f) || !t.p)
@@ -623,6 +651,7 @@ char *xlb_metrics__render(struct xlb_daemon *d)
 		return NULL;
 	}
 	t.p[t.len] = '\0';
+	last_text_len = t.len;
 	return t.p;
 }
 
