@@ -120,3 +120,48 @@ format:
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- Sanitizers -------------------------------------------------------------
+# build/asan/: libxlb and the unit tests (tests/test_*.c) built by clang with
+# ASan+UBSan; `make test` runs them again through tests/fuzz/sanitize.sh (the
+# cmocka tests only, not the end-to-end scripts). A sanitizer report, a leak
+# included, fails the test. libbpf, libxdp and the other libraries are not
+# instrumented.
+
+SAN_CC       ?= clang
+SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_CFLAGS   := $(CFLAGS) -O1 $(SAN_FLAGS)
+ASAN_LIB_OBJ := $(patsubst userspace/%.c,$(BUILD)/asan/obj/%.o,$(LIB_SRC))
+ASAN_TESTS   := $(patsubst tests/%.c,$(BUILD)/asan/tests/%,$(wildcard tests/test_*.c))
+
+.PHONY: asan test-asan
+asan: $(ASAN_TESTS)
+
+$(BUILD)/asan/obj $(BUILD)/asan/tests:
+	$(Q)mkdir -p $@
+
+$(BUILD)/asan/obj/%.o: userspace/%.c $(LIB_H) $(MAPS_H) $(SKELS) Makefile | $(BUILD)/asan/obj
+	$(call msg,CC-ASAN,$@)
+	$(Q)$(SAN_CC) $(SAN_CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/libxlb.a: $(ASAN_LIB_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# test_dataplane.c (test_fragments_and_options) writes IPv4 header fields
+# through a struct iphdr * at frame offset 14: misaligned, which UBSan
+# reports. Until that test copies the header instead, only its own code is
+# built without the alignment check; the library keeps it.
+$(BUILD)/asan/tests/test_dataplane: SAN_TEST_CFLAGS := -fno-sanitize=alignment
+
+$(BUILD)/asan/tests/%: tests/%.c $(TEST_LIB_SRC) $(TEST_LIB_H) $(TEST_SKELS) $(BUILD)/asan/libxlb.a $(LIB_H) $(MAPS_H) | $(BUILD)/asan/tests
+	$(call msg,LINK-ASAN,$@)
+	$(Q)$(SAN_CC) $(SAN_CFLAGS) $(SAN_TEST_CFLAGS) -Itests $< $(TEST_LIB_SRC) -o $@ \
+		$(BUILD)/asan/libxlb.a $(LDLIBS) -lcmocka
+
+test-asan: deps all $(ASAN_TESTS)
+	$(Q)bash tests/fuzz/sanitize.sh $(BUILD)/asan/tests
+
+# `make test` also runs the unit tests under the sanitizers (before
+# tests/run.sh: prerequisites come first).
+test: test-asan
