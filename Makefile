@@ -162,6 +162,45 @@ $(BUILD)/asan/tests/%: tests/%.c $(TEST_LIB_SRC) $(TEST_LIB_H) $(TEST_SKELS) $(B
 test-asan: deps all $(ASAN_TESTS)
 	$(Q)bash tests/fuzz/sanitize.sh $(BUILD)/asan/tests
 
-# `make test` also runs the unit tests under the sanitizers (before
-# tests/run.sh: prerequisites come first).
-test: test-asan
+# ---- Fuzzing --------------------------------------------------------------
+# build/fuzz/: the libFuzzer targets tests/fuzz/fuzz_*.c (tests/fuzz/README.md)
+# over a libxlb built with ASan+UBSan and coverage. `make fuzz FUZZ_SECONDS=N`
+# runs each for N s, keeping new inputs in build/fuzz/corpus/; `make test`
+# runs each for FUZZ_TEST_SECONDS on the committed corpus tests/fuzz/corpus/.
+# Needs clang's libFuzzer runtime (Debian: libclang-rt-14-dev).
+
+FUZZ_CFLAGS  := $(SAN_CFLAGS) -fsanitize=fuzzer-no-link
+FUZZ_SECONDS ?= 60
+FUZZ_TEST_SECONDS ?= 10
+FUZZ_LIB_OBJ := $(patsubst userspace/%.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRC))
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_DEPS    := $(TEST_LIB_SRC) $(TEST_LIB_H) $(wildcard tests/fuzz/*.h) $(LIB_H) $(MAPS_H)
+
+.PHONY: fuzz-build fuzz test-fuzz
+fuzz-build: $(FUZZ_BINS)
+
+$(BUILD)/fuzz/obj:
+	$(Q)mkdir -p $@
+
+$(BUILD)/fuzz/obj/%.o: userspace/%.c $(LIB_H) $(MAPS_H) $(SKELS) Makefile | $(BUILD)/fuzz/obj
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(SAN_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/libxlb.a: $(FUZZ_LIB_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS) $(TEST_SKELS) $(BUILD)/fuzz/libxlb.a | $(BUILD)/fuzz/obj
+	$(call msg,LINK-FUZZ,$@)
+	$(Q)$(SAN_CC) $(SAN_CFLAGS) -fsanitize=fuzzer -Itests $< $(TEST_LIB_SRC) -o $@ \
+		$(BUILD)/fuzz/libxlb.a $(LDLIBS)
+
+test-fuzz: deps $(FUZZ_BINS)
+	$(Q)bash tests/fuzz/run.sh --test $(FUZZ_TEST_SECONDS) $(FUZZ_BINS)
+
+fuzz: deps $(FUZZ_BINS)
+	$(Q)bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+# `make test` also runs the unit tests under the sanitizers and each fuzz
+# target briefly (before tests/run.sh: prerequisites come first).
+test: test-asan test-fuzz
