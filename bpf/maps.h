@@ -173,4 +173,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_src_locks SEC(".maps");
 
+/* The flood guard's count of new flows recorded, per CPU: a sliding window
+ * (bpf/ratelimit.h) of xlb_lb_config.flood_new_flows a second.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_sw);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_flood_guard SEC(".maps");
+
 #endif /* XLB_BPF_MAPS_H */

@@ -175,6 +175,27 @@ static __always_inline bool ratelimit_source(struct xlb_dp_stats *st,
 	return ok;
 }
 
+/*
+ * The flood guard, asked before a new flow is recorded: false when this CPU
+ * has recorded xlb_lb_config.flood_new_flows in the last second (a sliding
+ * window, per CPU so without a lock). The flow is then forwarded by the
+ * table without an entry, and the LRU keeps the flows it has.
+ */
+static __always_inline bool flood_guard_allows(void)
+{
+	struct xlb_lb_config *cfg;
+	struct xlb_sw *w;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&xlb_config, &zero);
+	if (!cfg || !cfg->flood_new_flows)
+		return true;
+	w = bpf_map_lookup_elem(&xlb_flood_guard, &zero);
+	if (!w) /* for the verifier: a single-entry array always hits */
+		return true;
+	return xlb_sw_admit(w, now_ns(), cfg->flood_new_flows);
+}
+
 /* Would this packet, missing the connection table, start a flow? TCP: a SYN
  * without ACK; UDP: any packet.
  */
@@ -239,8 +260,8 @@ static __always_inline __u32 flow_hash(int family, __u8 algo, const void *key)
  * The connection-table step. A hit whose backend is still serving (same
  * generation) keeps its backend; otherwise the flow is chosen again and the
  * entry rewritten. A miss that starts a flow first passes the VIP's
- * per-source limit, if it has one. ICMP errors only read the table: they
- * are not flows.
+ * per-source limit, if it has one, and is recorded unless the flood guard
+ * says no. ICMP errors only read the table: they are not flows.
  */
 static __always_inline struct xlb_backend *flow_backend(struct xlb_dp_stats *st, void *flows,
 							int family, const void *key,
@@ -277,6 +298,10 @@ static __always_inline struct xlb_backend *flow_backend(struct xlb_dp_stats *st,
 		return NULL;
 	if (icmp) {
 		*path = XLB_PATH_ICMP;
+		return be;
+	}
+	if (*path == XLB_PATH_NEW && !flood_guard_allows()) {
+		st->tx_untracked++;
 		return be;
 	}
 	nf.backend_id = *id;

@@ -54,6 +54,7 @@
 #define XLB_MAP_VIP_LEASES "xlb_vip_leases"
 #define XLB_MAP_SRC_LIMITS "xlb_src_limits"
 #define XLB_MAP_SRC_LOCKS "xlb_src_locks"
+#define XLB_MAP_FLOOD_GUARD "xlb_flood_guard"
 
 enum xlb_family {
 	XLB_AF_INET = 4,
@@ -269,7 +270,12 @@ struct xlb_lb_config {
 	__u8 pad;
 	__be32 ipip_src4;	/* outer IPv4 source: /16 prefix, low 16 bits vary per flow */
 	__be32 ipip_src6[4];	/* outer IPv6 source: /96 prefix, low 32 bits vary per flow */
-	__u32 reserved[4];
+	/* Flood guard: above this many new flows per second on one CPU, new
+	 * flows are still forwarded by the table but not recorded, so a SYN
+	 * flood cannot evict established flows. 0 = off.
+	 */
+	__u32 flood_new_flows;
+	__u32 reserved[3];
 };
 _Static_assert(sizeof(struct xlb_lb_config) == 44, "xlb_lb_config layout");
 
@@ -287,7 +293,8 @@ struct xlb_dp_stats {
 	__u64 rl_vip_pass;   /* packets a VIP bucket let through */
 	__u64 rl_vip_leases; /* times a CPU went to a VIP's shared bucket */
 	__u64 rl_src_pass;   /* new flows a per-source limit let through */
-	__u64 reserved[5];
+	__u64 tx_untracked;  /* new flows forwarded but not recorded (flood guard) */
+	__u64 reserved[4];
 };
 
 /* Per-VIP counters (xlb_vip_stats, indexed by vip_id). */

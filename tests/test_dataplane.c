@@ -1156,6 +1156,54 @@ static void test_rate_source_window(void **state)
 	assert_int_equal(tx, 2);
 }
 
+/* Over the guard's new flows a second, flows are forwarded, not recorded. */
+static void test_flood_guard(void **state)
+{
+	struct fixture *fx = *state;
+	const char *name = "198.18.1.100:443/tcp";
+	struct pkt_flow f = tcp4("198.18.1.100", 443, 1);
+	struct xlb_dp_stats st;
+
+	clock_at(fx, T0);
+	assert_int_equal(xlb_dp__set_flood_guard(fx->dp, 5, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(xlb_dp__flood_guard(fx->dp), 5);
+	for (__u16 p = 1; p <= 10; p++) { /* all forwarded by the table */
+		f.sport = p;
+		send_and_check(fx, name, &f);
+	}
+	st = stats(fx);
+	assert_int_equal(st.tx_new_flow, 10);
+	assert_int_equal(st.tx_untracked, 5);
+	/* the first 5 are in the table; the rest miss again, still unrecorded */
+	f.tcp_flags = 0x10;
+	for (__u16 p = 1; p <= 10; p++) {
+		f.sport = p;
+		send_and_check(fx, name, &f);
+	}
+	st = stats(fx);
+	assert_int_equal(st.tx_established, 5);
+	assert_int_equal(st.tx_untracked, 10);
+	/* two seconds on, the window is empty: they are recorded now */
+	clock_at(fx, T0 + 2 * SEC);
+	for (int round = 0; round < 2; round++) {
+		for (__u16 p = 6; p <= 10; p++) {
+			f.sport = p;
+			send_and_check(fx, name, &f);
+		}
+	}
+	st = stats(fx);
+	assert_int_equal(st.tx_untracked, 10);
+	assert_int_equal(st.tx_established, 10);
+	/* off: every new flow is recorded again */
+	assert_int_equal(xlb_dp__set_flood_guard(fx->dp, 0, fx->err, sizeof(fx->err)), 0);
+	f.tcp_flags = 0x02;
+	for (__u16 p = 100; p < 120; p++) {
+		f.sport = p;
+		send_and_check(fx, name, &f);
+	}
+	assert_int_equal(stats(fx).tx_untracked, 10);
+}
+
 static void test_rate_limits_bad_input(void **state)
 {
 	struct fixture *fx = *state;
@@ -1303,6 +1351,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rate_source_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limits_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flood_guard, setup, teardown),
 		cmocka_unit_test_teardown(test_pin_and_adopt, unpin_teardown),
 	};
 

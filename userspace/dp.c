@@ -660,6 +660,7 @@ static int unpin_dir(const char *dir, char *err, size_t errlen)
 		XLB_MAP_FLOWS4,	 XLB_MAP_FLOWS6, XLB_MAP_CONFIG,   XLB_MAP_STATS,
 		XLB_MAP_VIP_STATS, XLB_MAP_BACKEND_STATS, XLB_MAP_VIP_FILTER,
 		XLB_MAP_VIP_BUCKETS, XLB_MAP_VIP_LEASES, XLB_MAP_SRC_LIMITS, XLB_MAP_SRC_LOCKS,
+		XLB_MAP_FLOOD_GUARD,
 	};
 	char path[PATH_MAX + 64];
 
@@ -1042,6 +1043,26 @@ int xlb_dp__vip_limits(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	out->source_burst = v->meta.src_burst;
 	out->source_window = v->meta.flags & XLB_VIP_F_SRC_WINDOW;
 	return 0;
+}
+
+int xlb_dp__set_flood_guard(struct xlb_dp *dp, __u32 new_flows_per_cpu, char *err,
+			    size_t errlen)
+{
+	struct xlb_lb_config cfg = dp->cfg;
+	int ret;
+
+	if (cfg.flood_new_flows == new_flows_per_cpu)
+		return 0;
+	cfg.flood_new_flows = new_flows_per_cpu;
+	ret = config_write(dp, &cfg);
+	if (ret)
+		return xlb_err(err, errlen, ret, "writing the flood guard: %s", strerror(-ret));
+	return 0;
+}
+
+__u32 xlb_dp__flood_guard(const struct xlb_dp *dp)
+{
+	return dp->cfg.flood_new_flows;
 }
 
 int xlb_dp__test_clock_set(struct xlb_dp *dp, __u64 now_ns)

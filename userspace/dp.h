@@ -102,6 +102,17 @@ int xlb_dp__vip_set_limits(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 /* The limits in force (lease as resolved); all 0 for a VIP without. */
 int xlb_dp__vip_limits(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 		       struct xlb_dp_limits *out);
+/*
+ * The flood guard (Katran's): above new_flows_per_cpu new flows a second on
+ * one CPU, further new flows are forwarded by the table but not recorded in
+ * the connection table (counted as tx_untracked), so a SYN flood cannot
+ * evict established flows. 0 turns it off (the default). Kept in the pinned
+ * config, so a restarted xlbd finds it.
+ */
+int xlb_dp__set_flood_guard(struct xlb_dp *dp, __u32 new_flows_per_cpu, char *err,
+			    size_t errlen);
+__u32 xlb_dp__flood_guard(const struct xlb_dp *dp);
+
 /* Tests (opts.test_clock): the time the data path sees, in ns. */
 int xlb_dp__test_clock_set(struct xlb_dp *dp, __u64 now_ns);
 
