@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,6 +52,8 @@ static struct {
 	int status;
 	const char *ctype;
 	const char *body;
+	const char *const *seq; /* when set: the n-th request gets seq[n], the last one after */
+	int nseq;
 } fake;
 
 static struct {
@@ -71,6 +74,16 @@ static void answer(int status, const char *body)
 	fake.status = status;
 	fake.body = body;
 	fake.ctype = "application/json";
+	fake.seq = NULL;
+	fake.nseq = 0;
+}
+
+/* 200 with bodies[0] to the first request, bodies[1] to the second, ... */
+static void answer_seq(const char *const *bodies, int n)
+{
+	answer(200, bodies[0]);
+	fake.seq = bodies;
+	fake.nseq = n;
 }
 
 static const char *method_name(enum evhttp_cmd_type cmd)
@@ -123,6 +136,8 @@ static void on_request(struct evhttp_request *r, void *arg)
 			len = sizeof(q->body) - 1;
 		evbuffer_remove(in, q->body, len);
 	}
+	if (fake.nseq)
+		fake.body = fake.seq[fake.n < fake.nseq ? fake.n : fake.nseq - 1];
 	fake.n++;
 	out = evbuffer_new();
 	evbuffer_add(out, fake.body, strlen(fake.body));
@@ -542,6 +557,201 @@ static void test_stats(void **state)
 	assert_string_equal(fake.reqs[0].raw, "/v1/stats?vip=" VIP_ESC);
 }
 
+/*
+ * stats --watch: two answers 2 s apart by xlbd's clock. VIP 198.18.1.100:80:
+ * packets 1000 -> 5000, bytes 1 MB -> 3 MB, new flows 10 -> 30, drops
+ * no_backend 3 -> 7 and rate_vip 0 -> 2000; backend .11 600 -> 2600 packets,
+ * 0.5 MB -> 1.5 MB, 6 -> 16 flows; backend .12 and VIP .101 are new in the
+ * second answer (no rate yet), VIP .102 is gone from it.
+ */
+static const char *const WATCH_A =
+	"{\"clock_ms\":1000,\"global\":{\"rx\":10000,\"drops\":{\"malformed\":8,\"no_backend\":3}},"
+	"\"vips\":[{\"vip\":\"198.18.1.102:80/tcp\",\"packets\":5,\"bytes\":5,\"new_flows\":5,"
+	"\"drops\":{},\"backends\":[]},"
+	"{\"vip\":\"198.18.1.100:80/tcp\",\"packets\":1000,\"bytes\":1000000,\"new_flows\":10,"
+	"\"drops\":{\"no_backend\":3,\"rate_vip\":0},\"backends\":["
+	"{\"address\":\"198.18.0.11\",\"packets\":600,\"bytes\":500000,\"new_flows\":6}]}]}";
+static const char *const WATCH_B =
+	"{\"clock_ms\":3000,\"global\":{\"rx\":30000,\"drops\":{\"malformed\":8,\"no_backend\":7}},"
+	"\"vips\":[{\"vip\":\"198.18.1.100:80/tcp\",\"packets\":5000,\"bytes\":3000000,"
+	"\"new_flows\":30,\"drops\":{\"no_backend\":7,\"rate_vip\":2000},\"backends\":["
+	"{\"address\":\"198.18.0.12\",\"packets\":9,\"bytes\":9,\"new_flows\":9},"
+	"{\"address\":\"198.18.0.11\",\"packets\":2600,\"bytes\":1500000,\"new_flows\":16}]},"
+	"{\"vip\":\"198.18.1.101:80/tcp\",\"packets\":7,\"bytes\":7,\"new_flows\":7,"
+	"\"drops\":{},\"backends\":[]}]}";
+
+static void test_stats_watch(void **state)
+{
+	static const char *const ab[] = { WATCH_A, WATCH_B };
+	struct run r;
+
+	(void)state;
+	answer_seq(ab, 2);
+	xlbctl(&r, "stats", VIP, "--watch", "--interval", "0.05", "--count", "1", NULL);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(fake.n, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_string_equal(fake.reqs[i].method, "GET");
+		assert_string_equal(fake.reqs[i].path, "/v1/stats");
+		assert_string_equal(fake.reqs[i].query, "vip=" VIP);
+	}
+	assert_contains(r.out, "every 0.05s  over the last 2.00s  rx 10.0K pkt/s\n");
+	assert_contains(r.out, "drops/s: no_backend 2.0\n");
+	assert_contains(r.out, "VIP / BACKEND            PKTS/S      BITS/S  NEWFLOWS/S     DROPS/S\n"
+			       "198.18.1.100:80/tcp        2.0K        8.0M        10.0        1.0K\n"
+			       "  drops/s: no_backend 2.0, rate_vip 1.0K\n"
+			       "  -> 198.18.0.12              -           -           -\n"
+			       "  -> 198.18.0.11           1.0K        4.0M         5.0\n"
+			       "198.18.1.101:80/tcp           -           -           -           -\n\n");
+	assert_null(strstr(r.out, "198.18.1.102"));
+	assert_null(strstr(r.out, "\033[")); /* not a terminal: no redrawing */
+	assert_string_equal(r.err, "");
+}
+
+static void test_stats_watch_json(void **state)
+{
+	static const char *const ab[] = { WATCH_A, WATCH_B };
+	json_t *j, *v, *b;
+	struct run r;
+
+	(void)state;
+	answer_seq(ab, 2);
+	xlbctl(&r, "-j", "stats", "--watch", "--interval", "0.05", "--count", "1", NULL);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(fake.n, 2);
+	assert_string_equal(fake.reqs[1].query, "");
+	assert_non_null(strchr(r.out, '\n'));
+	assert_int_equal(strchr(r.out, '\n')[1], '\0'); /* one line per refresh */
+	j = json_loads(r.out, 0, NULL);
+	assert_non_null(j);
+	assert_true(json_number_value(json_object_get(j, "interval_s")) == 2.0);
+	v = json_object_get(j, "global");
+	assert_true(json_number_value(json_object_get(v, "rx_pps")) == 10000);
+	assert_true(json_number_value(json_object_get(json_object_get(v, "drops_ps"), "no_backend")) == 2);
+	assert_int_equal(json_object_size(json_object_get(v, "drops_ps")), 1);
+	v = json_array_get(json_object_get(j, "vips"), 0);
+	assert_string_equal(json_string_value(json_object_get(v, "vip")), VIP);
+	assert_true(json_number_value(json_object_get(v, "pps")) == 2000);
+	assert_true(json_number_value(json_object_get(v, "bps")) == 8e6);
+	assert_true(json_number_value(json_object_get(v, "new_flows_ps")) == 10);
+	assert_true(json_number_value(json_object_get(json_object_get(v, "drops_ps"), "rate_vip")) == 1000);
+	b = json_array_get(json_object_get(v, "backends"), 1);
+	assert_string_equal(json_string_value(json_object_get(b, "address")), "198.18.0.11");
+	assert_true(json_number_value(json_object_get(b, "pps")) == 1000);
+	assert_true(json_number_value(json_object_get(b, "bps")) == 4e6);
+	assert_true(json_number_value(json_object_get(b, "new_flows_ps")) == 5);
+	b = json_array_get(json_object_get(v, "backends"), 0);
+	assert_true(json_is_null(json_object_get(b, "pps")));
+	v = json_array_get(json_object_get(j, "vips"), 1);
+	assert_true(json_is_null(json_object_get(v, "pps")));
+	assert_true(json_is_null(json_object_get(v, "drops_ps")));
+	json_decref(j);
+}
+
+/*
+ * --count N refreshes; a counter that went down counts from 0; when xlbd's
+ * clock goes back (a restart) the next answer starts a new pair.
+ */
+static void test_stats_watch_count(void **state)
+{
+	static const char *const seq[] = {
+		"{\"clock_ms\":1000,\"vips\":[{\"vip\":\"198.18.1.100:80/tcp\",\"packets\":5000}]}",
+		"{\"clock_ms\":3000,\"vips\":[{\"vip\":\"198.18.1.100:80/tcp\",\"packets\":1000}]}",
+		"{\"clock_ms\":100,\"vips\":[{\"vip\":\"198.18.1.100:80/tcp\",\"packets\":0}]}",
+		"{\"clock_ms\":1100,\"vips\":[{\"vip\":\"198.18.1.100:80/tcp\",\"packets\":300}]}",
+	};
+	const char *p;
+	struct run r;
+
+	(void)state;
+	answer_seq(seq, 4);
+	xlbctl(&r, "stats", "--watch", "--interval", "0.02", "--count", "2", NULL);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(fake.n, 4);
+	p = strstr(r.out, "198.18.1.100:80/tcp       500.0");
+	if (!p)
+		fail_msg("no rate 500.0 in:\n%s", r.out);
+	/* 1000 packets in 2 s after a reset, then 300 in 1 s */
+	assert_non_null(strstr(p, "198.18.1.100:80/tcp       300.0"));
+	assert_non_null(strstr(r.out, "over the last 1.00s"));
+
+	/* Without xlbd's clock, this process's: a rate, whatever it is. */
+	setup(NULL);
+	answer(200, "{\"vips\":[{\"vip\":\"198.18.1.100:80/tcp\",\"packets\":10}]}");
+	xlbctl(&r, "stats", "--watch", "--interval", "0.02", "--count", "3", NULL);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(fake.n, 4);
+	assert_contains(r.out, "198.18.1.100:80/tcp         0.0");
+
+	/* xlbd going away ends the watch with its exit code. */
+	setup(NULL);
+	answer(404, "{\"error\":\"no VIP 198.18.1.100:80/tcp\"}");
+	xlbctl(&r, "stats", VIP, "--watch", "--interval", "0.02", NULL);
+	assert_int_equal(r.rc, 1);
+	assert_string_equal(r.err, "xlbctl: no VIP 198.18.1.100:80/tcp\n");
+}
+
+/* On a terminal each refresh homes the cursor and clears the screen. */
+static void test_stats_watch_tty(void **state)
+{
+	static const char *const ab[] = { WATCH_A, WATCH_B,
+					  "{\"clock_ms\":5000,\"global\":{},\"vips\":[]}" };
+	long long deadline = now_ms() + 10000;
+	char out[OUT_MAX];
+	size_t len = 0;
+	int master, status = 0;
+	pid_t pid;
+
+	(void)state;
+	answer_seq(ab, 3);
+	master = posix_openpt(O_RDWR | O_NOCTTY);
+	assert_true(master >= 0);
+	assert_int_equal(grantpt(master), 0);
+	assert_int_equal(unlockpt(master), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+		int null = open("/dev/null", O_WRONLY);
+
+		if (slave < 0 || null < 0 || dup2(slave, 1) < 0 || dup2(null, 2) < 0)
+			_exit(126);
+		execl(XLBCTL, XLBCTL, "--socket", env.sock, "stats", "--watch", "--interval", "0.05",
+		      "--count", "2", (char *)NULL);
+		_exit(127);
+	}
+	fcntl(master, F_SETFL, O_NONBLOCK);
+	for (;;) {
+		ssize_t n = read(master, out + len, sizeof(out) - 1 - len);
+		bool done;
+
+		if (n > 0)
+			len += n;
+		done = waitpid(pid, &status, WNOHANG) == pid;
+		if (done) {
+			while ((n = read(master, out + len, sizeof(out) - 1 - len)) > 0)
+				len += n;
+			break;
+		}
+		if (now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			fail_msg("xlbctl did not finish in 10 s");
+		}
+		event_base_loop(env.base, EVLOOP_NONBLOCK);
+		usleep(500);
+	}
+	close(master);
+	out[len] = '\0';
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(fake.n, 3);
+	/* two refreshes, each drawn from the top of a cleared screen */
+	assert_int_equal(strncmp(out, "\033[H\033[2J", 7), 0);
+	assert_non_null(strstr(out + 7, "\033[H\033[2J"));
+	assert_contains(out, "198.18.1.100:80/tcp        2.0K");
+}
+
 static void test_health(void **state)
 {
 	struct run r;
@@ -704,6 +914,15 @@ static void test_usage_errors(void **state)
 		{ { "backend", "del", "nope", "198.18.0.11" }, "bad VIP" },
 		{ { "health", "1.2.3.4:99999/tcp" }, "bad VIP" },
 		{ { "stats", VIP, VIP }, "unexpected argument" },
+		{ { "stats", "--interval", "1" }, "--interval needs --watch" },
+		{ { "stats", "--count", "3" }, "--count needs --watch" },
+		{ { "stats", "--watch", "--interval", "0" }, "bad --interval '0'" },
+		{ { "stats", "--watch", "--interval", "abc" }, "bad --interval 'abc'" },
+		{ { "stats", "--watch", "--interval", "-1" }, "bad --interval '-1'" },
+		{ { "stats", "--watch", "--interval", "5000" }, "bad --interval '5000'" },
+		{ { "stats", "--watch", "--count", "0" }, "bad --count '0'" },
+		{ { "stats", "--watch", "--count", "x" }, "bad --count 'x'" },
+		{ { "vip", "list", "--watch" }, "unknown option '--watch'" },
 		{ { "status", "-x" }, "unknown option '-x'" },
 		{ { "config", "apply" }, "missing FILE" },
 		{ { "config", "apply", "/nonexistent/xlb.yaml" }, "cannot open '/nonexistent/xlb.yaml'" },
@@ -851,6 +1070,10 @@ int main(void)
 		cmocka_unit_test_setup(test_backend_set, setup),
 		cmocka_unit_test_setup(test_backend_del, setup),
 		cmocka_unit_test_setup(test_stats, setup),
+		cmocka_unit_test_setup(test_stats_watch, setup),
+		cmocka_unit_test_setup(test_stats_watch_json, setup),
+		cmocka_unit_test_setup(test_stats_watch_count, setup),
+		cmocka_unit_test_setup(test_stats_watch_tty, setup),
 		cmocka_unit_test_setup(test_health, setup),
 		cmocka_unit_test_setup(test_config_export, setup),
 		cmocka_unit_test_setup(test_config_apply, setup),

@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <jansson.h>
 
 #include "userspace/ctl_http.h"
@@ -44,7 +46,8 @@ struct args {
 	const char *pos[2];
 	int npos;
 	const char *algo, *forward, *rate, *source_rate, *weight;
-	bool drain, undrain, dry_run;
+	const char *interval, *count;
+	bool drain, undrain, dry_run, watch;
 };
 
 struct cmd {
@@ -68,6 +71,9 @@ static const struct option long_opts[] = {
 	{ "drain", no_argument, NULL, 'd' },
 	{ "undrain", no_argument, NULL, 'u' },
 	{ "dry-run", no_argument, NULL, 'n' },
+	{ "watch", no_argument, NULL, 'W' },
+	{ "interval", required_argument, NULL, 'i' },
+	{ "count", required_argument, NULL, 'c' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "socket", required_argument, NULL, 'S' },
 	{ "help", no_argument, NULL, 'h' },
@@ -657,14 +663,323 @@ static int vip_query(struct ctl *ctl, const char *base, const char *vip, char *p
 	return 0;
 }
 
+/*
+ * ---- stats --watch ----
+ *
+ * Rates between two GET /v1/stats answers: per VIP and backend packets/s,
+ * bits/s and new flows/s, and drops/s by reason. The time between the two
+ * is xlbd's "clock_ms" (when it read the counters) when both answers have
+ * it, else this process's monotonic clock around the requests. A counter
+ * that went down (its VIP or backend was re-created) counts from 0.
+ */
+
+#define WATCH_INTERVAL_MAX 3600.0
+#define WATCH_INTERVAL_MIN 0.01
+
+struct sample {
+	json_t *j;	/* the answer */
+	double time_s;	/* xlbd's clock, or ours */
+	bool xlbd_time;
+};
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sleep_until(double t)
+{
+	double left = t - mono_s();
+	struct timespec ts;
+
+	if (left <= 0)
+		return;
+	ts.tv_sec = (time_t)left;
+	ts.tv_nsec = (long)((left - ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* One answer, failures reported (exit codes as for any command). */
+static int watch_fetch(struct ctl *ctl, const char *path, struct sample *s)
+{
+	struct ctl_http_resp resp;
+	json_error_t jerr;
+	double t0 = mono_s();
+	json_t *clock;
+	int ret;
+
+	ret = request(ctl, "GET", path, NULL, 0, NULL, &resp);
+	if (ret == -EREMOTEIO)
+		ret = rejected(&resp);
+	if (!ret) {
+		s->j = json_loads(resp.body, 0, &jerr);
+		if (!s->j) {
+			fprintf(stderr, "xlbctl: bad answer from xlbd: %s\n", jerr.text);
+			ret = -EBADMSG;
+		}
+	}
+	ctl_http_resp__free(&resp);
+	if (ret)
+		return ret;
+	clock = json_object_get(s->j, "clock_ms");
+	s->xlbd_time = json_is_number(clock);
+	s->time_s = s->xlbd_time ? json_number_value(clock) / 1e3 : (t0 + mono_s()) / 2;
+	return 0;
+}
+
+/* Per second, of the counter key between two objects; a reset counts from 0. */
+static double per_s(json_t *cur, json_t *prev, const char *key, double dt)
+{
+	long long c = jint(cur, key), p = jint(prev, key);
+
+	return (c >= p ? c - p : c) / dt;
+}
+
+/* The element of arr whose key is name; tries index hint first. */
+static json_t *find_by(json_t *arr, size_t hint, const char *key, const char *name)
+{
+	json_t *o = json_array_get(arr, hint);
+	size_t i;
+
+	if (o && !strcmp(jstr(o, key), name))
+		return o;
+	json_array_foreach(arr, i, o)
+		if (!strcmp(jstr(o, key), name))
+			return o;
+	return NULL;
+}
+
+/* 999.5 -> "999.5", 12345 -> "12.3K", 1.5e9 -> "1.5G" (SI, as rates are). */
+static const char *rate_str(char *buf, size_t len, double v)
+{
+	const char *units = "KMGTPE";
+	int i = -1;
+
+	if (v < 1000) {
+		snprintf(buf, len, "%.1f", v);
+		return buf;
+	}
+	while (v >= 1000 && i < 5) {
+		v /= 1000;
+		i++;
+	}
+	snprintf(buf, len, "%.1f%c", v, units[i]);
+	return buf;
+}
+
+/* {"reason": per second} of the drops objects, non-zero ones only. */
+static json_t *drop_rates(json_t *cur, json_t *prev, double dt, double *total)
+{
+	json_t *out = json_object(), *v;
+	const char *reason;
+
+	*total = 0;
+	json_object_foreach(cur, reason, v) {
+		double r = per_s(cur, prev, reason, dt);
+
+		*total += r;
+		if (r > 0)
+			json_object_set_new(out, reason, json_real(r));
+	}
+	return out;
+}
+
+/*
+ * The rates as JSON: {"interval_s", "global": {"rx_pps", "drops_ps"},
+ * "vips": [{"vip", "pps", "bps", "new_flows_ps", "drops_ps",
+ * "backends": [{"address", "pps", "bps", "new_flows_ps"}]}]}; a VIP or
+ * backend missing from the previous answer has no rates yet (null).
+ */
+static json_t *watch_rates(const struct sample *cur, const struct sample *prev)
+{
+	double dt = cur->time_s - prev->time_s, total;
+	json_t *vips = json_array(), *v, *pv, *b, *pb, *g, *pg;
+	size_t i, k;
+
+	g = json_object_get(cur->j, "global");
+	pg = json_object_get(prev->j, "global");
+	json_array_foreach(json_object_get(cur->j, "vips"), i, v) {
+		json_t *backends = json_array(), *o;
+
+		pv = find_by(json_object_get(prev->j, "vips"), i, "vip", jstr(v, "vip"));
+		json_array_foreach(json_object_get(v, "backends"), k, b) {
+			pb = pv ? find_by(json_object_get(pv, "backends"), k, "address",
+					  jstr(b, "address")) : NULL;
+			o = json_pack("{s:s}", "address", jstr(b, "address"));
+			json_object_set_new(o, "pps", pb ? json_real(per_s(b, pb, "packets", dt))
+							 : json_null());
+			json_object_set_new(o, "bps", pb ? json_real(8 * per_s(b, pb, "bytes", dt))
+							 : json_null());
+			json_object_set_new(o, "new_flows_ps",
+					    pb ? json_real(per_s(b, pb, "new_flows", dt)) : json_null());
+			json_array_append_new(backends, o);
+		}
+		o = json_pack("{s:s}", "vip", jstr(v, "vip"));
+		json_object_set_new(o, "pps", pv ? json_real(per_s(v, pv, "packets", dt)) : json_null());
+		json_object_set_new(o, "bps", pv ? json_real(8 * per_s(v, pv, "bytes", dt)) : json_null());
+		json_object_set_new(o, "new_flows_ps",
+				    pv ? json_real(per_s(v, pv, "new_flows", dt)) : json_null());
+		json_object_set_new(o, "drops_ps",
+				    pv ? drop_rates(json_object_get(v, "drops"),
+						    json_object_get(pv, "drops"), dt, &total)
+				       : json_null());
+		json_object_set_new(o, "backends", backends);
+		json_array_append_new(vips, o);
+	}
+	return json_pack("{s:f, s:{s:o, s:o}, s:o}", "interval_s", dt, "global", "rx_pps",
+			 g && pg ? json_real(per_s(g, pg, "rx", dt)) : json_null(), "drops_ps",
+			 g && pg ? drop_rates(json_object_get(g, "drops"),
+					      json_object_get(pg, "drops"), dt, &total)
+				 : json_null(),
+			 "vips", vips);
+}
+
+static const char *rate_cell(char *buf, size_t len, json_t *v, double scale)
+{
+	if (!json_is_number(v))
+		return "-";
+	return rate_str(buf, len, json_number_value(v) * scale);
+}
+
+/* "  drops/s: no_backend 3.0, rate_vip 12.5K" when any. */
+static void print_drop_rates(const char *title, json_t *drops)
+{
+	const char *reason, *sep = "";
+	char num[32];
+	json_t *r;
+
+	if (!json_object_size(drops))
+		return;
+	printf("%s", title);
+	json_object_foreach(drops, reason, r) {
+		printf("%s %s %s", sep, reason, rate_str(num, sizeof(num), json_number_value(r)));
+		sep = ",";
+	}
+	putchar('\n');
+}
+
+static void print_rates(json_t *r, double interval, bool tty)
+{
+	json_t *vips = json_object_get(r, "vips"), *g = json_object_get(r, "global"), *v, *b;
+	int w = name_width(vips, "VIP / BACKEND");
+	char n[4][32], when[32];
+	time_t now = time(NULL);
+	double drops;
+	size_t i, k;
+
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&now));
+	if (tty)
+		fputs("\033[H\033[2J", stdout); /* home, clear: redrawn in place */
+	printf("%s  every %gs  over the last %.2fs  rx %s pkt/s\n", when, interval,
+	       json_number_value(json_object_get(r, "interval_s")),
+	       rate_cell(n[0], 32, json_object_get(g, "rx_pps"), 1));
+	print_drop_rates("drops/s:", json_object_get(g, "drops_ps"));
+	printf("%-*s  %10s  %10s  %10s  %10s\n", w, "VIP / BACKEND", "PKTS/S", "BITS/S",
+	       "NEWFLOWS/S", "DROPS/S");
+	json_array_foreach(vips, i, v) {
+		json_t *d = json_object_get(v, "drops_ps"), *x;
+		const char *reason;
+
+		drops = 0;
+		json_object_foreach(d, reason, x)
+			drops += json_number_value(x);
+		printf("%-*s  %10s  %10s  %10s  %10s\n", w, jstr(v, "vip"),
+		       rate_cell(n[0], 32, json_object_get(v, "pps"), 1),
+		       rate_cell(n[1], 32, json_object_get(v, "bps"), 1),
+		       rate_cell(n[2], 32, json_object_get(v, "new_flows_ps"), 1),
+		       json_is_object(d) ? rate_str(n[3], 32, drops) : "-");
+		print_drop_rates("  drops/s:", d);
+		json_array_foreach(json_object_get(v, "backends"), k, b)
+			printf("  -> %-*s  %10s  %10s  %10s\n", w - 5, jstr(b, "address"),
+			       rate_cell(n[0], 32, json_object_get(b, "pps"), 1),
+			       rate_cell(n[1], 32, json_object_get(b, "bps"), 1),
+			       rate_cell(n[2], 32, json_object_get(b, "new_flows_ps"), 1));
+	}
+	if (!tty)
+		putchar('\n'); /* a blank line between refreshes */
+	fflush(stdout);
+}
+
+/* Parses "S" as seconds, WATCH_INTERVAL_MIN..WATCH_INTERVAL_MAX. */
+static int parse_interval(struct ctl *ctl, const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	if (*s < '0' || *s > '9' || *end || errno || *out < WATCH_INTERVAL_MIN ||
+	    *out > WATCH_INTERVAL_MAX)
+		return usage_err(ctl, "bad --interval '%s' (expected seconds, %g..%g)", s,
+				 WATCH_INTERVAL_MIN, WATCH_INTERVAL_MAX);
+	return 0;
+}
+
+static int do_stats_watch(struct ctl *ctl, const char *path, double interval, __u32 count)
+{
+	bool tty = isatty(STDOUT_FILENO) && !ctl->json;
+	struct sample prev = {}, cur = {};
+	double next;
+	int ret;
+
+	ret = watch_fetch(ctl, path, &prev);
+	next = mono_s() + interval;
+	for (__u32 n = 0; !ret && (!count || n < count);) {
+		json_t *r;
+
+		sleep_until(next);
+		next += interval;
+		ret = watch_fetch(ctl, path, &cur);
+		if (ret)
+			break;
+		if (cur.time_s <= prev.time_s || cur.xlbd_time != prev.xlbd_time) {
+			/* xlbd restarted (its clock went back): start again from here */
+			json_decref(prev.j);
+			prev = cur;
+			cur.j = NULL;
+			continue;
+		}
+		n++;
+		r = watch_rates(&cur, &prev);
+		if (ctl->json) {
+			char *line = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10));
+
+			printf("%s\n", line ? line : "{}");
+			fflush(stdout);
+			free(line);
+		} else {
+			print_rates(r, interval, tty);
+		}
+		json_decref(r);
+		json_decref(prev.j);
+		prev = cur;
+		cur.j = NULL;
+	}
+	json_decref(prev.j);
+	json_decref(cur.j);
+	return ret;
+}
+
 static int do_stats(struct ctl *ctl, const struct args *a)
 {
 	char path[PATH_LEN], name[XLB_VIP_NAME_MAX];
+	double interval = 1;
+	__u32 count = 0;
 	int ret;
 
 	if ((ret = vip_query(ctl, "/v1/stats", a->pos[0], path, name)))
 		return ret;
-	return simple(ctl, "GET", path, NULL, print_stats);
+	if (!a->watch && (a->interval || a->count))
+		return usage_err(ctl, "--%s needs --watch", a->interval ? "interval" : "count");
+	if (!a->watch)
+		return simple(ctl, "GET", path, NULL, print_stats);
+	if ((a->interval && (ret = parse_interval(ctl, a->interval, &interval))) ||
+	    (a->count && parse_u32(a->count, 1, UINT32_MAX, &count)))
+		return ret ?: usage_err(ctl, "bad --count '%s' (expected an integer >= 1)", a->count);
+	return do_stats_watch(ctl, path, interval, count);
 }
 
 /*
@@ -806,10 +1121,15 @@ static const struct cmd cmds[] = {
 	{ "health", NULL, do_health, { "VIP" }, 0, "",
 	  "health [VIP]",
 	  "Show each backend's health: up/down, circuit state, last check, latency, failures." },
-	{ "stats", NULL, do_stats, { "VIP" }, 0, "",
-	  "stats [VIP]",
+	{ "stats", NULL, do_stats, { "VIP" }, 0, "Wic",
+	  "stats [VIP] [--watch [--interval S] [--count N]]",
 	  "Show packets, bytes, new flows and drops by reason, per VIP and per backend,\n"
-	  "summed over CPUs. Large numbers are rounded; -j gives them exactly." },
+	  "summed over CPUs. Large numbers are rounded; -j gives them exactly.\n"
+	  "  --watch         live rates: packets/s, bits/s, new flows/s and drops/s by\n"
+	  "                  reason, redrawn in place on a terminal, else printed as\n"
+	  "                  blocks of lines; with -j one JSON object per refresh\n"
+	  "  --interval S    seconds between refreshes (default 1)\n"
+	  "  --count N       stop after N refreshes (default: until interrupted)" },
 	{ "config", "export", do_config_export, {}, 0, "",
 	  "config export",
 	  "Print the current state as YAML, loadable by xlbd --config." },
@@ -905,6 +1225,15 @@ static int run_cmd(struct ctl *ctl, const struct cmd *cmd, int argc, char **argv
 			break;
 		case 'n':
 			a.dry_run = true;
+			break;
+		case 'W':
+			a.watch = true;
+			break;
+		case 'i':
+			a.interval = optarg;
+			break;
+		case 'c':
+			a.count = optarg;
 			break;
 		}
 	}
