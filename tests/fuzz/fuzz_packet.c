@@ -19,7 +19,9 @@
  *     the forwarded IP packet's own length fits the frame.
  *
  * The flow table lives across inputs (small, so the LRU evicts), as on a
- * real interface. `fuzz_packet -write_seeds=DIR` writes the seed frames
+ * real interface; so do the rate limits of two VIPs (a token bucket with a
+ * per-source bucket, a per-source sliding window) and the flood guard, on a
+ * test clock that moves 1 ms a frame. `fuzz_packet -write_seeds=DIR` writes the seed frames
  * (valid v4/v6, TCP/UDP/ICMP, VLAN, IPIP, built by tests/lib/pkt.h) to DIR;
  * tests/fuzz/corpus/packet/ holds them.
  */
@@ -48,13 +50,23 @@ static const __u8 LB_IF_MAC[6] = {0x02, 0, 0, 0, 0, 0xaa};
 #define IPIP_SRC6 "2001:2:0:ffff::" /* /96 */
 #define NBACKENDS 3
 
-/* The VIPs: every algorithm-independent path of the data path. */
+/* Rate limits of the VIPs that have them (fuzz time: 1 ms a frame). */
+static const struct xlb_dp_limits limits_bucket = {
+    .pps = 200, .burst = 20, .source_new_flows = 50, .source_burst = 5};
+static const struct xlb_dp_limits limits_window = {.source_new_flows = 20, .source_window = true};
+
+/* Flood guard: new flows a second a CPU records; the rest go unrecorded. */
+#define FLOOD_NEW_FLOWS 500
+#define CLOCK_STEP_NS 1000000ULL
+
+/* The VIPs: every path of the data path. */
 static const struct {
 	const char *name;
 	enum xlb_algo algo;
 	enum xlb_forward fwd;
 	int be_family; /* 0: no backends */
 	bool drain_one;
+	const struct xlb_dp_limits *limits;
 } vips[] = {
     {"198.18.1.100:80/tcp", XLB_ALGO_MAGLEV, XLB_FWD_IPIP, 4},	/* 4in4 */
     {"198.18.1.100:53/udp", XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, 4}, /* l2dsr */
@@ -68,11 +80,14 @@ static const struct {
     {"[2001:2::100]:53/udp", XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, 6},
     {"[2001:2::102]:0/udp", XLB_ALGO_MAGLEV, XLB_FWD_IPIP, 6, true}, /* any port */
     {"[2001:2::102]:0/tcp", XLB_ALGO_SOURCE_HASH, XLB_FWD_L2DSR, 6},
+    {"198.18.1.105:80/tcp", XLB_ALGO_MAGLEV, XLB_FWD_IPIP, 4, false, &limits_bucket},
+    {"[2001:2::105]:0/udp", XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, 6, false, &limits_window},
 };
 #define NVIPS (sizeof(vips) / sizeof(vips[0]))
 
 static struct xlb_dp *dp;
 static struct xlb_vip_addr vip_addr[NVIPS];
+static __u64 clock_ns = 1000000000ULL;
 
 /*
  * libFuzzer sees no coverage inside the BPF program. The data path's own
@@ -163,6 +178,8 @@ static void write_seeds(const char *dir)
 	    {"tcp6-anyport-l2dsr", 6, "2001:2::102", IPPROTO_TCP, 22, 0, 0x02},
 	    {"tcp6-vlan", 6, "2001:2::100", IPPROTO_TCP, 80, 7, 0x10},
 	    {"tcp6-not-vip", 6, "2001:2::200", IPPROTO_TCP, 80, 0, 0x02},
+	    {"tcp4-rate-limited", 4, "198.18.1.105", IPPROTO_TCP, 80, 0, 0x02},
+	    {"udp6-source-window", 6, "2001:2::105", IPPROTO_UDP, 4242, 0, 0},
 	};
 	__u8 buf[PKT_MAX], inner[PKT_MAX];
 	size_t len, n;
@@ -258,7 +275,7 @@ static void write_seeds(const char *dir)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct xlb_dp_opts opts = {.conntrack_size = 1024, .test_poison = true};
+	struct xlb_dp_opts opts = {.conntrack_size = 1024, .test_poison = true, .test_clock = true};
 	char err[256];
 
 	for (int i = 1; i < *argc; i++) {
@@ -292,7 +309,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			b[0].drain = true;
 		if (xlb_dp__set_backends(dp, &vip_addr[v], b, n, err, sizeof(err)))
 			fuzz_fail("backends of %s: %s", vips[v].name, err);
+		if (vips[v].limits &&
+		    xlb_dp__vip_set_limits(dp, &vip_addr[v], vips[v].limits, err, sizeof(err)))
+			fuzz_fail("limits of %s: %s", vips[v].name, err);
 	}
+	if (xlb_dp__set_flood_guard(dp, FLOOD_NEW_FLOWS, err, sizeof(err)))
+		fuzz_fail("flood guard: %s", err);
 	return 0;
 }
 
@@ -467,6 +489,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return -1;
 	memcpy(in, data, len);
 	t.data_size_in = len;
+	clock_ns += CLOCK_STEP_NS;
+	fuzz_assert(!xlb_dp__test_clock_set(dp, clock_ns), "setting the test clock");
 	fuzz_assert(!xlb_dp__stats(dp, &before), "reading the counters");
 	ret = bpf_prog_test_run_opts(xlb_dp__prog_fd(dp), &t);
 	fuzz_assert(!ret, "BPF_PROG_TEST_RUN of %zu bytes: %s", len, strerror(errno));
