@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#
+# /metrics as an operator's Prometheus sees it. A real `prometheus` server
+# runs on loopback in the lb namespace (temporary config and storage under
+# $XLBT_RUN), scraping xlbd every second:
+#  - `up` is 1 and the live text passes `promtool check metrics`;
+#  - after exactly N UDP datagrams to a UDP VIP, xlbd counts N, and after
+#    HTTP requests to an IPv4 and an IPv6 VIP, Prometheus' value of
+#    xlb_vip_packets_total (and of the backends' sum) for each VIP is
+#    xlbd's own once traffic stopped;
+#  - only GET /metrics is served on that port;
+#  - scrapers that stall (a request never finished, a response never read)
+#    block neither the API (xlbctl status and health answer at once), nor
+#    the health checks (their histogram keeps counting), nor Prometheus.
+# Prometheus, the stalled sockets and xlbd are ended on every exit path
+# (bg_in_ns records them; the trap and topology_down end them).
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+
+require_root
+require_cmd ip ethtool python3 curl prometheus promtool
+require_build build/xlbd build/xlbctl
+
+UDP_VIP=198.18.1.100:53/udp
+TCP_VIP=198.18.1.100:80/tcp
+TCP6_VIP=[2001:2::100]:80/tcp
+N_UDP=200
+N_HTTP=20
+PROM=127.0.0.1:9090
+
+cat >"$XLBT_RUN.yaml" <<YAML
+interfaces:
+  - {name: eth0, mode: native}
+vips:
+  - vip: "$UDP_VIP"
+    forward: l2dsr
+    backends:
+      - {address: 198.18.0.11}
+      - {address: 198.18.0.12}
+  - vip: "$TCP_VIP"
+    forward: l2dsr
+    health_check: {type: tcp, port: 80, interval_ms: 200, timeout_ms: 150}
+    backends:
+      - {address: 198.18.0.11}
+      - {address: 198.18.0.12}
+  - vip: "$TCP6_VIP"
+    forward: l2dsr
+    backends:
+      - {address: "2001:2::11"}
+      - {address: "2001:2::12"}
+YAML
+
+# metric SERIES: its value in xlbd's own /metrics ("" when absent)
+metric() {
+	in_ns lb curl -sf --max-time 5 "http://$XLBD_METRICS/metrics" |
+		awk -v s="$1" 'index($0, s " ") == 1 { print $2 }'
+}
+# promql QUERY: the value of a one-series answer from Prometheus ("" when none)
+promql() {
+	in_ns lb curl -sf --max-time 5 -G --data-urlencode "query=$1" \
+		"http://$PROM/api/v1/query" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["data"]["result"]
+print(r[0]["value"][1] if len(r) == 1 else "")'
+}
+promql_is() { [ "$(promql "$1")" = "$2" ]; }
+metric_is() { [ "$(metric "$1")" = "$2" ]; }
+# same_in_prometheus SERIES QUERY: Prometheus reports what xlbd reports now
+same_in_prometheus() {
+	local own
+	own=$(metric "$1")
+	[ -n "$own" ] && [ "$(promql "$2")" = "$own" ]
+}
+
+topology_up 2 l2dsr
+mv "$XLBT_RUN.yaml" "$XLBT_RUN/xlb.yaml"
+start_xlbd "$XLBT_RUN/xlb.yaml"
+
+# Prometheus, scraping xlbd every second.
+mkdir -p "$XLBT_RUN/prometheus/data"
+cat >"$XLBT_RUN/prometheus/prometheus.yml" <<YAML
+global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}
+scrape_configs:
+  - job_name: xlb
+    static_configs:
+      - targets: ["$XLBD_METRICS"]
+YAML
+bg_in_ns lb "$XLBT_RUN/prometheus/log" prometheus \
+	--config.file="$XLBT_RUN/prometheus/prometheus.yml" \
+	--storage.tsdb.path="$XLBT_RUN/prometheus/data" \
+	--web.listen-address="$PROM" --log.level=warn
+PROM_PID=$BG_PID
+prom_ready() { in_ns lb curl -sf --max-time 2 "http://$PROM/-/ready"; }
+wait_until 30 prom_ready ||
+	fail "prometheus not ready in 30 s: $(tail -n 5 "$XLBT_RUN/prometheus/log")"
+wait_until 15 promql_is 'up{job="xlb"}' 1 || fail "up{job=\"xlb\"} is not 1: '$(promql 'up{job="xlb"}')'"
+echo "prometheus (pid $PROM_PID) scrapes xlbd: up 1"
+
+# The live text is valid exposition.
+in_ns lb curl -sf "http://$XLBD_METRICS/metrics" >"$XLBT_RUN/metrics.txt" || fail "GET /metrics"
+out=$(promtool check metrics <"$XLBT_RUN/metrics.txt" 2>&1) || fail "promtool check metrics: $out"
+[ -z "$out" ] || fail "promtool check metrics: $out"
+
+# Exactly N_UDP datagrams to the UDP VIP (paced: none lost before XDP).
+in_ns client python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(int(sys.argv[1])):
+    s.sendto(b"x", ("198.18.1.100", 53))
+    time.sleep(0.002)' "$N_UDP" || fail "sending UDP"
+# and HTTP, over IPv4 and IPv6
+tally=$(http_tally "$N_HTTP" http://198.18.1.100/) || fail "HTTP over IPv4: $tally"
+tally=$(http_tally "$N_HTTP" "http://[2001:2::100]/") || fail "HTTP over IPv6: $tally"
+sleep 1 # the last FINs and ACKs
+
+udp='xlb_vip_packets_total{vip="'$UDP_VIP'"}'
+wait_until 5 metric_is "$udp" "$N_UDP" ||
+	fail "xlbd counts $(metric "$udp") packets to $UDP_VIP, $N_UDP were sent"
+for vip in "$UDP_VIP" "$TCP_VIP" "$TCP6_VIP"; do
+	series='xlb_vip_packets_total{vip="'$vip'"}'
+	wait_until 10 same_in_prometheus "$series" "$series" ||
+		fail "$series: xlbd $(metric "$series"), prometheus '$(promql "$series")'"
+	own=$(metric "$series")
+	[ "$own" -ge "$N_UDP" ] || [ "$vip" != "$UDP_VIP" ] || fail "$series: $own"
+	[ "$own" -ge "$((3 * N_HTTP))" ] || [ "$vip" = "$UDP_VIP" ] ||
+		fail "$series: $own packets for $N_HTTP HTTP requests"
+	# every packet went to some backend
+	sum=$(promql 'sum(xlb_backend_packets_total{vip="'$vip'"})')
+	assert_eq "$own" "$sum" "sum of backend packets of $vip in prometheus"
+	echo "$series: xlbd $own, prometheus $(promql "$series")"
+done
+
+# Only GET /metrics on that port.
+code=$(in_ns lb curl -s -o /dev/null -w '%{http_code}' "http://$XLBD_METRICS/")
+assert_eq 404 "$code" "GET /"
+code=$(in_ns lb curl -s -o /dev/null -w '%{http_code}' -X POST "http://$XLBD_METRICS/metrics")
+[ "$code" = 404 ] || [ "$code" = 405 ] || fail "POST /metrics answered $code"
+
+# Stalled scrapers: 5 requests never finished, 5 responses never read.
+cat >"$XLBT_RUN/stall.py" <<'PY'
+import socket, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+held = []
+for i in range(5):
+    s = socket.create_connection((host, int(port)))
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: xlb\r\n")  # no blank line: never complete
+    held.append(s)
+for i in range(5):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+    s.connect((host, int(port)))
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: xlb\r\n\r\n")  # never read
+    held.append(s)
+print("holding", len(held), flush=True)
+time.sleep(600)
+PY
+bg_in_ns lb "$XLBT_RUN/stall.log" python3 "$XLBT_RUN/stall.py" "$XLBD_METRICS"
+STALL_PID=$BG_PID
+wait_until 10 grep -q holding "$XLBT_RUN/stall.log" || fail "stalled scrapers: $(cat "$XLBT_RUN/stall.log")"
+checks='xlb_healthcheck_duration_seconds_count'
+before=$(metric "$checks")
+t0=$(date +%s%N)
+xlbctl_lb status >/dev/null || fail "xlbctl status with stalled scrapers"
+xlbctl_lb health >/dev/null || fail "xlbctl health with stalled scrapers"
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$ms" -lt 2000 ] || fail "the API took $ms ms with stalled scrapers"
+scraped=$(promql 'timestamp(up{job="xlb"})')
+sleep 2
+after=$(metric "$checks")
+[ "$after" -gt "$before" ] || fail "health checks stalled: $checks $before -> $after"
+# Prometheus went on scraping, successfully.
+newer() { python3 -c 'import sys; sys.exit(not float(sys.argv[1]) > float(sys.argv[2]))' "$(promql 'timestamp(up{job="xlb"})')" "$scraped"; }
+wait_until 5 newer || fail "prometheus stopped scraping with stalled scrapers"
+assert_eq 1 "$(promql 'up{job="xlb"}')" "up with stalled scrapers"
+echo "with 10 stalled scrapers: API in $ms ms, health checks $before -> $after, up 1"
+kill "$STALL_PID" 2>/dev/null
+wait "$STALL_PID" 2>/dev/null
+
+# Prometheus is stopped like any other process of the run.
+kill "$PROM_PID" && wait "$PROM_PID" 2>/dev/null
+echo ok
