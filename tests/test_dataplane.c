@@ -1121,6 +1121,21 @@ static void test_rate_source_counts_new_flows_only(void **state)
 	assert_int_equal(send_n(fx, &u, 2), 0);
 	assert_int_equal(stats(fx).drops[XLB_DROP_RATE_SOURCE], 3);
 	assert_int_equal(stats(fx).rl_src_pass, 2);
+	/* a VIP deleted and added again (same id) forgets its sources */
+	{
+		struct xlb_vip_addr v = vip("198.18.1.100:53/udp");
+
+		assert_int_equal(xlb_dp__vip_del(fx->dp, &v, fx->err, sizeof(fx->err)), 0);
+		add_vip(fx, "198.18.1.100:53/udp", XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, XLB_AF_INET, 3);
+		set_limits(fx, "198.18.1.100:53/udp", &l);
+		u.sport = 3;
+		assert_int_equal(send_n(fx, &u, 1), 1);
+		u.sport = 4;
+		assert_int_equal(send_n(fx, &u, 1), 0);
+		/* the other VIP's sources are kept */
+		f.sport = 5;
+		assert_int_equal(send_n(fx, &f, 1), 0);
+	}
 }
 
 static void test_rate_source_window(void **state)

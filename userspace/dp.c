@@ -906,46 +906,55 @@ static int vip_bucket_write(struct xlb_dp *dp, __u32 vip_id, const struct xlb_tb
 	return 0;
 }
 
-/* Forgets the per-source state of a VIP id (a VIP deleted, or an id reused). */
+/* Forgets the per-source state of a deleted VIP: reads the keys in batches
+ * (a full map is 65536 keys), deletes the VIP's.
+ */
 static int src_limits_purge(struct xlb_dp *dp, __u32 vip_id)
 {
 	int fd = map_fd(dp->skel->maps.xlb_src_limits);
-	struct xlb_src_key key, next, *doomed = NULL;
-	size_t n = 0, cap = 0;
-	void *prev = NULL;
+	__u32 max = bpf_map__max_entries(dp->skel->maps.xlb_src_limits), n = 0, done = 0;
+	struct xlb_src_key *keys = calloc(max, sizeof(*keys));
+	struct xlb_src_limit *vals = calloc(max, sizeof(*vals));
+	__u64 token = 0; /* a hash map's batch cursor (a bucket index) */
 	int ret = 0;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (key.vip_id != vip_id)
-			continue;
-		if (n == cap) {
-			struct xlb_src_key *d = realloc(doomed, (cap ? cap * 2 : 64) * sizeof(*d));
-
-			if (!d) {
-				ret = -ENOMEM;
-				break;
-			}
-			doomed = d;
-			cap = cap ? cap * 2 : 64;
-		}
-		doomed[n++] = key;
+	if (!keys || !vals) {
+		ret = -ENOMEM;
+		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, &doomed[i]);
-	free(doomed);
+	while (done < max) {
+		__u32 count = max - done;
+		int end = bpf_map_lookup_batch(fd, done ? &token : NULL, &token, keys + done,
+					       vals + done, &count, NULL);
+
+		if (end && errno != ENOENT) { /* ENOENT: the last batch */
+			ret = -errno;
+			goto out;
+		}
+		done += count;
+		if (end || !count)
+			break;
+	}
+	for (__u32 i = 0; i < done; i++)
+		if (keys[i].vip_id == vip_id)
+			keys[n++] = keys[i];
+	for (__u32 i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &keys[i]); /* gone already (evicted): fine */
+out:
+	free(keys);
+	free(vals);
 	return ret;
 }
 
-/* A VIP id taken by a new VIP: no bucket, lease or source state of the last. */
+/* A VIP id taken by a new VIP: no bucket or lease of the last one (its
+ * per-source state went when it was deleted).
+ */
 static int ratelimit_reset(struct xlb_dp *dp, __u32 vip_id)
 {
 	struct xlb_tb empty = {};
 
 	return vip_bucket_write(dp, vip_id, &empty) ?:
-	       percpu_zero(dp, dp->skel->maps.xlb_vip_leases, vip_id) ?:
-	       src_limits_purge(dp, vip_id);
+	       percpu_zero(dp, dp->skel->maps.xlb_vip_leases, vip_id);
 }
 
 static int check_limits(const struct xlb_dp_limits *l, char *err, size_t errlen)
