@@ -131,6 +131,34 @@ for vip in "$UDP_VIP" "$TCP_VIP" "$TCP6_VIP"; do
 	echo "$series: xlbd $own, prometheus $(promql "$series")"
 done
 
+# The contrib dashboard: every metric it names is served, every query runs.
+python3 - "$XLBT_RUN/metrics.txt" contrib/grafana/xlb-dashboard.json >"$XLBT_RUN/queries" <<'PY' ||
+import json, re, sys
+served = set(re.findall(r"^# TYPE (\S+)", open(sys.argv[1]).read(), re.M))
+dash = json.load(open(sys.argv[2]))
+def exprs(panels):
+    for p in panels:
+        yield from exprs(p.get("panels", []))
+        for t in p.get("targets", []):
+            yield t["expr"]
+n = 0
+for e in exprs(dash["panels"]):
+    for name in re.findall(r"xlb_[a-z_]+", e):
+        base = re.sub(r"_(bucket|sum|count)$", "", name) if name.startswith("xlb_healthcheck") else name
+        if base not in served:
+            sys.exit("dashboard uses %s, which xlbd does not serve" % name)
+    print(e.replace("$__rate_interval", "10s").replace("$instance", ".*").replace("$vip", ".*"))
+    n += 1
+sys.exit(0 if n else "no queries in the dashboard")
+PY
+	fail "dashboard: $(cat "$XLBT_RUN/queries")"
+while read -r q; do
+	st=$(in_ns lb curl -s --max-time 5 -G --data-urlencode "query=$q" "http://$PROM/api/v1/query" |
+		python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["status"], r.get("error", ""))')
+	[ "$st" = "success " ] || fail "dashboard query '$q': $st"
+done <"$XLBT_RUN/queries"
+echo "dashboard: $(wc -l <"$XLBT_RUN/queries") queries run"
+
 # Only GET /metrics on that port.
 code=$(in_ns lb curl -s -o /dev/null -w '%{http_code}' "http://$XLBD_METRICS/")
 assert_eq 404 "$code" "GET /"
