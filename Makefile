@@ -201,6 +201,12 @@ test-fuzz: deps $(FUZZ_BINS)
 fuzz: deps $(FUZZ_BINS)
 	$(Q)bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
+# xlbd under valgrind memcheck: start, changes, stop, restart, stop (~90 s;
+# not part of `make test`).
+.PHONY: valgrind
+valgrind: deps all
+	$(Q)bash tests/fuzz/valgrind.sh
+
 # `make test` also runs the unit tests under the sanitizers and each fuzz
 # target briefly (before tests/run.sh: prerequisites come first).
 test: test-asan test-fuzz
