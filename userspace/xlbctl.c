@@ -986,6 +986,59 @@ static int do_stats(struct ctl *ctl, const struct args *a)
  * An xlbd without health checks answers 404 for the path. One with them
  * answers 404 for an unknown VIP too, but then its message names the VIP.
  */
+static void print_explain(json_t *j)
+{
+	json_t *b = json_object_get(j, "backend"), *rl = json_object_get(j, "rate_limit");
+
+	printf("flow %s -> %s (%s)\n", jstr(j, "src"), jstr(j, "vip"), jstr(j, "algorithm"));
+	if (json_is_true(json_object_get(j, "in_conntrack")))
+		printf("  connection table  hit: %s (%s)\n", jstr(j, "conntrack_backend"),
+		       json_is_true(json_object_get(j, "conntrack_backend_serving")) ? "serving"
+										: "gone");
+	else
+		printf("  connection table  miss\n");
+	if (json_object_get(j, "table_backend"))
+		printf("  maglev            hash %lld, slot %lld of %lld -> %s\n", jint(j, "hash"),
+		       jint(j, "slot"), jint(j, "table_size"), jstr(j, "table_backend"));
+	else
+		printf("  maglev            empty table: no backend takes new flows\n");
+	printf("  goes to           %s: %s\n", jstr(j, "goes_to"), jstr(j, "why"));
+	if (b)
+		printf("  backend           %s, circuit %s, weight %lld%s%s\n",
+		       json_is_true(json_object_get(b, "up")) ? "up" : "down", jstr(b, "circuit"),
+		       jint(b, "weight"), json_object_get(b, "detail") ? ", last check: " : "",
+		       json_object_get(b, "detail") ? jstr(b, "detail") : "");
+	if (jint(rl, "pps") || jint(rl, "source_new_flows"))
+		printf("  rate limits       %lld pkt/s (burst %lld); per source %lld new flows/s (burst %lld)\n",
+		       jint(rl, "pps"), jint(rl, "burst"), jint(rl, "source_new_flows"),
+		       jint(rl, "source_burst"));
+	else
+		printf("  rate limits       none\n");
+}
+
+static int do_explain(struct ctl *ctl, const struct args *a)
+{
+	char name[XLB_VIP_NAME_MAX], esc[ESC_MAX], host[64], src[96], sesc[ESC_MAX], path[PATH_LEN];
+	char err[160];
+	__be32 addr[4];
+	__u16 port;
+	__u8 family;
+	int ret;
+
+	if ((ret = parse_vip(ctl, a->pos[0], name, esc)))
+		return ret;
+	if (xlb_hostport__parse(a->pos[1], host, sizeof(host), &port, err, sizeof(err)) ||
+	    xlb_addr__parse(host, &family, addr))
+		return usage_err(ctl, "bad client '%s' (expected ADDR:PORT, [IPv6]:PORT)",
+				 a->pos[1]);
+	xlb_addr__format(family, addr, host, sizeof(host));
+	snprintf(src, sizeof(src), family == XLB_AF_INET ? "%s:%u" : "[%s]:%u", host, port);
+	if ((ret = ctl_http__escape(src, sesc, ESC_MAX)))
+		return usage_err(ctl, "client too long");
+	snprintf(path, sizeof(path), "/v1/explain?vip=%s&src=%s", esc, sesc);
+	return simple(ctl, "GET", path, NULL, print_explain);
+}
+
 static int do_health(struct ctl *ctl, const struct args *a)
 {
 	char path[PATH_LEN], name[XLB_VIP_NAME_MAX];
@@ -1121,6 +1174,9 @@ static const struct cmd cmds[] = {
 	{ "health", NULL, do_health, { "VIP" }, 0, "",
 	  "health [VIP]",
 	  "Show each backend's health: up/down, circuit state, last check, latency, failures." },
+	{ "explain", NULL, do_explain, { "VIP", "SRC:PORT" }, 2, "",
+	  "explain VIP SRC:PORT",
+	  "Where a client's flow goes and why: connection table, Maglev slot, backend health." },
 	{ "stats", NULL, do_stats, { "VIP" }, 0, "Wic",
 	  "stats [VIP] [--watch [--interval S] [--count N]]",
 	  "Show packets, bytes, new flows and drops by reason, per VIP and per backend,\n"

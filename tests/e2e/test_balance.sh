@@ -67,12 +67,13 @@ run_mode() { # MODE
 	for port in 40001 40002 40003 40004; do
 		local who ex
 		who=$(http_get_from_client "$url4" --local-port "$port") || fail "request from port $port"
-		ex=$(in_ns lb curl -s --unix-socket "$XLBD_SOCK" \
-			"http://xlb/v1/explain?vip=$VIP4%3A80%2Ftcp&src=198.18.0.1%3A$port")
+		ex=$(xlbctl_lb -j explain "$VIP4:80/tcp" "198.18.0.1:$port") || fail "explain"
 		python3 -c 'import json,sys; e=json.loads(sys.argv[1]); assert e["in_conntrack"], e
 assert e["goes_to"] == "198.18.0.1" + sys.argv[2][-1], (e["goes_to"], sys.argv[2])' "$ex" "$who" ||
 			fail "$mode: explain says $(echo "$ex" | tr -d '\n') for a flow served by $who"
 	done
+	xlbctl_lb explain "$VIP4:80/tcp" 198.18.0.1:40001 |
+		grep -q "^  goes to  *198.18.0.1[1-3]: an established flow" || fail "$mode: xlbctl explain"
 
 	# Long downloads in flight while the backend set changes.
 	for i in 1 2 3 4 5 6 7 8; do
