@@ -122,10 +122,26 @@ assert e["goes_to"] == "198.18.0.1" + sys.argv[2][-1], (e["goes_to"], sys.argv[2
 	grep -q FAILED "$XLBT_RUN/loop" && fail "$mode: requests failed during kill -9"
 	start_xlbd "$XLBT_RUN/xlb.yaml"
 	grep -q "adopted pinned state" "$XLBD_LOG" || fail "restart did not adopt the pins"
+	grep -q "replaced xlb program .* atomically" "$XLBD_LOG" || fail "program not replaced atomically"
 	xlbctl_lb -j vip list >"$XLBT_RUN/vips.after" || fail "vip list after restart"
 	cmp -s "$XLBT_RUN/vips.before" "$XLBT_RUN/vips.after" || fail "state differs after restart"
 	tally=$(http_tally 20 "$url4") || fail "$mode: forwarding after restart: $tally"
 	assert_eq 0 "$(count be2 "$tally")" "$mode: removed be2 back after restart"
+
+	# SIGHUP re-reads --config (all or nothing): a broken file changes nothing,
+	# a good one is applied whole (here: the original pool of three).
+	before=$(state_sum)
+	cp "$XLBT_RUN/xlb.yaml" "$XLBT_RUN/good.yaml"
+	echo "  - {vip: broken" >>"$XLBT_RUN/xlb.yaml"
+	kill -HUP "$XLBD_PID"
+	wait_until 5 grep -q "reload rejected" "$XLBD_LOG" || fail "broken config on SIGHUP not rejected"
+	assert_eq "$before" "$(state_sum)" "state file after a rejected SIGHUP"
+	cp "$XLBT_RUN/good.yaml" "$XLBT_RUN/xlb.yaml"
+	kill -HUP "$XLBD_PID"
+	wait_until 5 grep -q "reload applied" "$XLBD_LOG" || fail "SIGHUP not applied"
+	tally=$(http_tally 30 "$url4") || fail "$mode: requests after SIGHUP: $tally"
+	[ "$(count be2 "$tally")" -ge 1 ] || fail "$mode: be2 not back after SIGHUP: $tally"
+	[ "$(count be4 "$tally")" -eq 0 ] || fail "$mode: be4 still in after SIGHUP: $tally"
 
 	stop_xlbd TERM || fail "xlbd did not stop on SIGTERM"
 	topology_down
