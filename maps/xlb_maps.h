@@ -85,11 +85,6 @@ enum xlb_drop_reason {
 	XLB_DROP_RATE_SOURCE = 7, /* new flow over its source's limit */
 	XLB_DROP_MAX = 8,
 };
-/* Retired names of 6 and 7. userspace/api.c and metrics.c still skip them
- * in their listings; drop these two lines once they no longer do.
- */
-#define XLB_DROP_RESERVED6 XLB_DROP_RATE_VIP
-#define XLB_DROP_RESERVED7 XLB_DROP_RATE_SOURCE
 
 /*
  * A bitmap of the VIP addresses (bit: xlb_hash_vip_bit() in bpf/hash.h), checked

@@ -111,8 +111,7 @@ static json_t *drops_json(const __u64 *drops)
 	json_t *o = json_object();
 
 	for (int i = 0; i < XLB_DROP_MAX; i++)
-		if (i != XLB_DROP_RESERVED6 && i != XLB_DROP_RESERVED7)
-			json_object_set_new(o, xlb_dp__drop_name(i), json_integer(drops[i]));
+		json_object_set_new(o, xlb_dp__drop_name(i), json_integer(drops[i]));
 	return o;
 }
 
