@@ -89,12 +89,15 @@ static json_t *vip_json(const struct xlb_config_vip *v)
 							  b->drain, "in_table", !b->drain));
 	}
 	return json_pack(
-		"{s:s, s:s, s:s, s:i, s:{s:i, s:i, s:i, s:i}, "
+		"{s:s, s:s, s:s, s:i, s:{s:i, s:i, s:i, s:i, s:s}, "
 		"s:{s:s, s:i, s:s, s:s, s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:i, s:i}, s:{s:f, s:i}, s:o}",
 		"vip", v->vip, "algorithm", xlb_config__algo_name(v->algorithm), "forward",
 		xlb_config__forward_name(v->forward), "table_size", v->table_size, "rate_limit", "pps",
 		v->rate_limit.pps, "burst", v->rate_limit.burst, "source_new_flows",
 		v->rate_limit.source_new_flows, "source_burst", v->rate_limit.source_burst,
+		"source_algorithm",
+		v->rate_limit.source_algorithm == XLB_CONFIG_SRC_SLIDING_WINDOW ? "sliding-window"
+										 : "token-bucket",
 		"health_check", "type", xlb_config__hc_type_name(v->health_check.type), "port",
 		v->health_check.port, "path", v->health_check.path, "expect", v->health_check.expect,
 		"interval_ms", v->health_check.interval_ms, "timeout_ms", v->health_check.timeout_ms,

@@ -67,6 +67,11 @@ static const cyaml_strval_t algo_names[] = {
 };
 /* clang-format on */
 
+static const cyaml_strval_t source_algo_names[] = {
+	{ "token-bucket", XLB_CONFIG_SRC_TOKEN_BUCKET },
+	{ "sliding-window", XLB_CONFIG_SRC_SLIDING_WINDOW },
+};
+
 static const cyaml_strval_t forward_names[] = {
     {"ipip", XLB_FWD_IPIP},
     {"l2dsr", XLB_FWD_L2DSR},
@@ -207,6 +212,7 @@ struct raw_backend {
 
 struct raw_rate_limit {
 	uint32_t pps, burst, source_new_flows, source_burst;
+	int source_algorithm;
 };
 
 struct raw_health_check {
@@ -287,6 +293,8 @@ static const cyaml_schema_field_t ld_rate_limit_fields[] = {
     CYAML_FIELD_UINT("burst", OPT, struct raw_rate_limit, burst),
     CYAML_FIELD_UINT("source_new_flows", OPT, struct raw_rate_limit, source_new_flows),
     CYAML_FIELD_UINT("source_burst", OPT, struct raw_rate_limit, source_burst),
+    CYAML_FIELD_ENUM("source_algorithm", OPT, struct raw_rate_limit, source_algorithm,
+		     source_algo_names, N(source_algo_names)),
     CYAML_FIELD_END,
 };
 
@@ -393,6 +401,8 @@ static const cyaml_schema_field_t sv_rate_limit_fields[] = {
 		     source_new_flows),
     CYAML_FIELD_UINT("source_burst", CYAML_FLAG_DEFAULT, struct xlb_config_rate_limit,
 		     source_burst),
+    CYAML_FIELD_ENUM("source_algorithm", CYAML_FLAG_DEFAULT, struct xlb_config_rate_limit,
+		     source_algorithm, source_algo_names, N(source_algo_names)),
     CYAML_FIELD_END,
 };
 
@@ -986,6 +996,7 @@ static void convert_vip(const struct raw_vip *r, struct xlb_config_vip *v, bool 
 	v->rate_limit.burst = r->rate_limit.burst;
 	v->rate_limit.source_new_flows = r->rate_limit.source_new_flows;
 	v->rate_limit.source_burst = r->rate_limit.source_burst;
+	v->rate_limit.source_algorithm = (enum xlb_config_source_algo)r->rate_limit.source_algorithm;
 	v->passive.syn_retransmit_ratio = r->passive.syn_retransmit_ratio;
 	v->passive.min_syns = r->passive.min_syns;
 
@@ -1341,6 +1352,9 @@ static int validate_vip(struct vctx *c, int vi, struct xlb_config_vip *v)
 			    ": SYN retransmissions only exist for TCP VIPs");
 	if (rl->pps && !rl->burst)
 		rl->burst = rl->pps;
+	if (rl->source_algorithm == XLB_CONFIG_SRC_SLIDING_WINDOW && !rl->source_new_flows)
+		return verr(c, vi, name, "rate_limit.source_algorithm",
+			    " sliding-window set but rate_limit.source_new_flows is 0 (off)");
 	if (rl->source_new_flows && !rl->source_burst)
 		rl->source_burst = rl->source_new_flows;
 

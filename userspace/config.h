@@ -102,11 +102,17 @@ struct xlb_config_backend {
 	__be32 addr[4];
 };
 
+enum xlb_config_source_algo {
+	XLB_CONFIG_SRC_TOKEN_BUCKET = 0, /* source_burst above the rate, then the rate */
+	XLB_CONFIG_SRC_SLIDING_WINDOW = 1, /* weighted two-window count: no burst */
+};
+
 struct xlb_config_rate_limit {
 	__u32 pps;		/* per VIP packets/s; 0 = off */
 	__u32 burst;		/* packets */
 	__u32 source_new_flows; /* per source address new flows/s; 0 = off */
 	__u32 source_burst;	/* flows */
+	enum xlb_config_source_algo source_algorithm; /* token-bucket | sliding-window */
 };
 
 struct xlb_config_health_check {

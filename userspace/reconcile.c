@@ -91,12 +91,14 @@ static int sync_limits(struct xlb_dp *dp, const struct xlb_config_vip *v, char *
 		.burst = v->rate_limit.burst,
 		.source_new_flows = v->rate_limit.source_new_flows,
 		.source_burst = v->rate_limit.source_burst,
+		.source_window =
+			v->rate_limit.source_algorithm == XLB_CONFIG_SRC_SLIDING_WINDOW,
 	};
 	struct xlb_dp_limits have;
 
 	if (!xlb_dp__vip_limits(dp, &v->addr, &have) && have.pps == want.pps &&
 	    have.burst == want.burst && have.source_new_flows == want.source_new_flows &&
-	    have.source_burst == want.source_burst && !have.source_window)
+	    have.source_burst == want.source_burst && have.source_window == want.source_window)
 		return 0;
 	pr_info("vip %s: rate limits %u/s burst %u, per source %u new flows/s burst %u", v->vip,
 		want.pps, want.burst, want.source_new_flows, want.source_burst);
