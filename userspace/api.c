@@ -18,6 +18,7 @@
 #include "userspace/api.h"
 #include "userspace/config_edit.h"
 #include "userspace/counters.h"
+#include "userspace/health.h"
 #include "userspace/log.h"
 
 #define MAX_SEGMENTS 6
@@ -458,8 +459,10 @@ static void get_stats(struct request *r)
 	for (unsigned int i = 0; i < r->d->cfg->n_vips; i++)
 		if (!one || one == &r->d->cfg->vips[i])
 			json_array_append_new(vips, vip_stats_json(&r->d->cfg->vips[i], &c.vips[i]));
-	reply_json(r, 200, json_pack("{s:o, s:o}", "global", global_stats_json(&c.global), "vips",
-				     vips));
+	/* clock_ms: when the counters were read, for exact rates (stats --watch) */
+	reply_json(r, 200, json_pack("{s:I, s:o, s:o}", "clock_ms",
+				     (json_int_t)xlb_health__now_ms(), "global",
+				     global_stats_json(&c.global), "vips", vips));
 	xlb_counters__free(&c);
 }
 

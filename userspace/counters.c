@@ -42,14 +42,20 @@ int xlb_counters__read(struct xlb_daemon *d, struct xlb_counters *out)
 		add_u64s(&out->global, &c.global, sizeof(c.global));
 		for (unsigned int i = 0; i < cfg->n_vips; i++) {
 			const struct xlb_config_vip *v = &cfg->vips[i];
-			int id = xlb_dp__vip_id(dp, &v->addr);
+			static struct xlb_dp_backend_key keys[XLB_MAX_BACKENDS_PER_VIP];
+			static int ids[XLB_MAX_BACKENDS_PER_VIP];
+			int id;
 
+			for (unsigned int j = 0; j < v->n_backends; j++) {
+				keys[j].family = v->backends[j].family;
+				memcpy(keys[j].addr, v->backends[j].addr, sizeof(keys[j].addr));
+			}
+			id = xlb_dp__counter_ids(dp, &v->addr, v->n_backends, keys, ids);
 			if (id < 0)
 				continue;
 			add_u64s(&out->vips[i].vip, &c.vip[id], sizeof(c.vip[id]));
 			for (unsigned int j = 0; j < v->n_backends; j++) {
-				int bid = xlb_dp__backend_id(dp, &v->addr, v->backends[j].family,
-							     v->backends[j].addr);
+				int bid = ids[j];
 
 				if (bid >= 0)
 					add_u64s(&out->vips[i].backend[j], &c.backend[bid],

@@ -1565,6 +1565,33 @@ int xlb_dp__explain(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 fami
 	return ret;
 }
 
+int xlb_dp__counter_ids(struct xlb_dp *dp, const struct xlb_vip_addr *vip, size_t n,
+			const struct xlb_dp_backend_key *keys, int *ids)
+{
+	struct dp_vip *v = vip ? vip_find(dp, vip) : NULL;
+	__u32 k = 0; /* where the next key is expected */
+
+	if (!v)
+		return -ENOENT;
+	for (size_t j = 0; j < n; j++) {
+		ids[j] = -ENOENT;
+		if (k < v->nids &&
+		    backend_addr_equal(&dp->be_mirror[v->ids[k]], keys[j].family, keys[j].addr)) {
+			ids[j] = (int)v->ids[k++];
+			continue;
+		}
+		for (__u32 i = 0; i < v->nids; i++) {
+			if (backend_addr_equal(&dp->be_mirror[v->ids[i]], keys[j].family,
+					       keys[j].addr)) {
+				ids[j] = (int)v->ids[i];
+				k = i + 1;
+				break;
+			}
+		}
+	}
+	return (int)v->meta.vip_id;
+}
+
 int xlb_dp__vip_info(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 		     struct xlb_dp_vip_info *out)
 {

@@ -165,6 +165,19 @@ struct xlb_dp_explain {
 int xlb_dp__explain(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
 		    const __be32 saddr[4], __u16 sport, __u16 dport, struct xlb_dp_explain *out);
 
+/*
+ * Counter indexes of a VIP (the return value, or -ENOENT) and of n of its
+ * backends (ids[j] for keys[j], -ENOENT when not in the data path), with
+ * one VIP lookup: linear when keys come in the order the backends were set
+ * (a config's), as xlb_counters__read() gives them.
+ */
+struct xlb_dp_backend_key {
+	__u8 family;
+	__be32 addr[4];
+};
+int xlb_dp__counter_ids(struct xlb_dp *dp, const struct xlb_vip_addr *vip, size_t n,
+			const struct xlb_dp_backend_key *keys, int *ids);
+
 /* What the data path holds for a VIP (for adoption and status). */
 struct xlb_dp_vip_info {
 	struct xlb_vip_meta meta;

@@ -82,19 +82,29 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 {
 	struct xlb_server *s = arg;
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	char *text;
+	struct evbuffer *out;
 
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET || !path || strcmp(path, "/metrics")) {
+	if (!path || strcmp(path, "/metrics")) {
 		send_response(req, 404, "text/plain", "only GET /metrics here\n");
 		return;
 	}
-	text = xlb_metrics__render(s->d);
-	if (!text) {
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
+		send_response(req, 405, "text/plain", "only GET /metrics here\n");
+		return;
+	}
+	/* Rendered straight into the reply buffer: no copy of a large text. */
+	out = evbuffer_new();
+	if (!out || xlb_metrics__render_evbuffer(s->d, out)) {
+		if (out)
+			evbuffer_free(out);
 		send_response(req, 500, "text/plain", "cannot render metrics\n");
 		return;
 	}
-	send_response(req, 200, "text/plain; version=0.0.4; charset=utf-8", text);
-	free(text);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(req, 200, NULL, out);
+	evbuffer_free(out);
 }
 
 static int unix_listener(const char *path, char *err, size_t errlen)
