@@ -378,6 +378,27 @@ static __always_inline int forward(struct xdp_md *ctx, struct xlb_dp_stats *st,
 	return ret;
 }
 
+/* The common end of every VIP packet: connection table or Maglev, counters,
+ * forwarding. bytes is the frame as received; ip_len, tos and entropy go to
+ * the encapsulation.
+ */
+static __always_inline int steer(struct xdp_md *ctx, struct xlb_dp_stats *st,
+				 const struct xlb_l2 *l2, const struct xlb_lb_config *cfg,
+				 const struct xlb_vip_meta *meta, void *flows, int family,
+				 const void *key, bool icmp, __u8 tcp_flags, __u64 bytes,
+				 __u32 ip_len, __u8 tos, __u32 entropy)
+{
+	__u32 id, reason = 0;
+	struct xlb_backend *be;
+	int path;
+
+	be = flow_backend(st, flows, family, key, meta, icmp, tcp_flags, &id, &path, &reason);
+	if (!be)
+		return drop(st, meta->vip_id, reason);
+	count_forward(st, meta->vip_id, id, path, bytes, tcp_flags);
+	return forward(ctx, st, l2, cfg, meta, be, family, ip_len, tos, entropy);
+}
+
 /* False when addr is certainly not a VIP. */
 static __always_inline bool vip_filter_hit(const __u32 *addr, int family)
 {
@@ -442,11 +463,8 @@ static __always_inline int process_icmp4(struct xdp_md *ctx, struct xlb_dp_stats
 	struct xlb_flow4_key key = {};
 	struct icmphdr *ic = l4;
 	struct xlb_vip_meta *meta;
-	struct xlb_backend *be;
 	struct iphdr *inner;
-	__u32 id, reason = 0;
 	__be16 *ports;
-	int path;
 
 	if ((void *)(ic + 1) > data_end || room < sizeof(*ic) ||
 	    ic->type != ICMP_DEST_UNREACH || ic->code != ICMP_FRAG_NEEDED)
@@ -474,12 +492,8 @@ static __always_inline int process_icmp4(struct xdp_md *ctx, struct xlb_dp_stats
 	key.proto = inner->protocol;
 	if (meta->rate_pps && !ratelimit_vip(st, meta))
 		return drop(st, meta->vip_id, XLB_DROP_RATE_VIP);
-	be = flow_backend(st, &xlb_flows4, XLB_AF_INET, &key, meta, true, 0, &id, &path, &reason);
-	if (!be)
-		return drop(st, meta->vip_id, reason);
-	count_forward(st, meta->vip_id, id, path, bytes, 0);
-	return forward(ctx, st, l2, cfg, meta, be, XLB_AF_INET, bpf_ntohs(iph->tot_len), iph->tos,
-		       bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport));
+	return steer(ctx, st, l2, cfg, meta, &xlb_flows4, XLB_AF_INET, &key, true, 0, bytes,
+		     bpf_ntohs(iph->tot_len), iph->tos, bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport));
 pass:
 	st->pass_other_l4++;
 	return XDP_PASS;
@@ -493,11 +507,9 @@ static __always_inline int process_ipv4(struct xdp_md *ctx, struct xlb_dp_stats 
 	struct iphdr *iph = data + l2->len;
 	struct xlb_flow4_key key = {};
 	struct xlb_vip_meta *meta;
-	struct xlb_backend *be;
-	__u32 hlen, ip_len, avail, room, id, reason = 0;
+	__u32 hlen, ip_len, avail, room;
 	struct xlb_l4 l4 = {};
 	bool frag, well_formed;
-	int path;
 
 	if ((void *)(iph + 1) > data_end || iph->version != 4 || iph->ihl < 5) {
 		st->pass_not_ip++;
@@ -541,13 +553,8 @@ static __always_inline int process_ipv4(struct xdp_md *ctx, struct xlb_dp_stats 
 	key.sport = l4.sport;
 	key.dport = l4.dport;
 	key.proto = iph->protocol;
-	be = flow_backend(st, &xlb_flows4, XLB_AF_INET, &key, meta, false, l4.tcp_flags, &id, &path,
-			  &reason);
-	if (!be)
-		return drop(st, meta->vip_id, reason);
-	count_forward(st, meta->vip_id, id, path, data_end - data, l4.tcp_flags);
-	return forward(ctx, st, l2, cfg, meta, be, XLB_AF_INET, ip_len, iph->tos,
-		       bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport));
+	return steer(ctx, st, l2, cfg, meta, &xlb_flows4, XLB_AF_INET, &key, false, l4.tcp_flags,
+		     data_end - data, ip_len, iph->tos, bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport));
 }
 
 static __always_inline bool ipv6_addr_equal(const __be32 *a, const __be32 *b)
@@ -572,10 +579,7 @@ static __always_inline int process_icmp6(struct xdp_md *ctx, struct xlb_dp_stats
 	struct icmp6hdr *ic = l4;
 	struct xlb_vip_meta *meta;
 	struct ipv6hdr *inner;
-	struct xlb_backend *be;
-	__u32 id, reason = 0;
 	__be16 *ports;
-	int path;
 
 	if ((void *)(ic + 1) > data_end || room < sizeof(*ic) || ic->icmp6_type != ICMPV6_PKT_TOOBIG)
 		goto pass;
@@ -601,12 +605,8 @@ static __always_inline int process_icmp6(struct xdp_md *ctx, struct xlb_dp_stats
 	key.proto = inner->nexthdr;
 	if (meta->rate_pps && !ratelimit_vip(st, meta))
 		return drop(st, meta->vip_id, XLB_DROP_RATE_VIP);
-	be = flow_backend(st, &xlb_flows6, XLB_AF_INET6, &key, meta, true, 0, &id, &path, &reason);
-	if (!be)
-		return drop(st, meta->vip_id, reason);
-	count_forward(st, meta->vip_id, id, path, bytes, 0);
-	return forward(ctx, st, l2, cfg, meta, be, XLB_AF_INET6, ip_len, ipv6_tclass(ip6h),
-		       bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport));
+	return steer(ctx, st, l2, cfg, meta, &xlb_flows6, XLB_AF_INET6, &key, true, 0, bytes, ip_len,
+		     ipv6_tclass(ip6h), bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport));
 pass:
 	st->pass_other_l4++;
 	return XDP_PASS;
@@ -620,11 +620,10 @@ static __always_inline int process_ipv6(struct xdp_md *ctx, struct xlb_dp_stats 
 	struct ipv6hdr *ip6h = data + l2->len;
 	struct xlb_flow6_key key = {};
 	struct xlb_vip_meta *meta;
-	struct xlb_backend *be;
-	__u32 ip_len, avail, room, id, reason = 0;
+	__u32 ip_len, avail, room;
 	struct xlb_l4 l4 = {};
 	bool well_formed;
-	int hlen, frag, path;
+	int hlen, frag;
 	__u8 proto = 0;
 
 	if ((void *)(ip6h + 1) > data_end || ip6h->version != 6) {
@@ -676,13 +675,9 @@ static __always_inline int process_ipv6(struct xdp_md *ctx, struct xlb_dp_stats 
 	key.sport = l4.sport;
 	key.dport = l4.dport;
 	key.proto = proto;
-	be = flow_backend(st, &xlb_flows6, XLB_AF_INET6, &key, meta, false, l4.tcp_flags, &id, &path,
-			  &reason);
-	if (!be)
-		return drop(st, meta->vip_id, reason);
-	count_forward(st, meta->vip_id, id, path, data_end - data, l4.tcp_flags);
-	return forward(ctx, st, l2, cfg, meta, be, XLB_AF_INET6, ip_len, ipv6_tclass(ip6h),
-		       bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport));
+	return steer(ctx, st, l2, cfg, meta, &xlb_flows6, XLB_AF_INET6, &key, false, l4.tcp_flags,
+		     data_end - data, ip_len, ipv6_tclass(ip6h),
+		     bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport));
 }
 
 SEC("xdp")

@@ -86,6 +86,21 @@ static struct dp_vip *vip_find(struct xlb_dp *dp, const struct xlb_vip_addr *vip
 	return NULL;
 }
 
+/* The VIP's bookkeeping, its canonical name in name[64]; NULL and a message
+ * in err when there is no such VIP.
+ */
+static struct dp_vip *vip_get(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *name,
+			      char *err, size_t errlen)
+{
+	struct dp_vip *v;
+
+	xlb_vip_addr__format(vip, name, 64);
+	v = vip_find(dp, vip);
+	if (!v)
+		xlb_err(err, errlen, -ENOENT, "no VIP %s", name);
+	return v;
+}
+
 static int vip_map_fd(struct xlb_dp *dp, __u8 family)
 {
 	return map_fd(family == XLB_AF_INET ? dp->skel->maps.xlb_vips4 : dp->skel->maps.xlb_vips6);
@@ -846,10 +861,9 @@ int xlb_dp__vip_del(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *err
 	ret = check_vip(vip, err, errlen);
 	if (ret)
 		return ret;
-	xlb_vip_addr__format(vip, name, sizeof(name));
-	v = vip_find(dp, vip);
+	v = vip_get(dp, vip, name, err, errlen);
 	if (!v)
-		return xlb_err(err, errlen, -ENOENT, "no VIP %s", name);
+		return -ENOENT;
 	vip_key(vip, &key);
 	if (bpf_map_delete_elem(vip_map_fd(dp, vip->family), &key))
 		return xlb_err(err, errlen, -errno, "removing %s: %s", name, strerror(errno));
@@ -880,10 +894,9 @@ int xlb_dp__vip_update(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum x
 	ret = check_vip(vip, err, errlen) ?: check_modes(algo, fwd, err, errlen);
 	if (ret)
 		return ret;
-	xlb_vip_addr__format(vip, name, sizeof(name));
-	v = vip_find(dp, vip);
+	v = vip_get(dp, vip, name, err, errlen);
 	if (!v)
-		return xlb_err(err, errlen, -ENOENT, "no VIP %s", name);
+		return -ENOENT;
 	meta = v->meta;
 	meta.algo = algo;
 	meta.forward = fwd;
@@ -1000,10 +1013,9 @@ int xlb_dp__vip_set_limits(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	ret = check_vip(vip, err, errlen) ?: check_limits(l, err, errlen);
 	if (ret)
 		return ret;
-	xlb_vip_addr__format(vip, name, sizeof(name));
-	v = vip_find(dp, vip);
+	v = vip_get(dp, vip, name, err, errlen);
 	if (!v)
-		return xlb_err(err, errlen, -ENOENT, "no VIP %s", name);
+		return -ENOENT;
 	meta = v->meta;
 	meta.rate_pps = l->pps;
 	meta.rate_burst = l->burst;
@@ -1259,10 +1271,9 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	ret = check_vip(vip, err, errlen);
 	if (ret)
 		return ret;
-	xlb_vip_addr__format(vip, name, sizeof(name));
-	v = vip_find(dp, vip);
+	v = vip_get(dp, vip, name, err, errlen);
 	if (!v)
-		return xlb_err(err, errlen, -ENOENT, "no VIP %s", name);
+		return -ENOENT;
 	ret = check_backends(dp, v, b, n, err, errlen);
 	if (ret)
 		return ret;
