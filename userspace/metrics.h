@@ -64,6 +64,8 @@ void xlb_expo__write(struct xlb_expo *e, const char *s, size_t n);
 
 static inline void xlb_expo__put(struct xlb_expo *e, const char *s, size_t n)
 {
+	if (!n)
+		return; /* s may be NULL then, which memcpy does not allow */
 	if (e->len + n > e->cap) {
 		xlb_expo__write(e, s, n);
 		return;
@@ -117,11 +119,13 @@ static inline void xlb_expo__u64(struct xlb_expo *e, const char *name, const cha
 	p += name_len;
 	if (labels_len || more_len) {
 		*p++ = '{';
-		memcpy(p, labels, labels_len);
+		if (labels_len) /* memcpy's pointers must be valid even for 0 bytes */
+			memcpy(p, labels, labels_len);
 		p += labels_len;
 		if (labels_len && more_len)
 			*p++ = ',';
-		memcpy(p, more, more_len);
+		if (more_len)
+			memcpy(p, more, more_len);
 		p += more_len;
 		*p++ = '}';
 	}
