@@ -38,9 +38,17 @@ struct request {
 static void reply_json(struct request *r, int status, json_t *obj)
 {
 	r->resp->status = status;
-	r->resp->body = json_dumps(obj, JSON_INDENT(2) | JSON_SORT_KEYS);
+	r->resp->body = obj ? json_dumps(obj, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	r->resp->content_type = "application/json";
 	json_decref(obj);
+	if (!r->resp->body) {
+		/* jansson refuses strings that are not UTF-8, e.g. a name echoed
+		 * from a malformed request: answer, but without echoing it.
+		 */
+		if (status < 400)
+			r->resp->status = 500;
+		r->resp->body = strdup("{\"error\": \"the request holds text that is not UTF-8\"}");
+	}
 }
 
 static void reply_error(struct request *r, int status, const char *fmt, ...)

@@ -1514,8 +1514,8 @@ static bool yaml_empty(const char *text, size_t len)
 	return true;
 }
 
-int xlb_config__load_string(const char *buf, size_t len, struct xlb_config **out, char *err,
-			    size_t errlen)
+static int load_string(const char *buf, size_t len, struct xlb_config **out, char *err,
+		       size_t errlen)
 {
 	struct src src = {.text = buf, .len = len};
 	struct raw_config *raw = NULL;
@@ -1566,6 +1566,24 @@ int xlb_config__load_string(const char *buf, size_t len, struct xlb_config **out
 	}
 	*out = cfg;
 	return 0;
+}
+
+/* Errors are one line: a value quoted from the input may hold a newline. */
+static void one_line(char *msg)
+{
+	for (; msg && *msg; msg++)
+		if ((unsigned char)*msg < 0x20)
+			*msg = ' ';
+}
+
+int xlb_config__load_string(const char *buf, size_t len, struct xlb_config **out, char *err,
+			    size_t errlen)
+{
+	int ret = load_string(buf, len, out, err, errlen);
+
+	if (ret && err && errlen)
+		one_line(err);
+	return ret;
 }
 
 int xlb_config__load_file(const char *path, struct xlb_config **out, char *err, size_t errlen)
