@@ -21,7 +21,9 @@
  * The flow table lives across inputs (small, so the LRU evicts), as on a
  * real interface; so do the rate limits of two VIPs (a token bucket with a
  * per-source bucket, a per-source sliding window) and the flood guard, on a
- * test clock that moves 1 ms a frame. `fuzz_packet -write_seeds=DIR` writes the seed frames
+ * test clock that moves 1 ms a frame. Every 1024 frames one VIP's backend
+ * set changes (one removed, one drained, none, all again), so flows meet
+ * backends that left, came back or drain. `fuzz_packet -write_seeds=DIR` writes the seed frames
  * (valid v4/v6, TCP/UDP/ICMP, VLAN, IPIP, built by tests/lib/pkt.h) to DIR;
  * tests/fuzz/corpus/packet/ holds them.
  */
@@ -49,6 +51,8 @@ static const __u8 LB_IF_MAC[6] = {0x02, 0, 0, 0, 0, 0xaa};
 #define IPIP_SRC4 "198.19.0.0"	    /* /16 */
 #define IPIP_SRC6 "2001:2:0:ffff::" /* /96 */
 #define NBACKENDS 3
+#define TABLE_SIZE 251	 /* small: the churn below rebuilds tables often */
+#define CHURN_EVERY 1024 /* frames between changes of the backend sets */
 
 /* Rate limits of the VIPs that have them (fuzz time: 1 ms a frame). */
 static const struct xlb_dp_limits limits_bucket = {
@@ -271,6 +275,27 @@ static void write_seeds(const char *dir)
 	put_seed(dir, "arp", buf, 60);
 }
 
+/*
+ * VIP v's backends in one of four sets, in turn: all, without the first
+ * (its flows are chosen again), all with the first drained, none. So flows
+ * meet removed, returning and draining backends and an emptied VIP.
+ */
+static void set_pool(size_t v, unsigned int phase)
+{
+	struct xlb_dp_backend b[NBACKENDS];
+	int n = 0;
+	char err[256];
+
+	for (int i = 1; vips[v].be_family && i <= NBACKENDS && phase % 4 != 3; i++) {
+		if (i == 1 && phase % 4 == 1)
+			continue;
+		b[n] = backend(vips[v].be_family, i);
+		b[n++].drain = i == 1 && (vips[v].drain_one || phase % 4 == 2);
+	}
+	if (xlb_dp__set_backends(dp, &vip_addr[v], b, n, err, sizeof(err)))
+		fuzz_fail("backends of %s: %s", vips[v].name, err);
+}
+
 /* ---- setup -------------------------------------------------------------------- */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -296,19 +321,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (xlb_dp__open(&opts, &dp, err, sizeof(err)))
 		fuzz_fail("xlb_dp__open: %s", err);
 	for (size_t v = 0; v < NVIPS; v++) {
-		struct xlb_dp_backend b[NBACKENDS];
-		int n = vips[v].be_family ? NBACKENDS : 0;
-
 		if (xlb_vip_addr__parse(vips[v].name, &vip_addr[v], err, sizeof(err)) ||
-		    xlb_dp__vip_add(dp, &vip_addr[v], vips[v].algo, vips[v].fwd, 0, err,
+		    xlb_dp__vip_add(dp, &vip_addr[v], vips[v].algo, vips[v].fwd, TABLE_SIZE, err,
 				    sizeof(err)))
 			fuzz_fail("VIP %s: %s", vips[v].name, err);
-		for (int i = 0; i < n; i++)
-			b[i] = backend(vips[v].be_family, i + 1);
-		if (vips[v].drain_one)
-			b[0].drain = true;
-		if (xlb_dp__set_backends(dp, &vip_addr[v], b, n, err, sizeof(err)))
-			fuzz_fail("backends of %s: %s", vips[v].name, err);
+		set_pool(v, 0);
 		if (vips[v].limits &&
 		    xlb_dp__vip_set_limits(dp, &vip_addr[v], vips[v].limits, err, sizeof(err)))
 			fuzz_fail("limits of %s: %s", vips[v].name, err);
@@ -478,6 +495,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct xlb_dp_stats before, after;
 	static __u8 in[FRAME_MAX], out[FRAME_MAX + 256];
+	static unsigned long frames;
 	size_t len = size < FRAME_MAX ? size : FRAME_MAX, l2 = 14;
 	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = in, .data_out = out,
 		    .data_size_out = sizeof(out), .repeat = 1);
@@ -489,6 +507,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return -1;
 	memcpy(in, data, len);
 	t.data_size_in = len;
+	if (++frames % CHURN_EVERY == 0) /* VIP by VIP, through the four sets */
+		set_pool(frames / CHURN_EVERY % NVIPS,
+			 (unsigned int)(frames / CHURN_EVERY / NVIPS));
 	clock_ns += CLOCK_STEP_NS;
 	fuzz_assert(!xlb_dp__test_clock_set(dp, clock_ns), "setting the test clock");
 	fuzz_assert(!xlb_dp__stats(dp, &before), "reading the counters");
