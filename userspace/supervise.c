@@ -474,8 +474,8 @@ int xlb_supervisor__effective(struct xlb_supervisor *s, const struct xlb_config 
 
 			make_key(&k, v, b);
 			e = find(s, &k);
-			if (e)
-				w = effective_weight(e, now);
+			if (e) /* the config's weight: it may be newer than e's */
+				w = xlb_breaker__effective_weight(&e->br, b->weight, now);
 			else /* not supervised yet: a new backend */
 				w = v->health_check.type == XLB_CONFIG_HC_NONE ? b->weight : 0;
 			if (!w) {
