@@ -70,7 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_assert(cfg == POISON, "a refused load touched *out");
 		fuzz_assert(memchr(err, '\0', sizeof(err)), "error message not NUL-terminated");
 		fuzz_assert(err[0], "a refused load gave no message (%d)", ret);
-		/* open: a quoted value's line breaks are copied into the message */
+		/* corpus/config/regress-newline-*: a quoted value's line breaks
+		 * were copied into the message
+		 */
 		fuzz_assert(!strchr(err, '\n'), "error message is not one line: %s", err);
 		return 0;
 	}
