@@ -10,7 +10,7 @@ PACKAGES=(
 	# build: userspace libraries
 	libevent-dev libcurl4-openssl-dev libjansson-dev libcyaml-dev libmnl-dev
 	# tests
-	libcmocka-dev iproute2 ethtool curl python3 netsniff-ng xdp-tools nftables
+	libcmocka-dev libclang-rt-14-dev iproute2 ethtool curl python3 netsniff-ng xdp-tools nftables
 	# metrics checks
 	prometheus
 )
