@@ -157,11 +157,21 @@ int main(int argc, char **argv)
 		pr_err("event_base_new failed");
 		return 1;
 	}
+	/* Watched before anything starts: a signal during the (long) open is
+	 * taken when the loop runs, instead of killing xlbd half set up.
+	 */
+	sigs[0] = evsignal_new(l.base, SIGTERM, on_signal, &l);
+	sigs[1] = evsignal_new(l.base, SIGINT, on_signal, &l);
+	sigs[2] = evsignal_new(l.base, SIGHUP, on_signal, &l);
+	for (int i = 0; i < 3; i++)
+		if (!sigs[i] || evsignal_add(sigs[i], NULL)) {
+			pr_err("cannot watch signals");
+			goto out;
+		}
 	opts.base = l.base;
 	if (xlb_daemon__open(&opts, &l.d, err, sizeof(err))) {
 		pr_err("%s", err);
-		event_base_free(l.base);
-		return 1;
+		goto out;
 	}
 	if (mkdir_parent(sock) ||
 	    xlb_server__start(l.base, l.d, sock, &srv, err, sizeof(err))) {
@@ -181,14 +191,6 @@ int main(int argc, char **argv)
 		pr_info("serving the API on %s and /metrics on %s", sock,
 			l.d->cfg->metrics.listen);
 	}
-	sigs[0] = evsignal_new(l.base, SIGTERM, on_signal, &l);
-	sigs[1] = evsignal_new(l.base, SIGINT, on_signal, &l);
-	sigs[2] = evsignal_new(l.base, SIGHUP, on_signal, &l);
-	for (int i = 0; i < 3; i++)
-		if (!sigs[i] || evsignal_add(sigs[i], NULL)) {
-			pr_err("cannot watch signals");
-			goto out;
-		}
 	event_base_dispatch(l.base);
 	ret = 0;
 out:
