@@ -1138,6 +1138,75 @@ static void test_rate_source_counts_new_flows_only(void **state)
 	}
 }
 
+static struct xlb_dp_explain explain4(struct fixture *fx, const char *name, const char *src,
+				      __u16 sport, __u16 dport)
+{
+	struct xlb_vip_addr v = vip(name);
+	struct xlb_dp_explain ex;
+	__be32 saddr[4] = {};
+
+	assert_int_equal(inet_pton(AF_INET, src, saddr), 1);
+	assert_int_equal(xlb_dp__explain(fx->dp, &v, XLB_AF_INET, saddr, sport, dport, &ex), 0);
+	return ex;
+}
+
+/* explain says what the limits would do to the next packet, and is right. */
+static void test_explain_rate_limits(void **state)
+{
+	struct fixture *fx = *state;
+	const char *name = "198.18.1.100:53/udp", *tname = "198.18.1.100:80/tcp";
+	struct xlb_dp_limits l = { .pps = 100, .burst = 10, .lease = 1 };
+	struct pkt_flow f = udp4("198.18.0.1", 1000, 53), a = tcp4("198.18.1.100", 80, 1);
+	struct xlb_dp_explain ex;
+
+	clock_at(fx, T0);
+	ex = explain4(fx, name, "198.18.0.1", 1000, 53);
+	assert_false(ex.vip_limited);
+	assert_false(ex.source_limited);
+	set_limits(fx, name, &l);
+	ex = explain4(fx, name, "198.18.0.1", 1000, 53);
+	assert_true(ex.vip_limited);
+	assert_int_equal(ex.vip_tokens, 10);
+	assert_int_equal(send_n(fx, &f, 10), 10);
+	assert_int_equal(explain4(fx, name, "198.18.0.1", 1000, 53).vip_tokens, 0);
+	assert_int_equal(send_n(fx, &f, 1), 0);
+	clock_at(fx, T0 + 50 * MS); /* 5 tokens; explain spends none */
+	assert_int_equal(explain4(fx, name, "198.18.0.1", 1000, 53).vip_tokens, 5);
+	assert_int_equal(explain4(fx, name, "198.18.0.1", 1000, 53).vip_tokens, 5);
+	assert_int_equal(send_n(fx, &f, 6), 5);
+	/* leases held by the CPUs count as tokens */
+	l = (struct xlb_dp_limits){ .pps = 1000, .burst = 1000, .lease = 64 };
+	set_limits(fx, name, &l);
+	clock_at(fx, T0 + 50 * MS + SEC); /* full again */
+	assert_int_equal(send_n(fx, &f, 1), 1); /* takes a lease of 64 */
+	assert_int_equal(explain4(fx, name, "198.18.0.1", 1000, 53).vip_tokens, 999);
+
+	/* per source: new flows only, per address */
+	l = (struct xlb_dp_limits){ .source_new_flows = 1, .source_burst = 2 };
+	set_limits(fx, tname, &l);
+	ex = explain4(fx, tname, "198.18.0.1", 1, 80);
+	assert_true(ex.source_limited);
+	assert_true(ex.source_admits);
+	assert_false(ex.vip_limited);
+	for (__u16 p = 1; p <= 2; p++) {
+		a.sport = p;
+		assert_int_equal(send_n(fx, &a, 1), 1);
+	}
+	ex = explain4(fx, tname, "198.18.0.1", 3, 80);
+	assert_true(ex.source_limited);
+	assert_false(ex.source_admits);
+	a.sport = 3;
+	assert_int_equal(send_n(fx, &a, 1), 0);
+	ex = explain4(fx, tname, "198.18.0.1", 1, 80); /* established: not counted */
+	assert_true(ex.in_conntrack);
+	assert_false(ex.source_limited);
+	assert_true(explain4(fx, tname, "198.18.0.2", 3, 80).source_admits);
+	clock_at(fx, T0 + 50 * MS + 2 * SEC);
+	assert_true(explain4(fx, tname, "198.18.0.1", 3, 80).source_admits);
+	assert_int_equal(send_n(fx, &a, 1), 1);
+	assert_false(explain4(fx, tname, "198.18.0.1", 4, 80).source_admits);
+}
+
 static void test_rate_source_window(void **state)
 {
 	struct fixture *fx = *state;
@@ -1365,6 +1434,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rate_source_counts_new_flows_only, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rate_source_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_explain_rate_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limits_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flood_guard, setup, teardown),
 		cmocka_unit_test_teardown(test_pin_and_adopt, unpin_teardown),

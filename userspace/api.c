@@ -497,7 +497,7 @@ static void get_explain(struct request *r)
 	__be32 saddr[4] = {};
 	__u16 sport, dport = 0;
 	__u8 family;
-	json_t *o;
+	json_t *o, *rl;
 	int ret;
 
 	if (!vname || !src) {
@@ -572,11 +572,17 @@ static void get_explain(struct request *r)
 	if (goes >= 0)
 		json_object_set_new(o, "backend",
 				    xlb_supervisor__backend_json(r->d->sup, v, &v->backends[goes]));
-	json_object_set_new(o, "rate_limit",
-			    json_pack("{s:i, s:i, s:i, s:i}", "pps", v->rate_limit.pps, "burst",
-				      v->rate_limit.burst, "source_new_flows",
-				      v->rate_limit.source_new_flows, "source_burst",
-				      v->rate_limit.source_burst));
+	rl = json_pack("{s:i, s:i, s:i, s:i}", "pps", v->rate_limit.pps, "burst",
+		       v->rate_limit.burst, "source_new_flows", v->rate_limit.source_new_flows,
+		       "source_burst", v->rate_limit.source_burst);
+	/* What the limits would do to the flow's next packet now. */
+	if (ex.vip_limited) {
+		json_object_set_new(rl, "vip_tokens", json_integer((json_int_t)ex.vip_tokens));
+		json_object_set_new(rl, "vip_would_drop", json_boolean(!ex.vip_tokens));
+	}
+	if (ex.source_limited)
+		json_object_set_new(rl, "source_would_drop", json_boolean(!ex.source_admits));
+	json_object_set_new(o, "rate_limit", rl);
 	reply_json(r, 200, o);
 }
 

@@ -17,6 +17,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -1516,6 +1517,73 @@ int xlb_dp__backend_id(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 f
 	return -ENOENT;
 }
 
+/* The data path's clock: CLOCK_MONOTONIC is bpf_ktime_get_ns()'s. */
+static __u64 dp_now_ns(const struct xlb_dp *dp)
+{
+	struct timespec ts;
+
+	if (dp->test_clock && dp->skel->bss)
+		return dp->skel->bss->xlb_test_now_ns;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * Would the rate limits let the flow's next packet through now? Works on
+ * copies of the limits' state, refilled to now with the data path's own
+ * arithmetic (bpf/ratelimit.h); nothing is spent.
+ */
+static int explain_limits(struct xlb_dp *dp, const struct xlb_vip_meta *meta, __u8 family,
+			  const __be32 saddr[4], struct xlb_dp_explain *out)
+{
+	__u32 id = meta->vip_id;
+	__u64 now = dp_now_ns(dp);
+
+	if (meta->rate_pps) {
+		struct xlb_vip_lease *leases = calloc(dp->ncpus, sizeof(*leases));
+		struct xlb_vip_bucket b;
+		int ret = leases ? 0 : -ENOMEM;
+
+		if (!ret && bpf_map_lookup_elem_flags(map_fd(dp->skel->maps.xlb_vip_buckets), &id,
+						      &b, BPF_F_LOCK))
+			ret = -errno;
+		if (!ret && bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_vip_leases), &id, leases))
+			ret = -errno;
+		if (ret) {
+			free(leases);
+			return ret;
+		}
+		out->vip_limited = true;
+		xlb_tb_refill(&b.tb, now, meta->rate_pps, meta->rate_burst);
+		out->vip_tokens = b.tb.units / XLB_TB_SCALE;
+		for (int cpu = 0; cpu < dp->ncpus; cpu++)
+			if (leases[cpu].gen == meta->rl_gen)
+				out->vip_tokens += leases[cpu].tokens;
+		free(leases);
+	}
+	/* The per-source limit counts flows that miss the table (a TCP SYN, any UDP). */
+	if (meta->src_rate && !out->in_conntrack) {
+		struct xlb_src_key k = { .vip_id = id };
+		bool window = meta->flags & XLB_VIP_F_SRC_WINDOW;
+		struct xlb_src_limit s;
+
+		if (family == XLB_AF_INET)
+			k.addr[0] = saddr[0];
+		else
+			memcpy(k.addr, saddr, sizeof(k.addr));
+		out->source_limited = true;
+		if (bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_src_limits), &k, &s) ||
+		    s.window != window)
+			out->source_admits = true; /* a fresh limit has room */
+		else if (window)
+			out->source_admits = xlb_sw_admit(&s.sw, now, meta->src_rate);
+		else
+			out->source_admits = xlb_tb_admit(&s.tb, now, meta->src_rate,
+							  meta->src_burst);
+	}
+	return 0;
+}
+
 int xlb_dp__explain(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
 		    const __be32 saddr[4], __u16 sport, __u16 dport, struct xlb_dp_explain *out)
 {
@@ -1561,6 +1629,9 @@ int xlb_dp__explain(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 fami
 		out->conntrack_live = (out->conntrack_backend.flags & XLB_BACKEND_F_SERVING) &&
 				      out->conntrack_backend.gen == flow.backend_gen;
 	}
+	ret = explain_limits(dp, &v->meta, family, saddr, out);
+	if (ret)
+		return ret;
 	if (!v->meta.table_size) {
 		out->table_empty = true;
 		return 0;

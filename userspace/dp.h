@@ -160,6 +160,11 @@ struct xlb_dp_explain {
 	__u32 slot;		  /* hash % table size */
 	bool table_empty;	  /* no backend takes new flows */
 	struct xlb_backend table_backend; /* the table's choice for a new flow */
+	/* The rate limits as they stand now, for the flow's next packet. */
+	bool vip_limited;	  /* the VIP has a packets/s bucket */
+	__u64 vip_tokens;	  /* whole tokens: the shared bucket's plus the CPUs' leases */
+	bool source_limited;	  /* a per-source new-flow limit applies (a new flow) */
+	bool source_admits;	  /* ... and this source has room for one more */
 };
 /* For the flow saddr:sport -> vip (dport for a port-0 VIP). 0 or -errno. */
 int xlb_dp__explain(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,

@@ -1008,12 +1008,25 @@ static void print_explain(json_t *j)
 		       json_is_true(json_object_get(b, "up")) ? "up" : "down", jstr(b, "circuit"),
 		       jint(b, "weight"), json_object_get(b, "detail") ? ", last check: " : "",
 		       json_object_get(b, "detail") ? jstr(b, "detail") : "");
-	if (jint(rl, "pps") || jint(rl, "source_new_flows"))
-		printf("  rate limits       %lld pkt/s (burst %lld); per source %lld new flows/s (burst %lld)\n",
-		       jint(rl, "pps"), jint(rl, "burst"), jint(rl, "source_new_flows"),
-		       jint(rl, "source_burst"));
-	else
+	if (!jint(rl, "pps") && !jint(rl, "source_new_flows")) {
 		printf("  rate limits       none\n");
+		return;
+	}
+	if (jint(rl, "pps"))
+		printf("  VIP limit         %lld pkt/s (burst %lld): %lld tokens now, next packet %s\n",
+		       jint(rl, "pps"), jint(rl, "burst"), jint(rl, "vip_tokens"),
+		       json_is_true(json_object_get(rl, "vip_would_drop")) ? "DROPPED (rate_vip)"
+									   : "passes");
+	if (!jint(rl, "source_new_flows"))
+		return;
+	printf("  source limit      %lld new flows/s (burst %lld): ", jint(rl, "source_new_flows"),
+	       jint(rl, "source_burst"));
+	if (!json_object_get(rl, "source_would_drop"))
+		printf("not counted (an established flow)\n");
+	else if (json_is_true(json_object_get(rl, "source_would_drop")))
+		printf("a new flow now is DROPPED (rate_source)\n");
+	else
+		printf("a new flow now passes\n");
 }
 
 static int do_explain(struct ctl *ctl, const struct args *a)
