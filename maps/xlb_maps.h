@@ -330,4 +330,16 @@ struct xlb_decap_stats {
 	__u64 reserved[2];
 };
 
+/*
+ * One record of the element-count iterator (bpf/xlb_mapcount.bpf.c): the
+ * kernel's count of a map's elements. Not pinned; read once per scrape.
+ */
+#define XLB_MAPCOUNT_MAX 4
+struct xlb_mapcount {
+	__u32 id;
+	__u32 pad;
+	__s64 count;
+};
+_Static_assert(sizeof(struct xlb_mapcount) == 16, "xlb_mapcount layout");
+
 #endif /* XLB_MAPS_H */

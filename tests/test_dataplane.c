@@ -1138,6 +1138,29 @@ static void test_rate_source_counts_new_flows_only(void **state)
 	}
 }
 
+/* The kernel's count of connection-table entries, as /metrics reports it. */
+static void test_conntrack_entries(void **state)
+{
+	struct fixture *fx = *state;
+	struct pkt_flow f4 = tcp4("198.18.1.100", 80, 1), f6 = tcp6("2001:2::100", 80, 1);
+	__u64 n[2];
+
+	assert_int_equal(xlb_dp__conntrack_entries(fx->dp, n), 0);
+	assert_int_equal(n[0], 0);
+	assert_int_equal(n[1], 0);
+	for (__u16 p = 1; p <= 50; p++) {
+		f4.sport = p;
+		assert_int_equal(send_n(fx, &f4, 2), 2); /* the second is a hit */
+	}
+	for (__u16 p = 1; p <= 7; p++) {
+		f6.sport = p;
+		assert_int_equal(send_n(fx, &f6, 1), 1);
+	}
+	assert_int_equal(xlb_dp__conntrack_entries(fx->dp, n), 0);
+	assert_int_equal(n[0], 50);
+	assert_int_equal(n[1], 7);
+}
+
 static struct xlb_dp_explain explain4(struct fixture *fx, const char *name, const char *src,
 				      __u16 sport, __u16 dport)
 {
@@ -1423,6 +1446,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_empty_vip_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syn_retransmit_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conntrack_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input_rejected_maps_untouched, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_table_size_and_algo_update, setup, teardown),

@@ -455,7 +455,7 @@ static void get_stats(struct request *r)
 	const char *only = evhttp_find_header(&r->query, "vip");
 	struct xlb_config_vip *one = NULL;
 	struct xlb_counters c;
-	json_t *vips;
+	json_t *vips, *o;
 
 	if (only && !(one = vip_from_segment(r, only, r->d->cfg)))
 		return;
@@ -468,9 +468,14 @@ static void get_stats(struct request *r)
 		if (!one || one == &r->d->cfg->vips[i])
 			json_array_append_new(vips, vip_stats_json(&r->d->cfg->vips[i], &c.vips[i]));
 	/* clock_ms: when the counters were read, for exact rates (stats --watch) */
-	reply_json(r, 200, json_pack("{s:I, s:o, s:o}", "clock_ms",
-				     (json_int_t)xlb_health__now_ms(), "global",
-				     global_stats_json(&c.global), "vips", vips));
+	o = json_pack("{s:I, s:o, s:o}", "clock_ms", (json_int_t)xlb_health__now_ms(), "global",
+		      global_stats_json(&c.global), "vips", vips);
+	if (c.conntrack_known)
+		json_object_set_new(o, "conntrack_entries",
+				    json_pack("{s:I, s:I}", "ipv4",
+					      (json_int_t)c.conntrack_entries[0], "ipv6",
+					      (json_int_t)c.conntrack_entries[1]));
+	reply_json(r, 200, o);
 	xlb_counters__free(&c);
 }
 

@@ -32,9 +32,18 @@ int xlb_counters__read(struct xlb_daemon *d, struct xlb_counters *out)
 			return -ENOMEM;
 		}
 	}
+	out->conntrack_known = d->n_ifs > 0;
 	for (unsigned int k = 0; k < d->n_ifs; k++) {
 		struct xlb_dp *dp = d->ifs[k].dp;
 		struct xlb_dp_counters c;
+		__u64 ct[2];
+
+		if (xlb_dp__conntrack_entries(dp, ct)) {
+			out->conntrack_known = false;
+		} else {
+			out->conntrack_entries[0] += ct[0];
+			out->conntrack_entries[1] += ct[1];
+		}
 
 		ret = xlb_dp__counters_read(dp, &c);
 		if (ret)

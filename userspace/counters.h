@@ -6,6 +6,8 @@
 #ifndef XLB_COUNTERS_H
 #define XLB_COUNTERS_H
 
+#include <stdbool.h>
+
 #include "userspace/daemon.h"
 
 struct xlb_vip_counters {
@@ -17,6 +19,9 @@ struct xlb_counters {
 	struct xlb_dp_stats global;
 	struct xlb_vip_counters *vips; /* one per VIP of d->cfg, same order */
 	unsigned int n_vips;
+	/* Connection-table entries (IPv4, IPv6) on every interface; a gauge. */
+	__u64 conntrack_entries[2];
+	bool conntrack_known; /* false when the kernel cannot count them */
 };
 
 int xlb_counters__read(struct xlb_daemon *d, struct xlb_counters *out);

@@ -27,6 +27,7 @@
 #include <xdp/libxdp.h>
 
 #include "xlb.skel.h"
+#include "xlb_mapcount.skel.h"
 #include "userspace/dp.h"
 #include "userspace/log.h"
 #include "userspace/maglev.h"
@@ -65,6 +66,10 @@ struct xlb_dp {
 	 */
 	struct xlb_backend be_mirror[XLB_MAX_BACKENDS];
 	__u32 be_cursor; /* next-fit: a freed id is reused as late as possible */
+	/* Counts the connection tables' entries (NULL: the kernel cannot). */
+	struct xlb_mapcount_bpf *mapcount;
+	struct bpf_link *mapcount_link;
+	__u32 flow_map_ids[2]; /* xlb_flows4, xlb_flows6 */
 };
 
 static int map_fd(struct bpf_map *m)
@@ -518,6 +523,65 @@ static int detach(const char *ifname, int ifindex, char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- connection-table size ---------------------------------------------- */
+
+static __u32 map_id(struct bpf_map *m)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(map_fd(m), &info, &len) ? 0 : info.id;
+}
+
+/*
+ * Loads the element-count iterator for this handle's flow maps, while xlbd
+ * still has the privileges to load programs. Optional: kernels before 6.6
+ * lack bpf_map_sum_elem_count(), and then the count is not reported.
+ */
+static void mapcount_open(struct xlb_dp *dp)
+{
+	struct xlb_mapcount_bpf *mc = xlb_mapcount_bpf__open();
+
+	dp->flow_map_ids[0] = map_id(dp->skel->maps.xlb_flows4);
+	dp->flow_map_ids[1] = map_id(dp->skel->maps.xlb_flows6);
+	if (!mc)
+		goto fail;
+	mc->rodata->xlb_count_ids[0] = dp->flow_map_ids[0];
+	mc->rodata->xlb_count_ids[1] = dp->flow_map_ids[1];
+	if (xlb_mapcount_bpf__load(mc))
+		goto fail;
+	dp->mapcount_link = bpf_program__attach_iter(mc->progs.xlb_count_elems, NULL);
+	if (!dp->mapcount_link)
+		goto fail;
+	dp->mapcount = mc;
+	return;
+fail:
+	pr_warn("%s: cannot count connection-table entries (kernel before 6.6?): "
+		"xlb_conntrack_entries will be missing", dp->ifname[0] ? dp->ifname : "test");
+	xlb_mapcount_bpf__destroy(mc);
+}
+
+int xlb_dp__conntrack_entries(struct xlb_dp *dp, __u64 counts[2])
+{
+	struct xlb_mapcount rec;
+	ssize_t n;
+	int fd, ret;
+
+	counts[0] = counts[1] = 0;
+	if (!dp->mapcount_link)
+		return -EOPNOTSUPP;
+	fd = bpf_iter_create(bpf_link__fd(dp->mapcount_link));
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, &rec, sizeof(rec))) == sizeof(rec))
+		for (int i = 0; i < 2; i++)
+			if (rec.id == dp->flow_map_ids[i])
+				counts[i] = rec.count > 0 ? (__u64)rec.count : 0;
+	ret = n < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
 int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
@@ -647,6 +711,7 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 		}
 	}
 
+	mapcount_open(dp);
 	if (dp->ifindex) {
 		ret = attach(dp, err, errlen);
 		if (ret)
@@ -663,6 +728,8 @@ void xlb_dp__close(struct xlb_dp *dp)
 {
 	if (!dp)
 		return;
+	bpf_link__destroy(dp->mapcount_link);
+	xlb_mapcount_bpf__destroy(dp->mapcount);
 	xlb_bpf__destroy(dp->skel);
 	if (dp->lock_fd >= 0)
 		close(dp->lock_fd);

@@ -151,6 +151,12 @@ int xlb_dp__vip_id(struct xlb_dp *dp, const struct xlb_vip_addr *vip);
 int xlb_dp__backend_id(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
 		       const __be32 addr[4]);
 
+/*
+ * Entries in the connection tables now, IPv4 then IPv6, as the kernel
+ * counts them (cheap: no walk). -EOPNOTSUPP on kernels without the count.
+ */
+int xlb_dp__conntrack_entries(struct xlb_dp *dp, __u64 counts[2]);
+
 /* Where one client flow goes and why (xlbctl explain). */
 struct xlb_dp_explain {
 	bool in_conntrack;	  /* the flow has an entry */

@@ -523,8 +523,10 @@ static void backend_families(struct xlb_expo *e, const struct xlb_config *cfg,
 		       offsetof(struct xlb_backend_stats, syn_retransmits));
 }
 
-static void global_families(struct xlb_expo *e, const struct xlb_dp_stats *g)
+static void global_families(struct xlb_expo *e, const struct xlb_counters *c)
 {
+	const struct xlb_dp_stats *g = &c->global;
+
 	xlb_expo__family(e, "xlb_packets_received_total", "counter",
 			 "Packets the XDP program saw, on every interface.");
 	xlb_expo__u64(e, "xlb_packets_received_total", "", 0, NULL, g->rx);
@@ -541,6 +543,16 @@ static void global_families(struct xlb_expo *e, const struct xlb_dp_stats *g)
 		      g->tx_established);
 	xlb_expo__u64(e, "xlb_conntrack_lookups_total", "", 0, "result=\"miss\"", g->tx_new_flow);
 	xlb_expo__u64(e, "xlb_conntrack_lookups_total", "", 0, "result=\"stale\"", g->tx_rechosen);
+
+	if (c->conntrack_known) {
+		xlb_expo__family(e, "xlb_conntrack_entries", "gauge",
+				 "Flows in the connection table, by address family, as the "
+				 "kernel counts them (entries of expired flows stay until evicted).");
+		xlb_expo__u64(e, "xlb_conntrack_entries", "", 0, "family=\"ipv4\"",
+			      c->conntrack_entries[0]);
+		xlb_expo__u64(e, "xlb_conntrack_entries", "", 0, "family=\"ipv6\"",
+			      c->conntrack_entries[1]);
+	}
 
 	xlb_expo__family(e, "xlb_icmp_errors_forwarded_total", "counter",
 			 "ICMP errors about a VIP flow sent to that flow's backend.");
@@ -619,7 +631,7 @@ static int render(struct xlb_daemon *d, FILE *f)
 	backend_families(e, d->cfg, &c, &bl);
 	xlb_expo__flush(e);
 	xlb_supervisor__metrics(d->sup, d->cfg, f);
-	global_families(e, &c.global);
+	global_families(e, &c);
 	api_family(e);
 	ret = xlb_expo__finish(e);
 out:

@@ -130,6 +130,13 @@ for vip in "$UDP_VIP" "$TCP_VIP" "$TCP6_VIP"; do
 	assert_eq "$own" "$sum" "sum of backend packets of $vip in prometheus"
 	echo "$series: xlbd $own, prometheus $(promql "$series")"
 done
+# One connection-table entry per flow: the UDP socket's, and one per HTTP
+# connection (each its own source port).
+ct4='xlb_conntrack_entries{family="ipv4"}'
+ct6='xlb_conntrack_entries{family="ipv6"}'
+assert_eq "$((1 + N_HTTP))" "$(metric "$ct4")" "$ct4"
+assert_eq "$N_HTTP" "$(metric "$ct6")" "$ct6"
+wait_until 10 same_in_prometheus "$ct4" "$ct4" || fail "$ct4 in prometheus: '$(promql "$ct4")'"
 
 # The contrib dashboard: every metric it names is served, every query runs.
 python3 - "$XLBT_RUN/metrics.txt" contrib/grafana/xlb-dashboard.json >"$XLBT_RUN/queries" <<'PY' ||
