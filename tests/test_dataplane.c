@@ -633,12 +633,14 @@ static void test_fragments_and_options(void **state)
 	struct pkt_flow f = tcp4("198.18.1.100", 80, 777);
 	__u8 in[PKT_MAX], out[PKT_MAX], opt[PKT_MAX];
 	size_t len = pkt_build(&f, in), out_len;
-	struct iphdr *ip = (struct iphdr *)(in + 14);
+	struct iphdr ip; /* edited here, copied in: the header is not aligned in the frame */
 
 	/* First fragment of a VIP flow: no reassembly here, dropped and counted. */
-	ip->frag_off = htons(0x2000);
-	ip->check = 0;
-	ip->check = pkt_ipv4_csum(ip);
+	memcpy(&ip, in + 14, sizeof(ip));
+	ip.frag_off = htons(0x2000);
+	ip.check = 0;
+	ip.check = pkt_ipv4_csum(&ip);
+	memcpy(in + 14, &ip, sizeof(ip));
 	assert_int_equal(run(fx, in, len, out, &out_len), XDP_DROP);
 	assert_int_equal(stats(fx).drops[XLB_DROP_FRAGMENT], 1);
 
@@ -648,11 +650,13 @@ static void test_fragments_and_options(void **state)
 	memset(opt + 34, 1, 7);
 	opt[41] = 0;
 	memcpy(opt + 42, in + 34, len - 34);
-	ip = (struct iphdr *)(opt + 14);
-	ip->ihl = 7;
-	ip->tot_len = htons(ntohs(ip->tot_len) + 8);
-	ip->check = 0;
-	ip->check = pkt_ipv4_csum(ip);
+	memcpy(&ip, opt + 14, sizeof(ip));
+	ip.ihl = 7;
+	ip.tot_len = htons(ntohs(ip.tot_len) + 8);
+	ip.check = 0;
+	memcpy(opt + 14, &ip, sizeof(ip));
+	ip.check = pkt_ipv4_csum(opt + 14); /* over the options too */
+	memcpy(opt + 14, &ip, sizeof(ip));
 	assert_int_equal(run(fx, opt, len + 8, out, &out_len), XDP_TX);
 	assert_int_equal(out_len, len + 8 + 20);
 	assert_memory_equal(out + 34, opt + 14, len + 8 - 14); /* inner intact */
