@@ -32,6 +32,12 @@ const volatile __u32 new_flow_sport_off = 0;
 
 __u64 tpl[BENCH_PKT_MAX / 8];
 __u32 counter;
+/* The flow of an iteration is (counter & counter_mask); counter then moves
+ * by counter_step. An odd step over a power-of-two mask visits every flow
+ * once, in a scattered order (tests/bench_scale.c); step 0 repeats one.
+ */
+__u32 counter_step = 1;
+__u32 counter_mask = 0xffffffff;
 
 SEC("xdp")
 int bench_restore(struct xdp_md *ctx)
@@ -54,7 +60,7 @@ int bench_restore(struct xdp_md *ctx)
 		((__u64 *)data)[i] = tpl[i];
 	}
 	if (new_flow_sport_off) {
-		__u32 c = counter++;
+		__u32 c = counter & counter_mask;
 		__u16 *sport = data + (new_flow_sport_off & 0x7f);
 		__u16 *saddr = data + (new_flow_saddr_off & 0x7f);
 
@@ -62,6 +68,7 @@ int bench_restore(struct xdp_md *ctx)
 			return XDP_ABORTED;
 		*sport = (__u16)c;
 		*saddr = (__u16)(c >> 16);
+		counter += counter_step;
 	}
 	bpf_tail_call(ctx, &bench_target, zero);
 	return XDP_ABORTED;
