@@ -30,6 +30,7 @@
 #include "userspace/log.h"
 #include "userspace/maglev.h"
 #include "userspace/neigh.h"
+#include "userspace/wrr.h"
 #include "bpf/hash.h"
 #include "bpf/ratelimit.h"
 
@@ -675,7 +676,7 @@ static int unpin_dir(const char *dir, char *err, size_t errlen)
 		XLB_MAP_FLOWS4,	 XLB_MAP_FLOWS6, XLB_MAP_CONFIG,   XLB_MAP_STATS,
 		XLB_MAP_VIP_STATS, XLB_MAP_BACKEND_STATS, XLB_MAP_VIP_FILTER,
 		XLB_MAP_VIP_BUCKETS, XLB_MAP_VIP_LEASES, XLB_MAP_SRC_LIMITS, XLB_MAP_SRC_LOCKS,
-		XLB_MAP_FLOOD_GUARD,
+		XLB_MAP_FLOOD_GUARD, XLB_MAP_WRR_CURSORS, XLB_MAP_BACKEND_LOAD,
 	};
 	char path[PATH_MAX + 64];
 
@@ -769,6 +770,42 @@ static int check_modes(enum xlb_algo algo, enum xlb_forward fwd, char *err, size
 static int ratelimit_reset(struct xlb_dp *dp, __u32 vip_id);
 static int src_limits_purge(struct xlb_dp *dp, __u32 vip_id);
 
+/* lc: forgets a backend id's active-flow count (a new backend, a VIP that
+ * turns lc: the old count was kept by nobody).
+ */
+static int load_zero(struct xlb_dp *dp, __u32 id)
+{
+	struct xlb_backend_load zero = {};
+
+	if (bpf_map_update_elem(map_fd(dp->skel->maps.xlb_backend_load), &id, &zero, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/*
+ * wrr/rr: spreads the CPUs' cursors over the sequence (taken modulo its
+ * length), so that after a start the CPUs do not all send their first new
+ * flow to the sequence's first backend. CPU 0 starts at the beginning.
+ */
+static int wrr_cursors_spread(struct xlb_dp *dp, __u32 vip_id)
+{
+	struct xlb_wrr_cursor *c = calloc(dp->ncpus, sizeof(*c));
+	int ret = 0;
+
+	if (!c)
+		return -ENOMEM;
+	for (int cpu = 0; cpu < dp->ncpus; cpu++)
+		c[cpu].pos = (__u32)((__u64)cpu * XLB_WRR_SEQ_MAX / dp->ncpus);
+	if (bpf_map_update_elem(map_fd(dp->skel->maps.xlb_wrr_cursors), &vip_id, c, BPF_ANY))
+		ret = -errno;
+	free(c);
+	return ret;
+}
+
+static int publish_table(struct xlb_dp *dp, struct dp_vip *v,
+			 const struct xlb_maglev_backend *mb, size_t n, char *err, size_t errlen);
+static bool algo_wrr(__u8 algo);
+
 int xlb_dp__vip_add(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_algo algo,
 		    enum xlb_forward fwd, __u32 table_size, char *err, size_t errlen)
 {
@@ -809,7 +846,7 @@ int xlb_dp__vip_add(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_
 		bpf_map_delete_elem(fd_tables, &slot);
 	}
 	ret = percpu_zero(dp, dp->skel->maps.xlb_vip_stats, meta.vip_id) ?:
-	      ratelimit_reset(dp, meta.vip_id);
+	      ratelimit_reset(dp, meta.vip_id) ?: wrr_cursors_spread(dp, meta.vip_id);
 	if (ret)
 		return xlb_err(err, errlen, ret, "resetting counters of %s: %s", name,
 			       strerror(-ret));
@@ -883,6 +920,34 @@ int xlb_dp__vip_del(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *err
 	return 0;
 }
 
+/*
+ * Republishes a VIP's table from the backends it has (after an algorithm
+ * change: a wrr table carries its sequence). Drained backends stay out.
+ */
+static int republish(struct xlb_dp *dp, struct dp_vip *v, char *err, size_t errlen)
+{
+	struct xlb_maglev_backend *mb = calloc(v->nids + 1, sizeof(*mb));
+	size_t n = 0;
+	int ret;
+
+	if (!mb)
+		return xlb_err(err, errlen, -ENOMEM, "out of memory");
+	for (__u32 i = 0; i < v->nids; i++) {
+		const struct xlb_backend *be = &dp->be_mirror[v->ids[i]];
+
+		if (be->flags & XLB_BACKEND_F_DRAINED)
+			continue;
+		mb[n].id = v->ids[i];
+		mb[n].family = be->family;
+		memcpy(mb[n].addr, be->addr, sizeof(mb[n].addr));
+		mb[n].weight = be->weight;
+		n++;
+	}
+	ret = publish_table(dp, v, mb, n, err, errlen);
+	free(mb);
+	return ret;
+}
+
 int xlb_dp__vip_update(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_algo algo,
 		       enum xlb_forward fwd, char *err, size_t errlen)
 {
@@ -897,6 +962,29 @@ int xlb_dp__vip_update(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum x
 	v = vip_get(dp, vip, name, err, errlen);
 	if (!v)
 		return -ENOENT;
+	if (algo != v->meta.algo) {
+		/* Prepare the new algorithm's state before packets use it. */
+		if (algo == XLB_ALGO_LC)
+			for (__u32 i = 0; i < v->nids && !ret; i++)
+				ret = load_zero(dp, v->ids[i]);
+		if (algo_wrr(algo) && !ret)
+			ret = wrr_cursors_spread(dp, v->meta.vip_id);
+		if (ret)
+			return xlb_err(err, errlen, ret, "updating %s: %s", name, strerror(-ret));
+	}
+	if (v->meta.table_size && algo != v->meta.algo && (algo_wrr(algo) || algo_wrr(v->meta.algo))) {
+		/* The table changes with the algorithm: publish both together. */
+		__u8 old_algo = v->meta.algo, old_fwd = v->meta.forward;
+
+		v->meta.algo = algo;
+		v->meta.forward = fwd;
+		ret = republish(dp, v, err, errlen);
+		if (ret) {
+			v->meta.algo = old_algo;
+			v->meta.forward = old_fwd;
+		}
+		return ret;
+	}
 	meta = v->meta;
 	meta.algo = algo;
 	meta.forward = fwd;
@@ -1194,21 +1282,56 @@ static int resolve_macs(struct xlb_dp *dp, const struct dp_vip *v, struct xlb_dp
 	return 0;
 }
 
+static bool algo_wrr(__u8 algo)
+{
+	return algo == XLB_ALGO_WRR || algo == XLB_ALGO_RR;
+}
+
+/*
+ * wrr/rr: appends the sequence length and the smooth WRR sequence after the
+ * Maglev table in table[] (room for size + 1 + XLB_WRR_SEQ_MAX entries);
+ * returns the entries used in all.
+ */
+static int append_wrr(const struct dp_vip *v, const struct xlb_maglev_backend *mb, size_t n,
+		      __u32 size, __u32 *table)
+{
+	__u32 *ids = calloc(n, sizeof(*ids)), *w = calloc(n, sizeof(*w));
+	int len = -ENOMEM;
+
+	if (!ids || !w)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = mb[i].id;
+		w[i] = v->meta.algo == XLB_ALGO_RR ? 1 : mb[i].weight;
+	}
+	len = xlb_wrr__build(ids, w, n, XLB_WRR_SEQ_MAX, table + size + 1);
+	if (len > 0)
+		table[size] = len;
+out:
+	free(ids);
+	free(w);
+	return len < 0 ? len : (int)(size + 1 + len);
+}
+
 /* Builds the table in the idle slot and flips the VIP to it. */
 static int publish_table(struct xlb_dp *dp, struct dp_vip *v,
 			 const struct xlb_maglev_backend *mb, size_t n, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = BPF_F_INNER_MAP);
 	struct xlb_vip_meta meta = v->meta;
-	__u32 size = meta.table_size_cfg, slot, *table = NULL, *keys = NULL, count;
+	__u32 size = meta.table_size_cfg, slot, *table = NULL, *keys = NULL, count, entries;
 	int inner = -1, ret;
 
 	meta.table_slot = !v->meta.table_slot;
 	meta.table_size = n ? size : 0;
 	slot = meta.vip_id * 2 + meta.table_slot;
 	if (n) {
-		table = malloc(size * sizeof(*table));
-		keys = malloc(size * sizeof(*keys));
+		/* Room for a wrr sequence whatever the algorithm: a VIP may
+		 * switch to wrr between publications.
+		 */
+		entries = size + 1 + XLB_WRR_SEQ_MAX;
+		table = malloc(entries * sizeof(*table));
+		keys = malloc(entries * sizeof(*keys));
 		if (!table || !keys) {
 			ret = xlb_err(err, errlen, -ENOMEM, "out of memory for a %u-entry table",
 				      size);
@@ -1219,16 +1342,26 @@ static int publish_table(struct xlb_dp *dp, struct dp_vip *v,
 			xlb_err(err, errlen, ret, "building the Maglev table: %s", strerror(-ret));
 			goto out;
 		}
-		for (__u32 i = 0; i < size; i++)
+		entries = size;
+		if (algo_wrr(meta.algo)) {
+			ret = append_wrr(v, mb, n, size, table);
+			if (ret < 0) {
+				xlb_err(err, errlen, ret, "building the wrr sequence: %s",
+					strerror(-ret));
+				goto out;
+			}
+			entries = ret;
+		}
+		for (__u32 i = 0; i < entries; i++)
 			keys[i] = i;
 		inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_table", sizeof(__u32), sizeof(__u32),
-				       size, &copts);
+				       entries, &copts);
 		if (inner < 0) {
 			ret = xlb_err(err, errlen, -errno, "creating a table map: %s",
 				      strerror(errno));
 			goto out;
 		}
-		count = size;
+		count = entries;
 		if (bpf_map_update_batch(inner, keys, table, &count, NULL)) {
 			ret = xlb_err(err, errlen, -errno, "filling the table map: %s",
 				      strerror(errno));
@@ -1329,11 +1462,13 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 		struct xlb_backend be = {};
 
 		if (backend_read(dp, ids[i], &be) == 0 && is_new[i]) {
-			__u32 gen = be.gen + 1;
+			/* below the flows' XLB_FLOW_GEN_CLOSED bit */
+			__u32 gen = (be.gen + 1) & XLB_BACKEND_GEN_MASK;
 
 			memset(&be, 0, sizeof(be));
 			be.gen = gen;
-			ret = percpu_zero(dp, dp->skel->maps.xlb_backend_stats, ids[i]);
+			ret = percpu_zero(dp, dp->skel->maps.xlb_backend_stats, ids[i]) ?:
+			      load_zero(dp, ids[i]);
 			if (ret) {
 				xlb_err(err, errlen, ret, "resetting backend counters: %s",
 					strerror(-ret));
@@ -1559,7 +1694,7 @@ int xlb_dp__explain(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 fami
 	if (out->in_conntrack && flow.backend_id < XLB_MAX_BACKENDS) {
 		out->conntrack_backend = dp->be_mirror[flow.backend_id];
 		out->conntrack_live = (out->conntrack_backend.flags & XLB_BACKEND_F_SERVING) &&
-				      out->conntrack_backend.gen == flow.backend_gen;
+				      out->conntrack_backend.gen == (flow.backend_gen & XLB_BACKEND_GEN_MASK);
 	}
 	if (!v->meta.table_size) {
 		out->table_empty = true;
