@@ -1573,6 +1573,26 @@ int xlb_dp__backend_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u
 	return -ENOENT;
 }
 
+int xlb_dp__backend_active(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
+			   const __be32 addr[4], __s64 *out)
+{
+	struct dp_vip *v = vip ? vip_find(dp, vip) : NULL;
+	struct xlb_backend_load l;
+	struct xlb_backend be;
+
+	if (!v)
+		return -ENOENT;
+	for (__u32 i = 0; i < v->nids; i++) {
+		if (backend_read(dp, v->ids[i], &be) || !backend_addr_equal(&be, family, addr))
+			continue;
+		if (bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_backend_load), &v->ids[i], &l))
+			return -errno;
+		*out = l.active;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 /* Reads a per-CPU array whole and sums each entry's u64 counters over CPUs
  * into out (n entries of vsize bytes).
  */
