@@ -961,6 +961,50 @@ static void test_lc_fin_rst_decrement(void **state)
 	assert_int_equal(active(fx, name, bg), 1);
 }
 
+/* xlbd's recount ages out flows that left the connection table silently
+ * (LRU eviction, no FIN) and agrees with the data path otherwise.
+ */
+static void test_lc_recount(void **state)
+{
+	static const __u16 w[2] = { 1, 1 };
+	const char *name = "198.18.1.110:89/tcp";
+	struct fixture *fx = *state;
+	struct bpf_map *flows = bpf_object__find_map_by_name(xlb_dp__object(fx->dp), "xlb_flows4");
+	struct xlb_flow4_key key = { .daddr = htonl(0xc612016e), .dport = htons(89),
+				     .proto = IPPROTO_TCP };
+	__s64 before;
+
+	assert_non_null(flows);
+	add_algo_vip(fx, name, XLB_ALGO_LC, w, 2);
+	for (int k = 0; k < 20; k++) {
+		struct pkt_flow f = client_flow(k, 89, 0x02);
+
+		send_to(fx, &f);
+		if (k < 5) { /* five end with a FIN */
+			f.tcp_flags = 0x11;
+			send_to(fx, &f);
+		}
+	}
+	assert_int_equal(active(fx, name, 1) + active(fx, name, 2), 15);
+	assert_int_equal(xlb_dp__lc_recount(fx->dp, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(active(fx, name, 1) + active(fx, name, 2), 15);
+	/* four open flows vanish from the table without a word */
+	for (int k = 5; k < 9; k++) {
+		struct pkt_flow f = client_flow(k, 89, 0x02);
+		__be32 a[4];
+		__u8 fam;
+
+		assert_int_equal(xlb_addr__parse(f.saddr, &fam, a), 0);
+		key.saddr = a[0];
+		key.sport = htons(f.sport);
+		assert_int_equal(bpf_map_delete_elem(bpf_map__fd(flows), &key), 0);
+	}
+	before = active(fx, name, 1) + active(fx, name, 2);
+	assert_int_equal(before, 15);
+	assert_int_equal(xlb_dp__lc_recount(fx->dp, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(active(fx, name, 1) + active(fx, name, 2), 11);
+}
+
 /* wrr and lc take backends from the published set: a drained backend gets
  * no new flow but keeps its own.
  */
@@ -1683,6 +1727,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrr_syn_retransmit_not_new, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lc_avoids_loaded_backend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lc_fin_rst_decrement, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lc_recount, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_algos_skip_drained, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_algo_switch_to_wrr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input_rejected_maps_untouched, setup,

@@ -1573,6 +1573,117 @@ int xlb_dp__backend_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u
 	return -ENOENT;
 }
 
+/* Counts the open flows of each marked backend id in one connection table. */
+static int count_flows(const struct xlb_dp *dp, struct bpf_map *map, size_t ksize,
+		       const __u8 *marked, __u32 *count)
+{
+	const __u32 chunk = 4096;
+	char *keys = malloc(chunk * ksize);
+	struct xlb_flow *vals = malloc(chunk * sizeof(*vals));
+	__u64 in = 0, out = 0;
+	bool first = true, done = false;
+	int ret = 0;
+
+	if (!keys || !vals) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (!done) {
+		__u32 n = chunk;
+
+		if (bpf_map_lookup_batch(bpf_map__fd(map), first ? NULL : &in, &out, keys, vals, &n,
+					 NULL)) {
+			if (errno != ENOENT) {
+				ret = -errno;
+				goto out;
+			}
+			done = true; /* the last batch, n entries of it */
+		}
+		first = false;
+		in = out;
+		for (__u32 i = 0; i < n; i++) {
+			__u32 id = vals[i].backend_id;
+
+			if (id < XLB_MAX_BACKENDS && marked[id] &&
+			    vals[i].backend_gen == dp->be_mirror[id].gen) /* live, not closed */
+				count[id]++;
+		}
+	}
+out:
+	free(keys);
+	free(vals);
+	return ret;
+}
+
+int xlb_dp__lc_recount(struct xlb_dp *dp, char *err, size_t errlen)
+{
+	int fd = map_fd(dp->skel->maps.xlb_backend_load), ret = 0;
+	__u8 *marked = calloc(XLB_MAX_BACKENDS, 1);
+	__u32 *count = calloc(XLB_MAX_BACKENDS, sizeof(*count)), n = 0, *ids = NULL;
+	__s64 *before = NULL;
+
+	if (!marked || !count) {
+		ret = xlb_err(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < XLB_MAX_VIPS; i++)
+		if (dp->vips[i].used && dp->vips[i].meta.algo == XLB_ALGO_LC)
+			n += dp->vips[i].nids;
+	if (!n)
+		goto out;
+	ids = calloc(n, sizeof(*ids));
+	before = calloc(n, sizeof(*before));
+	if (!ids || !before) {
+		ret = xlb_err(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	n = 0;
+	for (int i = 0; i < XLB_MAX_VIPS; i++) {
+		const struct dp_vip *v = &dp->vips[i];
+
+		if (!v->used || v->meta.algo != XLB_ALGO_LC)
+			continue;
+		for (__u32 j = 0; j < v->nids; j++) {
+			struct xlb_backend_load l = {};
+
+			bpf_map_lookup_elem(fd, &v->ids[j], &l);
+			marked[v->ids[j]] = 1;
+			ids[n] = v->ids[j];
+			before[n++] = l.active;
+		}
+	}
+	ret = count_flows(dp, dp->skel->maps.xlb_flows4, sizeof(struct xlb_flow4_key), marked,
+			  count) ?:
+	      count_flows(dp, dp->skel->maps.xlb_flows6, sizeof(struct xlb_flow6_key), marked,
+			  count);
+	if (ret) {
+		xlb_err(err, errlen, ret, "reading the connection table: %s", strerror(-ret));
+		goto out;
+	}
+	for (__u32 i = 0; i < n; i++) {
+		struct xlb_backend_load l = {};
+		__s64 active;
+
+		/* What changed during the scan may or may not be in it: keep
+		 * the change, an error of a few flows at most.
+		 */
+		bpf_map_lookup_elem(fd, &ids[i], &l);
+		active = (__s64)count[ids[i]] + (l.active - before[i]);
+		l.active = active > 0 ? active : 0;
+		if (bpf_map_update_elem(fd, &ids[i], &l, BPF_ANY)) {
+			ret = xlb_err(err, errlen, -errno, "writing active flows: %s",
+				      strerror(errno));
+			goto out;
+		}
+	}
+out:
+	free(marked);
+	free(count);
+	free(ids);
+	free(before);
+	return ret;
+}
+
 int xlb_dp__backend_active(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
 			   const __be32 addr[4], __s64 *out)
 {
