@@ -44,6 +44,7 @@
 #include "userspace/dp.h"
 #include "userspace/log.h"
 #include "userspace/maglev.h"
+#include "userspace/wrr.h"
 
 #define REPEAT 1000000
 #define RUNS 5
@@ -451,6 +452,34 @@ static int bench_maglev(__u32 size)
 	return 0;
 }
 
+/* The wrr sequence build (O(backends x length)): xlbd pays it on every
+ * publication of a wrr VIP, e.g. each step of a slow-start ramp.
+ */
+static int bench_wrr(__u32 n, __u32 wmin, __u32 spread)
+{
+	static __u32 ids[XLB_MAX_BACKENDS_PER_VIP], w[XLB_MAX_BACKENDS_PER_VIP];
+	static __u32 seq[XLB_WRR_SEQ_MAX];
+	double t[RUNS];
+	int len = 0;
+
+	for (__u32 i = 0; i < n; i++) {
+		ids[i] = i;
+		w[i] = wmin + i % spread;
+	}
+	for (int r = 0; r < RUNS; r++) {
+		double t0 = now_ms();
+
+		len = xlb_wrr__build(ids, w, n, XLB_WRR_SEQ_MAX, seq);
+		if (len < 0)
+			return len;
+		t[r] = now_ms() - t0;
+	}
+	printf("{\"bench\":\"wrr_build\",\"backends\":%u,\"weights\":\"%u..%u\",\"length\":%d,"
+	       "\"ms\":%.2f,\"runs\":%d}\n",
+	       n, wmin, wmin + spread - 1, len, median(t, RUNS), RUNS);
+	return 0;
+}
+
 int main(void)
 {
 	struct xlb_dp_opts opts = { 0 }; /* production sizes */
@@ -612,6 +641,9 @@ int main(void)
 			goto out;
 	}
 	if (bench_maglev(XLB_MAGLEV_DEFAULT_SIZE) || bench_maglev(XLB_MAGLEV_MAX_SIZE))
+		goto out;
+	if (bench_wrr(100, 100, 7) || bench_wrr(1000, 1, 1000) ||
+	    bench_wrr(XLB_MAX_BACKENDS_PER_VIP, XLB_WEIGHT_MAX - 4095, 4096))
 		goto out;
 	ret = 0;
 out:
