@@ -184,4 +184,25 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_flood_guard SEC(".maps");
 
+/* wrr/rr: each CPU's place in each VIP's sequence (by vip_id). Per CPU, so
+ * every CPU deals out the smooth interleave by itself, without contention;
+ * the CPUs together give each backend its weight's share.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_wrr_cursor);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_wrr_cursors SEC(".maps");
+
+/* lc: active flows per backend id, shared by all CPUs (atomic adds). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_backend_load);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_backend_load SEC(".maps");
+
 #endif /* XLB_BPF_MAPS_H */

@@ -31,7 +31,9 @@
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1fff
 
+#define XLB_TCP_FIN 0x01
 #define XLB_TCP_SYN 0x02
+#define XLB_TCP_RST 0x04
 #define XLB_TCP_ACK 0x10
 
 /* From <linux/icmp.h>, which drags in libc socket headers. */

@@ -5,8 +5,9 @@
  * Per packet: parse (Ethernet, one VLAN tag, IPv4 with options or IPv6 with
  * a bounded extension chain, TCP/UDP or an ICMP "too big" error), look up the
  * VIP, apply its rate limits, keep the flow on its backend through the
- * connection table or choose one by the VIP's Maglev table, then forward by
- * L2 DSR or IPIP with XDP_TX.
+ * connection table or choose one by the VIP's algorithm (Maglev, source hash,
+ * smooth weighted round robin, least connections), then forward by L2 DSR or
+ * IPIP with XDP_TX.
  * Traffic that is not for a VIP passes untouched.
  */
 #include <linux/bpf.h>
@@ -204,13 +205,10 @@ static __always_inline bool starts_flow(__u8 proto, __u8 tcp_flags)
 	return proto == IPPROTO_UDP || (tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
 }
 
-/* Chooses from the VIP's live Maglev table. NULL and *reason on failure. */
-static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip_meta *meta, __u32 hash,
-							__u32 *id, __u32 *reason)
+/* The VIP's live table map; NULL and *reason when it has none. */
+static __always_inline void *vip_table(const struct xlb_vip_meta *meta, __u32 *reason)
 {
 	__u32 slot = meta->vip_id * 2 + (meta->table_slot & 1);
-	struct xlb_backend *be;
-	__u32 idx, *entry;
 	void *table;
 
 	if (!meta->table_size) {
@@ -218,11 +216,18 @@ static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip_met
 		return NULL;
 	}
 	table = bpf_map_lookup_elem(&xlb_tables, &slot);
-	if (!table) {
+	if (!table)
 		*reason = XLB_DROP_NO_TABLE;
-		return NULL;
-	}
-	idx = hash % meta->table_size;
+	return table;
+}
+
+/* The serving backend in entry idx of table; NULL and *reason if none. */
+static __always_inline struct xlb_backend *table_backend(void *table, __u32 idx, __u32 *id,
+							 __u32 *reason)
+{
+	struct xlb_backend *be;
+	__u32 *entry;
+
 	entry = bpf_map_lookup_elem(table, &idx);
 	if (!entry) {
 		*reason = XLB_DROP_NO_TABLE;
@@ -235,6 +240,85 @@ static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip_met
 		return NULL;
 	}
 	return be;
+}
+
+/* Maglev: the entry the flow's hash falls on. */
+static __always_inline struct xlb_backend *pick_maglev(const struct xlb_vip_meta *meta, void *table,
+						       __u32 hash, __u32 *id, __u32 *reason)
+{
+	return table_backend(table, hash % meta->table_size, id, reason);
+}
+
+/*
+ * wrr/rr: the next entry of the smooth weighted round-robin sequence that
+ * follows the Maglev table (maps/xlb_maps.h), at this CPU's cursor. Per-CPU
+ * cursors need no atomics and keep each CPU's choices interleaved (weights
+ * 1:2:3 give C B A C B C, never A B B C C C); userspace starts the CPUs at
+ * different places so they do not all begin with the same backend.
+ */
+static __always_inline struct xlb_backend *pick_wrr(const struct xlb_vip_meta *meta, void *table,
+						    __u32 hash, __u32 *id, __u32 *reason)
+{
+	__u32 m = meta->table_size, vip_id = meta->vip_id, len, pos, idx, *lenp;
+	struct xlb_wrr_cursor *c;
+
+	lenp = bpf_map_lookup_elem(table, &m);
+	c = bpf_map_lookup_elem(&xlb_wrr_cursors, &vip_id);
+	if (!lenp || !c || !*lenp) /* a table published before the VIP turned wrr */
+		return pick_maglev(meta, table, hash, id, reason);
+	len = *lenp;
+	pos = c->pos;
+	if (pos >= len) /* a shorter sequence was published */
+		pos %= len;
+	c->pos = pos + 1 < len ? pos + 1 : 0;
+	idx = m + 1 + pos;
+	return table_backend(table, idx, id, reason);
+}
+
+static __always_inline __s64 backend_active(__u32 id)
+{
+	struct xlb_backend_load *l = bpf_map_lookup_elem(&xlb_backend_load, &id);
+
+	return l && l->active > 0 ? l->active : 0;
+}
+
+static __always_inline void backend_load_add(__u32 id, __s64 delta)
+{
+	struct xlb_backend_load *l = bpf_map_lookup_elem(&xlb_backend_load, &id);
+
+	if (l)
+		__sync_fetch_and_add(&l->active, delta);
+}
+
+/*
+ * lc: two candidates drawn by weight (two entries of the Maglev table, whose
+ * shares are the weights: one by the flow's hash, one at random); the one
+ * with fewer active flows per unit of weight wins. Comparing two random
+ * candidates instead of scanning for the least loaded keeps the cost
+ * constant and keeps CPUs deciding at the same moment, from the same
+ * slightly stale counts, from all herding onto one backend.
+ */
+static __always_inline struct xlb_backend *pick_lc(const struct xlb_vip_meta *meta, void *table,
+						   __u32 hash, __u32 *id, __u32 *reason)
+{
+	struct xlb_backend *a, *b;
+	__u32 id_b;
+	__u64 la, lb;
+
+	a = pick_maglev(meta, table, hash, id, reason);
+	if (!a)
+		return NULL;
+	b = pick_maglev(meta, table, bpf_get_prandom_u32(), &id_b, reason);
+	if (!b || id_b == *id)
+		return a;
+	/* active / weight, cross-multiplied: < 2^47 * 2^16, no overflow */
+	la = (__u64)backend_active(*id) * (b->weight ? b->weight : 1);
+	lb = (__u64)backend_active(id_b) * (a->weight ? a->weight : 1);
+	if (lb < la) {
+		*id = id_b;
+		return b;
+	}
+	return a;
 }
 
 static __always_inline __u32 flow_hash(int family, __u8 algo, const void *key)
@@ -262,6 +346,11 @@ static __always_inline __u32 flow_hash(int family, __u8 algo, const void *key)
  * entry rewritten. A miss that starts a flow first passes the VIP's
  * per-source limit, if it has one, and is recorded unless the flood guard
  * says no. ICMP errors only read the table: they are not flows.
+ *
+ * A flow that starts and will be recorded is chosen by the VIP's algorithm;
+ * everything else (ICMP errors, packets that miss the table mid-flow, flows
+ * the flood guard leaves unrecorded) by the Maglev hash, which every packet
+ * of a flow and every xlb host agree on without state.
  */
 static __always_inline struct xlb_backend *flow_backend(struct xlb_dp_stats *st, void *flows,
 							int family, const void *key,
@@ -269,45 +358,79 @@ static __always_inline struct xlb_backend *flow_backend(struct xlb_dp_stats *st,
 							__u8 tcp_flags, __u32 *id, int *path,
 							__u32 *reason)
 {
+	const struct xlb_flow4_key *k4 = key;
+	const struct xlb_flow6_key *k6 = key;
+	__u8 proto = family == XLB_AF_INET ? k4->proto : k6->proto;
 	struct xlb_flow *f = bpf_map_lookup_elem(flows, key);
+	bool lc = meta->algo == XLB_ALGO_LC, starts = starts_flow(proto, tcp_flags), track;
 	struct xlb_backend *be;
 	struct xlb_flow nf;
+	__u32 hash;
+	void *table;
 
 	*path = XLB_PATH_NEW;
 	if (f) {
+		__u32 gen = f->backend_gen;
+		bool closed = gen & XLB_FLOW_GEN_CLOSED;
+
 		*id = f->backend_id;
 		be = bpf_map_lookup_elem(&xlb_backends, id);
-		if (be && (be->flags & XLB_BACKEND_F_SERVING) && be->gen == f->backend_gen) {
-			*path = icmp ? XLB_PATH_ICMP : XLB_PATH_ESTABLISHED;
-			return be;
-		}
-		*path = XLB_PATH_RECHOSEN;
-	} else if (meta->src_rate && !icmp) {
-		const struct xlb_flow4_key *k4 = key;
-		const struct xlb_flow6_key *k6 = key;
-		__u8 proto = family == XLB_AF_INET ? k4->proto : k6->proto;
-
-		if (starts_flow(proto, tcp_flags) &&
-		    !ratelimit_source(st, meta, family, family == XLB_AF_INET ? &k4->saddr : k6->saddr)) {
-			*reason = XLB_DROP_RATE_SOURCE;
-			return NULL;
+		if (be && (be->flags & XLB_BACKEND_F_SERVING) &&
+		    be->gen == (gen & XLB_BACKEND_GEN_MASK)) {
+			if (icmp) {
+				*path = XLB_PATH_ICMP;
+				return be;
+			}
+			if (!closed || !starts) {
+				*path = XLB_PATH_ESTABLISHED;
+				/* lc: the client ends the flow; count it once */
+				if (lc && !closed && (tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST))) {
+					f->backend_gen = gen | XLB_FLOW_GEN_CLOSED;
+					backend_load_add(*id, -1);
+				}
+				return be;
+			}
+			/* A new connection on the tuple of a closed one: a new flow. */
+			f = NULL;
+		} else {
+			/* lc: the flow leaves a backend that left service. */
+			if (lc && !closed && be && be->gen == (gen & XLB_BACKEND_GEN_MASK))
+				backend_load_add(*id, -1);
+			*path = XLB_PATH_RECHOSEN;
 		}
 	}
-	be = pick_backend(meta, flow_hash(family, meta->algo, key), id, reason);
+	if (!f && meta->src_rate && !icmp && starts &&
+	    !ratelimit_source(st, meta, family, family == XLB_AF_INET ? &k4->saddr : k6->saddr)) {
+		*reason = XLB_DROP_RATE_SOURCE;
+		return NULL;
+	}
+	table = vip_table(meta, reason);
+	if (!table)
+		return NULL;
+	track = !icmp && (*path != XLB_PATH_NEW || flood_guard_allows());
+	hash = flow_hash(family, meta->algo, key);
+	if (track && starts && (meta->algo == XLB_ALGO_WRR || meta->algo == XLB_ALGO_RR))
+		be = pick_wrr(meta, table, hash, id, reason);
+	else if (track && starts && lc)
+		be = pick_lc(meta, table, hash, id, reason);
+	else
+		be = pick_maglev(meta, table, hash, id, reason);
 	if (!be)
 		return NULL;
 	if (icmp) {
 		*path = XLB_PATH_ICMP;
 		return be;
 	}
-	if (*path == XLB_PATH_NEW && !flood_guard_allows()) {
+	if (!track) {
 		st->tx_untracked++;
 		return be;
 	}
 	nf.backend_id = *id;
-	nf.backend_gen = be->gen;
+	nf.backend_gen = be->gen & XLB_BACKEND_GEN_MASK;
 	/* A full table evicts its least recently used flow; never fails then. */
 	bpf_map_update_elem(flows, key, &nf, BPF_ANY);
+	if (lc)
+		backend_load_add(*id, 1);
 	return be;
 }
 

@@ -55,6 +55,8 @@
 #define XLB_MAP_SRC_LIMITS "xlb_src_limits"
 #define XLB_MAP_SRC_LOCKS "xlb_src_locks"
 #define XLB_MAP_FLOOD_GUARD "xlb_flood_guard"
+#define XLB_MAP_WRR_CURSORS "xlb_wrr_cursors"
+#define XLB_MAP_BACKEND_LOAD "xlb_backend_load"
 
 enum xlb_family {
 	XLB_AF_INET = 4,
@@ -64,6 +66,9 @@ enum xlb_family {
 enum xlb_algo {
 	XLB_ALGO_MAGLEV = 0,	  /* weighted Maglev over the 5-tuple */
 	XLB_ALGO_SOURCE_HASH = 1, /* weighted Maglev over the source address */
+	XLB_ALGO_WRR = 2,	  /* smooth weighted round robin over new flows */
+	XLB_ALGO_RR = 3,	  /* the same with equal weights */
+	XLB_ALGO_LC = 4,	  /* least active flows per weight, of two candidates */
 	XLB_ALGO_MAX,
 };
 
@@ -251,9 +256,46 @@ _Static_assert(sizeof(struct xlb_flow6_key) == 40, "xlb_flow6_key layout");
 
 struct xlb_flow {
 	__u32 backend_id;
-	__u32 backend_gen;
+	__u32 backend_gen; /* the backend's gen, | XLB_FLOW_GEN_CLOSED */
 };
 _Static_assert(sizeof(struct xlb_flow) == 8, "xlb_flow layout");
+
+/*
+ * Set in xlb_flow.backend_gen (lc VIPs) once the client ended the flow with
+ * a FIN or RST and the backend's active count was taken back, so a
+ * retransmitted FIN does not take it back twice. Backend generations stay
+ * below it (XLB_BACKEND_GEN_MASK).
+ */
+#define XLB_FLOW_GEN_CLOSED (1U << 31)
+#define XLB_BACKEND_GEN_MASK (XLB_FLOW_GEN_CLOSED - 1)
+
+/*
+ * wrr and rr VIPs. Their table map holds the VIP's Maglev table (entries
+ * 0..table_size-1: the choice for packets that miss the connection table
+ * without starting a flow it records), then at index table_size the length
+ * L of the smooth weighted round-robin sequence, then the L backend ids of
+ * that sequence. Each CPU walks the sequence with its own cursor.
+ */
+#define XLB_WRR_SEQ_MAX 65536
+
+struct xlb_wrr_cursor {
+	__u32 pos; /* next index into the sequence; taken modulo L */
+	__u32 reserved;
+};
+_Static_assert(sizeof(struct xlb_wrr_cursor) == 8, "xlb_wrr_cursor layout");
+
+/*
+ * lc VIPs: a backend's estimate of its active flows (xlb_backend_load, by
+ * backend id): +1 when a flow to it is recorded, -1 when the client's FIN or
+ * RST ends it or the entry is found pointing at it after it left service.
+ * Updated atomically by all CPUs; xlbd recounts it from the connection
+ * table now and then, which ages out flows the LRU evicted silently.
+ */
+struct xlb_backend_load {
+	__s64 active; /* may dip below 0 briefly; read as 0 then */
+	__u64 reserved;
+};
+_Static_assert(sizeof(struct xlb_backend_load) == 16, "xlb_backend_load layout");
 
 /* Per-interface settings, the single entry of xlb_config. */
 #define XLB_CFG_F_ANY_PORT4 (1U << 0) /* some IPv4 VIP has port 0 */

@@ -4,6 +4,10 @@
  * against a floor (MAC swap + XDP_TX) measured in the same run, and the
  * Maglev build time. One JSON line per measurement.
  *
+ * wrr_new_flow and lc_new_flow are new_flow on a VIP of that algorithm (100
+ * backends, weights 100..106): the wrr cursor step, or lc's two candidates
+ * and their active counts plus the count's atomic increment.
+ *
  * Each path runs under bench_restore (tests/bpf/bench.bpf.c), which restores
  * the original frame before every iteration and, for new_flow, writes a
  * counter into the source address and port so that no iteration hits the
@@ -40,6 +44,7 @@
 #include "userspace/dp.h"
 #include "userspace/log.h"
 #include "userspace/maglev.h"
+#include "userspace/wrr.h"
 
 #define REPEAT 1000000
 #define RUNS 5
@@ -51,11 +56,19 @@ enum path {
 	P_PASS,
 	P_RATELIMITED,
 	P_RATELIMITED_LEASE1,
+	P_WRR_NEW_FLOW, /* new_flow on a wrr VIP: the next entry at this CPU's cursor */
+	P_LC_NEW_FLOW,	/* new_flow on an lc VIP: two candidates, their active counts */
 	P_MAX,
 	P_RATELIMIT_DROP = P_MAX, /* measured apart: bench_ratelimit_drop() */
 };
-static const char *const path_names[] = { "new_flow", "established", "pass", "ratelimited",
-					  "ratelimited_lease1", "ratelimit_drop" };
+static const char *const path_names[] = { "new_flow",	    "established",   "pass",
+					  "ratelimited",    "ratelimited_lease1",
+					  "wrr_new_flow",   "lc_new_flow",   "ratelimit_drop" };
+
+static bool new_flow_path(int p)
+{
+	return p == P_NEW_FLOW || p == P_WRR_NEW_FLOW || p == P_LC_NEW_FLOW;
+}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -95,6 +108,8 @@ static void path_counters(struct xlb_dp *dp, enum path p, __u64 c[3])
 		return;
 	switch (p) {
 	case P_NEW_FLOW:
+	case P_WRR_NEW_FLOW:
+	case P_LC_NEW_FLOW:
 		c[0] = s.tx_new_flow;
 		break;
 	case P_PASS:
@@ -140,20 +155,21 @@ static struct bench_bpf *load_harness(const __u8 *tpl, size_t len, bool new_flow
 	return h;
 }
 
-static int setup_vip(struct xlb_dp *dp, const char *name, enum xlb_forward fwd)
+static int setup_vip(struct xlb_dp *dp, const char *name, enum xlb_algo algo,
+		     enum xlb_forward fwd)
 {
 	struct xlb_dp_backend b[NBACKENDS];
 	struct xlb_vip_addr v;
 	char err[256];
 
 	if (xlb_vip_addr__parse(name, &v, err, sizeof(err)) ||
-	    xlb_dp__vip_add(dp, &v, XLB_ALGO_MAGLEV, fwd, 0, err, sizeof(err)))
+	    xlb_dp__vip_add(dp, &v, algo, fwd, 0, err, sizeof(err)))
 		goto fail;
 	for (int i = 0; i < NBACKENDS; i++) {
 		memset(&b[i], 0, sizeof(b[i]));
 		b[i].family = XLB_AF_INET;
 		b[i].addr[0] = htonl(0xc6120000 | (10 + i)); /* 198.18.0.(10+i) */
-		b[i].weight = 100;
+		b[i].weight = 100 + i % 7; /* wrr: a 10,295-entry sequence */
 		b[i].mac[0] = 0x02;
 		b[i].mac[5] = (__u8)i;
 	}
@@ -436,17 +452,47 @@ static int bench_maglev(__u32 size)
 	return 0;
 }
 
+/* The wrr sequence build (O(backends x length)): xlbd pays it on every
+ * publication of a wrr VIP, e.g. each step of a slow-start ramp.
+ */
+static int bench_wrr(__u32 n, __u32 wmin, __u32 spread)
+{
+	static __u32 ids[XLB_MAX_BACKENDS_PER_VIP], w[XLB_MAX_BACKENDS_PER_VIP];
+	static __u32 seq[XLB_WRR_SEQ_MAX];
+	double t[RUNS];
+	int len = 0;
+
+	for (__u32 i = 0; i < n; i++) {
+		ids[i] = i;
+		w[i] = wmin + i % spread;
+	}
+	for (int r = 0; r < RUNS; r++) {
+		double t0 = now_ms();
+
+		len = xlb_wrr__build(ids, w, n, XLB_WRR_SEQ_MAX, seq);
+		if (len < 0)
+			return len;
+		t[r] = now_ms() - t0;
+	}
+	printf("{\"bench\":\"wrr_build\",\"backends\":%u,\"weights\":\"%u..%u\",\"length\":%d,"
+	       "\"ms\":%.2f,\"runs\":%d}\n",
+	       n, wmin, wmin + spread - 1, len, median(t, RUNS), RUNS);
+	return 0;
+}
+
 int main(void)
 {
 	struct xlb_dp_opts opts = { 0 }; /* production sizes */
 	static const struct {
-		const char *vip;
+		const char *vip, *wrr_vip, *lc_vip;
 		enum xlb_forward fwd;
 		const char *mode;
-		__u16 port;
+		__u16 port, wrr_port, lc_port;
 	} modes[] = {
-		{ "198.18.1.100:80/tcp", XLB_FWD_IPIP, "ipip", 80 },
-		{ "198.18.1.100:443/tcp", XLB_FWD_L2DSR, "l2dsr", 443 },
+		{ "198.18.1.100:80/tcp", "198.18.1.100:8080/tcp", "198.18.1.100:8081/tcp",
+		  XLB_FWD_IPIP, "ipip", 80, 8080, 8081 },
+		{ "198.18.1.100:443/tcp", "198.18.1.100:8443/tcp", "198.18.1.100:8444/tcp",
+		  XLB_FWD_L2DSR, "l2dsr", 443, 8443, 8444 },
 	};
 	__u8 pkt[PKT_MAX], out[PKT_MAX];
 	struct xlb_dp *dp;
@@ -467,22 +513,27 @@ int main(void)
 		return 1;
 	}
 	for (size_t m = 0; m < 2; m++)
-		if (setup_vip(dp, modes[m].vip, modes[m].fwd))
+		if (setup_vip(dp, modes[m].vip, XLB_ALGO_MAGLEV, modes[m].fwd) ||
+		    setup_vip(dp, modes[m].wrr_vip, XLB_ALGO_WRR, modes[m].fwd) ||
+		    setup_vip(dp, modes[m].lc_vip, XLB_ALGO_LC, modes[m].fwd))
 			goto out;
 	floor_h = bench_bpf__open_and_load();
 	if (!floor_h)
 		goto out;
 
 	for (size_t m = 0; m < 2; m++) {
-		double established_ns = 0;
+		double established_ns = 0, new_flow_ns = 0;
 
 		for (int p = 0; p < P_MAX; p++) {
 			/* 56 bytes: the harness restores whole 8-byte words */
 			struct pkt_flow f = { .family = 4, .saddr = "198.18.0.1",
 					      .daddr = p == P_PASS ? "198.18.1.200" : "198.18.1.100",
-					      .sport = 12345, .dport = modes[m].port,
+					      .sport = 12345,
+					      .dport = p == P_WRR_NEW_FLOW  ? modes[m].wrr_port
+						       : p == P_LC_NEW_FLOW ? modes[m].lc_port
+									    : modes[m].port,
 					      .proto = IPPROTO_TCP,
-					      .tcp_flags = p == P_NEW_FLOW ? 0x02 : 0x10,
+					      .tcp_flags = new_flow_path(p) ? 0x02 : 0x10,
 					      .payload_len = 2 };
 			size_t len = pkt_build(&f, pkt), out_len = 0;
 			struct bench_bpf *h;
@@ -520,14 +571,14 @@ int main(void)
 				 ((p == P_ESTABLISHED || limited) && modes[m].fwd == XLB_FWD_L2DSR);
 			harness_ns = 0;
 			if (!direct) {
-				h = load_harness(pkt, len, p == P_NEW_FLOW,
+				h = load_harness(pkt, len, new_flow_path(p),
 						 bpf_program__fd(floor_h->progs.bench_floor));
 				if (!h || measure(dp, bpf_program__fd(h->progs.bench_restore), pkt,
 						  len, -1, XDP_TX, &harness_ns, &ignored))
 					goto out;
 				bench_bpf__destroy(h);
 			}
-			h = load_harness(pkt, len, p == P_NEW_FLOW, xlb_dp__prog_fd(dp));
+			h = load_harness(pkt, len, new_flow_path(p), xlb_dp__prog_fd(dp));
 			if (!h)
 				goto out;
 			if (measure(dp, direct ? xlb_dp__prog_fd(dp) : bpf_program__fd(h->progs.bench_restore),
@@ -553,6 +604,11 @@ int main(void)
 			bench_bpf__destroy(h);
 			if (p == P_ESTABLISHED)
 				established_ns = ns;
+			if (p == P_NEW_FLOW)
+				new_flow_ns = ns;
+			if (p == P_WRR_NEW_FLOW || p == P_LC_NEW_FLOW)
+				snprintf(extra, sizeof(extra), ",\"delta_vs_new_flow_ns\":%.1f",
+					 ns - new_flow_ns);
 			if (limited) {
 				struct xlb_dp_limits off = {};
 
@@ -585,6 +641,9 @@ int main(void)
 			goto out;
 	}
 	if (bench_maglev(XLB_MAGLEV_DEFAULT_SIZE) || bench_maglev(XLB_MAGLEV_MAX_SIZE))
+		goto out;
+	if (bench_wrr(100, 100, 7) || bench_wrr(1000, 1, 1000) ||
+	    bench_wrr(XLB_MAX_BACKENDS_PER_VIP, XLB_WEIGHT_MAX - 4095, 4096))
 		goto out;
 	ret = 0;
 out:

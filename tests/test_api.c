@@ -702,10 +702,8 @@ static const struct bad_request {
      "algorithm"},
     {"POST", "/v1/vips", "{\"vip\": \"198.18.1.101:80/tcp\", \"forward\": \"nat\"}", 400,
      "forward"},
-    {"POST", "/v1/vips", "{\"vip\": \"198.18.1.101:80/tcp\", \"algorithm\": \"wrr\"}", 400,
-     "not available"},
-    {"POST", "/v1/vips", "{\"vip\": \"198.18.1.101:80/tcp\", \"algorithm\": \"lc\"}", 400,
-     "not available"},
+    {"POST", "/v1/vips", "{\"vip\": \"198.18.1.101:80/tcp\", \"algorithm\": \"wrr2\"}", 400,
+     "wrr2"},
     {"POST", "/v1/vips", "{\"vip\": \"198.18.1.101:80/tcp\", \"table_size\": 1000}", 400,
      "table_size"},
     {"POST", "/v1/vips",
@@ -1099,19 +1097,32 @@ static void test_get_config(void **state)
 }
 
 /*
- * A whole config asking for an algorithm the data path lacks is refused
- * before any plan exists: xlb_daemon__apply() fails in its data-path check,
- * and nothing may free the caller's never-built plan.
+ * wrr, rr and lc are taken by a whole config and reach the data path; an
+ * unknown algorithm is refused with its name, before any plan exists (so
+ * nothing may free the caller's never-built plan), and changes nothing.
  */
-static void test_config_unavailable_algorithm(void **state)
+static void test_config_algorithms(void **state)
 {
-	static const char wrr[] = "vips:\n  - vip: \"" VIP4 "\"\n    algorithm: wrr\n";
+	static const char *const algos[] = { "wrr", "rr", "lc", "maglev" };
 	struct fixture *f = *state;
+	char body[256];
+	struct reply r;
 
-	expect_refused(f, "POST", "/v1/config?dry_run=1", wrr, 400, "not available");
-	expect_refused(f, "POST", "/v1/config", wrr, 400, "not available");
-	expect_refused(f, "POST", "/v1/config", "vips:\n  - vip: \"" VIP4 "\"\n    algorithm: lc\n",
-		       400, "lc");
+	for (size_t i = 0; i < sizeof(algos) / sizeof(algos[0]); i++) {
+		snprintf(body, sizeof(body),
+			 "vips:\n  - vip: \"" VIP4 "\"\n    algorithm: %s\n"
+			 "    backends: [{address: 198.18.0.21}, {address: 198.18.0.22, weight: 300}]\n",
+			 algos[i]);
+		call(f, "POST", "/v1/config", body, 200, &r);
+		reply_free(&r);
+		call(f, "GET", VIP4_URI, NULL, 200, &r);
+		assert_string_equal(str_field(r.json, "algorithm"), algos[i]);
+		reply_free(&r);
+	}
+	expect_refused(f, "POST", "/v1/config?dry_run=1",
+		       "vips:\n  - vip: \"" VIP4 "\"\n    algorithm: fastest\n", 400, "'fastest'");
+	expect_refused(f, "POST", "/v1/config", "vips:\n  - vip: \"" VIP4 "\"\n    algorithm: lcx\n",
+		       400, "'lcx'");
 }
 
 /* ---- restart ------------------------------------------------------------------ */
@@ -1189,7 +1200,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_get_config, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restart_state_wins, setup, teardown),
 	    /* last: it crashed xlbd once (freed an uninitialised plan) */
-	    cmocka_unit_test_setup_teardown(test_config_unavailable_algorithm, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_algorithms, setup, teardown),
 	};
 
 	int failed;

@@ -526,6 +526,8 @@ static void assert_config_equal(const struct xlb_config *a, const struct xlb_con
 	assert_string_equal(a->metrics.listen, b->metrics.listen);
 	assert_string_equal(a->metrics.host, b->metrics.host);
 	assert_int_equal(a->metrics.port, b->metrics.port);
+	assert_int_equal(a->conntrack.flood_guard_new_flows_per_cpu,
+			 b->conntrack.flood_guard_new_flows_per_cpu);
 	assert_int_equal(a->n_vips, b->n_vips);
 	for (i = 0; i < a->n_vips; i++) {
 		const struct xlb_config_vip *x = &a->vips[i], *y = &b->vips[i];
@@ -1033,6 +1035,39 @@ static void test_file_errors(void **state)
 }
 
 /* Every shipped example loads, round-trips, and passive settings survive. */
+/* The daemon-wide conntrack settings: default off, saved, range-checked. */
+static void test_conntrack(void **state)
+{
+	struct xlb_config *cfg, *again;
+	const char *msg;
+	char *text;
+
+	(void)state;
+	cfg = load_str_ok("vips: []");
+	assert_int_equal(cfg->conntrack.flood_guard_new_flows_per_cpu, 0);
+	xlb_config__free(cfg);
+
+	cfg = load_str_ok("conntrack: {flood_guard_new_flows_per_cpu: 20000}\n");
+	assert_int_equal(cfg->conntrack.flood_guard_new_flows_per_cpu, 20000);
+	assert_int_equal(xlb_config__to_string(cfg, &text), 0);
+	assert_contains(text, "flood_guard_new_flows_per_cpu: 20000");
+	again = load_str_ok(text);
+	assert_config_equal(cfg, again);
+	free(text);
+	xlb_config__free(again);
+	assert_int_equal(xlb_config__dup(cfg, &again), 0);
+	assert_int_equal(again->conntrack.flood_guard_new_flows_per_cpu, 20000);
+	xlb_config__free(again);
+	xlb_config__free(cfg);
+
+	msg = load_str_bad("conntrack: {flood_guard_new_flows_per_cpu: 100000001}\n");
+	assert_contains(msg, "conntrack.flood_guard_new_flows_per_cpu 100000001 out of range");
+	msg = load_str_bad("conntrack: {flood_guard_new_flows_per_cpu: -5}\n");
+	assert_contains(msg, "-5");
+	msg = load_str_bad("conntrack: {flood_guard: 5}\n");
+	assert_contains(msg, "flood_guard");
+}
+
 static void test_examples(void **state)
 {
 	static const char *const files[] = { "examples/xlb.yaml", "examples/ipip.yaml",
@@ -1063,7 +1098,7 @@ static void test_examples(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_examples),
+	    cmocka_unit_test(test_examples),	   cmocka_unit_test(test_conntrack),
 	    cmocka_unit_test(test_vip_parse_good), cmocka_unit_test(test_vip_parse_bad),
 	    cmocka_unit_test(test_vip_cmp),	   cmocka_unit_test(test_addr),
 	    cmocka_unit_test(test_hostport),	   cmocka_unit_test(test_load_full),

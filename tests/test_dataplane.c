@@ -722,6 +722,374 @@ static void test_syn_retransmit_counted(void **state)
 	assert_int_equal(bs.syn_retransmits, 2);
 }
 
+/* ---- wrr, rr, lc --------------------------------------------------------------- */
+
+/* A VIP of algorithm algo with backends 1..n of the given weights (l2dsr, so
+ * the output frame's destination MAC names the backend: mac[5] = i).
+ */
+static void add_algo_vip(struct fixture *fx, const char *name, enum xlb_algo algo,
+			 const __u16 *weights, int n)
+{
+	struct xlb_vip_addr v = vip(name);
+	struct xlb_dp_backend b[16];
+
+	assert_true(n <= 16);
+	if (xlb_dp__vip_add(fx->dp, &v, algo, XLB_FWD_L2DSR, 0, fx->err, sizeof(fx->err)))
+		fail_msg("vip_add %s: %s", name, fx->err);
+	for (int i = 0; i < n; i++)
+		b[i] = backend(XLB_AF_INET, i + 1, weights[i]);
+	if (xlb_dp__set_backends(fx->dp, &v, b, n, fx->err, sizeof(fx->err)))
+		fail_msg("set_backends %s: %s", name, fx->err);
+}
+
+/* Client flow k to dport of 198.18.1.110: distinct sources and ports. The
+ * source text lives in a ring of 64 buffers: copy it to keep a flow longer.
+ */
+static struct pkt_flow client_flow(int k, __u16 dport, __u8 flags)
+{
+	static char saddr[64][32];
+	char *a = saddr[k % 64];
+
+	snprintf(a, 32, "198.18.%d.%d", 100 + (k >> 8) % 100, k & 0xff);
+	return (struct pkt_flow){ .family = 4, .saddr = a, .daddr = "198.18.1.110",
+				  .sport = (__u16)(10000 + k % 50000), .dport = dport,
+				  .proto = IPPROTO_TCP, .tcp_flags = flags, .payload_len = 0 };
+}
+
+/* Sends f; returns the backend number (mac[5]) it was forwarded to. */
+static int send_to(struct fixture *fx, const struct pkt_flow *f)
+{
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(f, in), out_len = 0;
+
+	assert_int_equal(run(fx, in, len, out, &out_len), XDP_TX);
+	assert_int_equal(out_len, len);
+	return out[5];
+}
+
+/* Where this CPU's cursor starts in a sequence of length len (dp.c). */
+static __u32 cursor_start(__u32 len)
+{
+	int cpu = sched_getcpu(), ncpus = libbpf_num_possible_cpus();
+
+	assert_true(cpu >= 0 && ncpus > 0);
+	return (__u32)((__u64)cpu * XLB_WRR_SEQ_MAX / ncpus) % len;
+}
+
+static void assert_share(const char *what, int got, int total, double want)
+{
+	double share = (double)got / total;
+
+	if (share < want * 0.98 || share > want * 1.02)
+		fail_msg("%s: share %.4f, expected %.4f +- 2%%", what, share, want);
+}
+
+static void test_wrr_weights_interleaved(void **state)
+{
+	static const int smooth[6] = { 3, 2, 1, 3, 2, 3 }; /* weights 1:2:3 */
+	static const __u16 w[3] = { 1, 2, 3 };
+	struct fixture *fx = *state;
+	const int N = 10000;
+	struct xlb_dp_stats s0 = stats(fx), s1;
+	int count[4] = {}, prev = 0, run_len = 0, max_run = 0;
+	__u32 start = cursor_start(6);
+
+	add_algo_vip(fx, "198.18.1.110:80/tcp", XLB_ALGO_WRR, w, 3);
+	for (int k = 0; k < N; k++) {
+		struct pkt_flow f = client_flow(k, 80, 0x02);
+		int b = send_to(fx, &f);
+
+		assert_true(b >= 1 && b <= 3);
+		if (k < 6 && b != smooth[(start + k) % 6])
+			fail_msg("choice %d went to backend %d, smooth wrr says %d", k, b,
+				 smooth[(start + k) % 6]);
+		count[b]++;
+		run_len = b == prev ? run_len + 1 : 1;
+		prev = b;
+		if (run_len > max_run)
+			max_run = run_len;
+	}
+	assert_share("weight 1", count[1], N, 1.0 / 6);
+	assert_share("weight 2", count[2], N, 2.0 / 6);
+	assert_share("weight 3", count[3], N, 3.0 / 6);
+	/* C B A C B C C B A ...: never more than two in a row (blocks would
+	 * give runs of three).
+	 */
+	assert_true(max_run <= 2);
+	s1 = stats(fx);
+	assert_int_equal(s1.tx_new_flow - s0.tx_new_flow, N);
+}
+
+static void test_rr_equal(void **state)
+{
+	static const __u16 w[4] = { 1, 5, 10, 100 }; /* ignored by rr */
+	struct fixture *fx = *state;
+	const int N = 10000;
+	int count[5] = {};
+
+	add_algo_vip(fx, "198.18.1.110:81/tcp", XLB_ALGO_RR, w, 4);
+	for (int k = 0; k < N; k++) {
+		struct pkt_flow f = client_flow(k, 81, 0x02);
+
+		count[send_to(fx, &f)]++;
+	}
+	for (int b = 1; b <= 4; b++)
+		assert_share("rr", count[b], N, 0.25);
+}
+
+/* A SYN for a flow already recorded is a retransmission: same backend, not
+ * a new flow, and the wrr cursor does not move.
+ */
+static void test_wrr_syn_retransmit_not_new(void **state)
+{
+	static const int smooth[6] = { 3, 2, 1, 3, 2, 3 };
+	static const __u16 w[3] = { 1, 2, 3 };
+	struct fixture *fx = *state;
+	struct pkt_flow f = client_flow(1, 82, 0x02), g = client_flow(2, 82, 0x02);
+	__u32 start = cursor_start(6);
+	struct xlb_dp_stats s0, s1;
+	int b;
+
+	add_algo_vip(fx, "198.18.1.110:82/tcp", XLB_ALGO_WRR, w, 3);
+	b = send_to(fx, &f);
+	assert_int_equal(b, smooth[start]);
+	s0 = stats(fx);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(send_to(fx, &f), b);
+	s1 = stats(fx);
+	assert_int_equal(s1.tx_new_flow, s0.tx_new_flow);
+	assert_int_equal(s1.tx_established - s0.tx_established, 5);
+	assert_int_equal(send_to(fx, &g), smooth[(start + 1) % 6]);
+}
+
+static __s64 active(struct fixture *fx, const char *name, int i)
+{
+	struct xlb_dp_backend b = backend(XLB_AF_INET, i, 1);
+	struct xlb_vip_addr v = vip(name);
+	__s64 a;
+
+	assert_int_equal(xlb_dp__backend_active(fx->dp, &v, b.family, b.addr, &a), 0);
+	return a;
+}
+
+static void test_lc_avoids_loaded_backend(void **state)
+{
+	static const __u16 w[3] = { 1, 1, 1 };
+	const char *name = "198.18.1.110:83/tcp";
+	struct fixture *fx = *state;
+	int first[300], count[4] = {}, k, open1;
+
+	add_algo_vip(fx, name, XLB_ALGO_LC, w, 3);
+	/* 300 flows; then every flow on backends 2 and 3 ends (FIN), so
+	 * backend 1 alone holds open flows.
+	 */
+	for (k = 0; k < 300; k++) {
+		struct pkt_flow f = client_flow(k, 83, 0x02);
+
+		first[k] = send_to(fx, &f);
+		count[first[k]]++;
+	}
+	/* lc on an empty pool spreads like the others: 2 random candidates */
+	for (int b = 1; b <= 3; b++)
+		assert_true(count[b] > 60);
+	assert_int_equal(active(fx, name, 1) + active(fx, name, 2) + active(fx, name, 3), 300);
+	for (k = 0; k < 300; k++) {
+		struct pkt_flow f = client_flow(k, 83, 0x11); /* FIN|ACK */
+
+		if (first[k] != 1)
+			assert_int_equal(send_to(fx, &f), first[k]);
+	}
+	assert_int_equal(active(fx, name, 1), count[1]);
+	assert_int_equal(active(fx, name, 2), 0);
+	assert_int_equal(active(fx, name, 3), 0);
+	/* 200 new flows, which leave backends 2 and 3 below backend 1: it
+	 * wins only when both candidates are it (1 in 9, about 22 +- 4.4);
+	 * chosen at random it would get a third (67).
+	 */
+	open1 = count[1];
+	memset(count, 0, sizeof(count));
+	for (k = 1000; k < 1200; k++) {
+		struct pkt_flow f = client_flow(k, 83, 0x02);
+
+		count[send_to(fx, &f)]++;
+	}
+	if (count[1] > 40)
+		fail_msg("backend 1 with %d open flows took %d of 200 new ones", open1, count[1]);
+	assert_int_equal(count[1] + count[2] + count[3], 200);
+	assert_int_equal(active(fx, name, 1), open1 + count[1]);
+}
+
+/* The client's FIN or RST takes a flow's count back, once; a SYN for an
+ * open flow counts nothing; a new connection on a closed tuple counts again.
+ */
+static void test_lc_fin_rst_decrement(void **state)
+{
+	static const __u16 w[2] = { 1, 1 };
+	const char *name = "198.18.1.110:84/tcp";
+	struct fixture *fx = *state;
+	struct pkt_flow f = client_flow(7, 84, 0x02), g = client_flow(8, 84, 0x02);
+	struct xlb_dp_stats s0, s1;
+	int bf, bg;
+
+	add_algo_vip(fx, name, XLB_ALGO_LC, w, 2);
+	bf = send_to(fx, &f);
+	assert_int_equal(active(fx, name, bf), 1);
+	s0 = stats(fx);
+	assert_int_equal(send_to(fx, &f), bf); /* SYN retransmitted */
+	s1 = stats(fx);
+	assert_int_equal(s1.tx_new_flow, s0.tx_new_flow);
+	assert_int_equal(active(fx, name, bf), 1);
+	f.tcp_flags = 0x10; /* ACK, data */
+	assert_int_equal(send_to(fx, &f), bf);
+	assert_int_equal(active(fx, name, bf), 1);
+	f.tcp_flags = 0x11; /* FIN|ACK, twice (retransmitted) */
+	assert_int_equal(send_to(fx, &f), bf);
+	assert_int_equal(send_to(fx, &f), bf);
+	assert_int_equal(active(fx, name, bf), 0);
+	f.tcp_flags = 0x10; /* the last ACK still reaches the backend */
+	assert_int_equal(send_to(fx, &f), bf);
+	assert_int_equal(active(fx, name, bf), 0);
+
+	bg = send_to(fx, &g);
+	assert_int_equal(active(fx, name, bg), 1);
+	g.tcp_flags = 0x04; /* RST */
+	assert_int_equal(send_to(fx, &g), bg);
+	assert_int_equal(active(fx, name, bg), 0);
+
+	/* The client reuses the closed tuple: a new flow, counted again. */
+	s0 = stats(fx);
+	g.tcp_flags = 0x02;
+	bg = send_to(fx, &g);
+	s1 = stats(fx);
+	assert_int_equal(s1.tx_new_flow - s0.tx_new_flow, 1);
+	assert_int_equal(active(fx, name, bg), 1);
+}
+
+/* xlbd's recount ages out flows that left the connection table silently
+ * (LRU eviction, no FIN) and agrees with the data path otherwise.
+ */
+static void test_lc_recount(void **state)
+{
+	static const __u16 w[2] = { 1, 1 };
+	const char *name = "198.18.1.110:89/tcp";
+	struct fixture *fx = *state;
+	struct bpf_map *flows = bpf_object__find_map_by_name(xlb_dp__object(fx->dp), "xlb_flows4");
+	struct xlb_flow4_key key = { .daddr = htonl(0xc612016e), .dport = htons(89),
+				     .proto = IPPROTO_TCP };
+	__s64 before;
+
+	assert_non_null(flows);
+	add_algo_vip(fx, name, XLB_ALGO_LC, w, 2);
+	for (int k = 0; k < 20; k++) {
+		struct pkt_flow f = client_flow(k, 89, 0x02);
+
+		send_to(fx, &f);
+		if (k < 5) { /* five end with a FIN */
+			f.tcp_flags = 0x11;
+			send_to(fx, &f);
+		}
+	}
+	assert_int_equal(active(fx, name, 1) + active(fx, name, 2), 15);
+	assert_int_equal(xlb_dp__lc_recount(fx->dp, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(active(fx, name, 1) + active(fx, name, 2), 15);
+	/* four open flows vanish from the table without a word */
+	for (int k = 5; k < 9; k++) {
+		struct pkt_flow f = client_flow(k, 89, 0x02);
+		__be32 a[4];
+		__u8 fam;
+
+		assert_int_equal(xlb_addr__parse(f.saddr, &fam, a), 0);
+		key.saddr = a[0];
+		key.sport = htons(f.sport);
+		assert_int_equal(bpf_map_delete_elem(bpf_map__fd(flows), &key), 0);
+	}
+	before = active(fx, name, 1) + active(fx, name, 2);
+	assert_int_equal(before, 15);
+	assert_int_equal(xlb_dp__lc_recount(fx->dp, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(active(fx, name, 1) + active(fx, name, 2), 11);
+}
+
+/* wrr and lc take backends from the published set: a drained backend gets
+ * no new flow but keeps its own.
+ */
+static void test_algos_skip_drained(void **state)
+{
+	static const __u16 w[3] = { 1, 2, 3 };
+	static const struct {
+		const char *name;
+		enum xlb_algo algo;
+		__u16 port;
+	} vips[] = {
+		{ "198.18.1.110:85/tcp", XLB_ALGO_WRR, 85 },
+		{ "198.18.1.110:86/tcp", XLB_ALGO_RR, 86 },
+		{ "198.18.1.110:87/tcp", XLB_ALGO_LC, 87 },
+	};
+	struct fixture *fx = *state;
+
+	for (size_t i = 0; i < sizeof(vips) / sizeof(vips[0]); i++) {
+		struct xlb_vip_addr v = vip(vips[i].name);
+		struct xlb_dp_backend b[3];
+		struct pkt_flow held = client_flow(0, vips[i].port, 0x02);
+		int held_on = 0, k = 1;
+		char held_saddr[32];
+
+		add_algo_vip(fx, vips[i].name, vips[i].algo, w, 3);
+		/* a flow on backend 3, to see it stay */
+		for (; held_on != 3 && k < 100; k++) {
+			held = client_flow(k, vips[i].port, 0x02);
+			held_on = send_to(fx, &held);
+		}
+		assert_int_equal(held_on, 3);
+		snprintf(held_saddr, sizeof(held_saddr), "%s", held.saddr); /* client_flow reuses it */
+		held.saddr = held_saddr;
+		for (int j = 0; j < 3; j++)
+			b[j] = backend(XLB_AF_INET, j + 1, w[j]);
+		b[2].drain = true;
+		assert_int_equal(xlb_dp__set_backends(fx->dp, &v, b, 3, fx->err, sizeof(fx->err)),
+				 0);
+		for (int n = 0; n < 1000; n++) { /* fewer than the LRU holds */
+			struct pkt_flow f = client_flow(2000 + n, vips[i].port, 0x02);
+
+			if (send_to(fx, &f) == 3)
+				fail_msg("%s: new flow %d sent to the drained backend",
+					 vips[i].name, n);
+		}
+		held.tcp_flags = 0x10;
+		assert_int_equal(send_to(fx, &held), 3);
+	}
+}
+
+/* A VIP switched to wrr gets its sequence with the switch; back to maglev,
+ * new flows follow the Maglev table again.
+ */
+static void test_algo_switch_to_wrr(void **state)
+{
+	static const int smooth[6] = { 3, 2, 1, 3, 2, 3 };
+	static const __u16 w[3] = { 1, 2, 3 };
+	const char *name = "198.18.1.110:88/tcp";
+	struct fixture *fx = *state;
+	struct xlb_vip_addr v = vip(name);
+	__u32 start = cursor_start(6);
+
+	add_algo_vip(fx, name, XLB_ALGO_MAGLEV, w, 3);
+	assert_int_equal(xlb_dp__vip_update(fx->dp, &v, XLB_ALGO_WRR, XLB_FWD_L2DSR, fx->err,
+					    sizeof(fx->err)),
+			 0);
+	for (int k = 0; k < 12; k++) {
+		struct pkt_flow f = client_flow(k, 88, 0x02);
+
+		assert_int_equal(send_to(fx, &f), smooth[(start + k) % 6]);
+	}
+	assert_int_equal(xlb_dp__vip_update(fx->dp, &v, XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, fx->err,
+					    sizeof(fx->err)),
+			 0);
+	for (int k = 100; k < 140; k++) {
+		struct pkt_flow f = client_flow(k, 88, 0x02);
+
+		assert_int_equal(send_to(fx, &f), predict(fx, name, &f).mac[5]);
+	}
+}
+
 /* ---- bad input: clear errors, maps untouched -------------------------------- */
 
 struct snapshot {
@@ -1451,6 +1819,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syn_retransmit_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conntrack_entries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrr_weights_interleaved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rr_equal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrr_syn_retransmit_not_new, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lc_avoids_loaded_backend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lc_fin_rst_decrement, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lc_recount, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_algos_skip_drained, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_algo_switch_to_wrr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input_rejected_maps_untouched, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_table_size_and_algo_update, setup, teardown),

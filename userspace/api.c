@@ -561,12 +561,22 @@ static void get_explain(struct request *r)
 		goes = xlb_config__find_backend(v, ex.conntrack_backend.family,
 						ex.conntrack_backend.addr);
 	} else if (!ex.table_empty) {
-		char why[128];
+		bool stateful = v->algorithm == XLB_CONFIG_ALGO_WRR ||
+				v->algorithm == XLB_CONFIG_ALGO_RR || v->algorithm == XLB_CONFIG_ALGO_LC;
+		char why[256];
 
-		snprintf(why, sizeof(why), "%s: Maglev slot %u of %u%s",
-			 ex.in_conntrack ? "its backend left, chosen again" : "a new flow", ex.slot,
-			 v->table_size,
-			 v->algorithm == XLB_CONFIG_ALGO_SOURCE_HASH ? " (hash of the source)" : "");
+		if (stateful) /* the choice depends on the moment: say what is fixed */
+			snprintf(why, sizeof(why),
+				 "%s: a SYN (or UDP packet) is chosen by %s at that moment; "
+				 "other packets missing the table go by Maglev slot %u of %u",
+				 ex.in_conntrack ? "its backend left" : "a new flow",
+				 xlb_config__algo_name(v->algorithm), ex.slot, v->table_size);
+		else
+			snprintf(why, sizeof(why), "%s: Maglev slot %u of %u%s",
+				 ex.in_conntrack ? "its backend left, chosen again" : "a new flow",
+				 ex.slot, v->table_size,
+				 v->algorithm == XLB_CONFIG_ALGO_SOURCE_HASH ? " (hash of the source)"
+									     : "");
 		json_object_set_new(o, "goes_to", json_string(a2));
 		json_object_set_new(o, "why", json_string(why));
 		goes = xlb_config__find_backend(v, ex.table_backend.family, ex.table_backend.addr);

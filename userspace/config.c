@@ -245,10 +245,15 @@ struct raw_vip {
 	unsigned int n_backends;
 };
 
+struct raw_conntrack {
+	uint32_t flood_guard_new_flows_per_cpu;
+};
+
 struct raw_config {
 	struct raw_interface *interfaces;
 	unsigned int n_interfaces;
 	struct raw_metrics *metrics;
+	struct raw_conntrack conntrack;
 	struct raw_vip *vips;
 	unsigned int n_vips;
 };
@@ -347,10 +352,17 @@ static const cyaml_schema_value_t ld_vip = {
     CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct raw_vip, ld_vip_fields),
 };
 
+static const cyaml_schema_field_t ld_conntrack_fields[] = {
+    CYAML_FIELD_UINT("flood_guard_new_flows_per_cpu", OPT, struct raw_conntrack,
+		     flood_guard_new_flows_per_cpu),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t ld_config_fields[] = {
     CYAML_FIELD_SEQUENCE_COUNT("interfaces", OPT_SEQ, struct raw_config, interfaces, n_interfaces,
 			       &ld_interface, 0, XLB_CONFIG_MAX_INTERFACES),
     CYAML_FIELD_MAPPING_PTR("metrics", OPT_SEQ, struct raw_config, metrics, ld_metrics_fields),
+    CYAML_FIELD_MAPPING("conntrack", OPT, struct raw_config, conntrack, ld_conntrack_fields),
     CYAML_FIELD_SEQUENCE_COUNT("vips", OPT_SEQ, struct raw_config, vips, n_vips, &ld_vip, 0,
 			       XLB_MAX_VIPS),
     CYAML_FIELD_END,
@@ -379,6 +391,12 @@ static const cyaml_schema_value_t sv_interface = {
 static const cyaml_schema_field_t sv_metrics_fields[] = {
     CYAML_FIELD_STRING_PTR("listen", CYAML_FLAG_POINTER, struct xlb_config_metrics, listen, 0,
 			   CYAML_UNLIMITED),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t sv_conntrack_fields[] = {
+    CYAML_FIELD_UINT("flood_guard_new_flows_per_cpu", CYAML_FLAG_DEFAULT,
+		     struct xlb_config_conntrack, flood_guard_new_flows_per_cpu),
     CYAML_FIELD_END,
 };
 
@@ -469,6 +487,7 @@ static const cyaml_schema_field_t sv_config_fields[] = {
     CYAML_FIELD_SEQUENCE_COUNT("interfaces", CYAML_FLAG_POINTER, struct xlb_config, interfaces,
 			       n_interfaces, &sv_interface, 0, CYAML_UNLIMITED),
     CYAML_FIELD_MAPPING("metrics", FLOW, struct xlb_config, metrics, sv_metrics_fields),
+    CYAML_FIELD_MAPPING("conntrack", FLOW, struct xlb_config, conntrack, sv_conntrack_fields),
     CYAML_FIELD_SEQUENCE_COUNT("vips", CYAML_FLAG_POINTER, struct xlb_config, vips, n_vips, &sv_vip,
 			       0, CYAML_UNLIMITED),
     CYAML_FIELD_END,
@@ -1063,6 +1082,7 @@ static struct xlb_config *convert(const struct raw_config *r)
 
 	if (r->metrics)
 		cfg->metrics.listen = dup_or_null(r->metrics->listen, &oom);
+	cfg->conntrack.flood_guard_new_flows_per_cpu = r->conntrack.flood_guard_new_flows_per_cpu;
 
 	if (r->n_interfaces) {
 		cfg->interfaces = calloc(r->n_interfaces, sizeof(*cfg->interfaces));
@@ -1455,6 +1475,12 @@ static int validate(struct xlb_config *cfg, const struct src *src, char *err, si
 				&cfg->metrics.port, msg, sizeof(msg)))
 		return verr(&c, -1, NULL, "metrics.listen", ": %s", msg);
 
+	if (cfg->conntrack.flood_guard_new_flows_per_cpu > XLB_CONFIG_FLOOD_GUARD_MAX)
+		return verr(&c, -1, NULL, "conntrack.flood_guard_new_flows_per_cpu",
+			    " %u out of range 0..%u (0 = off)",
+			    cfg->conntrack.flood_guard_new_flows_per_cpu,
+			    XLB_CONFIG_FLOOD_GUARD_MAX);
+
 	if (cfg->n_vips > XLB_MAX_VIPS)
 		return verr(&c, -1, NULL, "vips", ": %u VIPs, at most %u", cfg->n_vips,
 			    XLB_MAX_VIPS);
@@ -1838,6 +1864,7 @@ int xlb_config__dup(const struct xlb_config *src, struct xlb_config **out)
 		return -ENOMEM;
 	cfg->metrics = src->metrics;
 	cfg->metrics.listen = dup_or_null(src->metrics.listen, &oom);
+	cfg->conntrack = src->conntrack;
 	if (src->n_interfaces) {
 		cfg->interfaces = calloc(src->n_interfaces, sizeof(*cfg->interfaces));
 		if (!cfg->interfaces)

@@ -7,6 +7,7 @@
  *   interfaces:                      # optional
  *     - {name: eth0, mode: native}   # mode: native (default) | generic
  *   metrics: {listen: "127.0.0.1:9642"}     # optional, this is the default
+ *   conntrack: {flood_guard_new_flows_per_cpu: 0}   # optional; 0 = off
  *   vips:                            # optional
  *     - vip: "198.18.1.100:80/tcp"   # required; [v6]:port/proto; port 0 = all
  *       algorithm: maglev            # maglev (default) | source-hash | wrr | rr | lc
@@ -57,6 +58,7 @@
 #define XLB_CONFIG_FILE_MAX (64 << 20) /* bytes; larger files are refused */
 #define XLB_CONFIG_METRICS_DEFAULT "127.0.0.1:9642"
 #define XLB_CONFIG_HC_PATH_MAX 1024
+#define XLB_CONFIG_FLOOD_GUARD_MAX 100000000 /* new flows/s per CPU */
 
 enum xlb_config_algo {
 	XLB_CONFIG_ALGO_MAGLEV = 0,	 /* weighted Maglev over the 5-tuple */
@@ -91,6 +93,15 @@ struct xlb_config_metrics {
 	/* derived */
 	char host[256]; /* without brackets */
 	__u16 port;
+};
+
+/* Settings of the connection table, for the whole daemon. */
+struct xlb_config_conntrack {
+	/* Above this many new flows a second on one CPU, new flows are
+	 * forwarded (by the Maglev hash) but not recorded, so a SYN flood
+	 * cannot evict established flows. 0 = off.
+	 */
+	__u32 flood_guard_new_flows_per_cpu;
 };
 
 struct xlb_config_backend {
@@ -162,6 +173,7 @@ struct xlb_config {
 	struct xlb_config_interface *interfaces;
 	unsigned int n_interfaces;
 	struct xlb_config_metrics metrics;
+	struct xlb_config_conntrack conntrack;
 	struct xlb_config_vip *vips;
 	unsigned int n_vips;
 };

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <event2/event.h>
 
 #include "userspace/config_edit.h"
 #include "userspace/counters.h"
@@ -98,6 +99,21 @@ static bool was_serving(void *arg, const struct xlb_config_vip *v,
 	       xlb_dp__backend_id(d->ifs[0].dp, &v->addr, b->family, b->addr) >= 0;
 }
 
+/* The lc timer: the data path's active-flow counts miss flows the LRU evicted
+ * or that never saw a client FIN; recounting the tables ages them out.
+ */
+static void on_lc_recount(evutil_socket_t fd, short what, void *arg)
+{
+	struct xlb_daemon *d = arg;
+	char msg[512];
+
+	(void)fd;
+	(void)what;
+	for (unsigned int i = 0; i < d->n_ifs; i++)
+		if (xlb_dp__lc_recount(d->ifs[i].dp, msg, sizeof(msg)))
+			pr_warn("interface %s: recounting lc flows: %s", d->ifs[i].name, msg);
+}
+
 int xlb_daemon__open(const struct xlb_daemon_opts *opts, struct xlb_daemon **out, char *err,
 		     size_t errlen)
 {
@@ -157,6 +173,16 @@ int xlb_daemon__open(const struct xlb_daemon_opts *opts, struct xlb_daemon **out
 	if (ret)
 		goto fail;
 	xlb_supervisor__mark_published(d->sup, true);
+	if (opts->base) {
+		struct timeval tv = { .tv_sec = XLB_LC_RECOUNT_MS / 1000,
+				      .tv_usec = XLB_LC_RECOUNT_MS % 1000 * 1000 };
+
+		d->lc_timer = event_new(opts->base, -1, EV_PERSIST, on_lc_recount, d);
+		if (!d->lc_timer || event_add(d->lc_timer, &tv)) {
+			ret = xlb_err(err, errlen, -ENOMEM, "starting the lc timer");
+			goto fail;
+		}
+	}
 	ret = xlb_config__save_file(d->cfg, d->state_path, msg, sizeof(msg));
 	if (ret) {
 		xlb_err(err, errlen, ret, "%s", msg);
@@ -173,6 +199,8 @@ void xlb_daemon__close(struct xlb_daemon *d)
 {
 	if (!d)
 		return;
+	if (d->lc_timer)
+		event_free(d->lc_timer);
 	xlb_supervisor__free(d->sup);
 	for (unsigned int i = 0; i < d->n_ifs; i++)
 		xlb_dp__close(d->ifs[i].dp);

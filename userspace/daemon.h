@@ -40,7 +40,13 @@ struct xlb_daemon {
 	char config_path[4096];
 	char state_path[4096];
 	time_t started;
+	struct event *lc_timer; /* recounts lc's active flows (XLB_LC_RECOUNT_MS) */
 };
+
+/* How often xlbd recounts lc backends' active flows from the connection
+ * tables (xlb_dp__lc_recount()).
+ */
+#define XLB_LC_RECOUNT_MS 10000
 
 /*
  * Loads <state_dir>/state.yaml if present (it is the truth), else the config

@@ -32,6 +32,7 @@
 #include "userspace/log.h"
 #include "userspace/maglev.h"
 #include "userspace/neigh.h"
+#include "userspace/wrr.h"
 #include "bpf/hash.h"
 #include "bpf/ratelimit.h"
 
@@ -743,7 +744,7 @@ static int unpin_dir(const char *dir, char *err, size_t errlen)
 		XLB_MAP_FLOWS4,	 XLB_MAP_FLOWS6, XLB_MAP_CONFIG,   XLB_MAP_STATS,
 		XLB_MAP_VIP_STATS, XLB_MAP_BACKEND_STATS, XLB_MAP_VIP_FILTER,
 		XLB_MAP_VIP_BUCKETS, XLB_MAP_VIP_LEASES, XLB_MAP_SRC_LIMITS, XLB_MAP_SRC_LOCKS,
-		XLB_MAP_FLOOD_GUARD,
+		XLB_MAP_FLOOD_GUARD, XLB_MAP_WRR_CURSORS, XLB_MAP_BACKEND_LOAD,
 	};
 	char path[PATH_MAX + 64];
 
@@ -837,6 +838,42 @@ static int check_modes(enum xlb_algo algo, enum xlb_forward fwd, char *err, size
 static int ratelimit_reset(struct xlb_dp *dp, __u32 vip_id);
 static int src_limits_purge(struct xlb_dp *dp, __u32 vip_id);
 
+/* lc: forgets a backend id's active-flow count (a new backend, a VIP that
+ * turns lc: the old count was kept by nobody).
+ */
+static int load_zero(struct xlb_dp *dp, __u32 id)
+{
+	struct xlb_backend_load zero = {};
+
+	if (bpf_map_update_elem(map_fd(dp->skel->maps.xlb_backend_load), &id, &zero, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/*
+ * wrr/rr: spreads the CPUs' cursors over the sequence (taken modulo its
+ * length), so that after a start the CPUs do not all send their first new
+ * flow to the sequence's first backend. CPU 0 starts at the beginning.
+ */
+static int wrr_cursors_spread(struct xlb_dp *dp, __u32 vip_id)
+{
+	struct xlb_wrr_cursor *c = calloc(dp->ncpus, sizeof(*c));
+	int ret = 0;
+
+	if (!c)
+		return -ENOMEM;
+	for (int cpu = 0; cpu < dp->ncpus; cpu++)
+		c[cpu].pos = (__u32)((__u64)cpu * XLB_WRR_SEQ_MAX / dp->ncpus);
+	if (bpf_map_update_elem(map_fd(dp->skel->maps.xlb_wrr_cursors), &vip_id, c, BPF_ANY))
+		ret = -errno;
+	free(c);
+	return ret;
+}
+
+static int publish_table(struct xlb_dp *dp, struct dp_vip *v,
+			 const struct xlb_maglev_backend *mb, size_t n, char *err, size_t errlen);
+static bool algo_wrr(__u8 algo);
+
 int xlb_dp__vip_add(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_algo algo,
 		    enum xlb_forward fwd, __u32 table_size, char *err, size_t errlen)
 {
@@ -877,7 +914,7 @@ int xlb_dp__vip_add(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_
 		bpf_map_delete_elem(fd_tables, &slot);
 	}
 	ret = percpu_zero(dp, dp->skel->maps.xlb_vip_stats, meta.vip_id) ?:
-	      ratelimit_reset(dp, meta.vip_id);
+	      ratelimit_reset(dp, meta.vip_id) ?: wrr_cursors_spread(dp, meta.vip_id);
 	if (ret)
 		return xlb_err(err, errlen, ret, "resetting counters of %s: %s", name,
 			       strerror(-ret));
@@ -951,6 +988,34 @@ int xlb_dp__vip_del(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *err
 	return 0;
 }
 
+/*
+ * Republishes a VIP's table from the backends it has (after an algorithm
+ * change: a wrr table carries its sequence). Drained backends stay out.
+ */
+static int republish(struct xlb_dp *dp, struct dp_vip *v, char *err, size_t errlen)
+{
+	struct xlb_maglev_backend *mb = calloc(v->nids + 1, sizeof(*mb));
+	size_t n = 0;
+	int ret;
+
+	if (!mb)
+		return xlb_err(err, errlen, -ENOMEM, "out of memory");
+	for (__u32 i = 0; i < v->nids; i++) {
+		const struct xlb_backend *be = &dp->be_mirror[v->ids[i]];
+
+		if (be->flags & XLB_BACKEND_F_DRAINED)
+			continue;
+		mb[n].id = v->ids[i];
+		mb[n].family = be->family;
+		memcpy(mb[n].addr, be->addr, sizeof(mb[n].addr));
+		mb[n].weight = be->weight;
+		n++;
+	}
+	ret = publish_table(dp, v, mb, n, err, errlen);
+	free(mb);
+	return ret;
+}
+
 int xlb_dp__vip_update(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_algo algo,
 		       enum xlb_forward fwd, char *err, size_t errlen)
 {
@@ -965,6 +1030,29 @@ int xlb_dp__vip_update(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum x
 	v = vip_get(dp, vip, name, err, errlen);
 	if (!v)
 		return -ENOENT;
+	if (algo != v->meta.algo) {
+		/* Prepare the new algorithm's state before packets use it. */
+		if (algo == XLB_ALGO_LC)
+			for (__u32 i = 0; i < v->nids && !ret; i++)
+				ret = load_zero(dp, v->ids[i]);
+		if (algo_wrr(algo) && !ret)
+			ret = wrr_cursors_spread(dp, v->meta.vip_id);
+		if (ret)
+			return xlb_err(err, errlen, ret, "updating %s: %s", name, strerror(-ret));
+	}
+	if (v->meta.table_size && algo != v->meta.algo && (algo_wrr(algo) || algo_wrr(v->meta.algo))) {
+		/* The table changes with the algorithm: publish both together. */
+		__u8 old_algo = v->meta.algo, old_fwd = v->meta.forward;
+
+		v->meta.algo = algo;
+		v->meta.forward = fwd;
+		ret = republish(dp, v, err, errlen);
+		if (ret) {
+			v->meta.algo = old_algo;
+			v->meta.forward = old_fwd;
+		}
+		return ret;
+	}
 	meta = v->meta;
 	meta.algo = algo;
 	meta.forward = fwd;
@@ -1262,21 +1350,56 @@ static int resolve_macs(struct xlb_dp *dp, const struct dp_vip *v, struct xlb_dp
 	return 0;
 }
 
+static bool algo_wrr(__u8 algo)
+{
+	return algo == XLB_ALGO_WRR || algo == XLB_ALGO_RR;
+}
+
+/*
+ * wrr/rr: appends the sequence length and the smooth WRR sequence after the
+ * Maglev table in table[] (room for size + 1 + XLB_WRR_SEQ_MAX entries);
+ * returns the entries used in all.
+ */
+static int append_wrr(const struct dp_vip *v, const struct xlb_maglev_backend *mb, size_t n,
+		      __u32 size, __u32 *table)
+{
+	__u32 *ids = calloc(n, sizeof(*ids)), *w = calloc(n, sizeof(*w));
+	int len = -ENOMEM;
+
+	if (!ids || !w)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = mb[i].id;
+		w[i] = v->meta.algo == XLB_ALGO_RR ? 1 : mb[i].weight;
+	}
+	len = xlb_wrr__build(ids, w, n, XLB_WRR_SEQ_MAX, table + size + 1);
+	if (len > 0)
+		table[size] = len;
+out:
+	free(ids);
+	free(w);
+	return len < 0 ? len : (int)(size + 1 + len);
+}
+
 /* Builds the table in the idle slot and flips the VIP to it. */
 static int publish_table(struct xlb_dp *dp, struct dp_vip *v,
 			 const struct xlb_maglev_backend *mb, size_t n, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = BPF_F_INNER_MAP);
 	struct xlb_vip_meta meta = v->meta;
-	__u32 size = meta.table_size_cfg, slot, *table = NULL, *keys = NULL, count;
+	__u32 size = meta.table_size_cfg, slot, *table = NULL, *keys = NULL, count, entries;
 	int inner = -1, ret;
 
 	meta.table_slot = !v->meta.table_slot;
 	meta.table_size = n ? size : 0;
 	slot = meta.vip_id * 2 + meta.table_slot;
 	if (n) {
-		table = malloc(size * sizeof(*table));
-		keys = malloc(size * sizeof(*keys));
+		/* Room for a wrr sequence whatever the algorithm: a VIP may
+		 * switch to wrr between publications.
+		 */
+		entries = size + 1 + XLB_WRR_SEQ_MAX;
+		table = malloc(entries * sizeof(*table));
+		keys = malloc(entries * sizeof(*keys));
 		if (!table || !keys) {
 			ret = xlb_err(err, errlen, -ENOMEM, "out of memory for a %u-entry table",
 				      size);
@@ -1287,16 +1410,26 @@ static int publish_table(struct xlb_dp *dp, struct dp_vip *v,
 			xlb_err(err, errlen, ret, "building the Maglev table: %s", strerror(-ret));
 			goto out;
 		}
-		for (__u32 i = 0; i < size; i++)
+		entries = size;
+		if (algo_wrr(meta.algo)) {
+			ret = append_wrr(v, mb, n, size, table);
+			if (ret < 0) {
+				xlb_err(err, errlen, ret, "building the wrr sequence: %s",
+					strerror(-ret));
+				goto out;
+			}
+			entries = ret;
+		}
+		for (__u32 i = 0; i < entries; i++)
 			keys[i] = i;
 		inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_table", sizeof(__u32), sizeof(__u32),
-				       size, &copts);
+				       entries, &copts);
 		if (inner < 0) {
 			ret = xlb_err(err, errlen, -errno, "creating a table map: %s",
 				      strerror(errno));
 			goto out;
 		}
-		count = size;
+		count = entries;
 		if (bpf_map_update_batch(inner, keys, table, &count, NULL)) {
 			ret = xlb_err(err, errlen, -errno, "filling the table map: %s",
 				      strerror(errno));
@@ -1397,11 +1530,13 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 		struct xlb_backend be = {};
 
 		if (backend_read(dp, ids[i], &be) == 0 && is_new[i]) {
-			__u32 gen = be.gen + 1;
+			/* below the flows' XLB_FLOW_GEN_CLOSED bit */
+			__u32 gen = (be.gen + 1) & XLB_BACKEND_GEN_MASK;
 
 			memset(&be, 0, sizeof(be));
 			be.gen = gen;
-			ret = percpu_zero(dp, dp->skel->maps.xlb_backend_stats, ids[i]);
+			ret = percpu_zero(dp, dp->skel->maps.xlb_backend_stats, ids[i]) ?:
+			      load_zero(dp, ids[i]);
 			if (ret) {
 				xlb_err(err, errlen, ret, "resetting backend counters: %s",
 					strerror(-ret));
@@ -1502,6 +1637,137 @@ int xlb_dp__backend_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u
 			continue;
 		return percpu_sum(dp, dp->skel->maps.xlb_backend_stats, v->ids[i], out,
 				  sizeof(*out));
+	}
+	return -ENOENT;
+}
+
+/* Counts the open flows of each marked backend id in one connection table. */
+static int count_flows(const struct xlb_dp *dp, struct bpf_map *map, size_t ksize,
+		       const __u8 *marked, __u32 *count)
+{
+	const __u32 chunk = 4096;
+	char *keys = malloc(chunk * ksize);
+	struct xlb_flow *vals = malloc(chunk * sizeof(*vals));
+	__u64 in = 0, out = 0;
+	bool first = true, done = false;
+	int ret = 0;
+
+	if (!keys || !vals) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (!done) {
+		__u32 n = chunk;
+
+		if (bpf_map_lookup_batch(bpf_map__fd(map), first ? NULL : &in, &out, keys, vals, &n,
+					 NULL)) {
+			if (errno != ENOENT) {
+				ret = -errno;
+				goto out;
+			}
+			done = true; /* the last batch, n entries of it */
+		}
+		first = false;
+		in = out;
+		for (__u32 i = 0; i < n; i++) {
+			__u32 id = vals[i].backend_id;
+
+			if (id < XLB_MAX_BACKENDS && marked[id] &&
+			    vals[i].backend_gen == dp->be_mirror[id].gen) /* live, not closed */
+				count[id]++;
+		}
+	}
+out:
+	free(keys);
+	free(vals);
+	return ret;
+}
+
+int xlb_dp__lc_recount(struct xlb_dp *dp, char *err, size_t errlen)
+{
+	int fd = map_fd(dp->skel->maps.xlb_backend_load), ret = 0;
+	__u8 *marked = calloc(XLB_MAX_BACKENDS, 1);
+	__u32 *count = calloc(XLB_MAX_BACKENDS, sizeof(*count)), n = 0, *ids = NULL;
+	__s64 *before = NULL;
+
+	if (!marked || !count) {
+		ret = xlb_err(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < XLB_MAX_VIPS; i++)
+		if (dp->vips[i].used && dp->vips[i].meta.algo == XLB_ALGO_LC)
+			n += dp->vips[i].nids;
+	if (!n)
+		goto out;
+	ids = calloc(n, sizeof(*ids));
+	before = calloc(n, sizeof(*before));
+	if (!ids || !before) {
+		ret = xlb_err(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	n = 0;
+	for (int i = 0; i < XLB_MAX_VIPS; i++) {
+		const struct dp_vip *v = &dp->vips[i];
+
+		if (!v->used || v->meta.algo != XLB_ALGO_LC)
+			continue;
+		for (__u32 j = 0; j < v->nids; j++) {
+			struct xlb_backend_load l = {};
+
+			bpf_map_lookup_elem(fd, &v->ids[j], &l);
+			marked[v->ids[j]] = 1;
+			ids[n] = v->ids[j];
+			before[n++] = l.active;
+		}
+	}
+	ret = count_flows(dp, dp->skel->maps.xlb_flows4, sizeof(struct xlb_flow4_key), marked,
+			  count) ?:
+	      count_flows(dp, dp->skel->maps.xlb_flows6, sizeof(struct xlb_flow6_key), marked,
+			  count);
+	if (ret) {
+		xlb_err(err, errlen, ret, "reading the connection table: %s", strerror(-ret));
+		goto out;
+	}
+	for (__u32 i = 0; i < n; i++) {
+		struct xlb_backend_load l = {};
+		__s64 active;
+
+		/* What changed during the scan may or may not be in it: keep
+		 * the change, an error of a few flows at most.
+		 */
+		bpf_map_lookup_elem(fd, &ids[i], &l);
+		active = (__s64)count[ids[i]] + (l.active - before[i]);
+		l.active = active > 0 ? active : 0;
+		if (bpf_map_update_elem(fd, &ids[i], &l, BPF_ANY)) {
+			ret = xlb_err(err, errlen, -errno, "writing active flows: %s",
+				      strerror(errno));
+			goto out;
+		}
+	}
+out:
+	free(marked);
+	free(count);
+	free(ids);
+	free(before);
+	return ret;
+}
+
+int xlb_dp__backend_active(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
+			   const __be32 addr[4], __s64 *out)
+{
+	struct dp_vip *v = vip ? vip_find(dp, vip) : NULL;
+	struct xlb_backend_load l;
+	struct xlb_backend be;
+
+	if (!v)
+		return -ENOENT;
+	for (__u32 i = 0; i < v->nids; i++) {
+		if (backend_read(dp, v->ids[i], &be) || !backend_addr_equal(&be, family, addr))
+			continue;
+		if (bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_backend_load), &v->ids[i], &l))
+			return -errno;
+		*out = l.active;
+		return 0;
 	}
 	return -ENOENT;
 }
@@ -1694,7 +1960,7 @@ int xlb_dp__explain(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 fami
 	if (out->in_conntrack && flow.backend_id < XLB_MAX_BACKENDS) {
 		out->conntrack_backend = dp->be_mirror[flow.backend_id];
 		out->conntrack_live = (out->conntrack_backend.flags & XLB_BACKEND_F_SERVING) &&
-				      out->conntrack_backend.gen == flow.backend_gen;
+				      out->conntrack_backend.gen == (flow.backend_gen & XLB_BACKEND_GEN_MASK);
 	}
 	ret = explain_limits(dp, &v->meta, family, saddr, out);
 	if (ret)

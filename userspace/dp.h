@@ -134,6 +134,19 @@ int xlb_dp__vip_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 		      struct xlb_vip_stats *out);
 int xlb_dp__backend_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
 			  const __be32 addr[4], struct xlb_backend_stats *out);
+/* lc: the data path's estimate of a backend's active flows (flows recorded
+ * to it less those ended by the client's FIN/RST or moved off it).
+ */
+int xlb_dp__backend_active(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
+			   const __be32 addr[4], __s64 *out);
+/*
+ * lc: recounts each lc backend's active flows from the connection tables
+ * (entries not closed by a FIN/RST), which ages out the flows the LRU
+ * evicted or that ended without a FIN from the client (UDP, a server's
+ * close). Reads the whole tables in batches: call it every few seconds, not
+ * per packet. Nothing to do, and no cost, without an lc VIP.
+ */
+int xlb_dp__lc_recount(struct xlb_dp *dp, char *err, size_t errlen);
 
 /* All counters at once, summed over CPUs, in a few batch syscalls: what a
  * scrape or `xlbctl stats` reads. Index vip by xlb_dp__vip_id() and

@@ -16,8 +16,17 @@ static int dp_algo(enum xlb_config_algo a, enum xlb_algo *out)
 	case XLB_CONFIG_ALGO_SOURCE_HASH:
 		*out = XLB_ALGO_SOURCE_HASH;
 		return 0;
+	case XLB_CONFIG_ALGO_WRR:
+		*out = XLB_ALGO_WRR;
+		return 0;
+	case XLB_CONFIG_ALGO_RR:
+		*out = XLB_ALGO_RR;
+		return 0;
+	case XLB_CONFIG_ALGO_LC:
+		*out = XLB_ALGO_LC;
+		return 0;
 	default:
-		return -EOPNOTSUPP;
+		return -EINVAL;
 	}
 }
 
@@ -27,10 +36,15 @@ int xlb_reconcile__check(const struct xlb_config *cfg, char *err, size_t errlen)
 
 	for (unsigned int i = 0; i < cfg->n_vips; i++)
 		if (dp_algo(cfg->vips[i].algorithm, &algo))
-			return xlb_err(err, errlen, -EOPNOTSUPP,
-				       "vips[%u] (%s): algorithm %s is not available in this data path "
-				       "(use maglev or source-hash)",
-				       i, cfg->vips[i].vip, xlb_config__algo_name(cfg->vips[i].algorithm));
+			return xlb_err(err, errlen, -EINVAL,
+				       "vips[%u] (%s): unknown algorithm %d "
+				       "(expected maglev, source-hash, wrr, rr or lc)",
+				       i, cfg->vips[i].vip, (int)cfg->vips[i].algorithm);
+	if (cfg->conntrack.flood_guard_new_flows_per_cpu > XLB_CONFIG_FLOOD_GUARD_MAX)
+		return xlb_err(err, errlen, -EINVAL,
+			       "conntrack.flood_guard_new_flows_per_cpu %u out of range 0..%u",
+			       cfg->conntrack.flood_guard_new_flows_per_cpu,
+			       XLB_CONFIG_FLOOD_GUARD_MAX);
 	return 0;
 }
 
@@ -136,6 +150,15 @@ int xlb_reconcile__apply(struct xlb_dp *dp, const struct xlb_config *cfg, char *
 	ret = xlb_reconcile__check(cfg, err, errlen);
 	if (ret)
 		goto out;
+	if (xlb_dp__flood_guard(dp) != cfg->conntrack.flood_guard_new_flows_per_cpu) {
+		ret = xlb_dp__set_flood_guard(dp, cfg->conntrack.flood_guard_new_flows_per_cpu, err,
+					      errlen);
+		if (ret)
+			goto out;
+		pr_info("flood guard: %u new flows/s per CPU%s",
+			cfg->conntrack.flood_guard_new_flows_per_cpu,
+			cfg->conntrack.flood_guard_new_flows_per_cpu ? "" : " (off)");
+	}
 
 	/* Removals first: they free VIP and backend slots for additions. */
 	xlb_dp__vip_foreach(dp, collect_stale, &stale);

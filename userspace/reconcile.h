@@ -13,7 +13,9 @@
 #include "userspace/config.h"
 #include "userspace/dp.h"
 
-/* What this data path can do with a validated config: 0 or -EOPNOTSUPP. */
+/* Whether the data path can take a config (algorithms it knows, settings in
+ * range): 0 or -EINVAL with a message naming the value. Changes nothing.
+ */
 int xlb_reconcile__check(const struct xlb_config *cfg, char *err, size_t errlen);
 
 /* 0, or -errno with a message; the data path may be partly changed then

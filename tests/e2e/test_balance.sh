@@ -39,6 +39,42 @@ write_config() { # MODE
 	YAML
 }
 
+# wrr with weights 1:2:3 on the IPv4 VIP, applied live and then undone:
+# new connections split 10/20/30 of 60 (each CPU deals the smooth sequence
+# from its own cursor, so a CPU's unfinished cycle may shift a few).
+wrr_shares() { # MODE URL
+	local tally
+	cat >"$XLBT_RUN/wrr.yaml" <<-YAML
+	interfaces:
+	  - {name: eth0, mode: native}
+	vips:
+	  - vip: "$VIP4:80/tcp"
+	    forward: $1
+	    algorithm: wrr
+	    backends:
+	      - {address: 198.18.0.11, weight: 1}
+	      - {address: 198.18.0.12, weight: 2}
+	      - {address: 198.18.0.13, weight: 3}
+	  - vip: "[$VIP6]:80/tcp"
+	    forward: $1
+	    backends:
+	      - {address: "2001:2::11"}
+	      - {address: "2001:2::12"}
+	      - {address: "2001:2::13"}
+	YAML
+	xlbctl_lb config apply "$XLBT_RUN/wrr.yaml" >/dev/null || fail "$1: config apply wrr"
+	xlbctl_lb -j vip list | grep -q '"wrr"' || fail "$1: wrr not applied"
+	tally=$(http_tally 60 "$2") || fail "$1 wrr: failed requests: $tally"
+	for bw in be1:10 be2:20 be3:30; do
+		local got
+		got=$(count "${bw%:*}" "$tally")
+		[ "$got" -ge $((${bw#*:} - 5)) ] && [ "$got" -le $((${bw#*:} + 5)) ] ||
+			fail "$1 wrr 1:2:3: $(echo $tally)"
+	done
+	echo "$1 wrr 1:2:3 IPv4: $(echo $tally)"
+	xlbctl_lb config apply "$XLBT_RUN/xlb.yaml" >/dev/null || fail "$1: config apply back"
+}
+
 # count BACKEND TALLY: how many answers came from BACKEND
 count() { awk -v b="$1" '$2 == b {print $1}' <<<"$2" | grep . || echo 0; }
 
@@ -62,6 +98,7 @@ run_mode() { # MODE
 
 	fair_share "$url4" "$mode IPv4"
 	fair_share "$url6" "$mode IPv6"
+	[ "$mode" = l2dsr ] && wrr_shares "$mode" "$url4"
 
 	# explain: the backend it names for a client flow is the one that answered.
 	for port in 40001 40002 40003 40004; do

@@ -74,17 +74,17 @@ static const struct {
 } vips[] = {
     {"198.18.1.100:80/tcp", XLB_ALGO_MAGLEV, XLB_FWD_IPIP, 4},	/* 4in4 */
     {"198.18.1.100:53/udp", XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, 4}, /* l2dsr */
-    {"198.18.1.100:443/tcp", XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, 4, true},
-    {"198.18.1.101:80/tcp", XLB_ALGO_MAGLEV, XLB_FWD_IPIP, 6},	   /* 4in6 */
+    {"198.18.1.100:443/tcp", XLB_ALGO_RR, XLB_FWD_L2DSR, 4, true},
+    {"198.18.1.101:80/tcp", XLB_ALGO_WRR, XLB_FWD_IPIP, 6},	   /* 4in6 */
     {"198.18.1.102:0/tcp", XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, 4},	   /* any port */
     {"198.18.1.102:0/udp", XLB_ALGO_SOURCE_HASH, XLB_FWD_IPIP, 4}, /* any port */
     {"198.18.1.103:80/tcp", XLB_ALGO_SOURCE_HASH, XLB_FWD_L2DSR, 4},
     {"198.18.1.104:80/tcp", XLB_ALGO_MAGLEV, XLB_FWD_IPIP, 0},	/* empty */
     {"[2001:2::100]:80/tcp", XLB_ALGO_MAGLEV, XLB_FWD_IPIP, 6}, /* 6in6 */
-    {"[2001:2::100]:53/udp", XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, 6},
+    {"[2001:2::100]:53/udp", XLB_ALGO_LC, XLB_FWD_L2DSR, 6},
     {"[2001:2::102]:0/udp", XLB_ALGO_MAGLEV, XLB_FWD_IPIP, 6, true}, /* any port */
     {"[2001:2::102]:0/tcp", XLB_ALGO_SOURCE_HASH, XLB_FWD_L2DSR, 6},
-    {"198.18.1.105:80/tcp", XLB_ALGO_MAGLEV, XLB_FWD_IPIP, 4, false, &limits_bucket},
+    {"198.18.1.105:80/tcp", XLB_ALGO_LC, XLB_FWD_IPIP, 4, false, &limits_bucket},
     {"[2001:2::105]:0/udp", XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, 6, false, &limits_window},
 };
 #define NVIPS (sizeof(vips) / sizeof(vips[0]))
@@ -106,7 +106,7 @@ __attribute__((section("__libfuzzer_extra_counters"))) static uint8_t shapes[2][
 /* Backend i of a family: 198.18.0.(10+i) / 2001:2::(10+i), MAC 02:0:0:0:f:i. */
 static struct xlb_dp_backend backend(int family, int i)
 {
-	struct xlb_dp_backend b = {.weight = 100};
+	struct xlb_dp_backend b = {.weight = (__u16)(100 + 50 * (i % 3))}; /* wrr: unequal */
 	char text[64];
 
 	if (family == 4)
