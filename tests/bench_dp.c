@@ -528,7 +528,7 @@ int main(int argc, char **argv)
 					goto out;
 				}
 			}
-			if (p == P_ESTABLISHED && /* put the flow in the table first */
+			if ((p == P_ESTABLISHED || limited) && /* the flow in the table first */
 			    run_prog(xlb_dp__prog_fd(dp), pkt, len, 1, out, &out_len, &rv, &tmp))
 				goto out;
 			/* A packet left as it was (pass) or rewritten in place (l2dsr
