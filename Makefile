@@ -107,6 +107,7 @@ demo: deps all
 
 bench: deps all
 	$(Q)$(BUILD)/tests/bench_dp
+	$(Q)$(BUILD)/tests/bench_scale
 	$(Q)$(BUILD)/tests/bench_metrics
 	$(Q)$(BUILD)/tests/bench_scale
 

@@ -32,6 +32,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_vips6 SEC(".maps");
 
+/* A copy of each VIP's meta by vip_id, XLB_VIP_F_LIVE set, for established
+ * packets: their flow names its backend, the backend its VIP, so an array
+ * lookup replaces the VIP hash lookup. Written by userspace after the
+ * hash on every change, zeroed before the VIP leaves the hash.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_vip_meta);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_vips_by_id SEC(".maps");
+
 /* Which addresses may be VIPs (a cheap first test for non-VIP traffic). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

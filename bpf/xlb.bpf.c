@@ -522,6 +522,43 @@ static __always_inline int steer(struct xdp_md *ctx, struct xlb_dp_stats *st,
 	return forward(ctx, st, l2, cfg, meta, be, family, ip_len, tos, entropy);
 }
 
+/*
+ * Established fast path, tried before the VIP lookup: a flow in the table
+ * whose backend still serves it (same generation) names the VIP through the
+ * backend, and xlb_vips_by_id gives that VIP's meta by an array lookup
+ * instead of the VIP hash lookup. -1 when it does not apply (a miss, a
+ * backend gone, a VIP being removed or with a packets/s limit, the end of
+ * an lc flow): the packet
+ * then takes the full path, which decides exactly as before.
+ */
+static __always_inline int established_fast(struct xdp_md *ctx, struct xlb_dp_stats *st,
+					    const struct xlb_l2 *l2,
+					    const struct xlb_lb_config *cfg, void *flows,
+					    int family, const void *key, __u8 tcp_flags,
+					    __u64 bytes, __u32 ip_len, __u8 tos, __u32 entropy)
+{
+	struct xlb_flow *f = bpf_map_lookup_elem(flows, key);
+	struct xlb_vip_meta *meta;
+	struct xlb_backend *be;
+	__u32 id, vip_id;
+
+	if (!f)
+		return -1;
+	id = f->backend_id;
+	be = bpf_map_lookup_elem(&xlb_backends, &id);
+	if (!be || !(be->flags & XLB_BACKEND_F_SERVING) || be->gen != f->backend_gen)
+		return -1;
+	vip_id = be->vip_id;
+	meta = bpf_map_lookup_elem(&xlb_vips_by_id, &vip_id);
+	if (!meta || !(meta->flags & XLB_VIP_F_LIVE) || meta->rate_pps)
+		return -1;
+	/* lc counts a flow's end: its FIN or RST goes through flow_backend() */
+	if (meta->algo == XLB_ALGO_LC && (tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST)))
+		return -1;
+	count_forward(st, vip_id, id, XLB_PATH_ESTABLISHED, bytes, tcp_flags);
+	return forward(ctx, st, l2, cfg, meta, be, family, ip_len, tos, entropy);
+}
+
 /* False when addr is certainly not a VIP. */
 static __always_inline bool vip_filter_hit(const __u32 *addr, int family)
 {
@@ -659,6 +696,19 @@ static __always_inline int process_ipv4(struct xdp_md *ctx, struct xlb_dp_stats 
 	/* Only a first fragment carries the ports. */
 	if (!(iph->frag_off & bpf_htons(IP_OFFSET)))
 		parse_l4((void *)iph + hlen, data_end, iph->protocol, room, &l4);
+	key.saddr = iph->saddr;
+	key.daddr = iph->daddr;
+	key.sport = l4.sport;
+	key.dport = l4.dport;
+	key.proto = iph->protocol;
+	if (!frag && well_formed && l4.complete) {
+		int ret = established_fast(ctx, st, l2, cfg, &xlb_flows4, XLB_AF_INET, &key,
+					   l4.tcp_flags, data_end - data, ip_len, iph->tos,
+					   bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport));
+
+		if (ret >= 0)
+			return ret;
+	}
 	meta = vip4_lookup(cfg, iph->daddr, l4.have_ports ? l4.dport : 0, iph->protocol);
 	if (!meta) {
 		st->pass_not_vip++;
@@ -670,12 +720,6 @@ static __always_inline int process_ipv4(struct xdp_md *ctx, struct xlb_dp_stats 
 		return drop(st, meta->vip_id, XLB_DROP_MALFORMED);
 	if (meta->rate_pps && !ratelimit_vip(st, meta))
 		return drop(st, meta->vip_id, XLB_DROP_RATE_VIP);
-
-	key.saddr = iph->saddr;
-	key.daddr = iph->daddr;
-	key.sport = l4.sport;
-	key.dport = l4.dport;
-	key.proto = iph->protocol;
 	return steer(ctx, st, l2, cfg, meta, &xlb_flows4, XLB_AF_INET, &key, false, l4.tcp_flags,
 		     data_end - data, ip_len, iph->tos, bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport));
 }
@@ -781,6 +825,19 @@ static __always_inline int process_ipv6(struct xdp_md *ctx, struct xlb_dp_stats 
 		return XDP_PASS;
 	}
 	parse_l4((void *)ip6h + hlen, data_end, proto, room, &l4);
+	__builtin_memcpy(key.saddr, &ip6h->saddr, sizeof(key.saddr));
+	__builtin_memcpy(key.daddr, &ip6h->daddr, sizeof(key.daddr));
+	key.sport = l4.sport;
+	key.dport = l4.dport;
+	key.proto = proto;
+	if (!frag && well_formed && l4.complete) {
+		int ret = established_fast(ctx, st, l2, cfg, &xlb_flows6, XLB_AF_INET6, &key,
+					   l4.tcp_flags, data_end - data, ip_len, ipv6_tclass(ip6h),
+					   bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport));
+
+		if (ret >= 0)
+			return ret;
+	}
 	meta = vip6_lookup(cfg, ip6h->daddr.in6_u.u6_addr32, l4.have_ports ? l4.dport : 0, proto);
 	if (!meta) {
 		st->pass_not_vip++;
@@ -792,12 +849,6 @@ static __always_inline int process_ipv6(struct xdp_md *ctx, struct xlb_dp_stats 
 		return drop(st, meta->vip_id, XLB_DROP_MALFORMED);
 	if (meta->rate_pps && !ratelimit_vip(st, meta))
 		return drop(st, meta->vip_id, XLB_DROP_RATE_VIP);
-
-	__builtin_memcpy(key.saddr, &ip6h->saddr, sizeof(key.saddr));
-	__builtin_memcpy(key.daddr, &ip6h->daddr, sizeof(key.daddr));
-	key.sport = l4.sport;
-	key.dport = l4.dport;
-	key.proto = proto;
 	return steer(ctx, st, l2, cfg, meta, &xlb_flows6, XLB_AF_INET6, &key, false, l4.tcp_flags,
 		     data_end - data, ip_len, ipv6_tclass(ip6h),
 		     bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport));

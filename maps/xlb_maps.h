@@ -57,6 +57,7 @@
 #define XLB_MAP_FLOOD_GUARD "xlb_flood_guard"
 #define XLB_MAP_WRR_CURSORS "xlb_wrr_cursors"
 #define XLB_MAP_BACKEND_LOAD "xlb_backend_load"
+#define XLB_MAP_VIPS_BY_ID "xlb_vips_by_id"
 
 enum xlb_family {
 	XLB_AF_INET = 4,
@@ -120,6 +121,8 @@ _Static_assert(sizeof(struct xlb_vip6_key) == 20, "xlb_vip6_key layout");
 
 /* xlb_vip_meta.flags */
 #define XLB_VIP_F_SRC_WINDOW (1U << 0) /* per-source limit: sliding window, not a bucket */
+/* Only in xlb_vips_by_id: the slot holds a VIP (a zeroed slot does not). */
+#define XLB_VIP_F_LIVE (1U << 1)
 
 /*
  * A VIP's settings. The value is replaced as a whole (the VIP maps are not

@@ -1,24 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * make bench: the connection table at its default size, full. One JSON
- * line per figure.
+ * make bench, part 2: the connection table at its default size (1,048,576
+ * IPv4 flows) filled with concurrent flows through BPF_PROG_TEST_RUN. One
+ * JSON line per figure:
  *
- * 1. Fills the IPv4 table with XLB_CONNTRACK_DEFAULT_SIZE (1,048,576)
- *    distinct TCP flows through the real program (bench_restore writes a
- *    counter into the source address and port). The table is an LRU with a
- *    list per CPU (BPF_F_NO_COMMON_LRU), each holding size / CPUs flows, so
- *    each CPU inserts its share, as RSS spreads flows on a NIC.
- * 2. Reports the kernel's entry count and the map's memory (fdinfo memlock).
- * 3. Established ns/packet: one flow in a one-flow table, one flow in the
- *    full table, and every flow of the full table in a scattered order
- *    (cache and TLB misses: the realistic case at scale). All must hit.
- * 4. Adds a 101st backend, then overflows one CPU's list with new flows:
- *    the LRU evicts its least recently used flows. Each victim's next
- *    packet is chosen again through Maglev; the share that lands on the
- *    backend it had shows how little an eviction moves (without a backend
- *    change it is 100%: Maglev is a function of the flow and the set).
+ * - scale_fill: flows recorded (the table is per-CPU LRU, so each CPU fills
+ *   its share: size / possible CPUs) and what the maps hold against the
+ *   memlock limit (fdinfo "memlock", per map and in total);
+ * - scale_established: ns/packet of established packets, each iteration a
+ *   different flow (tests/bpf/bench.bpf.c bench_restore cycling through
+ *   `flows` flows), in the full table and in a near-empty one, against the
+ *   floor of the same run; the harness's own cost is measured and shown;
+ * - scale_evict: with the table full, new flows evict the least recently
+ *   used; a sample of evicted flows then sends again (ACK, not SYN) and is
+ *   chosen again by Maglev: the share that lands on its old backend, with
+ *   the backend set unchanged and after one of the 100 backends was removed.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,27 +33,16 @@
 #include "userspace/dp.h"
 #include "userspace/log.h"
 
-#define FLOWS XLB_CONNTRACK_DEFAULT_SIZE /* a power of two */
-#define OVERFLOW 100000
 #define REPEAT 1000000
 #define RUNS 5
 #define NBACKENDS 100
-#define VIP "198.18.1.100:80/tcp"
+#define VIP "198.18.1.100:443/tcp"
+#define SAMPLE 10000
+#define SADDR_OFF (14 + 12 + 2) /* low half of the IPv4 source */
+#define SPORT_OFF (14 + 20)
 
-static struct xlb_dp *dp;
-static struct bench_bpf *h;
-static int flows_fd;
-static __u8 syn[PKT_MAX], ack[PKT_MAX];
-static size_t pkt_len;
-
-static int on_cpu(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
-}
+static __u8 tpl_syn[PKT_MAX], tpl_ack[PKT_MAX];
+static size_t tpl_len;
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -63,72 +51,159 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static __u64 counter(bool established)
+static double median(double *v, int n)
 {
-	struct xlb_dp_stats s;
-
-	if (xlb_dp__stats(dp, &s))
-		return 0;
-	return established ? s.tx_established : s.tx_new_flow;
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/*
- * Runs tpl repeat times from flow first on, moving by step; returns the
- * kernel's ns per iteration, or < 0. want: iterations that must take the
- * path (established, or new flow).
+static int pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) ? -EINVAL : 0;
+}
+
+static int run_prog(int fd, const __u8 *pkt, size_t len, __u32 repeat, __u8 *out, __u32 *retval,
+		    double *ns)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = pkt, .data_size_in = len, .data_out = out,
+		    .data_size_out = PKT_MAX, .repeat = repeat);
+
+	if (bpf_prog_test_run_opts(fd, &t))
+		return -errno;
+	*retval = t.retval;
+	*ns = t.duration;
+	return 0;
+}
+
+/* Flow number c as bench_restore writes it into a frame. */
+static void apply_flow(__u8 *pkt, __u32 c)
+{
+	__u16 sport = (__u16)c, saddr = (__u16)(c >> 16);
+
+	memcpy(pkt + SPORT_OFF, &sport, 2);
+	memcpy(pkt + SADDR_OFF, &saddr, 2);
+}
+
+static void flow_key(__u32 c, struct xlb_flow4_key *k)
+{
+	__u8 pkt[PKT_MAX];
+
+	memcpy(pkt, tpl_ack, tpl_len);
+	apply_flow(pkt, c);
+	memset(k, 0, sizeof(*k));
+	memcpy(&k->saddr, pkt + 14 + 12, 4);
+	memcpy(&k->daddr, pkt + 14 + 16, 4);
+	memcpy(&k->sport, pkt + SPORT_OFF, 2);
+	memcpy(&k->dport, pkt + SPORT_OFF + 2, 2);
+	k->proto = IPPROTO_TCP;
+}
+
+/* A harness that tail-calls target_fd; tpl with flow numbers from `first`,
+ * wrapping at mod (0: never).
  */
-static double run(const __u8 *tpl, __u32 first, __u32 step, __u32 repeat, bool established,
-		  __u64 want)
+static struct bench_bpf *harness(const __u8 *tpl, __u32 first, __u32 mod, int target_fd)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = tpl, .data_size_in = pkt_len,
-		    .repeat = repeat);
-	__u64 before = counter(established), got;
+	struct bench_bpf *h = bench_bpf__open();
+	__u32 zero = 0;
 
-	memcpy(h->bss->tpl, tpl, pkt_len);
+	if (!h)
+		return NULL;
+	h->rodata->tpl_len = tpl_len;
+	h->rodata->new_flow_saddr_off = SADDR_OFF;
+	h->rodata->new_flow_sport_off = SPORT_OFF;
+	h->rodata->flow_mod = mod;
+	if (bench_bpf__load(h))
+		goto fail;
+	memcpy(h->bss->tpl, tpl, tpl_len);
 	h->bss->counter = first;
-	h->data->counter_step = step;
-	if (bpf_prog_test_run_opts(bpf_program__fd(h->progs.bench_restore), &t)) {
-		fprintf(stderr, "bench_scale: test run: %s\n", strerror(errno));
+	if (bpf_map_update_elem(bpf_map__fd(h->maps.bench_target), &zero, &target_fd, BPF_ANY))
+		goto fail;
+	return h;
+fail:
+	bench_bpf__destroy(h);
+	return NULL;
+}
+
+static int setup(struct xlb_dp **out, int nbackends)
+{
+	struct xlb_dp_opts opts = {0}; /* production sizes */
+	struct xlb_dp_backend b[NBACKENDS];
+	struct xlb_vip_addr v;
+	char err[256];
+
+	inet_pton(AF_INET, "198.19.0.0", &opts.ipip_src4);
+	memcpy(opts.if_mac, PKT_LB_MAC, 6);
+	if (xlb_dp__open(&opts, out, err, sizeof(err)))
+		goto fail;
+	if (xlb_vip_addr__parse(VIP, &v, err, sizeof(err)) ||
+	    xlb_dp__vip_add(*out, &v, XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, 0, err, sizeof(err)))
+		goto fail;
+	for (int i = 0; i < nbackends; i++) {
+		memset(&b[i], 0, sizeof(b[i]));
+		b[i].family = XLB_AF_INET;
+		b[i].addr[0] = htonl(0xc6120000 | (10 + i)); /* 198.18.0.(10+i) */
+		b[i].weight = 100;
+		b[i].mac[0] = 0x02;
+		b[i].mac[5] = (__u8)i;
+	}
+	if (xlb_dp__set_backends(*out, &v, b, nbackends, err, sizeof(err)))
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "bench_scale: %s\n", err);
+	return -1;
+}
+
+/* Backends 1..99: backend 0 is removed. */
+static int remove_backend0(struct xlb_dp *dp)
+{
+	struct xlb_dp_backend b[NBACKENDS];
+	struct xlb_vip_addr v;
+	char err[256];
+
+	for (int i = 1; i < NBACKENDS; i++) {
+		memset(&b[i], 0, sizeof(b[i]));
+		b[i].family = XLB_AF_INET;
+		b[i].addr[0] = htonl(0xc6120000 | (10 + i));
+		b[i].weight = 100;
+		b[i].mac[0] = 0x02;
+		b[i].mac[5] = (__u8)i;
+	}
+	if (xlb_vip_addr__parse(VIP, &v, err, sizeof(err)) ||
+	    xlb_dp__set_backends(dp, &v, b + 1, NBACKENDS - 1, err, sizeof(err))) {
+		fprintf(stderr, "bench_scale: %s\n", err);
 		return -1;
 	}
-	got = counter(established) - before;
-	if (t.retval != XDP_TX || got != want) {
-		fprintf(stderr, "bench_scale: verdict %u, %llu of %llu iterations on the %s path\n",
-			t.retval, (unsigned long long)got, (unsigned long long)want,
-			established ? "established" : "new-flow");
-		return -1;
+	return 0;
+}
+
+static int map_fd(struct xlb_dp *dp, const char *name)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(xlb_dp__object(dp), name);
+
+	return m ? bpf_map__fd(m) : -1;
+}
+
+static long long flows_in(struct xlb_dp *dp)
+{
+	struct xlb_flow4_key k, next;
+	int fd = map_fd(dp, XLB_MAP_FLOWS4);
+	long long n = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		n++;
 	}
-	return t.duration;
+	return n;
 }
 
-static double median_run(const __u8 *tpl, __u32 step)
-{
-	double ns[RUNS];
-
-	for (int r = 0; r < RUNS; r++)
-		if ((ns[r] = run(tpl, 0, step, REPEAT, true, REPEAT)) < 0)
-			return -1;
-	qsort(ns, RUNS, sizeof(ns[0]), cmp_double);
-	return ns[RUNS / 2];
-}
-
-/* The key bench_restore gives flow c (the same bytes it writes). */
-static struct xlb_flow4_key flow_key(__u32 c)
-{
-	struct xlb_flow4_key k;
-	__u16 lo = (__u16)c, hi = (__u16)(c >> 16);
-
-	memcpy(&k.saddr, syn + 14 + 12, 4);
-	memcpy((__u8 *)&k.saddr + 2, &hi, 2);
-	memcpy(&k.daddr, syn + 14 + 16, 4);
-	memcpy(&k.sport, &lo, 2);
-	memcpy(&k.dport, syn + 14 + 20 + 2, 2);
-	k.proto = IPPROTO_TCP;
-	memset(k.pad, 0, sizeof(k.pad));
-	return k;
-}
-
-static long long memlock_bytes(int fd)
+static long long memlock(int fd)
 {
 	char path[64], line[256];
 	long long v = -1;
@@ -145,155 +220,274 @@ static long long memlock_bytes(int fd)
 	return v;
 }
 
-static int set_backends(int n)
-{
-	struct xlb_dp_backend b[NBACKENDS + 1];
-	struct xlb_vip_addr v;
-	char err[256];
+/* Runs harness h, `repeat` iterations, on cpu; returns -errno. */
+struct fill {
+	int fd, cpu, ret;
+	__u32 repeat;
+};
 
-	for (int i = 0; i < n; i++) {
-		memset(&b[i], 0, sizeof(b[i]));
-		b[i].family = XLB_AF_INET;
-		b[i].addr[0] = htonl(0xc6120000 | (10 + i)); /* 198.18.0.(10+i) */
-		b[i].weight = 100;
-		b[i].mac[0] = 0x02;
-		b[i].mac[5] = (__u8)i;
-	}
-	if (xlb_vip_addr__parse(VIP, &v, err, sizeof(err)) ||
-	    xlb_dp__set_backends(dp, &v, b, n, err, sizeof(err))) {
-		fprintf(stderr, "bench_scale: backends: %s\n", err);
-		return -1;
-	}
-	return 0;
+static void *fill_run(void *arg)
+{
+	struct fill *f = arg;
+	__u8 out[PKT_MAX];
+	__u32 rv;
+	double ns;
+
+	f->ret = pin_cpu(f->cpu);
+	if (!f->ret)
+		f->ret = run_prog(f->fd, tpl_syn, tpl_len, f->repeat, out, &rv, &ns);
+	if (!f->ret && rv != XDP_TX)
+		f->ret = -EPROTO;
+	return NULL;
 }
 
-static int setup(void)
+/* Records n flows on each of ncpu CPUs: flow numbers 0..n-1 from source
+ * 198.18.x.x on CPU 0, from 198.(18+cpu).x.x on the others.
+ */
+static int fill(struct xlb_dp *dp, int ncpu, __u32 n)
 {
-	struct xlb_dp_opts o = { .if_mac = { 0x02, 0, 0, 0, 0, 1 } };
-	struct pkt_flow f = { .family = 4, .saddr = "198.18.0.1", .daddr = "198.18.1.100",
-			      .sport = 1, .dport = 80, .proto = IPPROTO_TCP, .tcp_flags = 0x02,
-			      .payload_len = 2 }; /* 56 bytes: bench_restore copies 8 at a time */
-	struct xlb_vip_addr v;
-	struct bpf_map *m;
-	char err[256];
-	__u32 zero = 0;
-	int fd;
+	struct bench_bpf *h[2] = {};
+	struct fill f[2] = {};
+	pthread_t t[2];
+	int ret = 0;
 
-	if (xlb_dp__open(&o, &dp, err, sizeof(err)) ||
-	    xlb_vip_addr__parse(VIP, &v, err, sizeof(err)) ||
-	    xlb_dp__vip_add(dp, &v, XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, 0, err, sizeof(err))) {
-		fprintf(stderr, "bench_scale: %s\n", err);
-		return -1;
+	for (int c = 0; c < ncpu; c++) {
+		__u8 tpl[PKT_MAX];
+
+		memcpy(tpl, tpl_syn, tpl_len);
+		tpl[14 + 13] = 18 + c;
+		h[c] = harness(tpl, 0, 0, xlb_dp__prog_fd(dp));
+		if (!h[c]) {
+			ret = -EINVAL;
+			goto out;
+		}
+		f[c] = (struct fill){
+		    .fd = bpf_program__fd(h[c]->progs.bench_restore), .cpu = c, .repeat = n};
+		pthread_create(&t[c], NULL, fill_run, &f[c]);
 	}
-	if (set_backends(NBACKENDS))
-		return -1;
-	m = bpf_object__find_map_by_name(xlb_dp__object(dp), XLB_MAP_FLOWS4);
-	flows_fd = m ? bpf_map__fd(m) : -1;
-	pkt_len = pkt_build(&f, syn);
-	f.tcp_flags = 0x10;
-	pkt_build(&f, ack);
-	h = bench_bpf__open();
-	if (h) {
-		h->rodata->tpl_len = pkt_len;
-		h->rodata->new_flow_saddr_off = 14 + 12 + 2; /* low half of the source */
-		h->rodata->new_flow_sport_off = 14 + 20;
+	for (int c = 0; c < ncpu; c++) {
+		pthread_join(t[c], NULL);
+		if (f[c].ret)
+			ret = f[c].ret;
 	}
-	fd = xlb_dp__prog_fd(dp);
-	if (!h || bench_bpf__load(h) || flows_fd < 0 ||
-	    bpf_map_update_elem(bpf_map__fd(h->maps.bench_target), &zero, &fd, BPF_ANY)) {
-		fprintf(stderr, "bench_scale: cannot load the harness\n");
-		return -1;
+out:
+	for (int c = 0; c < ncpu; c++)
+		bench_bpf__destroy(h[c]);
+	return ret;
+}
+
+/*
+ * Established packets cycling through flows 0..flows-1 (from CPU 0's fill):
+ * median ns/packet, its harness cost and the floor, all on CPU 0.
+ */
+static int established(struct xlb_dp *dp, struct bench_bpf *floor_h, const char *table,
+		       long long in_table, __u32 flows)
+{
+	double ns[RUNS], hns[RUNS], fns[RUNS], est, har, flo;
+	struct xlb_dp_stats before, after;
+	struct bench_bpf *h, *hf;
+	__u8 out[PKT_MAX];
+	__u32 rv;
+
+	h = harness(tpl_ack, 0, flows, xlb_dp__prog_fd(dp));
+	hf = harness(tpl_ack, 0, flows, bpf_program__fd(floor_h->progs.bench_floor));
+	if (!h || !hf)
+		goto fail;
+	for (int r = 0; r < RUNS; r++) {
+		if (xlb_dp__stats(dp, &before) ||
+		    run_prog(bpf_program__fd(h->progs.bench_restore), tpl_ack, tpl_len, REPEAT, out,
+			     &rv, &ns[r]) ||
+		    xlb_dp__stats(dp, &after) || rv != XDP_TX)
+			goto fail;
+		if (after.tx_established - before.tx_established != REPEAT) {
+			fprintf(stderr,
+				"bench_scale: %llu of %d iterations established; rejected\n",
+				(unsigned long long)(after.tx_established - before.tx_established),
+				REPEAT);
+			goto fail;
+		}
+		if (run_prog(bpf_program__fd(hf->progs.bench_restore), tpl_ack, tpl_len, REPEAT,
+			     out, &rv, &hns[r]) ||
+		    run_prog(bpf_program__fd(floor_h->progs.bench_floor), tpl_ack, tpl_len, REPEAT,
+			     out, &rv, &fns[r]))
+			goto fail;
 	}
-	h->data->counter_mask = FLOWS - 1;
+	est = median(ns, RUNS);
+	har = median(hns, RUNS);
+	flo = median(fns, RUNS);
+	printf("{\"bench\":\"scale_established\",\"table\":\"%s\",\"flows_in_table\":%lld,"
+	       "\"flows_cycled\":%u,\"ns_per_pkt\":%.1f,\"harness_ns_per_pkt\":%.1f,"
+	       "\"floor_ns_per_pkt\":%.1f,\"ratio\":%.2f,\"ratio_without_harness\":%.2f,"
+	       "\"repeat\":%d,\"runs\":%d}\n",
+	       table, in_table, flows, est, har - flo, flo, est / flo, (est - (har - flo)) / flo,
+	       REPEAT, RUNS);
+	fflush(stdout);
+	bench_bpf__destroy(h);
+	bench_bpf__destroy(hf);
+	return 0;
+fail:
+	fprintf(stderr, "bench_scale: established run failed\n");
+	bench_bpf__destroy(h);
+	bench_bpf__destroy(hf);
+	return -EPROTO;
+}
+
+/* Backend index (MAC's last byte) of flow c in the table, -1 if absent. */
+static int table_backend(struct xlb_dp *dp, __u32 c)
+{
+	struct xlb_flow4_key k;
+	struct xlb_backend be;
+	struct xlb_flow f;
+
+	flow_key(c, &k);
+	if (bpf_map_lookup_elem(map_fd(dp, XLB_MAP_FLOWS4), &k, &f) ||
+	    bpf_map_lookup_elem(map_fd(dp, XLB_MAP_BACKENDS), &f.backend_id, &be))
+		return -1;
+	return be.mac[5];
+}
+
+/*
+ * `evict` new flows on CPU 0 push out its least recently used ones. Then
+ * each sampled flow (the first SAMPLE in the table from number `first` on,
+ * their backends recorded before) sends an ACK: where does it go now?
+ */
+static int evict_and_replay(struct xlb_dp *dp, __u32 first, __u32 evict, __u32 *next_new,
+			    bool drop_backend0)
+{
+	static int orig[SAMPLE];
+	static __u32 num[SAMPLE];
+	int evicted = 0, same = 0, moved_ok = 0, on_removed = 0, fd = xlb_dp__prog_fd(dp);
+	struct bench_bpf *h;
+	__u8 pkt[PKT_MAX], out[PKT_MAX];
+	__u32 rv;
+	double ns;
+
+	/* the first SAMPLE flows from `first` on that are in the table */
+	for (int i = 0; i < SAMPLE; first++) {
+		if (first >= XLB_CONNTRACK_DEFAULT_SIZE) {
+			fprintf(stderr, "bench_scale: too few flows left in the table\n");
+			return -EPROTO;
+		}
+		orig[i] = table_backend(dp, first);
+		if (orig[i] >= 0)
+			num[i++] = first;
+	}
+	h = harness(tpl_syn, *next_new, 0, fd);
+	if (!h || run_prog(bpf_program__fd(h->progs.bench_restore), tpl_syn, tpl_len, evict, out,
+			   &rv, &ns)) {
+		bench_bpf__destroy(h);
+		return -EPROTO;
+	}
+	bench_bpf__destroy(h);
+	*next_new += evict;
+	if (drop_backend0 && remove_backend0(dp))
+		return -EPROTO;
+	for (int i = 0; i < SAMPLE; i++) {
+		bool gone = table_backend(dp, num[i]) < 0;
+
+		memcpy(pkt, tpl_ack, tpl_len);
+		apply_flow(pkt, num[i]);
+		if (run_prog(fd, pkt, tpl_len, 1, out, &rv, &ns) || rv != XDP_TX)
+			return -EPROTO;
+		if (!gone)
+			continue;
+		evicted++;
+		if (drop_backend0 && orig[i] == 0) {
+			on_removed++;
+			continue;
+		}
+		moved_ok++;
+		same += out[5] == orig[i];
+	}
+	printf("{\"bench\":\"scale_evict\",\"backends\":%d,\"backend_removed\":%s,"
+	       "\"new_flows_inserted\":%u,\"sampled_flows\":%d,\"sampled_evicted\":%d,"
+	       "\"evicted_on_removed_backend\":%d,\"evicted_same_backend\":%d,"
+	       "\"same_backend_share\":%.4f}\n",
+	       NBACKENDS, drop_backend0 ? "true" : "false", evict, SAMPLE, evicted, on_removed,
+	       same, moved_ok ? (double)same / moved_ok : 0);
+	fflush(stdout);
 	return 0;
 }
 
 int main(void)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	__u32 *orig = calloc(FLOWS, sizeof(*orig)), *victim = calloc(FLOWS, sizeof(*victim));
-	__u32 victims = 0, same = 0;
-	double fill_ns = 0, one_ns, full_one_ns, full_all_ns, evict_ns;
-	struct xlb_flow4_key k;
-	struct xlb_flow v;
-	__u64 ct[2];
-	long long mem;
+	struct pkt_flow f = {.family = 4,
+			     .saddr = "198.18.0.1",
+			     .daddr = "198.18.1.100",
+			     .sport = 12345,
+			     .dport = 443,
+			     .proto = IPPROTO_TCP,
+			     .tcp_flags = 0x02,
+			     .payload_len = 2};
+	int ncpu = libbpf_num_possible_cpus();
+	struct bench_bpf *floor_h = NULL;
+	struct xlb_dp *dp = NULL;
+	long long total = 0, in_table;
+	__u32 per_cpu, next_new;
+	struct bpf_map *m;
+	int ret = 1;
 
+	if (geteuid() != 0) {
+		fprintf(stderr, "bench_scale: needs root (BPF_PROG_TEST_RUN)\n");
+		return 77;
+	}
+	if (ncpu < 1 || ncpu > 2 || sysconf(_SC_NPROCESSORS_ONLN) < ncpu) {
+		fprintf(stderr, "bench_scale: written for 1 or 2 CPUs, all online\n");
+		return 77;
+	}
 	xlb_log_set_level(XLB_LOG_WARN);
-	if (!orig || !victim || ncpus < 1 || FLOWS % ncpus || setup())
-		return 1;
+	xlb_log_capture_libs();
+	tpl_len = pkt_build(&f, tpl_syn);
+	f.tcp_flags = 0x10;
+	pkt_build(&f, tpl_ack);
+	per_cpu = XLB_CONNTRACK_DEFAULT_SIZE / ncpu; /* BPF_F_NO_COMMON_LRU splits it */
+	floor_h = bench_bpf__open_and_load();
+	if (!floor_h || pin_cpu(0))
+		goto out;
 
-	/* One flow in an otherwise empty table, on CPU 0 (whose share it takes). */
-	if (on_cpu(0) || run(syn, 0, 0, 1, false, 1) < 0 || (one_ns = median_run(ack, 0)) < 0)
-		return 1;
-
-	/* Fill: each CPU its share of the flows (flow 0 is in already). */
-	for (int cpu = 0; cpu < ncpus; cpu++) {
-		__u32 first = cpu * (FLOWS / ncpus);
-		double ns;
-
-		if (on_cpu(cpu) ||
-		    (ns = run(syn, first, 1, FLOWS / ncpus, false, FLOWS / ncpus - !first)) < 0)
-			return 1;
-		fill_ns += ns / ncpus;
-	}
-	on_cpu(0);
-	if (xlb_dp__conntrack_entries(dp, ct))
-		ct[0] = 0;
-	mem = memlock_bytes(flows_fd);
-	printf("{\"bench\":\"conntrack_full\",\"flows_inserted\":%u,\"entries\":%llu,"
-	       "\"cpus\":%d,\"memlock_bytes\":%lld,\"bytes_per_flow\":%.1f,"
-	       "\"new_flow_ns_while_filling\":%.1f}\n",
-	       FLOWS, (unsigned long long)ct[0], ncpus, mem, (double)mem / FLOWS, fill_ns);
-
-	/* Established: the same flow in the full table, then every flow. */
-	if ((full_one_ns = median_run(ack, 0)) < 0 ||
-	    (full_all_ns = median_run(ack, 0x9e3779b1U | 1)) < 0)
-		return 1;
-	printf("{\"path\":\"established\",\"table\":\"1 flow\",\"ns_per_pkt\":%.1f}\n", one_ns);
-	printf("{\"path\":\"established\",\"table\":\"full, one flow\",\"ns_per_pkt\":%.1f,"
-	       "\"ratio_to_1_flow\":%.2f}\n",
-	       full_one_ns, full_one_ns / one_ns);
-	printf("{\"path\":\"established\",\"table\":\"full, every flow scattered\","
-	       "\"ns_per_pkt\":%.1f,\"ratio_to_1_flow\":%.2f,\"iterations_on_path\":%d}\n",
-	       full_all_ns, full_all_ns / one_ns, REPEAT * RUNS);
-
-	/* Each flow's backend, then one more backend, then evictions. */
-	for (__u32 c = 0; c < FLOWS; c++) {
-		k = flow_key(c);
-		if (bpf_map_lookup_elem(flows_fd, &k, &v)) {
-			fprintf(stderr, "bench_scale: flow %u missing from the full table\n", c);
-			return 1;
-		}
-		orig[c] = v.backend_id;
-	}
-	h->data->counter_mask = 0xffffffff; /* flows FLOWS and up: new */
-	if (set_backends(NBACKENDS + 1) ||
-	    (evict_ns = run(syn, FLOWS, 1, OVERFLOW, false, OVERFLOW)) < 0)
-		return 1;
-	/* The victims first: sending their packets evicts others in turn. */
-	for (__u32 c = 0; c < FLOWS; c++) {
-		k = flow_key(c);
-		if (bpf_map_lookup_elem(flows_fd, &k, &v))
-			victim[victims++] = c;
-	}
-	for (__u32 i = 0; i < victims; i++) {
-		__u32 c = victim[i];
-
-		/* its next packet, then where the table put it */
-		k = flow_key(c);
-		if (run(ack, c, 0, 1, false, 1) < 0 || bpf_map_lookup_elem(flows_fd, &k, &v))
-			return 1;
-		same += v.backend_id == orig[c];
-	}
-	printf("{\"bench\":\"lru_eviction\",\"new_flows_over_full\":%d,"
-	       "\"new_flow_ns_evicting\":%.1f,\"victims\":%u,\"backends\":\"%d -> %d\","
-	       "\"victims_back_on_their_backend\":%.4f}\n",
-	       OVERFLOW, evict_ns, victims, NBACKENDS, NBACKENDS + 1,
-	       victims ? (double)same / victims : 0.0);
+	/* Near-empty: 1,024 flows in a table sized for 1,048,576. */
+	if (setup(&dp, NBACKENDS) || fill(dp, 1, 1024))
+		goto out;
+	in_table = flows_in(dp);
+	if (established(dp, floor_h, "near_empty", in_table, 1024))
+		goto out;
 	xlb_dp__close(dp);
-	bench_bpf__destroy(h);
-	free(orig);
-	free(victim);
-	return 0;
+	dp = NULL;
+
+	if (setup(&dp, NBACKENDS) || fill(dp, ncpu, per_cpu))
+		goto out;
+	in_table = flows_in(dp);
+	printf(
+	    "{\"bench\":\"scale_fill\",\"conntrack_size\":%d,\"cpus\":%d,\"flows_in_table\":%lld",
+	    XLB_CONNTRACK_DEFAULT_SIZE, ncpu, in_table);
+	bpf_object__for_each_map(m, xlb_dp__object(dp))
+	{
+		long long b = memlock(bpf_map__fd(m));
+
+		if (b < 0)
+			continue;
+		total += b;
+		if (!strcmp(bpf_map__name(m), XLB_MAP_FLOWS4) ||
+		    !strcmp(bpf_map__name(m), XLB_MAP_FLOWS6))
+			printf(",\"memlock_%s\":%lld", bpf_map__name(m), b);
+	}
+	printf(",\"memlock_all_maps\":%lld,\"bytes_per_flow4\":%.1f}\n", total,
+	       (double)memlock(map_fd(dp, XLB_MAP_FLOWS4)) / XLB_CONNTRACK_DEFAULT_SIZE);
+	fflush(stdout);
+	if (established(dp, floor_h, "full", in_table, 1024) ||
+	    established(dp, floor_h, "full", in_table, per_cpu))
+		goto out;
+
+	/* New flows beyond the table: CPU 0's oldest flows go first. */
+	next_new = 1U << 24;
+	if (evict_and_replay(dp, 0, per_cpu / 2, &next_new, false) ||
+	    evict_and_replay(dp, 0, per_cpu / 2, &next_new, true))
+		goto out;
+	ret = 0;
+out:
+	if (ret)
+		fprintf(stderr, "bench_scale: failed\n");
+	xlb_dp__close(dp);
+	bench_bpf__destroy(floor_h);
+	return ret;
 }

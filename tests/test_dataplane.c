@@ -459,6 +459,47 @@ static void test_established_flow_survives_backend_change(void **state)
 	assert_true(moved_new > 0);
 }
 
+/*
+ * Established packets take a fast path that finds the VIP through the
+ * flow's backend (xlb_vips_by_id): it must see a VIP's mode change at once
+ * and nothing of a deleted VIP.
+ */
+static void test_established_follows_vip_changes(void **state)
+{
+	static const char *const names[] = { "198.18.1.100:443/tcp", "[2001:2::100]:443/tcp" };
+	struct fixture *fx = *state;
+
+	for (int n = 0; n < 2; n++) {
+		struct xlb_vip_addr v = vip(names[n]);
+		struct pkt_flow f = n ? tcp6("2001:2::100", 443, 21000) :
+					tcp4("198.18.1.100", 443, 21000);
+		__u8 in[PKT_MAX], out[PKT_MAX];
+		size_t len, out_len;
+		struct xlb_dp_stats s0;
+
+		send_and_check(fx, names[n], &f); /* SYN: recorded */
+		f.tcp_flags = 0x10;
+		len = pkt_build(&f, in);
+		s0 = stats(fx);
+		assert_int_equal(run(fx, in, len, out, &out_len), XDP_TX);
+		assert_int_equal(out_len, len); /* l2dsr */
+		assert_int_equal(stats(fx).tx_established, s0.tx_established + 1);
+
+		assert_int_equal(xlb_dp__vip_update(fx->dp, &v, XLB_ALGO_MAGLEV, XLB_FWD_IPIP,
+						    fx->err, sizeof(fx->err)),
+				 0);
+		assert_int_equal(run(fx, in, len, out, &out_len), XDP_TX);
+		assert_int_equal(out_len, len + (n ? 40 : 20)); /* now encapsulated */
+		assert_int_equal(stats(fx).tx_established, s0.tx_established + 2);
+
+		assert_int_equal(xlb_dp__vip_del(fx->dp, &v, fx->err, sizeof(fx->err)), 0);
+		s0 = stats(fx);
+		assert_int_equal(run(fx, in, len, out, &out_len), XDP_PASS);
+		assert_int_equal(stats(fx).pass_not_vip, s0.pass_not_vip + 1);
+		assert_int_equal(stats(fx).tx_established, s0.tx_established);
+	}
+}
+
 static void test_removed_backend_flows_move(void **state)
 {
 	struct fixture *fx = *state;
@@ -1807,6 +1848,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vlan_tagged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_non_vip_passes_untouched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_established_flow_survives_backend_change, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_established_follows_vip_changes, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_removed_backend_flows_move, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drained_backend_keeps_flows, setup, teardown),

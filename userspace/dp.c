@@ -135,6 +135,18 @@ static size_t vip_key(const struct xlb_vip_addr *vip, void *key)
 	}
 }
 
+/* The established fast path's copy of a VIP's meta (xlb_vips_by_id). */
+static int vip_by_id_write(struct xlb_dp *dp, const struct xlb_vip_meta *meta)
+{
+	struct xlb_vip_meta live = *meta;
+
+	live.flags |= XLB_VIP_F_LIVE;
+	if (bpf_map_update_elem(map_fd(dp->skel->maps.xlb_vips_by_id), &meta->vip_id, &live,
+				BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 static int vip_meta_write(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 			  const struct xlb_vip_meta *meta, __u64 flags)
 {
@@ -144,7 +156,9 @@ static int vip_meta_write(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	} key;
 
 	vip_key(vip, &key);
-	return bpf_map_update_elem(vip_map_fd(dp, vip->family), &key, meta, flags) ? -errno : 0;
+	if (bpf_map_update_elem(vip_map_fd(dp, vip->family), &key, meta, flags))
+		return -errno;
+	return vip_by_id_write(dp, meta);
 }
 
 static int config_write(struct xlb_dp *dp, const struct xlb_lb_config *cfg)
@@ -361,6 +375,11 @@ static int adopt_state(struct xlb_dp *dp, char *err, size_t errlen)
 			v = &dp->vips[meta.vip_id];
 			v->used = true;
 			v->meta = meta;
+			/* pinned by an xlb without xlb_vips_by_id, or stale */
+			ret = vip_by_id_write(dp, &meta);
+			if (ret)
+				return xlb_err(err, errlen, ret, "writing %s: %s",
+					       XLB_MAP_VIPS_BY_ID, strerror(-ret));
 			v->addr.family = family;
 			if (family == XLB_AF_INET) {
 				v->addr.addr[0] = key.k4.addr;
@@ -744,7 +763,7 @@ static int unpin_dir(const char *dir, char *err, size_t errlen)
 		XLB_MAP_FLOWS4,	 XLB_MAP_FLOWS6, XLB_MAP_CONFIG,   XLB_MAP_STATS,
 		XLB_MAP_VIP_STATS, XLB_MAP_BACKEND_STATS, XLB_MAP_VIP_FILTER,
 		XLB_MAP_VIP_BUCKETS, XLB_MAP_VIP_LEASES, XLB_MAP_SRC_LIMITS, XLB_MAP_SRC_LOCKS,
-		XLB_MAP_FLOOD_GUARD, XLB_MAP_WRR_CURSORS, XLB_MAP_BACKEND_LOAD,
+		XLB_MAP_FLOOD_GUARD, XLB_MAP_WRR_CURSORS, XLB_MAP_BACKEND_LOAD, XLB_MAP_VIPS_BY_ID,
 	};
 	char path[PATH_MAX + 64];
 
@@ -970,6 +989,15 @@ int xlb_dp__vip_del(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *err
 	if (!v)
 		return -ENOENT;
 	vip_key(vip, &key);
+	{
+		/* First out of the fast path, then out of the hash. */
+		struct xlb_vip_meta gone = {};
+
+		if (bpf_map_update_elem(map_fd(dp->skel->maps.xlb_vips_by_id), &v->meta.vip_id,
+					&gone, BPF_ANY))
+			return xlb_err(err, errlen, -errno, "removing %s: %s", name,
+				       strerror(errno));
+	}
 	if (bpf_map_delete_elem(vip_map_fd(dp, vip->family), &key))
 		return xlb_err(err, errlen, -errno, "removing %s: %s", name, strerror(errno));
 	/* Packets no longer match the VIP; what it owned can go. */

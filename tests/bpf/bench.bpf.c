@@ -25,19 +25,17 @@ struct {
 } bench_target SEC(".maps");
 
 /* Set before load. */
-const volatile __u32 tpl_len = 0;	   /* bytes of tpl, a multiple of 8 */
+const volatile __u32 tpl_len = 0;	     /* bytes of tpl, a multiple of 8 */
 const volatile __u32 new_flow_saddr_off = 0; /* 0: keep the flow; else offset of
 					      * the last 2 bytes of the source address */
 const volatile __u32 new_flow_sport_off = 0;
+/* 0: the counter only grows (every iteration a flow not seen before); else
+ * it wraps at flow_mod, cycling through flow_mod flows (tests/bench_scale.c).
+ */
+const volatile __u32 flow_mod = 0;
 
 __u64 tpl[BENCH_PKT_MAX / 8];
-__u32 counter;
-/* The flow of an iteration is (counter & counter_mask); counter then moves
- * by counter_step. An odd step over a power-of-two mask visits every flow
- * once, in a scattered order (tests/bench_scale.c); step 0 repeats one.
- */
-__u32 counter_step = 1;
-__u32 counter_mask = 0xffffffff;
+__u32 counter; /* the next flow's number; userspace may set it */
 
 SEC("xdp")
 int bench_restore(struct xdp_md *ctx)
@@ -60,15 +58,16 @@ int bench_restore(struct xdp_md *ctx)
 		((__u64 *)data)[i] = tpl[i];
 	}
 	if (new_flow_sport_off) {
-		__u32 c = counter & counter_mask;
 		__u16 *sport = data + (new_flow_sport_off & 0x7f);
 		__u16 *saddr = data + (new_flow_saddr_off & 0x7f);
+		__u32 c = counter++;
 
+		if (flow_mod && counter >= flow_mod)
+			counter = 0;
 		if ((void *)(sport + 1) > data_end || (void *)(saddr + 1) > data_end)
 			return XDP_ABORTED;
 		*sport = (__u16)c;
 		*saddr = (__u16)(c >> 16);
-		counter += counter_step;
 	}
 	bpf_tail_call(ctx, &bench_target, zero);
 	return XDP_ABORTED;
