@@ -47,9 +47,9 @@ struct tourney {
 	const __u64 *w; /* reduced weights */
 	__u64 *picks;
 	__s64 sum;
-	int *win;      /* per node: the winning backend, -1 for none */
-	__s64 *expiry; /* per node: step at which its loser would win */
-	__s64 *soonest; /* per node: the earliest expiry in its subtree */
+	int *win;	/* per node: the winning backend, -1 for none */
+	__s64 *soonest; /* per node: the first step at which its loser, or a
+			 * loser below it, would win */
 };
 
 static __s64 fdiv(__s64 a, __s64 b) /* floor(a / b), b > 0 */
@@ -89,7 +89,6 @@ static void play(struct tourney *m, __u32 node, __s64 t)
 			first = t + 1;
 	}
 	m->win[node] = x;
-	m->expiry[node] = first;
 	m->soonest[node] = first;
 	if (m->soonest[2 * node] < m->soonest[node])
 		m->soonest[node] = m->soonest[2 * node];
@@ -120,9 +119,8 @@ int xlb_wrr__build(const __u32 *ids, const __u32 *weights, size_t n, __u32 cap, 
 	for (m.leaves = 1; m.leaves < n; m.leaves *= 2)
 		;
 	m.win = calloc(2 * m.leaves, sizeof(*m.win));
-	m.expiry = calloc(2 * m.leaves, sizeof(*m.expiry));
 	m.soonest = calloc(2 * m.leaves, sizeof(*m.soonest));
-	if (!w || !m.picks || !m.win || !m.expiry || !m.soonest) {
+	if (!w || !m.picks || !m.win || !m.soonest) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -144,7 +142,6 @@ int xlb_wrr__build(const __u32 *ids, const __u32 *weights, size_t n, __u32 cap, 
 	m.sum = (__s64)sum;
 	for (__u32 i = 0; i < m.leaves; i++) {
 		m.win[m.leaves + i] = i < n ? (int)i : -1;
-		m.expiry[m.leaves + i] = NEVER;
 		m.soonest[m.leaves + i] = NEVER;
 	}
 	for (__u32 node = m.leaves - 1; node >= 1; node--)
@@ -164,7 +161,6 @@ out:
 	free(w);
 	free(m.picks);
 	free(m.win);
-	free(m.expiry);
 	free(m.soonest);
 	return ret;
 }
