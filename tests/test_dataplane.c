@@ -28,6 +28,7 @@
 #include "lib/pkt.h"
 #include "userspace/dp.h"
 #include "userspace/log.h"
+#include "userspace/reconcile.h"
 
 static const __u8 LB_IF_MAC[6] = { 0x02, 0, 0, 0, 0, 0xaa };
 
@@ -1005,6 +1006,54 @@ static void test_lc_recount(void **state)
 	assert_int_equal(active(fx, name, 1) + active(fx, name, 2), 11);
 }
 
+/* A config reaches the data path through reconcile: the algorithms and the
+ * flood guard; an algorithm value it does not know is refused, named, and
+ * nothing is applied. (VIPs without backends: no interface here to resolve
+ * backend MACs on.)
+ */
+static void test_reconcile_algos_and_flood_guard(void **state)
+{
+	static const char yaml[] = "conntrack: {flood_guard_new_flows_per_cpu: 1234}\n"
+				   "vips:\n"
+				   "  - {vip: \"198.18.1.120:80/tcp\", algorithm: wrr}\n"
+				   "  - {vip: \"198.18.1.120:81/tcp\", algorithm: lc}\n"
+				   "  - {vip: \"198.18.1.120:82/tcp\", algorithm: rr}\n";
+	static const enum xlb_algo want[3] = { XLB_ALGO_WRR, XLB_ALGO_LC, XLB_ALGO_RR };
+	struct fixture *fx = *state;
+	static struct xlb_dp_vip_info info;
+	struct xlb_config *cfg;
+	char err[512];
+
+	assert_int_equal(xlb_config__load_string(yaml, strlen(yaml), &cfg, err, sizeof(err)), 0);
+	if (xlb_reconcile__apply(fx->dp, cfg, err, sizeof(err)))
+		fail_msg("reconcile: %s", err);
+	assert_int_equal(xlb_dp__flood_guard(fx->dp), 1234);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(xlb_dp__vip_info(fx->dp, &cfg->vips[i].addr, &info), 0);
+		assert_int_equal(info.meta.algo, want[i]);
+	}
+
+	/* refused: an unknown algorithm value, with other changes in the config */
+	cfg->conntrack.flood_guard_new_flows_per_cpu = 99;
+	cfg->vips[1].algorithm = XLB_CONFIG_ALGO_MAX;
+	cfg->vips[0].algorithm = XLB_CONFIG_ALGO_MAGLEV;
+	assert_int_equal(xlb_reconcile__apply(fx->dp, cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "unknown algorithm 5"));
+	assert_non_null(strstr(err, "198.18.1.120:81/tcp"));
+	assert_int_equal(xlb_dp__flood_guard(fx->dp), 1234);
+	assert_int_equal(xlb_dp__vip_info(fx->dp, &cfg->vips[0].addr, &info), 0);
+	assert_int_equal(info.meta.algo, XLB_ALGO_WRR);
+
+	/* and the guard goes off again */
+	cfg->conntrack.flood_guard_new_flows_per_cpu = 0;
+	cfg->vips[1].algorithm = XLB_CONFIG_ALGO_LC;
+	assert_int_equal(xlb_reconcile__apply(fx->dp, cfg, err, sizeof(err)), 0);
+	assert_int_equal(xlb_dp__flood_guard(fx->dp), 0);
+	assert_int_equal(xlb_dp__vip_info(fx->dp, &cfg->vips[0].addr, &info), 0);
+	assert_int_equal(info.meta.algo, XLB_ALGO_MAGLEV);
+	xlb_config__free(cfg);
+}
+
 /* wrr and lc take backends from the published set: a drained backend gets
  * no new flow but keeps its own.
  */
@@ -1728,6 +1777,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lc_avoids_loaded_backend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lc_fin_rst_decrement, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lc_recount, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconcile_algos_and_flood_guard, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_algos_skip_drained, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_algo_switch_to_wrr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input_rejected_maps_untouched, setup,
