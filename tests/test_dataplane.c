@@ -960,6 +960,20 @@ static void test_lc_fin_rst_decrement(void **state)
 	s1 = stats(fx);
 	assert_int_equal(s1.tx_new_flow - s0.tx_new_flow, 1);
 	assert_int_equal(active(fx, name, bg), 1);
+
+	/* what a scrape reads (xlb_backend_active_flows) */
+	{
+		struct xlb_dp_backend b = backend(XLB_AF_INET, bg, 1);
+		struct xlb_vip_addr v = vip(name);
+		struct xlb_dp_counters c;
+		int id = xlb_dp__backend_id(fx->dp, &v, b.family, b.addr);
+
+		assert_true(id >= 0);
+		assert_int_equal(xlb_dp__counters_read(fx->dp, &c), 0);
+		assert_non_null(c.load);
+		assert_int_equal(c.load[id].active, 1);
+		xlb_dp__counters_free(&c);
+	}
 }
 
 /* xlbd's recount ages out flows that left the connection table silently
