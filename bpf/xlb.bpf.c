@@ -385,10 +385,14 @@ static __always_inline struct xlb_backend *flow_backend(struct xlb_dp_stats *st,
 			}
 			if (!closed || !starts) {
 				*path = XLB_PATH_ESTABLISHED;
-				/* lc: the client ends the flow; count it once */
-				if (lc && !closed && (tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST))) {
+				/* The client ends the flow: marked whatever the
+				 * algorithm (a VIP may turn lc later, and xlbd's
+				 * recount must not count it); lc counts it once.
+				 */
+				if (!closed && (tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST))) {
 					f->backend_gen = gen | XLB_FLOW_GEN_CLOSED;
-					backend_load_add(*id, -1);
+					if (lc)
+						backend_load_add(*id, -1);
 				}
 				return be;
 			}

@@ -1018,6 +1018,31 @@ static void test_lc_recount(void **state)
 	assert_int_equal(before, 15);
 	assert_int_equal(xlb_dp__lc_recount(fx->dp, fx->err, sizeof(fx->err)), 0);
 	assert_int_equal(active(fx, name, 1) + active(fx, name, 2), 11);
+
+	/* Flows closed while the VIP was maglev do not come back as active
+	 * when it turns lc: the FIN marks the entry whatever the algorithm.
+	 */
+	{
+		const char *mname = "198.18.1.110:90/tcp";
+		struct xlb_vip_addr mv = vip(mname);
+
+		add_algo_vip(fx, mname, XLB_ALGO_MAGLEV, w, 2);
+		for (int k = 0; k < 3; k++) {
+			struct pkt_flow f = client_flow(100 + k, 90, 0x02);
+
+			send_to(fx, &f);
+			if (k < 2) {
+				f.tcp_flags = 0x11;
+				send_to(fx, &f);
+			}
+		}
+		assert_int_equal(xlb_dp__vip_update(fx->dp, &mv, XLB_ALGO_LC, XLB_FWD_L2DSR,
+						    fx->err, sizeof(fx->err)),
+				 0);
+		assert_int_equal(active(fx, mname, 1) + active(fx, mname, 2), 0);
+		assert_int_equal(xlb_dp__lc_recount(fx->dp, fx->err, sizeof(fx->err)), 0);
+		assert_int_equal(active(fx, mname, 1) + active(fx, mname, 2), 1);
+	}
 }
 
 /* A config reaches the data path through reconcile: the algorithms and the
