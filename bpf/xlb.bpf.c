@@ -311,7 +311,9 @@ static __always_inline struct xlb_backend *pick_lc(const struct xlb_vip_meta *me
 	b = pick_maglev(meta, table, bpf_get_prandom_u32(), &id_b, reason);
 	if (!b || id_b == *id)
 		return a;
-	/* active / weight, cross-multiplied: < 2^47 * 2^16, no overflow */
+	/* active / weight, cross-multiplied: counts stay below the connection
+	 * table size (< 2^27), weights below 2^16: no overflow
+	 */
 	la = (__u64)backend_active(*id) * (b->weight ? b->weight : 1);
 	lb = (__u64)backend_active(id_b) * (a->weight ? a->weight : 1);
 	if (lb < la) {
@@ -383,10 +385,14 @@ static __always_inline struct xlb_backend *flow_backend(struct xlb_dp_stats *st,
 			}
 			if (!closed || !starts) {
 				*path = XLB_PATH_ESTABLISHED;
-				/* lc: the client ends the flow; count it once */
-				if (lc && !closed && (tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST))) {
+				/* The client ends the flow: marked whatever the
+				 * algorithm (a VIP may turn lc later, and xlbd's
+				 * recount must not count it); lc counts it once.
+				 */
+				if (!closed && (tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST))) {
 					f->backend_gen = gen | XLB_FLOW_GEN_CLOSED;
-					backend_load_add(*id, -1);
+					if (lc)
+						backend_load_add(*id, -1);
 				}
 				return be;
 			}

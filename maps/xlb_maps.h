@@ -264,10 +264,11 @@ struct xlb_flow {
 _Static_assert(sizeof(struct xlb_flow) == 8, "xlb_flow layout");
 
 /*
- * Set in xlb_flow.backend_gen (lc VIPs) once the client ended the flow with
- * a FIN or RST and the backend's active count was taken back, so a
- * retransmitted FIN does not take it back twice. Backend generations stay
- * below it (XLB_BACKEND_GEN_MASK).
+ * Set in xlb_flow.backend_gen once the client ended the flow with a FIN or
+ * RST: an lc VIP takes the backend's active count back then, and only once
+ * (a retransmitted FIN finds the mark); a later SYN on the same tuple is a
+ * new flow, not a retransmission. Backend generations stay below it
+ * (XLB_BACKEND_GEN_MASK).
  */
 #define XLB_FLOW_GEN_CLOSED (1U << 31)
 #define XLB_BACKEND_GEN_MASK (XLB_FLOW_GEN_CLOSED - 1)
@@ -292,7 +293,7 @@ _Static_assert(sizeof(struct xlb_wrr_cursor) == 8, "xlb_wrr_cursor layout");
  * backend id): +1 when a flow to it is recorded, -1 when the client's FIN or
  * RST ends it or the entry is found pointing at it after it left service.
  * Updated atomically by all CPUs; xlbd recounts it from the connection
- * table now and then, which ages out flows the LRU evicted silently.
+ * table now and then, which drops the flows the LRU evicted silently.
  */
 struct xlb_backend_load {
 	__s64 active; /* may dip below 0 briefly; read as 0 then */

@@ -28,6 +28,7 @@
 #include "lib/pkt.h"
 #include "userspace/dp.h"
 #include "userspace/log.h"
+#include "userspace/reconcile.h"
 
 static const __u8 LB_IF_MAC[6] = { 0x02, 0, 0, 0, 0, 0xaa };
 
@@ -1004,6 +1005,20 @@ static void test_lc_fin_rst_decrement(void **state)
 	s1 = stats(fx);
 	assert_int_equal(s1.tx_new_flow - s0.tx_new_flow, 1);
 	assert_int_equal(active(fx, name, bg), 1);
+
+	/* what a scrape reads (xlb_backend_active_flows) */
+	{
+		struct xlb_dp_backend b = backend(XLB_AF_INET, bg, 1);
+		struct xlb_vip_addr v = vip(name);
+		struct xlb_dp_counters c;
+		int id = xlb_dp__backend_id(fx->dp, &v, b.family, b.addr);
+
+		assert_true(id >= 0);
+		assert_int_equal(xlb_dp__counters_read(fx->dp, &c), 0);
+		assert_non_null(c.load);
+		assert_int_equal(c.load[id].active, 1);
+		xlb_dp__counters_free(&c);
+	}
 }
 
 /* xlbd's recount ages out flows that left the connection table silently
@@ -1048,6 +1063,79 @@ static void test_lc_recount(void **state)
 	assert_int_equal(before, 15);
 	assert_int_equal(xlb_dp__lc_recount(fx->dp, fx->err, sizeof(fx->err)), 0);
 	assert_int_equal(active(fx, name, 1) + active(fx, name, 2), 11);
+
+	/* Flows closed while the VIP was maglev do not come back as active
+	 * when it turns lc: the FIN marks the entry whatever the algorithm.
+	 */
+	{
+		const char *mname = "198.18.1.110:90/tcp";
+		struct xlb_vip_addr mv = vip(mname);
+
+		add_algo_vip(fx, mname, XLB_ALGO_MAGLEV, w, 2);
+		for (int k = 0; k < 3; k++) {
+			struct pkt_flow f = client_flow(100 + k, 90, 0x02);
+
+			send_to(fx, &f);
+			if (k < 2) {
+				f.tcp_flags = 0x11;
+				send_to(fx, &f);
+			}
+		}
+		assert_int_equal(xlb_dp__vip_update(fx->dp, &mv, XLB_ALGO_LC, XLB_FWD_L2DSR,
+						    fx->err, sizeof(fx->err)),
+				 0);
+		assert_int_equal(active(fx, mname, 1) + active(fx, mname, 2), 0);
+		assert_int_equal(xlb_dp__lc_recount(fx->dp, fx->err, sizeof(fx->err)), 0);
+		assert_int_equal(active(fx, mname, 1) + active(fx, mname, 2), 1);
+	}
+}
+
+/* A config reaches the data path through reconcile: the algorithms and the
+ * flood guard; an algorithm value it does not know is refused, named, and
+ * nothing is applied. (VIPs without backends: no interface here to resolve
+ * backend MACs on.)
+ */
+static void test_reconcile_algos_and_flood_guard(void **state)
+{
+	static const char yaml[] = "conntrack: {flood_guard_new_flows_per_cpu: 1234}\n"
+				   "vips:\n"
+				   "  - {vip: \"198.18.1.120:80/tcp\", algorithm: wrr}\n"
+				   "  - {vip: \"198.18.1.120:81/tcp\", algorithm: lc}\n"
+				   "  - {vip: \"198.18.1.120:82/tcp\", algorithm: rr}\n";
+	static const enum xlb_algo want[3] = { XLB_ALGO_WRR, XLB_ALGO_LC, XLB_ALGO_RR };
+	struct fixture *fx = *state;
+	static struct xlb_dp_vip_info info;
+	struct xlb_config *cfg;
+	char err[512];
+
+	assert_int_equal(xlb_config__load_string(yaml, strlen(yaml), &cfg, err, sizeof(err)), 0);
+	if (xlb_reconcile__apply(fx->dp, cfg, err, sizeof(err)))
+		fail_msg("reconcile: %s", err);
+	assert_int_equal(xlb_dp__flood_guard(fx->dp), 1234);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(xlb_dp__vip_info(fx->dp, &cfg->vips[i].addr, &info), 0);
+		assert_int_equal(info.meta.algo, want[i]);
+	}
+
+	/* refused: an unknown algorithm value, with other changes in the config */
+	cfg->conntrack.flood_guard_new_flows_per_cpu = 99;
+	cfg->vips[1].algorithm = XLB_CONFIG_ALGO_MAX;
+	cfg->vips[0].algorithm = XLB_CONFIG_ALGO_MAGLEV;
+	assert_int_equal(xlb_reconcile__apply(fx->dp, cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "unknown algorithm 5"));
+	assert_non_null(strstr(err, "198.18.1.120:81/tcp"));
+	assert_int_equal(xlb_dp__flood_guard(fx->dp), 1234);
+	assert_int_equal(xlb_dp__vip_info(fx->dp, &cfg->vips[0].addr, &info), 0);
+	assert_int_equal(info.meta.algo, XLB_ALGO_WRR);
+
+	/* and the guard goes off again */
+	cfg->conntrack.flood_guard_new_flows_per_cpu = 0;
+	cfg->vips[1].algorithm = XLB_CONFIG_ALGO_LC;
+	assert_int_equal(xlb_reconcile__apply(fx->dp, cfg, err, sizeof(err)), 0);
+	assert_int_equal(xlb_dp__flood_guard(fx->dp), 0);
+	assert_int_equal(xlb_dp__vip_info(fx->dp, &cfg->vips[0].addr, &info), 0);
+	assert_int_equal(info.meta.algo, XLB_ALGO_MAGLEV);
+	xlb_config__free(cfg);
 }
 
 /* wrr and lc take backends from the published set: a drained backend gets
@@ -1868,6 +1956,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lc_avoids_loaded_backend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lc_fin_rst_decrement, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lc_recount, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconcile_algos_and_flood_guard, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_algos_skip_drained, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_algo_switch_to_wrr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input_rejected_maps_untouched, setup,

@@ -128,6 +128,61 @@ static void test_cap_scales(void **state)
 	assert_true(len >= XLB_MAX_BACKENDS_PER_VIP && len <= XLB_WRR_SEQ_MAX);
 }
 
+/* nginx's loop as written: the reference the builder must equal exactly. */
+static void reference(const __u32 *w, size_t n, __u32 *out)
+{
+	long long score[64] = {}, sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sum += w[i];
+	for (long long k = 0; k < sum; k++) {
+		size_t best = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			score[i] += w[i];
+			if (score[i] > score[best])
+				best = i;
+		}
+		score[best] -= sum;
+		out[k] = 100 + best;
+	}
+}
+
+/* Random pools (weights coprime or not, ties and all): the same sequence as
+ * nginx's loop, entry for entry.
+ */
+static void test_equals_reference(void **state)
+{
+	static __u32 want[XLB_WRR_SEQ_MAX];
+	int compared = 0;
+	__u32 w[64];
+
+	(void)state;
+	srand(5);
+	for (int round = 0; round < 500; round++) {
+		size_t n = 1 + rand() % 40;
+		__u32 g = 1 + rand() % 3, sum = 0;
+		int len;
+
+		for (size_t i = 0; i < n; i++) {
+			w[i] = g * (1 + rand() % (round % 2 ? 5 : 60));
+			sum += w[i] / g;
+		}
+		/* the builder reduces by the gcd; so does the reference then */
+		for (size_t i = 0; i < n; i++)
+			w[i] /= g;
+		len = build(w, n, XLB_WRR_SEQ_MAX);
+		assert_true(len > 0 && (__u32)len <= sum);
+		if ((__u32)len == sum) { /* already reduced: compare directly */
+			reference(w, n, want);
+			if (memcmp(seq, want, len * sizeof(*seq)))
+				fail_msg("round %d: n %zu: differs from nginx's order", round, n);
+			compared++;
+		}
+	}
+	assert_true(compared > 400);
+}
+
 static void test_bad_input(void **state)
 {
 	static const __u32 ok[] = { 1, 2 }, zero[] = { 1, 0 }, big[] = { 1, 65536 };
@@ -148,7 +203,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_smooth_order),	 cmocka_unit_test(test_gcd_reduced),
 		cmocka_unit_test(test_shares_and_spread), cmocka_unit_test(test_cap_scales),
-		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_bad_input),	 cmocka_unit_test(test_equals_reference),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,14 +63,27 @@ int xlb_counters__read(struct xlb_daemon *d, struct xlb_counters *out)
 			if (id < 0)
 				continue;
 			add_u64s(&out->vips[i].vip, &c.vip[id], sizeof(c.vip[id]));
+			if (c.load && v->algorithm == XLB_CONFIG_ALGO_LC && !out->vips[i].active) {
+				out->vips[i].active = calloc(v->n_backends + 1, sizeof(__s64));
+				if (!out->vips[i].active) {
+					ret = -ENOMEM;
+					xlb_dp__counters_free(&c);
+					break;
+				}
+			}
 			for (unsigned int j = 0; j < v->n_backends; j++) {
 				int bid = ids[j];
 
-				if (bid >= 0)
-					add_u64s(&out->vips[i].backend[j], &c.backend[bid],
-						 sizeof(c.backend[bid]));
+				if (bid < 0)
+					continue;
+				add_u64s(&out->vips[i].backend[j], &c.backend[bid],
+					 sizeof(c.backend[bid]));
+				if (out->vips[i].active && c.load && c.load[bid].active > 0)
+					out->vips[i].active[j] += c.load[bid].active;
 			}
 		}
+		if (ret)
+			break;
 		xlb_dp__counters_free(&c);
 	}
 	if (ret)
@@ -80,8 +93,10 @@ int xlb_counters__read(struct xlb_daemon *d, struct xlb_counters *out)
 
 void xlb_counters__free(struct xlb_counters *c)
 {
-	for (unsigned int i = 0; c->vips && i < c->n_vips; i++)
+	for (unsigned int i = 0; c->vips && i < c->n_vips; i++) {
 		free(c->vips[i].backend);
+		free(c->vips[i].active);
+	}
 	free(c->vips);
 	memset(c, 0, sizeof(*c));
 }

@@ -13,6 +13,8 @@
 struct xlb_vip_counters {
 	struct xlb_vip_stats vip;
 	struct xlb_backend_stats *backend; /* one per backend of the config's VIP */
+	__s64 *active; /* lc VIPs: active flows per backend, summed over
+			* interfaces (negative estimates as 0); else NULL */
 };
 
 struct xlb_counters {

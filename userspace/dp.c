@@ -1847,6 +1847,15 @@ int xlb_dp__counters_read(struct xlb_dp *dp, struct xlb_dp_counters *c)
 			      XLB_MAX_VIPS) ?:
 	      percpu_read_all(dp, dp->skel->maps.xlb_backend_stats, c->backend,
 			      sizeof(*c->backend), XLB_MAX_BACKENDS);
+	for (int i = 0; !ret && !c->load && i < XLB_MAX_VIPS; i++) {
+		if (!dp->vips[i].used || dp->vips[i].meta.algo != XLB_ALGO_LC)
+			continue;
+		/* lc's estimates, only read when some VIP uses them */
+		c->load = calloc(XLB_MAX_BACKENDS, sizeof(*c->load));
+		ret = c->load ? read_array(map_fd(dp->skel->maps.xlb_backend_load), c->load,
+					   sizeof(*c->load), XLB_MAX_BACKENDS)
+			      : -ENOMEM;
+	}
 	if (ret)
 		xlb_dp__counters_free(c);
 	return ret;
@@ -1856,8 +1865,10 @@ void xlb_dp__counters_free(struct xlb_dp_counters *c)
 {
 	free(c->vip);
 	free(c->backend);
+	free(c->load);
 	c->vip = NULL;
 	c->backend = NULL;
+	c->load = NULL;
 }
 
 int xlb_dp__vip_id(struct xlb_dp *dp, const struct xlb_vip_addr *vip)

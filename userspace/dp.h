@@ -156,6 +156,8 @@ struct xlb_dp_counters {
 	struct xlb_dp_stats global;
 	struct xlb_vip_stats *vip;	   /* XLB_MAX_VIPS entries */
 	struct xlb_backend_stats *backend; /* XLB_MAX_BACKENDS entries */
+	struct xlb_backend_load *load;	   /* lc's active flows, XLB_MAX_BACKENDS
+					    * entries; NULL without an lc VIP */
 };
 int xlb_dp__counters_read(struct xlb_dp *dp, struct xlb_dp_counters *c);
 void xlb_dp__counters_free(struct xlb_dp_counters *c);

@@ -521,6 +521,22 @@ static void backend_families(struct xlb_expo *e, const struct xlb_config *cfg,
 	backend_family(e, cfg, c, bl, "xlb_backend_syn_retransmits_total",
 		       "SYNs for flows already in the connection table (unanswered handshakes).",
 		       offsetof(struct xlb_backend_stats, syn_retransmits));
+
+	/* lc VIPs only: the estimate the algorithm compares */
+	xlb_expo__family(e, "xlb_backend_active_flows", "gauge",
+			 "lc VIPs: the data path's estimate of a backend's open flows.");
+	for (unsigned int i = 0, k = 0; i < cfg->n_vips; i++) {
+		for (unsigned int j = 0; j < cfg->vips[i].n_backends; j++, k++) {
+			size_t len;
+			const char *l;
+
+			if (i >= c->n_vips || !c->vips[i].active)
+				continue;
+			l = xlb_expo_labels__get(bl, k, &len);
+			xlb_expo__u64(e, "xlb_backend_active_flows", l, len, NULL,
+				      (unsigned long long)c->vips[i].active[j]);
+		}
+	}
 }
 
 static void global_families(struct xlb_expo *e, const struct xlb_counters *c)

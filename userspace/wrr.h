@@ -18,7 +18,7 @@
  * The cycle is sum(weights) / gcd(weights) long; when that exceeds cap the
  * weights are scaled down to fit (every backend keeps at least one turn).
  * cap must be >= n, n >= 1. Returns the length written (1..cap) or -EINVAL.
- * Cost: O(n * length).
+ * Cost: about O(length * log n) (a tournament tree; see wrr.c).
  */
 int xlb_wrr__build(const __u32 *ids, const __u32 *weights, size_t n, __u32 cap, __u32 *seq);
 

@@ -72,6 +72,26 @@ wrr_shares() { # MODE URL
 			fail "$1 wrr 1:2:3: $(echo $tally)"
 	done
 	echo "$1 wrr 1:2:3 IPv4: $(echo $tally)"
+
+	# lc: closed connections leave no active flows; a scrape shows the
+	# estimate for every backend of the lc VIP.
+	sed -e 's/algorithm: wrr/algorithm: lc/' -e 's/, weight: [0-9]//' \
+		"$XLBT_RUN/wrr.yaml" >"$XLBT_RUN/lc.yaml"
+	xlbctl_lb config apply "$XLBT_RUN/lc.yaml" >/dev/null || fail "$1: config apply lc"
+	tally=$(http_tally 30 "$2") || fail "$1 lc: failed requests: $tally"
+	for b in be1 be2 be3; do
+		[ "$(count $b "$tally")" -ge 3 ] || fail "$1 lc: unfair share: $(echo $tally)"
+	done
+	in_ns lb curl -sf --max-time 5 "http://$XLBD_METRICS/metrics" >"$XLBT_RUN/metrics" ||
+		fail "$1 lc: scrape"
+	assert_eq 3 "$(grep -c "^xlb_backend_active_flows{vip=\"$VIP4:80/tcp\"" "$XLBT_RUN/metrics")" \
+		"$1 lc: active-flow series"
+	local open
+	open=$(grep "^xlb_backend_active_flows{vip=\"$VIP4:80/tcp\"" "$XLBT_RUN/metrics" |
+		awk '{s += $2} END {print s + 0}')
+	# every connection was closed by its client (FIN): none should be open
+	[ "$open" -le 3 ] || fail "$1 lc: $open flows still counted as active"
+	echo "$1 lc IPv4: $(echo $tally); active flows after: $open"
 	xlbctl_lb config apply "$XLBT_RUN/xlb.yaml" >/dev/null || fail "$1: config apply back"
 }
 
