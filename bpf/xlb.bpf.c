@@ -533,8 +533,8 @@ static __always_inline int steer(struct xdp_md *ctx, struct xlb_dp_stats *st,
  * whose backend still serves it (same generation) names the VIP through the
  * backend, and xlb_vips_by_id gives that VIP's meta by an array lookup
  * instead of the VIP hash lookup. -1 when it does not apply (a miss, a
- * backend gone, a VIP being removed or with a packets/s limit, the end of
- * an lc flow): the packet
+ * backend gone, a VIP being removed or with a packets/s limit, a FIN or
+ * RST): the packet
  * then takes the full path, which decides exactly as before.
  */
 static __always_inline int established_fast(struct xdp_md *ctx, struct xlb_dp_stats *st,
@@ -558,8 +558,10 @@ static __always_inline int established_fast(struct xdp_md *ctx, struct xlb_dp_st
 	meta = bpf_map_lookup_elem(&xlb_vips_by_id, &vip_id);
 	if (!meta || !(meta->flags & XLB_VIP_F_LIVE) || meta->rate_pps)
 		return -1;
-	/* lc counts a flow's end: its FIN or RST goes through flow_backend() */
-	if (meta->algo == XLB_ALGO_LC && (tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST)))
+	/* A client's FIN or RST marks the flow closed (and lc counts it): that
+	 * is flow_backend()'s, on the full path.
+	 */
+	if (tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST))
 		return -1;
 	count_forward(st, vip_id, id, XLB_PATH_ESTABLISHED, bytes, tcp_flags);
 	return forward(ctx, st, l2, cfg, meta, be, family, ip_len, tos, entropy);
