@@ -526,6 +526,11 @@ json_t *xlb_supervisor__backend_json(struct xlb_supervisor *s, const struct xlb_
 	json_object_set_new(o, "circuit", json_string(xlb_breaker__state_name(e->br.state)));
 	json_object_set_new(o, "panic_kept", json_boolean(e->br.panic_kept));
 	json_object_set_new(o, "weight", json_integer(effective_weight(e, now)));
+	/* What the data path's table holds now (weight 0: not in it); it
+	 * follows "weight" within a tick. null until a publish succeeds.
+	 */
+	json_object_set_new(o, "table_weight",
+			    s->pub_valid ? json_integer(e->pub_drained ? 0 : e->pub) : json_null());
 	json_object_set_new(o, "successes", json_integer(e->br.successes));
 	json_object_set_new(o, "failures", json_integer(e->br.failures));
 	json_object_set_new(o, "ejections", json_integer(e->br.ejections));
