@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#
+# make bench-health: xlbd health-checking 5,000 backends of one VIP.
+#
+# Topology (scripts/topology.sh, 1 backend, via tests/e2e/lib.sh: per-run
+# prefix, everything removed by its trap on every exit path): be1 holds
+# N (5000) extra addresses 198.18.32.1.. (250 per /24: 198.18.32.1 to
+# 198.18.51.250) on its loopback, all served by one HTTP listener on
+# 0.0.0.0:8080 (build/tests/bench_health_server, one epoll loop); the lb
+# routes 198.18.32.0/19 via be1. One VIP, forward ipip (so the backends need
+# not be on-link), HTTP checks every 1 s, timeout 500 ms, rise 2, fall 3.
+#
+# Figures (plain lines, then one JSON line):
+#  - up_s: xlbd start to all N backends in the table (table_weight > 0).
+#  - cpu_pct: xlbd's utime+stime (/proc/PID/stat) over WINDOW (30) s of
+#    steady state, as % of one core; nothing queries xlbd in the window.
+#  - checks_per_s: the xlb_healthcheck_duration_seconds count over that
+#    window; hist_p50/p99_ms: the histogram's buckets over the window
+#    (upper bound of the bucket the quantile falls in).
+#  - p50/p99_ms: the latency of each backend's last check, from GET
+#    /v1/health, over SNAPSHOTS (3) snapshots after the window.
+#  - stop_to_removal_s: one backend address is deleted from be1's
+#    loopback (its packets are then dropped, so checks time out); time until
+#    GET /v1/health shows its table_weight 0, polled every 0.2 s. Expected:
+#    fall (3) failed checks, each a 500 ms timeout ~1 s (+-10% jitter) after
+#    the last: ~3.5-5 s. back_in_s: the address restored, until it is in
+#    the table again (rise checks after the half-open probe, which waits
+#    for the ejection time, 5 s by default, configured 2 s here).
+#
+# Environment: N (5000), WINDOW (30), SNAPSHOTS (3), INTERVAL_MS (1000).
+# Everything is bounded: every wait has a deadline, the server exits by
+# itself after 15 minutes. Not part of `make test` (it loads both CPUs).
+set -uo pipefail
+XLBT_PREFIX=${XLBT_PREFIX:-xlbh$$}
+# shellcheck source=tests/e2e/lib.sh
+source "$(dirname "$0")/../tests/e2e/lib.sh"
+
+# BENCH_LOG=FILE keeps xlbd's log there (the run directory goes at exit).
+[ -n "${BENCH_LOG:-}" ] && XLBD_LOG=$BENCH_LOG
+N=${N:-5000}
+WINDOW=${WINDOW:-30}
+SNAPSHOTS=${SNAPSHOTS:-3}
+INTERVAL_MS=${INTERVAL_MS:-1000}
+PORT=8080
+VIP=198.18.1.100:80/tcp
+
+require_root
+require_cmd ip python3 curl
+require_build build/xlbd build/tests/bench_health_server
+[[ $N =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [ "$N" -le 8000 ] || fail "N must be 1..8000"
+[[ $WINDOW =~ ^[0-9]+$ ]] && [ "$WINDOW" -ge 5 ] && [ "$WINDOW" -le 600 ] || fail "WINDOW 5..600"
+
+calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
+addr_of() { echo "198.18.$((32 + ($1 / 250))).$(($1 % 250 + 1))"; }
+
+topology_up 1 l2dsr
+BE=$(topo_ns "$XLBT_PREFIX" be1)
+LB=$(topo_ns "$XLBT_PREFIX" lb)
+
+# N addresses on be1's loopback in one batch; the lb reaches them via be1.
+for ((i = 0; i < N; i++)); do echo "addr add $(addr_of $i)/32 dev lo"; done >"$XLBT_RUN/addrs"
+ip -n "$BE" -batch "$XLBT_RUN/addrs" || fail "adding $N addresses to be1"
+ip -n "$LB" route add 198.18.32.0/19 via "$(topo_be4 1)" || fail "route to the backends"
+bg_in_ns be1 "$XLBT_RUN/server.log" "$XLBT_ROOT/build/tests/bench_health_server" $PORT 900
+echo "$BG_PID $(_topo_starttime "$BG_PID")" >"$XLBT_RUN/bench-server.pid"
+wait_until 10 grep -q listening "$XLBT_RUN/server.log" || fail "server did not start"
+in_ns lb curl -fsS --max-time 2 "http://$(addr_of $((N - 1))):$PORT/" >/dev/null ||
+	fail "the last backend address does not answer from the lb"
+
+{
+	cat <<YAML
+interfaces:
+  - {name: eth0, mode: native}
+vips:
+  - vip: "$VIP"
+    forward: ipip
+    health_check: {type: http, port: $PORT, path: /, expect: "200-399",
+                   interval_ms: $INTERVAL_MS, timeout_ms: 500, rise: 2, fall: 3}
+    circuit_breaker: {base_ejection_ms: 2000, max_ejection_ms: 10000,
+                      max_ejection_percent: 50, slow_start_ms: 0}
+    backends:
+YAML
+	for ((i = 0; i < N; i++)); do echo "      - {address: $(addr_of $i)}"; done
+} >"$XLBT_RUN/xlb.yaml"
+
+api() { in_ns lb curl -fsS --max-time 10 --unix-socket "$XLBD_SOCK" "http://xlb$1"; }
+
+# health_summary: "IN_TABLE TOTAL" from GET /v1/health
+in_table() {
+	api /v1/health | python3 -c '
+import json, sys
+b = json.load(sys.stdin)["vips"][0]["backends"]
+print(sum(1 for x in b if (x.get("table_weight") or 0) > 0), len(b))'
+}
+all_in() { [ "$(in_table)" = "$N $N" ]; }
+# table_weight of one backend (null, 0, weight)
+table_weight() {
+	api /v1/health | python3 -c '
+import json, sys
+for x in json.load(sys.stdin)["vips"][0]["backends"]:
+    if x["address"] == sys.argv[1]:
+        print(x.get("table_weight"))' "$1"
+}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$XLBD_PID/stat"; }
+hist() { in_ns lb curl -fsS --max-time 10 "http://$XLBD_METRICS/metrics" | grep '^xlb_healthcheck_duration_seconds'; }
+
+t0=$(date +%s.%N)
+start_xlbd "$XLBT_RUN/xlb.yaml"
+t_sock=$(date +%s.%N)
+wait_until 120 all_in || fail "not all $N backends in the table after 120 s: $(in_table)"
+t_up=$(date +%s.%N)
+up_s=$(calc "$t_up - $t0")
+echo "start: socket after $(calc "$t_sock - $t0") s, all $N in the table after $up_s s"
+sleep 3 # let the start-up publishing settle
+
+hist >"$XLBT_RUN/hist0"
+c0=$(cpu_ticks)
+w0=$(date +%s.%N)
+if [ -n "${BENCH_PERF:-}" ]; then # BENCH_PERF=FILE: a perf profile of the window
+	perf record -q -g -p "$XLBD_PID" -o "$BENCH_PERF" -- sleep "$WINDOW" >/dev/null 2>&1
+else
+	sleep "$WINDOW"
+fi
+c1=$(cpu_ticks)
+w1=$(date +%s.%N)
+hist >"$XLBT_RUN/hist1"
+hz=$(getconf CLK_TCK)
+cpu_pct=$(calc "100 * ($c1 - $c0) / $hz / ($w1 - $w0)")
+rss_kb=$(awk '/^VmRSS/ {print $2}' "/proc/$XLBD_PID/status")
+fds=$(ls "/proc/$XLBD_PID/fd" | wc -l)
+
+for ((s = 0; s < SNAPSHOTS; s++)); do
+	api /v1/health >"$XLBT_RUN/health$s.json" || fail "GET /v1/health"
+	sleep 1.1
+done
+
+read -r checks_per_s hist_p50 hist_p99 < <(python3 - "$XLBT_RUN/hist0" "$XLBT_RUN/hist1" "$WINDOW" <<'PY'
+import re, sys
+def load(p):
+    b, n = {}, 0
+    for line in open(p):
+        m = re.match(r'xlb_healthcheck_duration_seconds_bucket\{le="([^"]+)"\} (\S+)', line)
+        if m:
+            b[m.group(1)] = float(m.group(2))
+        m = re.match(r'xlb_healthcheck_duration_seconds_count (\S+)', line)
+        if m:
+            n = float(m.group(1))
+    return b, n
+(b0, n0), (b1, n1) = load(sys.argv[1]), load(sys.argv[2])
+d = {k: b1[k] - b0.get(k, 0) for k in b1}
+total = n1 - n0
+def q(f):
+    for k in sorted(d, key=lambda k: float("inf") if k == "+Inf" else float(k)):
+        if d[k] >= f * total:
+            return "inf" if k == "+Inf" else "%g" % (float(k) * 1000)
+    return "nan"
+print("%.0f" % (total / float(sys.argv[3])), q(0.5), q(0.99))
+PY
+)
+read -r p50 p99 failed < <(python3 - "$XLBT_RUN"/health*.json <<'PY'
+import json, sys
+lat, failed = [], 0
+for p in sys.argv[1:]:
+    for b in json.load(open(p))["vips"][0]["backends"]:
+        if "latency_ms" in b:
+            lat.append(b["latency_ms"])
+            failed += b.get("last_result") != "ok"
+lat.sort()
+pick = lambda f: lat[min(len(lat) - 1, int(f * len(lat)))]
+print("%.2f %.2f %d" % (pick(0.5), pick(0.99), failed))
+PY
+)
+
+# One backend stops answering: its address leaves be1, so its packets are
+# dropped there and its checks time out.
+victim=$(addr_of $((N / 2)))
+[ "$(table_weight "$victim")" -gt 0 ] 2>/dev/null || fail "$victim not in the table before the stop"
+ts=$(date +%s.%N)
+ip -n "$BE" addr del "$victim/32" dev lo || fail "removing $victim"
+removed=
+for ((i = 0; i < 150; i++)); do # 30 s
+	if [ "$(table_weight "$victim")" = 0 ]; then removed=$(date +%s.%N); break; fi
+	sleep 0.2
+done
+[ -n "$removed" ] || fail "$victim still in the table 30 s after it stopped answering"
+stop_s=$(calc "$removed - $ts")
+ts=$(date +%s.%N)
+ip -n "$BE" addr add "$victim/32" dev lo || fail "restoring $victim"
+back=
+for ((i = 0; i < 150; i++)); do
+	w=$(table_weight "$victim")
+	if [ -n "$w" ] && [ "$w" != None ] && [ "$w" -gt 0 ]; then back=$(date +%s.%N); break; fi
+	sleep 0.2
+done
+[ -n "$back" ] || fail "$victim not back in the table 30 s after it answered again"
+back_s=$(calc "$back - $ts")
+grep -q "backend $victim: circuit closed -> open" "$XLBD_LOG" || fail "no ejection logged for $victim"
+
+echo "backends          $N (one VIP, HTTP checks every $INTERVAL_MS ms, timeout 500 ms)"
+echo "xlbd CPU          $cpu_pct % of one core over ${WINDOW} s (target <= 10 %)"
+echo "checks            $checks_per_s /s"
+echo "check latency     p50 $p50 ms, p99 $p99 ms (last check of each backend, $SNAPSHOTS snapshots; $failed failed)"
+echo "  histogram       p50 <= $hist_p50 ms, p99 <= $hist_p99 ms (bucket bounds over the window)"
+echo "stop to removal   $stop_s s (fall 3 x ~1 s interval, 500 ms timeout)"
+echo "back in table     $back_s s (ejection 2 s, half-open probe, rise 2)"
+echo "xlbd memory       RSS $((rss_kb / 1024)) MiB, $fds descriptors"
+printf '{"backends":%d,"interval_ms":%d,"up_s":%s,"cpu_pct":%s,"checks_per_s":%s,"p50_ms":%s,"p99_ms":%s,"hist_p50_ms":"%s","hist_p99_ms":"%s","failed_checks":%d,"stop_to_removal_s":%s,"back_in_table_s":%s,"rss_mib":%d}\n' \
+	"$N" "$INTERVAL_MS" "$up_s" "$cpu_pct" "$checks_per_s" "$p50" "$p99" "$hist_p50" "$hist_p99" \
+	"$failed" "$stop_s" "$back_s" "$((rss_kb / 1024))"
