@@ -549,6 +549,13 @@ json_t *xlb_supervisor__backend_json(struct xlb_supervisor *s, const struct xlb_
 json_t *xlb_supervisor__health_json(struct xlb_supervisor *s, const struct xlb_config *cfg,
 				    const struct xlb_config_vip *only)
 {
+	return xlb_supervisor__health_json_one(s, cfg, only, NULL);
+}
+
+json_t *xlb_supervisor__health_json_one(struct xlb_supervisor *s, const struct xlb_config *cfg,
+					const struct xlb_config_vip *only,
+					const struct xlb_config_backend *only_be)
+{
 	json_t *vips = json_array();
 
 	for (unsigned int i = 0; i < cfg->n_vips; i++) {
@@ -558,8 +565,9 @@ json_t *xlb_supervisor__health_json(struct xlb_supervisor *s, const struct xlb_c
 		if (only && only != v)
 			continue;
 		for (unsigned int j = 0; j < v->n_backends; j++)
-			json_array_append_new(backends,
-					      xlb_supervisor__backend_json(s, v, &v->backends[j]));
+			if (!only_be || only_be == &v->backends[j])
+				json_array_append_new(
+				    backends, xlb_supervisor__backend_json(s, v, &v->backends[j]));
 		json_array_append_new(vips, json_pack("{s:s, s:s, s:b, s:o}", "vip", v->vip,
 						      "check",
 						      xlb_config__hc_type_name(v->health_check.type),
