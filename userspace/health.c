@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +46,7 @@ struct xlb_health_probe {
 	int fd;
 	struct event *io, *timer;
 	bool has_result; /* a result known at start, delivered from the loop */
+	bool in_timer, released; /* see timer_cb */
 	bool result_ok;
 	char detail[DETAIL_MAX];
 	void *reply;
@@ -172,9 +174,15 @@ static void probe_release(struct xlb_health_probe *p)
 		event_free(p->timer);
 	if (p->fd >= 0)
 		close(p->fd);
+	p->io = p->timer = NULL;
+	p->fd = -1;
 	free(p->reply);
 	free(p->req);
-	free(p);
+	p->reply = p->req = NULL;
+	if (p->in_timer)
+		p->released = true; /* timer_cb frees it when the callback returns */
+	else
+		free(p);
 }
 
 static void probe_finish(struct xlb_health_probe *p, bool ok, int status, const char *fmt, ...)
@@ -239,6 +247,31 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		tv.tv_usec = left_us % 1000000;
 		if (!evtimer_add(p->timer, &tv))
 			return;
+	}
+	/*
+	 * When the loop was held up (a big API answer, a publish), the answer
+	 * may be waiting on the socket while this timer fires first: take it
+	 * rather than fail a healthy backend. Its callback may finish (and
+	 * release) the probe; then it is freed here.
+	 */
+	if (p->io && p->fd >= 0) {
+		short want = event_get_events(p->io) & (EV_READ | EV_WRITE);
+		struct pollfd pfd = {
+			.fd = p->fd,
+			.events = (want & EV_READ ? POLLIN : 0) | (want & EV_WRITE ? POLLOUT : 0),
+		};
+
+		if (want && poll(&pfd, 1, 0) == 1) {
+			event_callback_fn cb = event_get_callback(p->io);
+
+			p->in_timer = true;
+			cb(p->fd, want, p);
+			p->in_timer = false;
+			if (p->released) {
+				free(p);
+				return;
+			}
+		}
 	}
 	probe_finish(p, false, 0, "timeout after %u ms", p->timeout_ms);
 }
