@@ -62,7 +62,7 @@ TEST_BINS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 PREFIX   ?= /usr/local
 
-.PHONY: all deps test demo bench bench-e2e clean install format
+.PHONY: all deps test demo bench bench-e2e bench-health clean install format
 all: $(BPF_OBJ) $(SKELS) $(BUILD)/libxlb.a $(PROGS) $(TEST_BINS)
 
 deps:
@@ -113,6 +113,10 @@ bench: deps all
 
 bench-e2e: deps all
 	$(Q)bash scripts/bench_e2e.sh
+
+# 5,000 health-checked backends: xlbd's CPU, check latency, time to eject.
+bench-health: deps all
+	$(Q)bash scripts/bench_health.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/xlb

@@ -18,7 +18,13 @@
  */
 #define XLB_MAX_VIPS 1024
 #define XLB_MAX_BACKENDS 131072 /* 1,000 VIPs x 100 backends and room */
-#define XLB_MAX_BACKENDS_PER_VIP 4096
+/* Per VIP: a control-plane limit (config validation, xlbd's bookkeeping,
+ * the Maglev builder), not part of any pinned map's layout: the data path
+ * only sees backend ids < XLB_MAX_BACKENDS. 8192 so that one VIP can hold
+ * 5,000 backends (issue 4's benchmark). A table needs size >= backends;
+ * for an even spread keep size >= ~100 x backends (see README).
+ */
+#define XLB_MAX_BACKENDS_PER_VIP 8192
 #define XLB_MAGLEV_DEFAULT_SIZE 65537
 #define XLB_MAGLEV_MAX_SIZE 655373
 #define XLB_CONNTRACK_DEFAULT_SIZE (1 << 20)

@@ -437,15 +437,22 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int bench_maglev(__u32 size)
+/* Build time, and the spread of slots: the fullest and emptiest backend's
+ * share over the mean (equal weights), which a table too small for the
+ * backend count makes uneven.
+ */
+static int bench_maglev(__u32 n, __u32 size)
 {
-	static struct xlb_maglev_backend b[1000];
+	static struct xlb_maglev_backend b[XLB_MAX_BACKENDS_PER_VIP];
+	static __u32 count[XLB_MAX_BACKENDS_PER_VIP];
 	double t[RUNS];
-	__u32 *table = malloc(size * sizeof(*table));
+	__u32 *table = malloc(size * sizeof(*table)), lo = UINT32_MAX, hi = 0;
 
-	if (!table)
+	if (!table || n > XLB_MAX_BACKENDS_PER_VIP) {
+		free(table);
 		return -ENOMEM;
-	for (int i = 0; i < 1000; i++) {
+	}
+	for (__u32 i = 0; i < n; i++) {
 		memset(&b[i], 0, sizeof(b[i]));
 		b[i].id = i;
 		b[i].family = XLB_AF_INET;
@@ -455,14 +462,22 @@ static int bench_maglev(__u32 size)
 	for (int r = 0; r < RUNS; r++) {
 		double t0 = now_ms();
 
-		if (xlb_maglev__build(b, 1000, size, table)) {
+		if (xlb_maglev__build(b, n, size, table)) {
 			free(table);
 			return -EINVAL;
 		}
 		t[r] = now_ms() - t0;
 	}
-	printf("{\"bench\":\"maglev_build\",\"backends\":1000,\"table_size\":%u,\"ms\":%.2f,\"runs\":%d}\n",
-	       size, median(t, RUNS), RUNS);
+	memset(count, 0, sizeof(count));
+	for (__u32 i = 0; i < size; i++)
+		count[table[i]]++;
+	for (__u32 i = 0; i < n; i++) {
+		lo = count[i] < lo ? count[i] : lo;
+		hi = count[i] > hi ? count[i] : hi;
+	}
+	printf("{\"bench\":\"maglev_build\",\"backends\":%u,\"table_size\":%u,\"ms\":%.2f,"
+	       "\"runs\":%d,\"max_share_over_mean\":%.3f,\"min_share_over_mean\":%.3f}\n",
+	       n, size, median(t, RUNS), RUNS, hi * (double)n / size, lo * (double)n / size);
 	free(table);
 	return 0;
 }
@@ -665,7 +680,8 @@ int main(int argc, char **argv)
 		    bench_ratelimit_drop(dp, modes[1].vip, pkt, len))
 			goto out;
 	}
-	if (bench_maglev(XLB_MAGLEV_DEFAULT_SIZE) || bench_maglev(XLB_MAGLEV_MAX_SIZE))
+	if (bench_maglev(1000, XLB_MAGLEV_DEFAULT_SIZE) || bench_maglev(1000, XLB_MAGLEV_MAX_SIZE) ||
+	    bench_maglev(5000, XLB_MAGLEV_DEFAULT_SIZE) || bench_maglev(5000, XLB_MAGLEV_MAX_SIZE))
 		goto out;
 	if (bench_wrr(100, 100, 7) || bench_wrr(1000, 1, 1000) ||
 	    bench_wrr(XLB_MAX_BACKENDS_PER_VIP, XLB_WEIGHT_MAX - 4095, 4096))

@@ -944,6 +944,78 @@ static char *gen_vips(unsigned int n_vips, unsigned int n_backends)
 	return s;
 }
 
+/* Health-check and breaker settings: every bad value named, edges kept. */
+static void test_check_settings(void **state)
+{
+	static const struct {
+		const char *hc, *cb, *want;
+	} bad[] = {
+	    {"expect: \"600\"", "", "health_check.expect '600' malformed"},
+	    {"expect: \"99\"", "", "health_check.expect '99' malformed"},
+	    {"expect: \"200-600\"", "", "health_check.expect '200-600' malformed"},
+	    {"expect: \"200-\"", "", "health_check.expect '200-' malformed"},
+	    {"expect: \"-200\"", "", "health_check.expect '-200' malformed"},
+	    {"expect: \"200-300-400\"", "", "health_check.expect '200-300-400' malformed"},
+	    {"expect: \"\"", "", "health_check.expect '' malformed"},
+	    {"expect: \" 200\"", "", "health_check.expect ' 200' malformed"},
+	    {"expect: \"2OO\"", "", "health_check.expect '2OO' malformed"},
+	    {"expect: \"200 - 399\"", "", "health_check.expect '200 - 399' malformed"},
+	    {"interval_ms: 500, timeout_ms: 501", "", "timeout_ms 501 exceeds interval_ms 500"},
+	    {"interval_ms: 0", "", "health_check.interval_ms must be at least 1"},
+	    {"interval_ms: -1", "", "interval_ms"},
+	    {"timeout_ms: 0", "", "health_check.timeout_ms must be at least 1"},
+	    {"rise: 0", "", "health_check.rise must be at least 1"},
+	    {"fall: 0", "", "health_check.fall must be at least 1"},
+	    {"fall: -3", "", "fall"},
+	    {"", "max_ejection_percent: 101", "max_ejection_percent 101 out of range 0..100"},
+	    {"", "max_ejection_percent: 4294967295",
+	     "max_ejection_percent 4294967295 out of range 0..100"},
+	    {"", "max_ejection_percent: -1", "max_ejection_percent"},
+	    {"", "base_ejection_ms: 0", "circuit_breaker.base_ejection_ms must be at least 1"},
+	    {"", "base_ejection_ms: 5000, max_ejection_ms: 4999",
+	     "max_ejection_ms 4999 is below base_ejection_ms 5000"},
+	};
+	static const struct {
+		const char *hc, *cb;
+		__u32 interval, timeout, pct;
+		__u16 lo, hi;
+	} good[] = {
+	    {"expect: \"200\"", "", 1000, 500, 50, 200, 200},
+	    {"expect: \"100-599\"", "", 1000, 500, 50, 100, 599},
+	    {"interval_ms: 300, timeout_ms: 300", "", 300, 300, 50, 200, 399}, /* equal: no overlap */
+	    {"interval_ms: 100", "", 100, 100, 50, 200, 399}, /* default timeout clipped */
+	    {"", "max_ejection_percent: 0", 1000, 500, 0, 200, 399},
+	    {"", "max_ejection_percent: 100", 1000, 500, 100, 200, 399},
+	};
+	char text[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "vips:\n  - vip: 198.18.1.100:80/tcp\n"
+			 "    health_check: {type: http%s%s}\n"
+			 "    circuit_breaker: {%s}\n",
+			 bad[i].hc[0] ? ", " : "", bad[i].hc, bad[i].cb);
+		assert_contains(load_str_bad(text), bad[i].want);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct xlb_config *cfg;
+
+		snprintf(text, sizeof(text),
+			 "vips:\n  - vip: 198.18.1.100:80/tcp\n"
+			 "    health_check: {type: http%s%s}\n"
+			 "    circuit_breaker: {%s}\n",
+			 good[i].hc[0] ? ", " : "", good[i].hc, good[i].cb);
+		cfg = load_str_ok(text);
+		assert_int_equal(cfg->vips[0].health_check.interval_ms, good[i].interval);
+		assert_int_equal(cfg->vips[0].health_check.timeout_ms, good[i].timeout);
+		assert_int_equal(cfg->vips[0].health_check.expect_lo, good[i].lo);
+		assert_int_equal(cfg->vips[0].health_check.expect_hi, good[i].hi);
+		assert_int_equal(cfg->vips[0].circuit_breaker.max_ejection_percent, good[i].pct);
+		xlb_config__free(cfg);
+	}
+}
+
 static void test_bad_strings(void **state)
 {
 	struct xlb_config *cfg;
@@ -1106,7 +1178,7 @@ int main(void)
 	    cmocka_unit_test(test_json),	   cmocka_unit_test(test_save_file),
 	    cmocka_unit_test(test_validate_model), cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_bad_files),	   cmocka_unit_test(test_bad_files_covered),
-	    cmocka_unit_test(test_bad_strings),	   cmocka_unit_test(test_file_errors),
+	    cmocka_unit_test(test_bad_strings), cmocka_unit_test(test_check_settings),	   cmocka_unit_test(test_file_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -572,6 +572,165 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 		close(c);
 }
 
+/* Raw server for the HTTP parser: each connection gets canned bytes, in
+ * two writes when split is set (a status line across two reads), then EOF.
+ */
+struct canned {
+	const char *reply;
+	size_t split;
+	struct event *listener; /* for its event_base */
+};
+
+struct canned_conn {
+	const struct canned *c;
+	struct event *ev;
+};
+
+/* The request is in: answer, then EOF. */
+static void canned_conn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct canned_conn *cc = arg;
+	const struct canned *c = cc->c;
+	size_t len = strlen(c->reply), first = c->split && c->split < len ? c->split : len;
+	char req[2048];
+
+	(void)what;
+	/* the request head arrives in one segment on loopback */
+	if (recv(fd, req, sizeof(req), 0) > 0 && write(fd, c->reply, first) >= 0 && first < len) {
+		usleep(20000); /* the client reads the first part alone */
+		if (write(fd, c->reply + first, len - first) < 0)
+			print_message("canned write failed\n");
+	}
+	event_free(cc->ev);
+	free(cc);
+	close(fd);
+}
+
+static void canned_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct event_base *base = event_get_base(((const struct canned *)arg)->listener);
+	int s;
+
+	(void)what;
+	while ((s = accept4(fd, NULL, NULL, 0)) >= 0) {
+		struct canned_conn *cc = calloc(1, sizeof(*cc));
+
+		assert_non_null(cc);
+		cc->c = arg;
+		cc->ev = event_new(base, s, EV_READ, canned_conn_cb, cc);
+		assert_non_null(cc->ev);
+		assert_int_equal(event_add(cc->ev, NULL), 0);
+	}
+}
+
+static const struct result *probe_canned(struct fixture *f, const char *reply, size_t split)
+{
+	static struct canned c;
+	int lfd = bound_socket(SOCK_STREAM | SOCK_NONBLOCK, false);
+	struct xlb_health_target t;
+	const struct result *r;
+	struct event *ev;
+
+	c.reply = reply;
+	c.split = split;
+	assert_true(lfd >= 0);
+	assert_int_equal(listen(lfd, 16), 0);
+	ev = event_new(f->base, lfd, EV_READ | EV_PERSIST, canned_cb, &c);
+	assert_non_null(ev);
+	c.listener = ev;
+	assert_int_equal(event_add(ev, NULL), 0);
+	t = target4(XLB_CONFIG_HC_HTTP, sock_port(lfd), 1000);
+	r = probe1(f, &t);
+	event_free(ev);
+	close(lfd);
+	return r;
+}
+
+/* Our HTTP client: what the status line says, however it arrives. */
+static void test_http_parse(void **state)
+{
+	struct fixture *f = *state;
+	const struct result *r;
+
+	r = probe_canned(f, "HTTP/1.1 204 No Content\r\n\r\n", 0);
+	assert_true(r->ok);
+	assert_int_equal(r->status, 204);
+	r = probe_canned(f, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", 11);
+	assert_true(r->ok);
+	assert_int_equal(r->status, 200);
+	/* an interim 100 Continue, split inside its blank line, then 503 */
+	r = probe_canned(f, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Busy\r\n\r\n", 24);
+	assert_false(r->ok);
+	assert_int_equal(r->status, 503);
+	assert_string_equal(r->detail, "HTTP 503");
+	r = probe_canned(f, "HTTP/1.1 200\r\n\r\n", 0); /* no reason phrase */
+	assert_true(r->ok);
+	r = probe_canned(f, "SSH-2.0-OpenSSH_9.2\r\n", 0);
+	assert_false(r->ok);
+	assert_string_equal(r->detail, "http: malformed status line");
+	r = probe_canned(f, "HTTP/1.1 2000 OK\r\n\r\n", 0);
+	assert_false(r->ok);
+	assert_string_equal(r->detail, "http: malformed status line");
+	r = probe_canned(f, "HTTP/1.1 20", 0); /* then EOF */
+	assert_false(r->ok);
+	assert_int_equal(r->status, 0);
+	assert_string_equal(r->detail, "http: connection closed before a status line");
+	r = probe_canned(f, "", 0);
+	assert_false(r->ok);
+	assert_string_equal(r->detail, "http: connection closed before a status line");
+}
+
+/*
+ * The loop held up past the timeout (a big API answer, a publish) while
+ * the answer came: the probe takes the answer, not a timeout, whichever of
+ * its timer and its socket libevent looks at first.
+ */
+static void test_stalled_loop(void **state)
+{
+	struct fixture *f = *state;
+	int lfd = bound_socket(SOCK_STREAM, false), ufd = bound_socket(SOCK_DGRAM, false);
+	struct xlb_health_target t;
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+	const struct result *r;
+	char buf[64];
+	int before;
+
+	assert_true(lfd >= 0 && ufd >= 0);
+	/* The kernel completes the handshakes. More sockets ready than one
+	 * epoll_wait() returns (libevent starts at 32), while every timer has
+	 * expired: without the check in timer_cb most of these fail.
+	 */
+	assert_int_equal(listen(lfd, 512), 0);
+	t = target4(XLB_CONFIG_HC_TCP, sock_port(lfd), 100);
+	before = f->n;
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(xlb_health__probe(f->h, &t, on_done, f, NULL), 0);
+	usleep(250000);
+	run_until(f, before + 200, 3000);
+	assert_int_equal(f->n, before + 200);
+	for (int i = before; i < f->n; i++) {
+		assert_true(f->r[i].ok);
+		assert_string_equal(f->r[i].detail, "ok connected");
+	}
+
+	/* udp: we answer by hand, then hold the loop past the timeout */
+	t = target4(XLB_CONFIG_HC_UDP, sock_port(ufd), 100);
+	before = f->n;
+	assert_int_equal(xlb_health__probe(f->h, &t, on_done, f, NULL), 0);
+	assert_true(recvfrom(ufd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &plen) >= 0);
+	assert_int_equal(sendto(ufd, "pong", 4, 0, (struct sockaddr *)&peer, plen), 4);
+	usleep(250000);
+	run_until(f, before + 1, 2000);
+	assert_int_equal(f->n, before + 1);
+	r = &f->r[before];
+	assert_true(r->ok);
+	assert_string_equal(r->detail, "ok reply 4 bytes");
+	assert_int_equal(xlb_health__in_flight(f->h), 0);
+	close(lfd);
+	close(ufd);
+}
+
 static void test_many_tcp(void **state)
 {
 	struct fixture *f = *state;
@@ -831,6 +990,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_http_parse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stalled_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_ignores_proxy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp, setup, teardown),

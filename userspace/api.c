@@ -479,14 +479,33 @@ static void get_stats(struct request *r)
 	xlb_counters__free(&c);
 }
 
+static int backend_index(struct request *r, struct xlb_config_vip *v, const char *name);
+
+/* ?vip=V for one VIP, &backend=A for one of its backends (cheap to poll
+ * when a VIP has thousands).
+ */
 static void get_health(struct request *r)
 {
 	const char *only = evhttp_find_header(&r->query, "vip");
+	const char *be = evhttp_find_header(&r->query, "backend");
 	struct xlb_config_vip *one = NULL;
+	int i;
 
+	if (be && !only) {
+		reply_error(r, 400, "backend= needs vip=");
+		return;
+	}
 	if (only && !(one = vip_from_segment(r, only, r->d->cfg)))
 		return;
-	reply_json(r, 200, xlb_supervisor__health_json(r->d->sup, r->d->cfg, one));
+	if (!be) {
+		reply_json(r, 200, xlb_supervisor__health_json(r->d->sup, r->d->cfg, one));
+		return;
+	}
+	i = backend_index(r, one, be);
+	if (i < 0)
+		return;
+	reply_json(r, 200,
+		   xlb_supervisor__health_json_one(r->d->sup, r->d->cfg, one, &one->backends[i]));
 }
 
 /* Where a client flow goes and why. */

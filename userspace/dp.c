@@ -37,6 +37,7 @@
 #include "bpf/ratelimit.h"
 
 #define BPF_FS_MAGIC_NUMBER 0xcafe4a11
+#define MAC_REUSE_MS 30000
 #define XLB_PROG_NAME "xlb_balance"
 
 struct dp_vip {
@@ -66,6 +67,12 @@ struct xlb_dp {
 	 * reads need no syscall.
 	 */
 	struct xlb_backend be_mirror[XLB_MAX_BACKENDS];
+	/* When be_mirror[id].mac was resolved (CLOCK_MONOTONIC ms); 0: resolve
+	 * it on the next publish. A kept backend reuses a MAC younger than
+	 * MAC_REUSE_MS, so health-driven publishes of thousands of backends
+	 * do not ask netlink thousands of times.
+	 */
+	__u64 mac_at[XLB_MAX_BACKENDS];
 	__u32 be_cursor; /* next-fit: a freed id is reused as late as possible */
 	/* Counts the connection tables' entries (NULL: the kernel cannot). */
 	struct xlb_mapcount_bpf *mapcount;
@@ -969,6 +976,7 @@ static void backend_retire(struct xlb_dp *dp, __u32 id)
 		backend_write(dp, id, &be);
 	}
 	dp->be_used[id] = 0;
+	dp->mac_at[id] = 0;
 }
 
 int xlb_dp__vip_del(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *err, size_t errlen)
@@ -1087,6 +1095,9 @@ int xlb_dp__vip_update(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum x
 	ret = vip_meta_write(dp, vip, &meta, BPF_EXIST);
 	if (ret)
 		return xlb_err(err, errlen, ret, "updating %s: %s", name, strerror(-ret));
+	if (v->meta.forward != fwd) /* l2dsr and ipip use different MACs */
+		for (__u32 j = 0; j < v->nids; j++)
+			dp->mac_at[v->ids[j]] = 0;
 	v->meta = meta;
 	return 0;
 }
@@ -1290,6 +1301,8 @@ static int backend_read(struct xlb_dp *dp, __u32 id, struct xlb_backend *be)
 
 static int backend_write(struct xlb_dp *dp, __u32 id, const struct xlb_backend *be)
 {
+	if (dp->be_used[id] && !memcmp(&dp->be_mirror[id], be, sizeof(*be)))
+		return 0; /* unchanged: one system call saved per kept backend */
 	if (bpf_map_update_elem(map_fd(dp->skel->maps.xlb_backends), &id, be, BPF_ANY))
 		return -errno;
 	dp->be_mirror[id] = *be;
@@ -1315,6 +1328,39 @@ static int backend_alloc(struct xlb_dp *dp, __u32 *id)
 		}
 	}
 	return -ENOSPC;
+}
+
+static __u64 mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
+}
+
+/* A backend address with its position, to sort and search lists of them. */
+struct addr_pos {
+	__u8 family;
+	__u8 pad[3];
+	__be32 addr[4]; /* IPv4: addr[0], the rest zero */
+	__u32 pos;
+};
+
+static void addr_pos_set(struct addr_pos *k, __u8 family, const __be32 *addr, __u32 pos)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = family;
+	memcpy(k->addr, addr, family == XLB_AF_INET ? 4 : 16);
+	k->pos = pos;
+}
+
+static int addr_pos_cmp(const void *a, const void *b)
+{
+	const struct addr_pos *x = a, *y = b;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	return memcmp(x->addr, y->addr, sizeof(x->addr));
 }
 
 static int check_backends(struct xlb_dp *dp, const struct dp_vip *v,
@@ -1344,13 +1390,26 @@ static int check_backends(struct xlb_dp *dp, const struct dp_vip *v,
 				       af_name(b[i].family), af_name(v->addr.family),
 				       v->meta.forward == XLB_FWD_L2DSR ? " (l2dsr cannot change family)"
 									 : "");
-		for (size_t j = 0; j < i; j++)
-			if (b[j].family == b[i].family &&
-			    !memcmp(b[j].addr, b[i].addr, b[i].family == XLB_AF_INET ? 4 : 16))
-				return xlb_err(err, errlen, -EINVAL, "backend %s listed twice",
-					       addr);
 	}
 	(void)dp;
+	if (n > 1) { /* duplicates, sorted: O(n log n) for thousands */
+		struct addr_pos *k = calloc(n, sizeof(*k));
+
+		if (!k)
+			return xlb_err(err, errlen, -ENOMEM, "out of memory");
+		for (size_t i = 0; i < n; i++)
+			addr_pos_set(&k[i], b[i].family, b[i].addr, (__u32)i);
+		qsort(k, n, sizeof(*k), addr_pos_cmp);
+		for (size_t i = 1; i < n; i++) {
+			if (!addr_pos_cmp(&k[i - 1], &k[i])) {
+				xlb_addr__format(k[i].family, k[i].addr, addr, sizeof(addr));
+				free(k);
+				return xlb_err(err, errlen, -EINVAL, "backend %s listed twice",
+					       addr);
+			}
+		}
+		free(k);
+	}
 	return 0;
 }
 
@@ -1491,8 +1550,10 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	struct xlb_dp_backend *want = NULL;
 	struct xlb_maglev_backend *mb = NULL;
 	struct xlb_backend *old = NULL;
+	struct addr_pos *oldk = NULL;
 	__u32 *ids = NULL, nold, nmb = 0;
-	bool *is_new = NULL, *kept = NULL;
+	bool *is_new = NULL, *kept = NULL, *resolved = NULL;
+	__u64 now;
 	struct dp_vip *v;
 	char name[64];
 	int ret;
@@ -1512,17 +1573,16 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	mb = calloc(n + 1, sizeof(*mb));
 	ids = calloc(n + 1, sizeof(*ids));
 	is_new = calloc(n + 1, sizeof(*is_new));
+	resolved = calloc(n + 1, sizeof(*resolved));
 	kept = calloc(nold + 1, sizeof(*kept));
 	old = calloc(nold + 1, sizeof(*old));
-	if (!want || !mb || !ids || !is_new || !kept || !old) {
+	oldk = calloc(nold + 1, sizeof(*oldk));
+	if (!want || !mb || !ids || !is_new || !resolved || !kept || !old || !oldk) {
 		ret = xlb_err(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
 	if (n)
 		memcpy(want, b, n * sizeof(*want));
-	ret = resolve_macs(dp, v, want, n, err, errlen);
-	if (ret)
-		goto out;
 	for (__u32 j = 0; j < nold; j++) {
 		ret = backend_read(dp, v->ids[j], &old[j]);
 		if (ret) {
@@ -1530,26 +1590,45 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 				strerror(-ret));
 			goto out;
 		}
+		addr_pos_set(&oldk[j], old[j].family, old[j].addr, j);
 	}
+	qsort(oldk, nold, sizeof(*oldk), addr_pos_cmp);
 
-	/* Match by address: a kept backend keeps its id, hence its flows. */
+	/* Match by address: a kept backend keeps its id, hence its flows, and
+	 * its MAC while that is fresh.
+	 */
+	now = mono_ms();
 	for (size_t i = 0; i < n; i++) {
-		bool found = false;
+		struct addr_pos k, *hit;
 
-		for (__u32 j = 0; j < nold && !found; j++) {
-			if (!kept[j] && backend_addr_equal(&old[j], want[i].family, want[i].addr)) {
-				kept[j] = true;
-				ids[i] = v->ids[j];
-				found = true;
-			}
-		}
-		if (!found) {
-			if (backend_alloc(dp, &ids[i])) {
-				ret = xlb_err(err, errlen, -ENOSPC,
-					      "no free backend slot (limit %d)", XLB_MAX_BACKENDS);
-				goto rollback;
-			}
-			is_new[i] = true;
+		addr_pos_set(&k, want[i].family, want[i].addr, 0);
+		hit = nold ? bsearch(&k, oldk, nold, sizeof(*oldk), addr_pos_cmp) : NULL;
+		is_new[i] = !hit;
+		if (!hit)
+			continue;
+		kept[hit->pos] = true;
+		ids[i] = v->ids[hit->pos];
+		if (!memcmp(want[i].mac, "\0\0\0\0\0\0", 6) && dp->mac_at[ids[i]] &&
+		    now - dp->mac_at[ids[i]] < MAC_REUSE_MS)
+			memcpy(want[i].mac, old[hit->pos].mac, 6);
+		else
+			resolved[i] = !memcmp(want[i].mac, "\0\0\0\0\0\0", 6);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (is_new[i])
+			resolved[i] = !memcmp(want[i].mac, "\0\0\0\0\0\0", 6);
+	ret = resolve_macs(dp, v, want, n, err, errlen);
+	if (ret)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (!is_new[i])
+			continue;
+		if (backend_alloc(dp, &ids[i])) {
+			ret = xlb_err(err, errlen, -ENOSPC, "no free backend slot (limit %d)",
+				      XLB_MAX_BACKENDS);
+			for (size_t j = i; j < n; j++)
+				is_new[j] = false; /* not allocated: nothing to roll back */
+			goto rollback;
 		}
 	}
 
@@ -1583,6 +1662,8 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 			xlb_err(err, errlen, ret, "writing backend: %s", strerror(-ret));
 			goto rollback;
 		}
+		if (resolved[i])
+			dp->mac_at[ids[i]] = now;
 		if (!want[i].drain) {
 			mb[nmb].id = ids[i];
 			mb[nmb].family = be.family;
@@ -1620,6 +1701,8 @@ out:
 	free(is_new);
 	free(kept);
 	free(old);
+	free(oldk);
+	free(resolved);
 	return ret;
 }
 

@@ -2,20 +2,22 @@
 /*
  * Active health-check probes on a libevent event_base, and a scheduler that
  * runs them per backend. Single-threaded and non-blocking: every probe is a
- * non-blocking socket (or a libcurl multi transfer driven by the same loop),
- * addresses are numeric (no DNS), no threads, so thousands of backends share
- * one loop. Logs nothing: results go to callbacks.
+ * non-blocking socket on the loop, addresses are numeric (no DNS), no
+ * threads, so thousands of backends share one loop. Logs nothing: results
+ * go to callbacks.
  *
  * Probe types (enum xlb_config_hc_type):
  *   tcp   non-blocking connect() to addr:port; success when connected within
  *         the timeout. The socket is then closed with an RST (SO_LINGER 0,
  *         as HAProxy's checks do) so checks leave no TIME_WAIT behind.
- *   http  GET http://ADDR:PORT/PATH (Host: ADDR:PORT, "Connection: close")
- *         through libcurl's multi interface on the same loop; success when
- *         the status is within [expect_lo, expect_hi]. A fresh connection
- *         per check (no reuse), no proxy whatever the environment says, no
+ *   http  GET /PATH HTTP/1.1 to addr:port (Host: ADDR:PORT, "Connection:
+ *         close"), written by xlb itself on a non-blocking socket: success
+ *         when the status is within [expect_lo, expect_hi]. A fresh
+ *         connection per check, no proxy whatever the environment says, no
  *         redirects followed, the timeout covers the whole exchange. The
- *         status line decides: the body is read up to 64 KiB and discarded.
+ *         status line decides: once it is in, the probe ends (closed with
+ *         an RST, as tcp); interim 1xx responses are skipped; no status
+ *         line within 64 KiB fails.
  *   udp   a datagram with the payload (default: empty, zero bytes) to
  *         addr:port from a connected socket; success when any reply arrives
  *         within the timeout, or, with reply_len > 0, a reply starting with
@@ -26,7 +28,8 @@
  * Details (a short reason, for `xlbctl health` and logs): "ok connected",
  * "ok HTTP 200", "ok reply 5 bytes", "HTTP 503", "connect refused",
  * "timeout after 500 ms", "port unreachable", "unexpected reply (3 bytes)",
- * "connect failed: No route to host", "http: <curl's message>".
+ * "connect failed: No route to host", "http: connection closed before a
+ * status line", "http: malformed status line", "http: <strerror>".
  *
  * Sockets: each probe in flight holds one descriptor. With thousands of
  * backends and a timeout that is a good part of the interval, raise

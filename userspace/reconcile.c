@@ -48,33 +48,65 @@ int xlb_reconcile__check(const struct xlb_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-static const struct xlb_config_backend *find_backend(const struct xlb_config_vip *v,
-						     const struct xlb_backend *be)
-{
-	for (unsigned int i = 0; i < v->n_backends; i++) {
-		const struct xlb_config_backend *b = &v->backends[i];
+/* A backend by address, for sorting and searching (IPv4: addr[0] only). */
+struct be_key {
+	__u8 family;
+	__u8 pad[3];
+	__be32 addr[4];
+	__u16 weight;
+	bool drain;
+};
 
-		if (b->family == be->family &&
-		    !memcmp(b->addr, be->addr, b->family == XLB_AF_INET ? 4 : 16))
-			return b;
-	}
-	return NULL;
+static void be_key_set(struct be_key *k, __u8 family, const __be32 *addr)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = family;
+	memcpy(k->addr, addr, family == XLB_AF_INET ? 4 : 16);
 }
 
-/* Same backend set, weights and drain marks as the config? */
-static bool backends_match(const struct xlb_dp_vip_info *info, const struct xlb_config_vip *v)
+static int be_key_cmp(const void *a, const void *b)
 {
-	if (info->nbackends != v->n_backends)
-		return false;
-	for (size_t i = 0; i < info->nbackends; i++) {
-		const struct xlb_backend *be = &info->backends[i];
-		const struct xlb_config_backend *b = find_backend(v, be);
+	const struct be_key *x = a, *y = b;
 
-		if (!b || b->weight != be->weight ||
-		    b->drain != !!(be->flags & XLB_BACKEND_F_DRAINED))
-			return false;
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	return memcmp(x->addr, y->addr, sizeof(x->addr));
+}
+
+/*
+ * Same backend set, weights and drain marks as the config? Sorted, so a
+ * health-driven publish of thousands of backends is O(n log n), not O(n^2).
+ * -ENOMEM when it cannot tell.
+ */
+static int backends_match(const struct xlb_dp_vip_info *info, const struct xlb_config_vip *v)
+{
+	struct be_key *k, key;
+	int match = 1;
+
+	if (info->nbackends != v->n_backends)
+		return 0;
+	if (!v->n_backends)
+		return 1;
+	k = calloc(v->n_backends, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < v->n_backends; i++) {
+		be_key_set(&k[i], v->backends[i].family, v->backends[i].addr);
+		k[i].weight = (__u16)v->backends[i].weight;
+		k[i].drain = v->backends[i].drain;
 	}
-	return true;
+	qsort(k, v->n_backends, sizeof(*k), be_key_cmp);
+	for (size_t i = 0; i < info->nbackends && match; i++) {
+		const struct xlb_backend *be = &info->backends[i];
+		const struct be_key *b;
+
+		be_key_set(&key, be->family, be->addr);
+		b = bsearch(&key, k, v->n_backends, sizeof(*k), be_key_cmp);
+		match = b && b->weight == be->weight &&
+			b->drain == !!(be->flags & XLB_BACKEND_F_DRAINED);
+	}
+	free(k);
+	return match;
 }
 
 static int set_backends(struct xlb_dp *dp, const struct xlb_config_vip *v, char *err,
@@ -202,7 +234,7 @@ int xlb_reconcile__apply(struct xlb_dp *dp, const struct xlb_config *cfg, char *
 		ret = sync_limits(dp, v, err, errlen);
 		if (ret)
 			goto out;
-		if (exists && !refresh && backends_match(info, v))
+		if (exists && !refresh && backends_match(info, v) == 1)
 			continue;
 		ret = set_backends(dp, v, err, errlen);
 		if (ret)

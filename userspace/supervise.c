@@ -526,6 +526,11 @@ json_t *xlb_supervisor__backend_json(struct xlb_supervisor *s, const struct xlb_
 	json_object_set_new(o, "circuit", json_string(xlb_breaker__state_name(e->br.state)));
 	json_object_set_new(o, "panic_kept", json_boolean(e->br.panic_kept));
 	json_object_set_new(o, "weight", json_integer(effective_weight(e, now)));
+	/* What the data path's table holds now (weight 0: not in it); it
+	 * follows "weight" within a tick. null until a publish succeeds.
+	 */
+	json_object_set_new(o, "table_weight",
+			    s->pub_valid ? json_integer(e->pub_drained ? 0 : e->pub) : json_null());
 	json_object_set_new(o, "successes", json_integer(e->br.successes));
 	json_object_set_new(o, "failures", json_integer(e->br.failures));
 	json_object_set_new(o, "ejections", json_integer(e->br.ejections));
@@ -544,6 +549,13 @@ json_t *xlb_supervisor__backend_json(struct xlb_supervisor *s, const struct xlb_
 json_t *xlb_supervisor__health_json(struct xlb_supervisor *s, const struct xlb_config *cfg,
 				    const struct xlb_config_vip *only)
 {
+	return xlb_supervisor__health_json_one(s, cfg, only, NULL);
+}
+
+json_t *xlb_supervisor__health_json_one(struct xlb_supervisor *s, const struct xlb_config *cfg,
+					const struct xlb_config_vip *only,
+					const struct xlb_config_backend *only_be)
+{
 	json_t *vips = json_array();
 
 	for (unsigned int i = 0; i < cfg->n_vips; i++) {
@@ -553,8 +565,9 @@ json_t *xlb_supervisor__health_json(struct xlb_supervisor *s, const struct xlb_c
 		if (only && only != v)
 			continue;
 		for (unsigned int j = 0; j < v->n_backends; j++)
-			json_array_append_new(backends,
-					      xlb_supervisor__backend_json(s, v, &v->backends[j]));
+			if (!only_be || only_be == &v->backends[j])
+				json_array_append_new(
+				    backends, xlb_supervisor__backend_json(s, v, &v->backends[j]));
 		json_array_append_new(vips, json_pack("{s:s, s:s, s:b, s:o}", "vip", v->vip,
 						      "check",
 						      xlb_config__hc_type_name(v->health_check.type),

@@ -68,6 +68,11 @@ void xlb_supervisor__mark_published(struct xlb_supervisor *s, bool ok);
 json_t *xlb_supervisor__health_json(struct xlb_supervisor *s, const struct xlb_config *cfg,
 				    const struct xlb_config_vip *only);
 
+/* The same with only one of only's backends (only_be points into only). */
+json_t *xlb_supervisor__health_json_one(struct xlb_supervisor *s, const struct xlb_config *cfg,
+					const struct xlb_config_vip *only,
+					const struct xlb_config_backend *only_be);
+
 /* One backend's health, as in xlb_supervisor__health_json(). */
 json_t *xlb_supervisor__backend_json(struct xlb_supervisor *s, const struct xlb_config_vip *v,
 				     const struct xlb_config_backend *b);

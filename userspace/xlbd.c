@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <event2/event.h>
@@ -53,6 +54,30 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	pr_info("%s: stopping; the data path keeps forwarding", strsignal(sig));
 	event_base_loopbreak(l->base);
+}
+
+/*
+ * Each health check in flight holds a descriptor: thousands of backends
+ * whose checks time out (black-holed) can hold thousands at once, past the
+ * usual soft limit of 1024. Take the hard limit; a probe that still finds
+ * none fails as "probe not started: Too many open files".
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			pr_warn("cannot raise the open files limit from %llu: %s",
+				(unsigned long long)was, strerror(errno));
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		pr_debug("open files limit %llu", (unsigned long long)rl.rlim_cur);
 }
 
 static int mkdir_parent(const char *path)
@@ -151,6 +176,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 
 	l.base = event_base_new();
 	if (!l.base) {
