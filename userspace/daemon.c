@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -98,6 +99,31 @@ static bool was_serving(void *arg, const struct xlb_config_vip *v,
 	       xlb_dp__backend_id(d->ifs[0].dp, &v->addr, b->family, b->addr) >= 0;
 }
 
+/*
+ * A kill between creating the state file's temporary copy and renaming it
+ * leaves ".state.yaml.XXXXXX" behind (xlb_config__save_file); nothing reads
+ * it, so remove it rather than let them pile up.
+ */
+static void remove_stale_temps(const char *dir)
+{
+	DIR *dh = opendir(dir);
+	struct dirent *e;
+
+	if (!dh)
+		return;
+	while ((e = readdir(dh))) {
+		if (strncmp(e->d_name, ".state.yaml.", 12) || strlen(e->d_name) != 18)
+			continue;
+		if (unlinkat(dirfd(dh), e->d_name, 0))
+			pr_warn("state directory %s: cannot remove %s: %s", dir, e->d_name,
+				strerror(errno));
+		else
+			pr_info("state directory %s: removed %s, left by an interrupted write", dir,
+				e->d_name);
+	}
+	closedir(dh);
+}
+
 int xlb_daemon__open(const struct xlb_daemon_opts *opts, struct xlb_daemon **out, char *err,
 		     size_t errlen)
 {
@@ -116,6 +142,7 @@ int xlb_daemon__open(const struct xlb_daemon_opts *opts, struct xlb_daemon **out
 			      strerror(errno));
 		goto fail;
 	}
+	remove_stale_temps(opts->state_dir);
 	/* An existing state file is the truth; the config file seeds it. */
 	source = access(d->state_path, F_OK) == 0 ? d->state_path : d->config_path;
 	ret = xlb_config__load_file(source, &d->cfg, msg, sizeof(msg));
