@@ -220,6 +220,7 @@ int xlb_daemon__apply(struct xlb_daemon *d, const struct xlb_config *desired, bo
 		      struct xlb_plan *plan, char *err, size_t errlen)
 {
 	struct xlb_config *next = NULL;
+	struct xlb_config_save save;
 	struct xlb_plan local;
 	char msg[1024];
 	int ret;
@@ -247,14 +248,30 @@ int xlb_daemon__apply(struct xlb_daemon *d, const struct xlb_config *desired, bo
 	if (dry_run)
 		goto out;
 
+	/*
+	 * Acknowledged only once on disk. The new state file is written and
+	 * synced before the data path is touched, so a full or read-only disk
+	 * refuses the change without it ever being live (a refused backend
+	 * removal would otherwise re-choose that backend's flows); only the
+	 * rename comes after, and if that fails, the change is undone.
+	 */
+	ret = xlb_config__save_prepare(next, d->state_path, &save, msg, sizeof(msg));
+	if (ret) {
+		xlb_err(err, errlen, ret, "state not saved, nothing changed: %s", msg);
+		goto out;
+	}
 	ret = publish_config(d, next, d->n_ifs, err, errlen);
 	if (ret) {
+		xlb_config__save_abort(&save);
 		roll_back(d, d->n_ifs);
 		goto out;
 	}
-	/* Acknowledged only once on disk; if the disk refuses, undo. */
-	ret = xlb_config__save_file(next, d->state_path, msg, sizeof(msg));
-	if (ret) {
+	ret = xlb_config__save_commit(&save, msg, sizeof(msg));
+	if (ret && save.renamed) {
+		/* The new file is in place, only its directory entry may not be durable. */
+		pr_warn("state saved, but %s", msg);
+		ret = 0;
+	} else if (ret) {
 		xlb_err(err, errlen, ret, "state not saved, change undone: %s", msg);
 		roll_back(d, d->n_ifs);
 		goto out;

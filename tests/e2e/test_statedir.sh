@@ -6,8 +6,10 @@
 # change (add a VIP, add a backend, config apply) is refused with an error
 # naming the problem, and nothing of the running state moves: the state
 # file is byte-identical, no temporary is left, the API's view, the VIP map
-# and the backends that answer are as before. Once the disk takes writes
-# again, the same changes go through.
+# and the backends that answer are as before, and the change never reached
+# the data path, not even for a moment (xlbd writes the new state file
+# before it touches the maps). Once the disk takes writes again, the same
+# changes go through.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -74,10 +76,16 @@ refused() {
 	local what=$1 want=$2 out t0 ms
 	shift 2
 	t0=$(date +%s%N)
+	lines=$(wc -l <"$XLBD_LOG")
 	out=$(xlbctl_lb "$@" 2>&1) && fail "$what: accepted: $out"
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	grep -q "$want" <<<"$out" || fail "$what: error does not say '$want': $out"
-	grep -q "state not saved" <<<"$out" || fail "$what: error does not say the state was kept: $out"
+	grep -q "state not saved, nothing changed" <<<"$out" ||
+		fail "$what: error does not say the state was kept: $out"
+	# Refused before the data path was touched: it never served the change
+	# (a refused backend del would have re-chosen that backend's flows).
+	tail -n +$((lines + 1)) "$XLBD_LOG" | grep -E "vip .* (added|removed|now)|rolling back" &&
+		fail "$what: the refused change reached the data path"
 	assert_eq "$before" "$(snapshot)" "$what: running state after the refusal"
 	echo "  refused in $ms ms: $what: $out"
 	refusals=$((refusals + 1))
