@@ -1831,8 +1831,9 @@ int xlb_config__save_file(const struct xlb_config *cfg, const char *path, char *
 {
 	struct xlb_config_save sv;
 
-	return xlb_config__save_prepare(cfg, path, &sv, err, errlen) ?:
-	       xlb_config__save_commit(&sv, err, errlen);
+	int ret = xlb_config__save_prepare(cfg, path, &sv, err, errlen);
+
+	return ret ? ret : xlb_config__save_commit(&sv, err, errlen);
 }
 
 /* ---- copy, free, lookup ---------------------------------------------- */

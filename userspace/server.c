@@ -114,9 +114,9 @@ static void on_api(struct evhttp_request *req, void *arg)
 	ret = peer_allowed(s, request_fd(req), &uid);
 	if (ret) {
 		if (ret == -EACCES)
-			pr_warn("api: refused %s %s from uid %u: not root and not in the socket group",
-				method_name(evhttp_request_get_command(req)),
-				evhttp_request_get_uri(req), (unsigned int)uid);
+			pr_warn("api: refused %s %s from uid %u: not root, not in the socket group",
+				method_name(evhttp_request_get_command(req)), evhttp_request_get_uri(req),
+				(unsigned int)uid);
 		else
 			pr_warn("api: refused a request: peer credentials unknown: %s",
 				strerror(-ret));
