@@ -52,6 +52,7 @@ struct xlb_dp {
 	char pin_dir[PATH_MAX];
 	bool pinned;
 	bool adopted;
+	bool tables_unverified; /* adopted: backend entries may be ahead of the tables */
 	int lock_fd;
 	int neigh_timeout_ms;
 	int ncpus;
@@ -585,6 +586,7 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 		}
 		snprintf(probe, sizeof(probe), "%s/%s", dp->pin_dir, XLB_MAP_VIPS4);
 		dp->adopted = access(probe, F_OK) == 0;
+		dp->tables_unverified = dp->adopted;
 		oopts.pin_root_path = dp->pin_dir;
 	}
 
@@ -730,6 +732,16 @@ int xlb_dp__cleanup(const char *ifname, const char *pin_dir, char *err, size_t e
 bool xlb_dp__adopted(const struct xlb_dp *dp)
 {
 	return dp->adopted;
+}
+
+bool xlb_dp__tables_unverified(const struct xlb_dp *dp)
+{
+	return dp->tables_unverified;
+}
+
+void xlb_dp__tables_verified(struct xlb_dp *dp)
+{
+	dp->tables_unverified = false;
 }
 
 int xlb_dp__prog_fd(const struct xlb_dp *dp)

@@ -87,6 +87,32 @@ cp "$XLBT_RUN/a.yaml" "$XLBT_RUN/xlb.yaml"
 start_xlbd "$XLBT_RUN/xlb.yaml"
 wait_until 5 all_up 1 || fail "be1 never came up"
 
+# First the kill point that the random ones found: xlbd dies after writing
+# a new backend's entry (xlb_backends) but before flipping the VIP's table.
+# Made on purpose: stop xlbd, write be2's entry for V1 into the pinned map
+# and put be2 in the state file. The restarted xlbd must not take the entry
+# for a published backend: be2 has to be in the table and take requests.
+stop_xlbd || fail "stop"
+vip_id=$(in_ns lb bpftool -j map dump pinned /sys/fs/bpf/xlb/eth0/xlb_vips4 |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["formatted"]["value"]["vip_id"])')
+# struct xlb_backend: addr[4], mac[6], family 4, flags ALLOCATED|SERVING,
+# vip_id, gen, weight 100, reserved; little-endian host.
+value=$(python3 -c '
+import socket, struct, sys
+v = socket.inet_aton("198.18.0.12") + bytes(12) + bytes(6) + struct.pack("<BBIIHHI", 4, 3, int(sys.argv[1]), 1, 100, 0, 0)
+print(" ".join("0x%02x" % b for b in v))' "$vip_id")
+in_ns lb bpftool map update pinned /sys/fs/bpf/xlb/eth0/xlb_backends key 0xe8 0x03 0x00 0x00 value $value ||
+	fail "writing the half-published backend"
+conf half "$V1=198.18.0.11 198.18.0.12"
+cp "$XLBT_RUN/half.yaml" "$XLBD_STATE_DIR/state.yaml"
+start_xlbd "$XLBT_RUN/xlb.yaml"
+wait_until 5 all_up 2 || fail "be1 and be2 not up after the restart"
+seen=$(answering 198.18.1.100 | tr '\n' ' ')
+assert_eq "be1 be2 " "$seen" "backends answering after a kill between entry and table"
+echo "kill between a backend's entry and its table: the restarted xlbd republished the table ($seen)"
+cp "$XLBT_RUN/a.yaml" "$XLBT_RUN/xlb.yaml"
+xlbctl_lb config apply "$XLBT_RUN/a.yaml" >/dev/null || fail "back to a"
+
 # How long a change takes here, so that the kills spread over all of it:
 # the delay is random in 0..max(50 ms, 1.5 x the slowest change).
 span=50
