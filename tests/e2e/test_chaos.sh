@@ -18,7 +18,9 @@ require_cmd ip ethtool python3 curl
 require_build build/xlbd build/xlbctl
 
 SECS=${CHAOS_SECONDS:-20}
-[[ $SECS =~ ^[0-9]+$ ]] && [ "$SECS" -ge 5 ] && [ "$SECS" -le 600 ] || fail "CHAOS_SECONDS: 5..600"
+if ! [[ $SECS =~ ^[0-9]+$ ]] || [ "$SECS" -lt 5 ] || [ "$SECS" -gt 600 ]; then
+	fail "CHAOS_SECONDS: 5..600"
+fi
 INTERVAL_MS=200 TIMEOUT_MS=150 FALL=2
 # Detection window: the stop may land just after a check, then FALL more
 # checks (interval +10% jitter each, failing fast or at the timeout), then
@@ -88,7 +90,9 @@ while [ $SECONDS -lt $((end - 2)) ]; do
 	if [[ " ${down[*]} " == *" $i "* ]]; then
 		topo_backend_http "$XLBT_PREFIX" "$i" start || fail "be$i did not restart"
 		echo "$(date +%s.%N) be$i start" >>"$events"
-		down=(${down[@]/$i/})
+		rest=()
+		for j in "${down[@]}"; do [ "$j" = "$i" ] || rest+=("$j"); done
+		down=("${rest[@]}")
 	elif [ ${#down[@]} -lt 2 ]; then
 		echo "$(date +%s.%N) be$i stop" >>"$events"
 		topo_backend_http "$XLBT_PREFIX" "$i" stop
