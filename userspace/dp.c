@@ -42,6 +42,12 @@ struct dp_vip {
 	struct xlb_vip_meta meta;
 	__u32 nids;
 	__u32 ids[XLB_MAX_BACKENDS_PER_VIP];
+	/*
+	 * The table maps this process created, per slot, as fd + 1 (0: none).
+	 * Held so that reading a table back (explain) needs no map-by-id
+	 * lookup, which takes CAP_SYS_ADMIN that xlbd gives up after setup.
+	 */
+	int table_fd1[2];
 };
 
 struct xlb_dp {
@@ -66,6 +72,15 @@ struct xlb_dp {
 	struct xlb_backend be_mirror[XLB_MAX_BACKENDS];
 	__u32 be_cursor; /* next-fit: a freed id is reused as late as possible */
 };
+
+static void table_fds_close(struct dp_vip *v)
+{
+	for (int s = 0; s < 2; s++) {
+		if (v->table_fd1[s])
+			close(v->table_fd1[s] - 1);
+		v->table_fd1[s] = 0;
+	}
+}
 
 static int map_fd(struct bpf_map *m)
 {
@@ -664,6 +679,8 @@ void xlb_dp__close(struct xlb_dp *dp)
 {
 	if (!dp)
 		return;
+	for (__u32 i = 0; i < XLB_MAX_VIPS; i++)
+		table_fds_close(&dp->vips[i]);
 	xlb_bpf__destroy(dp->skel);
 	if (dp->lock_fd >= 0)
 		close(dp->lock_fd);
@@ -826,6 +843,7 @@ int xlb_dp__vip_add(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_
 		return xlb_err(err, errlen, ret, "resetting counters of %s: %s", name,
 			       strerror(-ret));
 	/* Port 0 VIPs need the second lookup switched on before they exist. */
+	table_fds_close(v);
 	memset(v, 0, sizeof(*v));
 	v->addr = *vip;
 	ret = any_port_flags_sync(dp, v) ?: vip_filter_sync(dp, v);
@@ -888,6 +906,7 @@ int xlb_dp__vip_del(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *err
 	for (__u32 i = 0; i < v->nids; i++)
 		backend_retire(dp, v->ids[i]);
 	src_limits_purge(dp, v->meta.vip_id);
+	table_fds_close(v);
 	memset(v, 0, sizeof(*v));
 	any_port_flags_sync(dp, NULL);
 	vip_filter_sync(dp, NULL);
@@ -1260,6 +1279,12 @@ static int publish_table(struct xlb_dp *dp, struct dp_vip *v,
 		goto out;
 	}
 	v->meta = meta;
+	if (inner >= 0) {
+		if (v->table_fd1[meta.table_slot])
+			close(v->table_fd1[meta.table_slot] - 1);
+		v->table_fd1[meta.table_slot] = inner + 1;
+		inner = -1;
+	}
 out:
 	if (inner >= 0)
 		close(inner); /* the outer map holds its own reference */
@@ -1661,6 +1686,9 @@ int xlb_dp__read_table(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u32 
 	if (!v->meta.table_size || size != v->meta.table_size)
 		return -EINVAL;
 	slot = v->meta.vip_id * 2 + v->meta.table_slot;
+	if (v->table_fd1[v->meta.table_slot])
+		return read_array(v->table_fd1[v->meta.table_slot] - 1, table, sizeof(*table), size);
+	/* A table an earlier xlbd made: by id (needs CAP_SYS_ADMIN). */
 	if (bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_tables), &slot, &inner_id))
 		return -errno;
 	inner = bpf_map_get_fd_by_id(inner_id);

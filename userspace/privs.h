@@ -5,7 +5,8 @@
  * does, and the capability each needs:
  *   CAP_BPF       creating the Maglev lookup tables (inner array maps) on
  *                 every backend change; map updates through the descriptors
- *                 it holds need no capability;
+ *                 it holds need no capability (explain reads tables through
+ *                 kept descriptors too: by id would need CAP_SYS_ADMIN);
  *   CAP_NET_ADMIN RTM_NEWNEIGH with NTF_USE, to make the kernel resolve a
  *                 new backend's (or next hop's) MAC address.
  * Everything else goes from the effective, permitted, inheritable, ambient

@@ -139,6 +139,9 @@ up_is() { [ "$(up "$1")" = "$2" ]; }
 wait_until 5 up_is $V2 1 || fail "new backend never came up"
 wait_until 5 up_is 198.18.1.100:80/tcp 2 || fail "be2 never came up in the first VIP"
 assert_eq be2 "$(http_get_from_client http://198.18.1.101/)" "traffic to the new VIP"
+# explain reads a VIP's table back: through the fd xlbd kept, not by id
+# (that would need CAP_SYS_ADMIN).
+ctl -j explain $V2 198.18.0.1:40001 | grep -q 198.18.0.12 || fail "explain after the drop"
 ctl backend set 198.18.1.100:80/tcp 198.18.0.11 --drain || fail "drain"
 tally=$(http_tally 10 http://198.18.1.100/) || fail "requests failed after drain: $tally"
 assert_eq "10 be2" "$tally" "after draining be1"
@@ -150,5 +153,5 @@ wait_until 5 grep -q "reload applied" "$XLBD_LOG" || fail "SIGHUP reload failed"
 assert_eq "$want" "$(caps CapEff)" "CapEff after the changes"
 sed -n '/privileges dropped/,$p' "$XLBD_LOG" | grep -i "not permitted\|EPERM\|error" &&
 	fail "something was refused for want of a capability"
-echo "changes as a group member after the drop: vip add, backend add, drain, undrain, del, reload: ok"
+echo "changes as a group member after the drop: vip add, backend add, explain, drain, undrain, del, reload: ok"
 echo ok

@@ -60,7 +60,7 @@ answering() { # the backends answering 16 requests to VIP address $1
 }
 snapshot() {
 	echo "state $(sha256sum <"$XLBD_STATE_DIR/state.yaml")"
-	echo "files $(ls -A "$XLBD_STATE_DIR" | grep -v '^fill$' | tr '\n' ' ')"
+	echo "files $(find "$XLBD_STATE_DIR" -mindepth 1 ! -name fill -printf '%f ' | sort)"
 	echo "api $(xlbctl_lb config export | sha256sum)"
 	echo "map $(map_vips)"
 	echo "answering $(answering 198.18.1.100)"
