@@ -62,7 +62,7 @@ TEST_BINS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 PREFIX   ?= /usr/local
 
-.PHONY: all deps test demo bench bench-e2e bench-health clean install format
+.PHONY: all deps test chaos demo bench bench-e2e bench-health clean install format
 all: $(BPF_OBJ) $(SKELS) $(BUILD)/libxlb.a $(PROGS) $(TEST_BINS)
 
 deps:
@@ -101,6 +101,14 @@ $(BUILD)/tests/%: tests/%.c $(TEST_LIB_SRC) $(TEST_LIB_H) $(TEST_SKELS) $(BUILD)
 
 test: deps all
 	$(Q)bash tests/run.sh $(BUILD)/tests
+
+# The fault tests at full length (`make test` runs them shorter): 60 s of
+# backend chaos and 30 kill -9 points; each prints its figures.
+CHAOS_SECONDS  ?= 60
+KILL_ITERATIONS ?= 30
+chaos: deps all
+	$(Q)CHAOS_SECONDS=$(CHAOS_SECONDS) bash tests/e2e/test_chaos.sh
+	$(Q)KILL_ITERATIONS=$(KILL_ITERATIONS) bash tests/e2e/test_crash.sh
 
 demo: deps all
 	$(Q)bash scripts/demo.sh

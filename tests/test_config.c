@@ -701,8 +701,37 @@ static void test_save_file(void **state)
 		assert_int_equal(xlb_config__to_string(&empty, &text), -EINVAL);
 	}
 
-	xlb_config__free(a);
+	/*
+	 * In two steps: after prepare the old file is still there and the new
+	 * one waits beside it; abort removes it, commit puts it in place.
+	 */
 	snprintf(path, sizeof(path), "%s/state.yaml", dir);
+	{
+		struct xlb_config_save sv;
+
+		a->vips[0].backends[0].weight = 77;
+		if (xlb_config__save_prepare(a, path, &sv, err, sizeof(err)))
+			fail_msg("%s", err);
+		assert_int_equal(access(sv.tmp, F_OK), 0);
+		b = load_ok(path);
+		assert_int_equal(b->vips[0].backends[0].weight, 1234);
+		xlb_config__free(b);
+		xlb_config__save_abort(&sv);
+		assert_int_equal(access(sv.tmp, F_OK), -1);
+
+		if (xlb_config__save_prepare(a, path, &sv, err, sizeof(err)) ||
+		    xlb_config__save_commit(&sv, err, sizeof(err)))
+			fail_msg("%s", err);
+		assert_true(sv.renamed);
+		assert_int_equal(access(sv.tmp, F_OK), -1);
+		b = load_ok(path);
+		assert_int_equal(b->vips[0].backends[0].weight, 77);
+		xlb_config__free(b);
+		/* committed once only */
+		assert_int_equal(xlb_config__save_commit(&sv, err, sizeof(err)), -EINVAL);
+	}
+
+	xlb_config__free(a);
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(rmdir(dir), 0);
 }

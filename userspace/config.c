@@ -1740,29 +1740,31 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-int xlb_config__save_file(const struct xlb_config *cfg, const char *path, char *err, size_t errlen)
+int xlb_config__save_prepare(const struct xlb_config *cfg, const char *path,
+			     struct xlb_config_save *sv, char *err, size_t errlen)
 {
-	char dir[PATH_MAX], tmp[2 * PATH_MAX + 16], *text = NULL, *slash;
+	char *text = NULL, *slash;
 	const char *base;
 	struct stat st;
-	int fd = -1, dfd, ret;
+	int fd = -1, ret;
 
+	memset(sv, 0, sizeof(*sv));
 	ret = xlb_config__to_string(cfg, &text);
 	if (ret) {
 		snprintf(err, errlen, "%s: cannot serialise: %s", path, strerror(-ret));
 		return ret;
 	}
 
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash == dir) {
-		dir[1] = '\0';
+	snprintf(sv->dir, sizeof(sv->dir), "%s", path);
+	slash = strrchr(sv->dir, '/');
+	if (slash == sv->dir) {
+		sv->dir[1] = '\0';
 		base = path + 1;
 	} else if (slash) {
 		*slash = '\0';
-		base = path + (slash - dir) + 1;
+		base = path + (slash - sv->dir) + 1;
 	} else {
-		snprintf(dir, sizeof(dir), ".");
+		snprintf(sv->dir, sizeof(sv->dir), ".");
 		base = path;
 	}
 	if (!*base) {
@@ -1770,61 +1772,94 @@ int xlb_config__save_file(const struct xlb_config *cfg, const char *path, char *
 		snprintf(err, errlen, "%s: not a file name", path);
 		goto out;
 	}
-	if (strlen(dir) + strlen(base) + 16 > PATH_MAX) {
+	if (strlen(sv->dir) + strlen(base) + 16 > PATH_MAX) {
 		ret = -ENAMETOOLONG;
 		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
 		goto out;
 	}
-	snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, base);
+	snprintf(sv->path, sizeof(sv->path), "%s", path);
+	snprintf(sv->tmp, sizeof(sv->tmp), "%s/.%s.XXXXXX", sv->dir, base);
 
-	fd = mkostemp(tmp, O_CLOEXEC);
+	fd = mkostemp(sv->tmp, O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "%s: cannot create temporary file: %s", tmp, strerror(-ret));
+		snprintf(err, errlen, "%s: cannot create temporary file: %s", sv->tmp,
+			 strerror(-ret));
 		goto out;
 	}
 	/* keep an existing file's permissions; new ones are 0600 */
 	if (!stat(path, &st) && fchmod(fd, st.st_mode & 07777)) {
 		ret = -errno;
-		snprintf(err, errlen, "%s: chmod: %s", tmp, strerror(-ret));
+		snprintf(err, errlen, "%s: chmod: %s", sv->tmp, strerror(-ret));
 		goto out_unlink;
 	}
 	ret = write_all(fd, text, strlen(text));
 	if (!ret && fsync(fd))
 		ret = -errno;
 	if (ret) {
-		snprintf(err, errlen, "%s: write: %s", tmp, strerror(-ret));
+		snprintf(err, errlen, "%s: write: %s", sv->tmp, strerror(-ret));
 		goto out_unlink;
 	}
 	ret = close(fd) ? -errno : 0;
 	fd = -1;
 	if (ret) {
-		snprintf(err, errlen, "%s: close: %s", tmp, strerror(-ret));
+		snprintf(err, errlen, "%s: close: %s", sv->tmp, strerror(-ret));
 		goto out_unlink;
 	}
-	if (rename(tmp, path)) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: rename from %s: %s", path, tmp, strerror(-ret));
-		goto out_unlink;
-	}
-
-	/* make the rename itself durable */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd)) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: fsync directory %s: %s", path, dir, strerror(-ret));
-	}
-	if (dfd >= 0)
-		close(dfd);
+	sv->prepared = true;
 	goto out;
 
 out_unlink:
 	if (fd >= 0)
 		close(fd);
-	unlink(tmp);
+	unlink(sv->tmp);
 out:
 	free(text);
 	return ret;
+}
+
+int xlb_config__save_commit(struct xlb_config_save *sv, char *err, size_t errlen)
+{
+	int dfd, ret = 0;
+
+	if (!sv->prepared) {
+		snprintf(err, errlen, "%s: nothing prepared", sv->path);
+		return -EINVAL;
+	}
+	sv->prepared = false;
+	if (rename(sv->tmp, sv->path)) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: rename from %s: %s", sv->path, sv->tmp, strerror(-ret));
+		unlink(sv->tmp);
+		return ret;
+	}
+	sv->renamed = true;
+	/* make the rename itself durable */
+	dfd = open(sv->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd)) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: fsync directory %s: %s", sv->path, sv->dir,
+			 strerror(-ret));
+	}
+	if (dfd >= 0)
+		close(dfd);
+	return ret;
+}
+
+void xlb_config__save_abort(struct xlb_config_save *sv)
+{
+	if (sv->prepared)
+		unlink(sv->tmp);
+	sv->prepared = false;
+}
+
+int xlb_config__save_file(const struct xlb_config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct xlb_config_save sv;
+
+	int ret = xlb_config__save_prepare(cfg, path, &sv, err, errlen);
+
+	return ret ? ret : xlb_config__save_commit(&sv, err, errlen);
 }
 
 /* ---- copy, free, lookup ---------------------------------------------- */

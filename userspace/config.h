@@ -51,6 +51,7 @@
 #ifndef XLB_CONFIG_H
 #define XLB_CONFIG_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
@@ -216,6 +217,25 @@ int xlb_config__to_string(const struct xlb_config *cfg, char **out);
  * the new one, also across a crash. Returns 0 or -errno with a message.
  */
 int xlb_config__save_file(const struct xlb_config *cfg, const char *path, char *err, size_t errlen);
+
+/*
+ * The same in two steps, so that a caller can find out whether the disk
+ * takes the file before it changes anything else: prepare writes and syncs
+ * the temporary file (where a full or read-only disk fails), commit renames
+ * it over path and syncs the directory, abort removes it. After a failed
+ * commit, renamed says whether path already holds the new file.
+ */
+struct xlb_config_save {
+	char dir[PATH_MAX];
+	char path[PATH_MAX];
+	char tmp[PATH_MAX + 32];
+	bool prepared;
+	bool renamed;
+};
+int xlb_config__save_prepare(const struct xlb_config *cfg, const char *path,
+			     struct xlb_config_save *sv, char *err, size_t errlen);
+int xlb_config__save_commit(struct xlb_config_save *sv, char *err, size_t errlen);
+void xlb_config__save_abort(struct xlb_config_save *sv);
 
 /* Deep copy. Returns 0 or -ENOMEM. */
 int xlb_config__dup(const struct xlb_config *cfg, struct xlb_config **out);

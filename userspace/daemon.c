@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -114,6 +115,31 @@ static void on_lc_recount(evutil_socket_t fd, short what, void *arg)
 			pr_warn("interface %s: recounting lc flows: %s", d->ifs[i].name, msg);
 }
 
+/*
+ * A kill between creating the state file's temporary copy and renaming it
+ * leaves ".state.yaml.XXXXXX" behind (xlb_config__save_file); nothing reads
+ * it, so remove it rather than let them pile up.
+ */
+static void remove_stale_temps(const char *dir)
+{
+	DIR *dh = opendir(dir);
+	struct dirent *e;
+
+	if (!dh)
+		return;
+	while ((e = readdir(dh))) {
+		if (strncmp(e->d_name, ".state.yaml.", 12) || strlen(e->d_name) != 18)
+			continue;
+		if (unlinkat(dirfd(dh), e->d_name, 0))
+			pr_warn("state directory %s: cannot remove %s: %s", dir, e->d_name,
+				strerror(errno));
+		else
+			pr_info("state directory %s: removed %s, left by an interrupted write", dir,
+				e->d_name);
+	}
+	closedir(dh);
+}
+
 int xlb_daemon__open(const struct xlb_daemon_opts *opts, struct xlb_daemon **out, char *err,
 		     size_t errlen)
 {
@@ -132,6 +158,7 @@ int xlb_daemon__open(const struct xlb_daemon_opts *opts, struct xlb_daemon **out
 			      strerror(errno));
 		goto fail;
 	}
+	remove_stale_temps(opts->state_dir);
 	/* An existing state file is the truth; the config file seeds it. */
 	source = access(d->state_path, F_OK) == 0 ? d->state_path : d->config_path;
 	ret = xlb_config__load_file(source, &d->cfg, msg, sizeof(msg));
@@ -221,6 +248,7 @@ int xlb_daemon__apply(struct xlb_daemon *d, const struct xlb_config *desired, bo
 		      struct xlb_plan *plan, char *err, size_t errlen)
 {
 	struct xlb_config *next = NULL;
+	struct xlb_config_save save;
 	struct xlb_plan local;
 	char msg[1024];
 	int ret;
@@ -248,14 +276,30 @@ int xlb_daemon__apply(struct xlb_daemon *d, const struct xlb_config *desired, bo
 	if (dry_run)
 		goto out;
 
+	/*
+	 * Acknowledged only once on disk. The new state file is written and
+	 * synced before the data path is touched, so a full or read-only disk
+	 * refuses the change without it ever being live (a refused backend
+	 * removal would otherwise re-choose that backend's flows); only the
+	 * rename comes after, and if that fails, the change is undone.
+	 */
+	ret = xlb_config__save_prepare(next, d->state_path, &save, msg, sizeof(msg));
+	if (ret) {
+		xlb_err(err, errlen, ret, "state not saved, nothing changed: %s", msg);
+		goto out;
+	}
 	ret = publish_config(d, next, d->n_ifs, err, errlen);
 	if (ret) {
+		xlb_config__save_abort(&save);
 		roll_back(d, d->n_ifs);
 		goto out;
 	}
-	/* Acknowledged only once on disk; if the disk refuses, undo. */
-	ret = xlb_config__save_file(next, d->state_path, msg, sizeof(msg));
-	if (ret) {
+	ret = xlb_config__save_commit(&save, msg, sizeof(msg));
+	if (ret && save.renamed) {
+		/* The new file is in place, only its directory entry may not be durable. */
+		pr_warn("state saved, but %s", msg);
+		ret = 0;
+	} else if (ret) {
 		xlb_err(err, errlen, ret, "state not saved, change undone: %s", msg);
 		roll_back(d, d->n_ifs);
 		goto out;

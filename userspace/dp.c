@@ -46,6 +46,12 @@ struct dp_vip {
 	struct xlb_vip_meta meta;
 	__u32 nids;
 	__u32 ids[XLB_MAX_BACKENDS_PER_VIP];
+	/*
+	 * The table maps this process created, per slot, as fd + 1 (0: none).
+	 * Held so that reading a table back (explain) needs no map-by-id
+	 * lookup, which takes CAP_SYS_ADMIN that xlbd gives up after setup.
+	 */
+	int table_fd1[2];
 };
 
 struct xlb_dp {
@@ -56,6 +62,7 @@ struct xlb_dp {
 	char pin_dir[PATH_MAX];
 	bool pinned;
 	bool adopted;
+	bool tables_unverified; /* adopted: backend entries may be ahead of the tables */
 	int lock_fd;
 	int neigh_timeout_ms;
 	int ncpus;
@@ -79,6 +86,15 @@ struct xlb_dp {
 	struct bpf_link *mapcount_link;
 	__u32 flow_map_ids[2]; /* xlb_flows4, xlb_flows6 */
 };
+
+static void table_fds_close(struct dp_vip *v)
+{
+	for (int s = 0; s < 2; s++) {
+		if (v->table_fd1[s])
+			close(v->table_fd1[s] - 1);
+		v->table_fd1[s] = 0;
+	}
+}
 
 static int map_fd(struct bpf_map *m)
 {
@@ -677,6 +693,7 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 		}
 		snprintf(probe, sizeof(probe), "%s/%s", dp->pin_dir, XLB_MAP_VIPS4);
 		dp->adopted = access(probe, F_OK) == 0;
+		dp->tables_unverified = dp->adopted;
 		oopts.pin_root_path = dp->pin_dir;
 	}
 
@@ -757,6 +774,8 @@ void xlb_dp__close(struct xlb_dp *dp)
 		return;
 	bpf_link__destroy(dp->mapcount_link);
 	xlb_mapcount_bpf__destroy(dp->mapcount);
+	for (__u32 i = 0; i < XLB_MAX_VIPS; i++)
+		table_fds_close(&dp->vips[i]);
 	xlb_bpf__destroy(dp->skel);
 	if (dp->lock_fd >= 0)
 		close(dp->lock_fd);
@@ -825,6 +844,16 @@ int xlb_dp__cleanup(const char *ifname, const char *pin_dir, char *err, size_t e
 bool xlb_dp__adopted(const struct xlb_dp *dp)
 {
 	return dp->adopted;
+}
+
+bool xlb_dp__tables_unverified(const struct xlb_dp *dp)
+{
+	return dp->tables_unverified;
+}
+
+void xlb_dp__tables_verified(struct xlb_dp *dp)
+{
+	dp->tables_unverified = false;
 }
 
 int xlb_dp__prog_fd(const struct xlb_dp *dp)
@@ -945,6 +974,7 @@ int xlb_dp__vip_add(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_
 		return xlb_err(err, errlen, ret, "resetting counters of %s: %s", name,
 			       strerror(-ret));
 	/* Port 0 VIPs need the second lookup switched on before they exist. */
+	table_fds_close(v);
 	memset(v, 0, sizeof(*v));
 	v->addr = *vip;
 	ret = any_port_flags_sync(dp, v) ?: vip_filter_sync(dp, v);
@@ -1017,6 +1047,7 @@ int xlb_dp__vip_del(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *err
 	for (__u32 i = 0; i < v->nids; i++)
 		backend_retire(dp, v->ids[i]);
 	src_limits_purge(dp, v->meta.vip_id);
+	table_fds_close(v);
 	memset(v, 0, sizeof(*v));
 	any_port_flags_sync(dp, NULL);
 	vip_filter_sync(dp, NULL);
@@ -1536,6 +1567,12 @@ static int publish_table(struct xlb_dp *dp, struct dp_vip *v,
 		goto out;
 	}
 	v->meta = meta;
+	if (inner >= 0) {
+		if (v->table_fd1[meta.table_slot])
+			close(v->table_fd1[meta.table_slot] - 1);
+		v->table_fd1[meta.table_slot] = inner + 1;
+		inner = -1;
+	}
 out:
 	if (inner >= 0)
 		close(inner); /* the outer map holds its own reference */
@@ -2175,6 +2212,9 @@ int xlb_dp__read_table(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u32 
 	if (!v->meta.table_size || size != v->meta.table_size)
 		return -EINVAL;
 	slot = v->meta.vip_id * 2 + v->meta.table_slot;
+	if (v->table_fd1[v->meta.table_slot])
+		return read_array(v->table_fd1[v->meta.table_slot] - 1, table, sizeof(*table), size);
+	/* A table an earlier xlbd made: by id (needs CAP_SYS_ADMIN). */
 	if (bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_tables), &slot, &inner_id))
 		return -errno;
 	inner = bpf_map_get_fd_by_id(inner_id);

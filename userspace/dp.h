@@ -56,6 +56,14 @@ int xlb_dp__destroy(struct xlb_dp *dp, char *err, size_t errlen);
 int xlb_dp__cleanup(const char *ifname, const char *pin_dir, char *err, size_t errlen);
 
 bool xlb_dp__adopted(const struct xlb_dp *dp); /* found pinned state at open */
+/*
+ * Adopted maps may hold backend entries whose table was never published:
+ * xlb_dp__set_backends() writes the entries, then flips the table, and a
+ * SIGKILL can land in between. Until the first full reconcile says it has
+ * republished every table, the entries alone prove nothing.
+ */
+bool xlb_dp__tables_unverified(const struct xlb_dp *dp);
+void xlb_dp__tables_verified(struct xlb_dp *dp);
 int xlb_dp__prog_fd(const struct xlb_dp *dp);
 struct bpf_object *xlb_dp__object(const struct xlb_dp *dp);
 

@@ -234,13 +234,18 @@ int xlb_reconcile__apply(struct xlb_dp *dp, const struct xlb_config *cfg, char *
 		ret = sync_limits(dp, v, err, errlen);
 		if (ret)
 			goto out;
-		if (exists && !refresh && backends_match(info, v) == 1)
+		/* After adoption, the tables are rebuilt once whatever the entries
+		 * say (a killed xlbd may have written them without the table);
+		 * the same backends give the same table, so no flow moves. */
+		if (exists && !refresh && backends_match(info, v) == 1 &&
+		    !xlb_dp__tables_unverified(dp))
 			continue;
 		ret = set_backends(dp, v, err, errlen);
 		if (ret)
 			goto out;
 		pr_debug("vip %s: %u backends published", v->vip, v->n_backends);
 	}
+	xlb_dp__tables_verified(dp);
 out:
 	free(info);
 	free(stale.stale);

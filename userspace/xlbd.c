@@ -17,6 +17,7 @@
 
 #include "userspace/daemon.h"
 #include "userspace/log.h"
+#include "userspace/privs.h"
 #include "userspace/server.h"
 #include "userspace/vipaddr.h"
 
@@ -27,9 +28,11 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: xlbd --config FILE [--state-dir DIR] [--socket PATH] [--metrics ADDR:PORT]\n"
-		"            [--foreground] [--log-level error|warn|info|debug]\n"
+		"            [--socket-group GROUP] [--foreground] [--log-level error|warn|info|debug]\n"
 		"       xlbd --cleanup IFACE   detach xlb from IFACE and unpin its maps\n"
-		"defaults: --state-dir %s --socket %s --metrics from the config (127.0.0.1:9642)\n",
+		"defaults: --state-dir %s --socket %s --metrics from the config (127.0.0.1:9642)\n"
+		"--socket-group: the API socket is root:GROUP 0660 and members may use the API;\n"
+		"                without it, root:root 0600 and root only\n",
 		DEFAULT_STATE_DIR, DEFAULT_SOCKET);
 }
 
@@ -100,6 +103,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "socket", required_argument, NULL, 'S' },
+		{ "socket-group", required_argument, NULL, 'g' },
 		{ "metrics", required_argument, NULL, 'm' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "log-level", required_argument, NULL, 'l' },
@@ -108,10 +112,11 @@ int main(int argc, char **argv)
 		{},
 	};
 	struct xlb_daemon_opts opts = { .state_dir = DEFAULT_STATE_DIR };
-	const char *sock = DEFAULT_SOCKET, *cleanup = NULL;
+	const char *sock = DEFAULT_SOCKET, *cleanup = NULL, *group = NULL;
 	struct event *sigs[4] = {};
 	struct xlb_server *srv = NULL;
 	enum xlb_log_level level;
+	gid_t sock_gid = (gid_t)-1;
 	bool foreground = false;
 	struct loop l = {};
 	char err[1024];
@@ -127,6 +132,9 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			sock = optarg;
+			break;
+		case 'g':
+			group = optarg;
 			break;
 		case 'm':
 			opts.metrics = optarg;
@@ -171,6 +179,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (group && xlb_server__group(group, &sock_gid, err, sizeof(err))) {
+		fprintf(stderr, "xlbd: %s\n", err);
+		return 2;
+	}
 	if (!foreground && daemon(0, 0)) {
 		pr_err("daemon: %s", strerror(errno));
 		return 1;
@@ -200,7 +212,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (mkdir_parent(sock) ||
-	    xlb_server__start(l.base, l.d, sock, &srv, err, sizeof(err))) {
+	    xlb_server__start(l.base, l.d, sock, sock_gid, &srv, err, sizeof(err))) {
 		pr_err("api: %s", err);
 		goto out;
 	}
@@ -214,9 +226,13 @@ int main(int argc, char **argv)
 			pr_err("metrics: %s", err);
 			goto out;
 		}
-		pr_info("serving the API on %s and /metrics on %s", sock,
+		pr_info("serving the API on %s (%s) and /metrics on %s", sock,
+			group ? "root and the socket group" : "root only",
 			l.d->cfg->metrics.listen);
 	}
+	/* Set up: from here on only map updates, table maps and neighbours. */
+	if (xlb_privs__drop(err, sizeof(err)))
+		pr_warn("keeping all privileges: %s", err);
 	event_base_dispatch(l.base);
 	ret = 0;
 out:
