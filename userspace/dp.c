@@ -1775,18 +1775,11 @@ int xlb_dp__vip_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 int xlb_dp__backend_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
 			  const __be32 addr[4], struct xlb_backend_stats *out)
 {
-	struct dp_vip *v = vip ? vip_find(dp, vip) : NULL;
-	struct xlb_backend be;
+	int id = xlb_dp__backend_id(dp, vip, family, addr);
 
-	if (!v)
-		return -ENOENT;
-	for (__u32 i = 0; i < v->nids; i++) {
-		if (backend_read(dp, v->ids[i], &be) || !backend_addr_equal(&be, family, addr))
-			continue;
-		return percpu_sum(dp, dp->skel->maps.xlb_backend_stats, v->ids[i], out,
-				  sizeof(*out));
-	}
-	return -ENOENT;
+	if (id < 0)
+		return id;
+	return percpu_sum(dp, dp->skel->maps.xlb_backend_stats, id, out, sizeof(*out));
 }
 
 /* Counts the open flows of each marked backend id in one connection table. */
@@ -1903,21 +1896,15 @@ out:
 int xlb_dp__backend_active(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
 			   const __be32 addr[4], __s64 *out)
 {
-	struct dp_vip *v = vip ? vip_find(dp, vip) : NULL;
+	int id = xlb_dp__backend_id(dp, vip, family, addr);
 	struct xlb_backend_load l;
-	struct xlb_backend be;
 
-	if (!v)
-		return -ENOENT;
-	for (__u32 i = 0; i < v->nids; i++) {
-		if (backend_read(dp, v->ids[i], &be) || !backend_addr_equal(&be, family, addr))
-			continue;
-		if (bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_backend_load), &v->ids[i], &l))
-			return -errno;
-		*out = l.active;
-		return 0;
-	}
-	return -ENOENT;
+	if (id < 0)
+		return id;
+	if (bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_backend_load), &id, &l))
+		return -errno;
+	*out = l.active;
+	return 0;
 }
 
 /* Reads a per-CPU array whole and sums each entry's u64 counters over CPUs
