@@ -20,7 +20,7 @@
 # the source port counting over FLOWS (10000) ports that no recent
 # measurement used (so each starts with new flows in xlb's table and in
 # conntrack), UDP checksum 0 (legal for UDP/IPv4, so KERNEL-NOTES 2 does not
-# arise). Each backend counts and drops what reaches its input hook (an nft
+# arise). BENCH_CONNTRACK_SIZE=N starts xlbd with --conntrack-size N. Each backend counts and drops what reaches its input hook (an nft
 # `inet` table, a counter on udp dport 9): no backend answers, no ICMP comes
 # back.
 #
@@ -71,6 +71,8 @@ source "$(dirname "$0")/../tests/e2e/lib.sh"
 
 RUNS=${BENCH_RUNS:-3}
 SECONDS_PER_RUN=${BENCH_SECONDS:-5}
+# xlbd's connection-table size (flows per family); empty: its default
+CONNTRACK_SIZE=${BENCH_CONNTRACK_SIZE:-}
 FLOWS=10000
 # Measurement attempts take turns over PORT_SLOTS ranges of FLOWS source
 # ports from PORT0 (warm-ups use 1024..2047), so each starts with new flows
@@ -462,7 +464,7 @@ xlb_up() {
 	      - {address: $(topo_be4 3)}
 	YAML
 	rm -rf "$XLBD_STATE_DIR"
-	start_xlbd "$XLBT_RUN/bench.yaml"
+	start_xlbd "$XLBT_RUN/bench.yaml" ${CONNTRACK_SIZE:+--conntrack-size "$CONNTRACK_SIZE"}
 }
 
 xlb_down() {

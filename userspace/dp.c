@@ -707,7 +707,11 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 	dp->test_clock = opts->test_clock;
 	if (dp->pinned) {
 		/* Reuse needs identical map sizes: take the pinned ones. */
-		pinned_max_entries(dp->pin_dir, XLB_MAP_FLOWS4, &ct_size);
+		if (!pinned_max_entries(dp->pin_dir, XLB_MAP_FLOWS4, &ct_size) &&
+		    opts->conntrack_size && ct_size != opts->conntrack_size)
+			pr_warn("%s: the connection table keeps its pinned size, %u flows (%u asked); "
+				"'xlbd --cleanup %s' before starting resizes it, dropping every "
+				"flow's entry", dp->ifname, ct_size, opts->conntrack_size, dp->ifname);
 		pinned_max_entries(dp->pin_dir, XLB_MAP_SRC_LIMITS, &src_size);
 	} else {
 		/* Unpinned handles (tests, benchmarks) never share their maps. */

@@ -29,11 +29,14 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: xlbd --config FILE [--state-dir DIR] [--socket PATH] [--metrics ADDR:PORT]\n"
 		"            [--socket-group GROUP] [--foreground] [--log-level error|warn|info|debug]\n"
+		"            [--conntrack-size FLOWS]\n"
 		"       xlbd --cleanup IFACE   detach xlb from IFACE and unpin its maps\n"
 		"defaults: --state-dir %s --socket %s --metrics from the config (127.0.0.1:9642)\n"
 		"--socket-group: the API socket is root:GROUP 0660 and members may use the API;\n"
-		"                without it, root:root 0600 and root only\n",
-		DEFAULT_STATE_DIR, DEFAULT_SOCKET);
+		"                without it, root:root 0600 and root only\n"
+		"--conntrack-size: flows the connection table holds per address family\n"
+		"                (default %u; ~88 bytes each); fixed once the maps are pinned\n",
+		DEFAULT_STATE_DIR, DEFAULT_SOCKET, XLB_CONNTRACK_DEFAULT_SIZE);
 }
 
 struct loop {
@@ -108,6 +111,7 @@ int main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "cleanup", required_argument, NULL, 'C' },
+		{ "conntrack-size", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -152,6 +156,18 @@ int main(int argc, char **argv)
 		case 'C':
 			cleanup = optarg;
 			break;
+		case 'T': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+
+			if (*optarg < '0' || *optarg > '9' || *end || n < 1024 || n > (1UL << 26)) {
+				fprintf(stderr, "xlbd: --conntrack-size '%s': flows per address "
+						"family, 1024..67108864\n", optarg);
+				return 2;
+			}
+			opts.conntrack_size = n;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;

@@ -75,7 +75,14 @@ same_in_prometheus() {
 
 topology_up 2 l2dsr
 mv "$XLBT_RUN.yaml" "$XLBT_RUN/xlb.yaml"
-start_xlbd "$XLBT_RUN/xlb.yaml"
+start_xlbd "$XLBT_RUN/xlb.yaml" --conntrack-size 65536
+# the table is sized as asked (both families)
+for fam in 4 6; do
+	size=$(bpftool -j map show pinned "$XLBT_RUN/bpf/lb/xlb/eth0/xlb_flows$fam" |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["max_entries"])') ||
+		fail "reading the pinned xlb_flows$fam"
+	assert_eq 65536 "$size" "xlb_flows$fam max_entries with --conntrack-size 65536"
+done
 
 # Prometheus, scraping xlbd every second.
 mkdir -p "$XLBT_RUN/prometheus/data"
