@@ -71,6 +71,12 @@ up_count() { xlbctl_lb -j health | python3 -c '
 import json, sys
 print(sum(b["up"] for v in json.load(sys.stdin)["vips"] for b in v["backends"]))'; }
 up_is() { [ "$(up_count)" = "$1" ]; }
+# Backends out of service by the breaker's account (a restarted server
+# stays ejected until its ejection time is over and it passes rise checks).
+ejected() { xlbctl_lb -j health | python3 -c '
+import json, sys
+print(" ".join(str(int(b["address"].rsplit(".", 1)[1]) - 10) for v in json.load(sys.stdin)["vips"]
+               for b in v["backends"] if not b["up"]))'; }
 
 topology_up 4 l2dsr
 mv "$XLBT_RUN.yaml" "$XLBT_RUN/xlb.yaml"
@@ -93,7 +99,16 @@ while [ $SECONDS -lt $((end - 2)) ]; do
 		rest=()
 		for j in "${down[@]}"; do [ "$j" = "$i" ] || rest+=("$j"); done
 		down=("${rest[@]}")
-	elif [ ${#down[@]} -lt 2 ]; then
+	else
+		# At most two of four out of service, counting servers stopped
+		# and backends still ejected after a restart: a third would put
+		# the VIP in panic (max_ejection_percent 50), which keeps failing
+		# backends in service by design, so its failures are not the
+		# detection-window failures this test bounds.
+		out=" ${down[*]} $(ejected) "
+		n_out=0
+		for j in 1 2 3 4; do [[ $out == *" $j "* ]] && n_out=$((n_out + 1)); done
+		[ $n_out -lt 2 ] && [[ $out != *" $i "* ]] || continue
 		echo "$(date +%s.%N) be$i stop" >>"$events"
 		topo_backend_http "$XLBT_PREFIX" "$i" stop
 		down+=("$i")
