@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * Health-check probes (tcp, http, udp: non-blocking sockets) on
- * a libevent loop, and the per-backend check scheduler; see health.h.
+ * Health-check probes (tcp and udp on non-blocking sockets, http through
+ * libcurl's multi interface) on a libevent loop, and the per-backend check
+ * scheduler; see health.h.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "maps/xlb_maps.h"
@@ -25,11 +27,18 @@
 #define XLB_VERSION "0"
 #endif
 
-#define HTTP_BODY_MAX (64 << 10) /* read and discarded, then the check ends */
 #define DETAIL_MAX 128
+/* Easy handles kept for reuse: enough for the checks in flight at once with
+ * thousands of backends; each costs a few KiB. */
+#define XLB_HEALTH_IDLE_EASY_MAX 4096
 
 struct xlb_health {
 	struct event_base *base;
+	CURLM *multi;
+	struct event *curl_timer;
+	struct curl_slist *headers; /* shared by every http probe */
+	CURL *idle[XLB_HEALTH_IDLE_EASY_MAX];
+	unsigned int n_idle;
 	struct xlb_health_probe *probes;
 	unsigned int in_flight;
 };
@@ -52,14 +61,16 @@ struct xlb_health_probe {
 	void *reply;
 	__u32 reply_len;
 	/* http */
-	char *req;
-	size_t req_len, req_off;
+	CURL *easy;
+	int curl_fd;	 /* curl's socket, -1 when none */
+	short curl_what; /* EV_READ/EV_WRITE curl waits for on it */
 	__u16 lo, hi;
-	bool skip_head; /* inside a 1xx response's head */
-	size_t body;	/* bytes received */
-	size_t rlen;
-	char rbuf[512]; /* the status line must fit */
+	int status; /* the final status, once its head is in */
+	char errbuf[CURL_ERROR_SIZE];
 };
+
+static void easy_put(struct xlb_health *h, CURL *e);
+static void curl_event_cb(evutil_socket_t fd, short what, void *arg);
 
 static __u64 now_ns(void)
 {
@@ -168,6 +179,9 @@ static void probe_release(struct xlb_health_probe *p)
 		p->next->prev = p->prev;
 	h->in_flight--;
 
+	if (p->easy)
+		easy_put(h, p->easy);
+	p->easy = NULL;
 	if (p->io)
 		event_free(p->io);
 	if (p->timer)
@@ -177,8 +191,7 @@ static void probe_release(struct xlb_health_probe *p)
 	p->io = p->timer = NULL;
 	p->fd = -1;
 	free(p->reply);
-	free(p->req);
-	p->reply = p->req = NULL;
+	p->reply = NULL;
 	if (p->in_timer)
 		p->released = true; /* timer_cb frees it when the callback returns */
 	else
@@ -254,18 +267,20 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	 * rather than fail a healthy backend. Its callback may finish (and
 	 * release) the probe; then it is freed here.
 	 */
-	if (p->io && p->fd >= 0) {
-		short want = event_get_events(p->io) & (EV_READ | EV_WRITE);
+	if ((p->io && p->fd >= 0) || (p->easy && p->curl_fd >= 0)) {
+		int fd = p->easy ? p->curl_fd : p->fd;
+		short want = p->easy ? p->curl_what : event_get_events(p->io) & (EV_READ | EV_WRITE);
 		struct pollfd pfd = {
-			.fd = p->fd,
+			.fd = fd,
 			.events = (want & EV_READ ? POLLIN : 0) | (want & EV_WRITE ? POLLOUT : 0),
 		};
 
 		if (want && poll(&pfd, 1, 0) == 1) {
-			event_callback_fn cb = event_get_callback(p->io);
-
 			p->in_timer = true;
-			cb(p->fd, want, p);
+			if (p->easy)
+				curl_event_cb(fd, want, p->h);
+			else
+				event_get_callback(p->io)(fd, want, p);
 			p->in_timer = false;
 			if (p->released) {
 				free(p);
@@ -378,163 +393,249 @@ static int udp_start(struct xlb_health_probe *p, const struct xlb_health_target 
 	return 0;
 }
 
-/* ---- http: our own HTTP/1.1 client on the probe's socket ---- */
+/* ---- http: libcurl's multi interface on the event loop ---- */
 
 /*
- * One request on a fresh connection, "Connection: close"; the status line
- * decides, so the probe ends (with an RST) as soon as it is in: no body is
- * read. Interim 1xx responses are skipped. No proxy, no redirects, no DNS:
- * nothing a check needs, and per check it costs a few system calls and no
- * allocation beyond the request text (libcurl's easy handles cost ~10x the
- * CPU at thousands of checks a second).
+ * curl owns the sockets; libevent watches them for it (socket callback) and
+ * runs its one timer. Easy handles are kept for reuse, so a check allocates
+ * nothing in steady state. The header callback ends the transfer at the end
+ * of the final response's head: the status decides, no body is read.
+ * Connections are never reused (a check tests a fresh connect) and closed
+ * with an RST. Our probe timer, not curl's, decides the timeout, so that a
+ * held-up loop looks at an answer that is waiting before failing the check.
  */
-static void http_read_cb(evutil_socket_t fd, short what, void *arg);
+static void curl_check_done(struct xlb_health *h);
 
-/* "HTTP/1.x NNN" at the start of a line ending in buf[0..len). */
-static int http_status(const char *line, size_t len)
+static void curl_event_cb(evutil_socket_t fd, short what, void *arg)
 {
-	if (len < 12 || memcmp(line, "HTTP/1.", 7) || line[7] < '0' || line[7] > '9' ||
-	    line[8] != ' ' || line[9] < '1' || line[9] > '5' || line[10] < '0' ||
-	    line[10] > '9' || line[11] < '0' || line[11] > '9' ||
-	    (len > 12 && line[12] != ' ' && line[12] != '\r'))
-		return -1;
-	return (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+	struct xlb_health *h = arg;
+	int action = 0, running;
+
+	if (what & EV_READ)
+		action |= CURL_CSELECT_IN;
+	if (what & EV_WRITE)
+		action |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(h->multi, fd, action, &running);
+	curl_check_done(h);
 }
 
-static void http_write_cb(evutil_socket_t fd, short what, void *arg)
+static void curl_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct xlb_health_probe *p = arg;
-	socklen_t len = sizeof(int);
-	int err = 0;
-	ssize_t n;
+	struct xlb_health *h = arg;
+	int running;
 
+	(void)fd;
 	(void)what;
-	if (!p->req_off) { /* first writability: the connect's outcome */
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-			err = errno;
-		if (err) {
-			finish_errno(p, err);
-			return;
+	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	curl_check_done(h);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: watch what curl wants on a socket. */
+static int curl_socket_fn(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct xlb_health *h = userp;
+	struct event *ev = socketp;
+	struct xlb_health_probe *p = NULL;
+	short kind = EV_PERSIST;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&p);
+	if (what == CURL_POLL_REMOVE) {
+		if (ev) {
+			event_free(ev);
+			curl_multi_assign(h->multi, s, NULL);
+		}
+		if (p && p->curl_fd == s)
+			p->curl_fd = -1;
+		return 0;
+	}
+	if (what & CURL_POLL_IN)
+		kind |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		kind |= EV_WRITE;
+	if (ev)
+		event_free(ev);
+	ev = event_new(h->base, s, kind, curl_event_cb, h);
+	curl_multi_assign(h->multi, s, ev);
+	if (!ev || event_add(ev, NULL))
+		return -1;
+	if (p) { /* for timer_cb's look at a waiting answer */
+		p->curl_fd = s;
+		p->curl_what = kind & (EV_READ | EV_WRITE);
+	}
+	return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: one timer for the whole multi handle. */
+static int curl_timer_fn(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct xlb_health *h = userp;
+	struct timeval tv;
+
+	(void)multi;
+	if (timeout_ms < 0)
+		return evtimer_del(h->curl_timer);
+	tv = ms_tv((__u64)timeout_ms);
+	return evtimer_add(h->curl_timer, &tv);
+}
+
+static int curl_sockopt_fn(void *clientp, curl_socket_t fd, curlsocktype purpose)
+{
+	(void)clientp;
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		set_linger0(fd); /* however it ends: an RST, no TIME_WAIT */
+	return CURL_SOCKOPT_OK;
+}
+
+/* A header line; the blank one after a final (>= 200) status ends it all. */
+static size_t curl_header_fn(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	struct xlb_health_probe *p = userdata;
+	size_t len = size * nitems;
+	long code = 0;
+
+	if (len <= 2 && (buf[0] == '\r' || buf[0] == '\n')) {
+		curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &code);
+		if (code >= 200) {
+			p->status = (int)code;
+			return 0; /* curl stops with CURLE_WRITE_ERROR */
 		}
 	}
-	n = send(fd, p->req + p->req_off, p->req_len - p->req_off, MSG_NOSIGNAL);
-	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-		probe_finish(p, false, 0, "http: sending the request: %s", strerror(errno));
+	return len;
+}
+
+/* Not reached when the head ends the transfer; a backstop for odd servers. */
+static size_t curl_write_fn(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	(void)ptr;
+	(void)size;
+	(void)nmemb;
+	(void)userdata;
+	return 0;
+}
+
+static void http_done(struct xlb_health_probe *p, CURLcode rc)
+{
+	long code = p->status, oserr = 0;
+
+	if (!code && rc == CURLE_OK)
+		curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (code >= 200) {
+		bool ok = code >= p->lo && code <= p->hi;
+
+		probe_finish(p, ok, (int)code, "%sHTTP %ld", ok ? "ok " : "", code);
 		return;
 	}
-	if (n > 0)
-		p->req_off += (size_t)n;
-	event_free(p->io);
-	p->io = event_new(p->h->base, fd, p->req_off < p->req_len ? EV_WRITE : EV_READ | EV_PERSIST,
-			  p->req_off < p->req_len ? http_write_cb : http_read_cb, p);
-	if (!p->io || event_add(p->io, NULL))
-		probe_finish(p, false, 0, "http: out of memory");
+	if (rc == CURLE_COULDNT_CONNECT) {
+		curl_easy_getinfo(p->easy, CURLINFO_OS_ERRNO, &oserr);
+		if (oserr) {
+			finish_errno(p, (int)oserr);
+			return;
+		}
+	}
+	if (rc == CURLE_OPERATION_TIMEDOUT) {
+		probe_finish(p, false, 0, "timeout after %u ms", p->timeout_ms);
+		return;
+	}
+	probe_finish(p, false, 0, "http: %s", p->errbuf[0] ? p->errbuf : curl_easy_strerror(rc));
 }
 
-/* Acts on what p->rbuf holds; true when the probe has finished. */
-static bool http_parse(struct xlb_health_probe *p)
+/*
+ * Hand finished transfers to their probes, one message at a time: a
+ * callback may cancel other probes, which drops their queued messages.
+ */
+static void curl_check_done(struct xlb_health *h)
 {
-	for (;;) {
-		char *eol, *end;
-		int code;
+	struct xlb_health_probe *p;
+	CURLMsg *msg;
+	int left;
 
-		if (p->skip_head) { /* after a 1xx: drop up to its blank line */
-			end = strstr(p->rbuf, "\r\n\r\n");
-			if (!end) {
-				/* keep a tail that may hold a split "\r\n\r\n" */
-				if (p->rlen > 3) {
-					memmove(p->rbuf, p->rbuf + p->rlen - 3, 4);
-					p->rlen = 3;
-				}
-				break;
-			}
-			end += 4;
-			p->rlen -= (size_t)(end - p->rbuf);
-			memmove(p->rbuf, end, p->rlen + 1);
-			p->skip_head = false;
-		}
-		eol = memchr(p->rbuf, '\n', p->rlen);
-		if (!eol) {
-			if (p->rlen >= sizeof(p->rbuf) - 1)
-				break; /* a status line longer than the buffer */
-			return false;
-		}
-		code = http_status(p->rbuf, (size_t)(eol - p->rbuf));
-		if (code < 0) {
-			probe_finish(p, false, 0, "http: malformed status line");
-			return true;
-		}
-		if (code >= 200) {
-			bool ok = code >= p->lo && code <= p->hi;
-
-			probe_finish(p, ok, code, "%sHTTP %d", ok ? "ok " : "", code);
-			return true;
-		}
-		p->skip_head = true; /* 1xx: the real status follows */
-	}
-	if (p->body > HTTP_BODY_MAX || !p->skip_head) {
-		probe_finish(p, false, 0, "http: no status line in %zu bytes", p->body);
-		return true;
-	}
-	return false;
-}
-
-static void http_read_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct xlb_health_probe *p = arg;
-	ssize_t n;
-
-	(void)what;
-	for (;;) {
-		n = recv(fd, p->rbuf + p->rlen, sizeof(p->rbuf) - 1 - p->rlen, 0);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-				return; /* EV_PERSIST: wait on */
-			probe_finish(p, false, 0, "http: %s", strerror(errno));
-			return;
-		}
-		if (n == 0) {
-			probe_finish(p, false, 0, "http: connection closed before a status line");
-			return;
-		}
-		p->rlen += (size_t)n;
-		p->body += (size_t)n;
-		p->rbuf[p->rlen] = 0;
-		if (http_parse(p))
-			return;
+	while ((msg = curl_multi_info_read(h->multi, &left))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		p = NULL;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&p);
+		if (p)
+			http_done(p, msg->data.result);
 	}
 }
 
-static int http_start(struct xlb_health_probe *p, const struct xlb_health_target *t,
-		      const struct sockaddr *sa, socklen_t salen)
+/* An easy handle with every option that is the same for all checks. */
+static CURL *easy_new(struct xlb_health *h)
 {
-	char addr[INET6_ADDRSTRLEN];
+	CURL *e = curl_easy_init();
+
+	if (!e)
+		return NULL;
+	if (
+#if LIBCURL_VERSION_NUM >= 0x075500
+		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http") ||
+#else
+		curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP) ||
+#endif
+		curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
+		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L) ||
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L) ||
+		curl_easy_setopt(e, CURLOPT_NOPROXY, "*") || curl_easy_setopt(e, CURLOPT_PROXY, "") ||
+		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) ||
+		curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) ||
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers) ||
+		curl_easy_setopt(e, CURLOPT_USERAGENT, "xlb-health-check/" XLB_VERSION) ||
+		curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, curl_header_fn) ||
+		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, curl_write_fn) ||
+		curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, curl_sockopt_fn) ||
+		/* A head fits; curl's 16 KiB default per handle adds up. */
+		curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 1024L)) {
+		curl_easy_cleanup(e);
+		return NULL;
+	}
+	return e;
+}
+
+static void easy_put(struct xlb_health *h, CURL *e)
+{
+	curl_multi_remove_handle(h->multi, e);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
+	if (h->n_idle < XLB_HEALTH_IDLE_EASY_MAX)
+		h->idle[h->n_idle++] = e;
+	else
+		curl_easy_cleanup(e);
+}
+
+static int http_start(struct xlb_health_probe *p, const struct xlb_health_target *t)
+{
+	char addr[INET6_ADDRSTRLEN], url[64 + XLB_CONFIG_HC_PATH_MAX];
 	const char *path = t->path ? t->path : "/";
-	int len;
+	struct xlb_health *h = p->h;
+	/* curl's own timeout is a backstop; probe timer decides (see above) */
+	long backstop_ms = (long)t->timeout_ms + 1000;
+	CURL *e;
 
 	if (!inet_ntop(t->family == XLB_AF_INET ? AF_INET : AF_INET6, t->addr, addr, sizeof(addr)))
 		return -EINVAL;
+	if ((size_t)snprintf(url, sizeof(url),
+			     t->family == XLB_AF_INET ? "http://%s:%u%s" : "http://[%s]:%u%s", addr,
+			     t->port, path) >= sizeof(url))
+		return -EINVAL;
 	p->lo = t->expect_lo || t->expect_hi ? t->expect_lo : 200;
 	p->hi = t->expect_lo || t->expect_hi ? t->expect_hi : 399;
-	len = asprintf(&p->req,
-		       "GET %s HTTP/1.1\r\nHost: %s%s%s:%u\r\n"
-		       "User-Agent: xlb-health-check/" XLB_VERSION "\r\n"
-		       "Accept: */*\r\nConnection: close\r\n\r\n",
-		       path, t->family == XLB_AF_INET ? "" : "[", addr,
-		       t->family == XLB_AF_INET ? "" : "]", t->port);
-	if (len < 0) {
-		p->req = NULL;
+
+	e = h->n_idle ? h->idle[--h->n_idle] : easy_new(h);
+	if (!e)
+		return -ENOMEM;
+	p->errbuf[0] = 0;
+	if (curl_easy_setopt(e, CURLOPT_URL, url) || curl_easy_setopt(e, CURLOPT_PRIVATE, p) ||
+	    curl_easy_setopt(e, CURLOPT_HEADERDATA, p) ||
+	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf) ||
+	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, backstop_ms) ||
+	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, backstop_ms)) {
+		curl_easy_cleanup(e);
 		return -ENOMEM;
 	}
-	p->req_len = (size_t)len;
-	set_linger0(p->fd); /* however it ends: an RST, no TIME_WAIT */
-	if (connect(p->fd, sa, salen) < 0 && errno != EINPROGRESS) {
-		defer_errno(p, errno);
-		return 0;
-	}
-	p->io = event_new(p->h->base, p->fd, EV_WRITE, http_write_cb, p);
-	if (!p->io || event_add(p->io, NULL))
+	if (curl_multi_add_handle(h->multi, e)) {
+		curl_easy_cleanup(e);
 		return -ENOMEM;
+	}
+	p->easy = e;
 	return 0;
 }
 
@@ -546,12 +647,34 @@ int xlb_health__new(struct event_base *base, struct xlb_health **out)
 
 	if (!base || !out)
 		return -EINVAL;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT))
+		return -ENOMEM;
 	h = calloc(1, sizeof(*h));
 	if (!h)
-		return -ENOMEM;
+		goto err_global;
 	h->base = base;
+	h->curl_timer = evtimer_new(base, curl_timer_cb, h);
+	h->headers = curl_slist_append(NULL, "Connection: close");
+	h->multi = curl_multi_init();
+	if (!h->curl_timer || !h->headers || !h->multi ||
+	    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_fn) ||
+	    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h) ||
+	    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, curl_timer_fn) ||
+	    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h))
+		goto err_free;
 	*out = h;
 	return 0;
+
+err_free:
+	if (h->multi)
+		curl_multi_cleanup(h->multi);
+	curl_slist_free_all(h->headers);
+	if (h->curl_timer)
+		event_free(h->curl_timer);
+	free(h);
+err_global:
+	curl_global_cleanup();
+	return -ENOMEM;
 }
 
 void xlb_health__free(struct xlb_health *h)
@@ -560,7 +683,13 @@ void xlb_health__free(struct xlb_health *h)
 		return;
 	while (h->probes)
 		probe_release(h->probes);
+	while (h->n_idle)
+		curl_easy_cleanup(h->idle[--h->n_idle]);
+	curl_multi_cleanup(h->multi);
+	curl_slist_free_all(h->headers);
+	event_free(h->curl_timer);
 	free(h);
+	curl_global_cleanup();
 }
 
 unsigned int xlb_health__in_flight(const struct xlb_health *h)
@@ -587,6 +716,7 @@ int xlb_health__probe(struct xlb_health *h, const struct xlb_health_target *t,
 	p->arg = arg;
 	p->timeout_ms = t->timeout_ms;
 	p->fd = -1;
+	p->curl_fd = -1;
 	p->start_ns = now_ns();
 	p->next = h->probes;
 	if (h->probes)
@@ -605,17 +735,19 @@ int xlb_health__probe(struct xlb_health *h, const struct xlb_health_target *t,
 			err = -ENOMEM;
 			goto err;
 		}
-		p->fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (p->fd < 0) {
-			err = -errno;
-			goto err;
+		if (t->type == XLB_CONFIG_HC_HTTP) {
+			err = http_start(p, t);
+		} else {
+			p->fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+			if (p->fd < 0) {
+				err = -errno;
+				goto err;
+			}
+			if (t->type == XLB_CONFIG_HC_TCP)
+				err = tcp_start(p, (struct sockaddr *)&ss, salen);
+			else
+				err = udp_start(p, t, (struct sockaddr *)&ss, salen);
 		}
-		if (t->type == XLB_CONFIG_HC_TCP)
-			err = tcp_start(p, (struct sockaddr *)&ss, salen);
-		else if (t->type == XLB_CONFIG_HC_HTTP)
-			err = http_start(p, t, (struct sockaddr *)&ss, salen);
-		else
-			err = udp_start(p, t, (struct sockaddr *)&ss, salen);
 	}
 	if (err)
 		goto err;

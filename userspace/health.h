@@ -10,14 +10,14 @@
  *   tcp   non-blocking connect() to addr:port; success when connected within
  *         the timeout. The socket is then closed with an RST (SO_LINGER 0,
  *         as HAProxy's checks do) so checks leave no TIME_WAIT behind.
- *   http  GET /PATH HTTP/1.1 to addr:port (Host: ADDR:PORT, "Connection:
- *         close"), written by xlb itself on a non-blocking socket: success
- *         when the status is within [expect_lo, expect_hi]. A fresh
- *         connection per check, no proxy whatever the environment says, no
- *         redirects followed, the timeout covers the whole exchange. The
- *         status line decides: once it is in, the probe ends (closed with
- *         an RST, as tcp); interim 1xx responses are skipped; no status
- *         line within 64 KiB fails.
+ *   http  GET /PATH HTTP/1.1 to http://ADDR:PORT/PATH through libcurl's
+ *         multi interface, driven by the same loop: success when the final
+ *         status is within [expect_lo, expect_hi]. A fresh connection per
+ *         check, "Connection: close", no proxy whatever the environment
+ *         says, no redirects followed, the timeout covers the whole
+ *         exchange. The check ends once the final response's head is in (no
+ *         body is read) and closes with an RST, as tcp; interim 1xx
+ *         responses are skipped.
  *   udp   a datagram with the payload (default: empty, zero bytes) to
  *         addr:port from a connected socket; success when any reply arrives
  *         within the timeout, or, with reply_len > 0, a reply starting with
@@ -28,8 +28,8 @@
  * Details (a short reason, for `xlbctl health` and logs): "ok connected",
  * "ok HTTP 200", "ok reply 5 bytes", "HTTP 503", "connect refused",
  * "timeout after 500 ms", "port unreachable", "unexpected reply (3 bytes)",
- * "connect failed: No route to host", "http: connection closed before a
- * status line", "http: malformed status line", "http: <strerror>".
+ * "connect failed: No route to host", "http: <libcurl's error message>"
+ * (e.g. a reply that is not HTTP).
  *
  * Sockets: each probe in flight holds one descriptor. With thousands of
  * backends and a timeout that is a good part of the interval, raise
