@@ -563,31 +563,32 @@ static void curl_check_done(struct xlb_health *h)
 static CURL *easy_new(struct xlb_health *h)
 {
 	CURL *e = curl_easy_init();
+	bool bad;
 
 	if (!e)
 		return NULL;
-	if (
 #if LIBCURL_VERSION_NUM >= 0x075500
-		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http") ||
+	bad = curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http") != CURLE_OK;
 #else
-		curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP) ||
+	bad = curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP) != CURLE_OK;
 #endif
-		curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
-		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L) ||
-		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L) ||
-		curl_easy_setopt(e, CURLOPT_NOPROXY, "*") || curl_easy_setopt(e, CURLOPT_PROXY, "") ||
-		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) ||
-		/* Addresses are numeric; a cache of thousands of them is walked
-		 * whole on every transfer (3/4 of xlbd's CPU at 5,000 backends). */
-		curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L) ||
-		curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) ||
-		curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers) ||
-		curl_easy_setopt(e, CURLOPT_USERAGENT, "xlb-health-check/" XLB_VERSION) ||
-		curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, curl_header_fn) ||
-		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, curl_write_fn) ||
-		curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, curl_sockopt_fn) ||
-		/* A head fits; curl's 16 KiB default per handle adds up. */
-		curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 1024L)) {
+	bad = bad || curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
+	      curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L) ||
+	      curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L) ||
+	      curl_easy_setopt(e, CURLOPT_NOPROXY, "*") || curl_easy_setopt(e, CURLOPT_PROXY, "") ||
+	      curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) ||
+	      /* Addresses are numeric; a cache of thousands of them is walked
+	       * whole on every transfer (3/4 of xlbd's CPU at 5,000 backends). */
+	      curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L) ||
+	      curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) ||
+	      curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers) ||
+	      curl_easy_setopt(e, CURLOPT_USERAGENT, "xlb-health-check/" XLB_VERSION) ||
+	      curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, curl_header_fn) ||
+	      curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, curl_write_fn) ||
+	      curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, curl_sockopt_fn) ||
+	      /* A head fits; curl's 16 KiB default per handle adds up. */
+	      curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 1024L);
+	if (bad) {
 		curl_easy_cleanup(e);
 		return NULL;
 	}
