@@ -378,6 +378,12 @@ _topo_up() {
 	for role in $roles; do
 		ns=$(topo_ns "$prefix" "$role")
 		ip netns add "$ns"
+		# No DAD: until its link-local address has passed DAD the kernel
+		# sends no neighbour solicitation without a packet to answer (xlbd
+		# resolving a backend at start), and on an idle machine DAD outlasts
+		# the setup. Set before eth0 exists, which takes the defaults.
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0 \
+			net.ipv6.conf.all.accept_dad=0
 		ip -n "$ns" link set lo up
 		# Both ends are made in the switch namespace; eth0 moves out.
 		ip -n "$sw" link add "$role" mtu $mtu type veth peer name eth0 netns "$ns"

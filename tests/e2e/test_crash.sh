@@ -38,6 +38,8 @@ conf() { # conf NAME VIP=BACKENDS...: a config with these VIPs and backends
 			echo "  - vip: \"$v\""
 			echo "    forward: l2dsr"
 			echo "    health_check: {type: http, port: 80, interval_ms: 200, timeout_ms: 150, rise: 1, fall: 2}"
+			# full weight once up: the backends answering are checked at once
+			echo "    circuit_breaker: {slow_start_ms: 0}"
 			echo "    backends:"
 			for b in ${vb#*=}; do echo "      - {address: $b}"; done
 		done

@@ -20,6 +20,8 @@ require_build build/xlbd build/xlbctl
 V1=198.18.1.100:80/tcp
 V2=198.18.1.101:80/tcp
 
+# No slow start: a backend is answering at full weight once up, so the
+# snapshots' "answering" line does not change while a weight ramps.
 cat >"$XLBT_RUN.yaml" <<YAML
 interfaces:
   - {name: eth0, mode: native}
@@ -27,6 +29,7 @@ vips:
   - vip: "$V1"
     forward: l2dsr
     health_check: {type: http, port: 80, interval_ms: 200, timeout_ms: 150, rise: 1, fall: 2}
+    circuit_breaker: {slow_start_ms: 0}
     backends:
       - {address: 198.18.0.11}
 YAML
@@ -113,6 +116,7 @@ vips:
   - vip: "$V1"
     forward: l2dsr
     health_check: {type: http, port: 80, interval_ms: 200, timeout_ms: 150, rise: 1, fall: 2}
+    circuit_breaker: {slow_start_ms: 0}
     backends:
       - {address: 198.18.0.12}
 YAML
