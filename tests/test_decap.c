@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <sys/mount.h>
 #include <netinet/in.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
@@ -491,7 +492,11 @@ static void test_attach_detach(void **state)
 	char err[256] = "";
 
 	(void)state;
-	if (unshare(CLONE_NEWNET))
+	/* A private bpffs too: libxdp makes its pin directory (xdp/) in the
+	 * first bpffs it finds, which would outlive the test in the host's. */
+	if (unshare(CLONE_NEWNET | CLONE_NEWNS) ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL))
 		skip();
 	if (system("ip link add xdec0 type veth peer name xdec1 >/dev/null 2>&1 && "
 		   "ip link set xdec0 up && ip link set xdec1 up"))
