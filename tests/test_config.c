@@ -492,7 +492,7 @@ static void test_defaults(void **state)
 	assert_int_equal(v->rate_limit.burst, 1000);
 	assert_int_equal(v->rate_limit.source_burst, 30);
 	assert_int_equal(v->health_check.port, 443);
-	assert_int_equal(v->health_check.timeout_ms, 300); /* min(500, interval) */
+	assert_int_equal(v->health_check.timeout_ms, 150); /* half an interval below 500 */
 	assert_string_equal(v->health_check.expect, "204");
 	assert_int_equal(v->health_check.expect_lo, 204);
 	assert_int_equal(v->health_check.expect_hi, 204);
@@ -876,10 +876,10 @@ static const struct {
      {"line 7: vips[0] (198.18.1.100:80/tcp): backends[0].address 2001:2::11 is IPv6 but the VIP "
       "is IPv4",
       "l2dsr"}},
-    {"bad-interval-zero.yaml", {"line 5", "health_check.interval_ms must be at least 1"}},
+    {"bad-interval-zero.yaml", {"line 5", "health_check.interval_ms must be at least 2"}},
     {"bad-timeout-zero.yaml", {"line 5", "health_check.timeout_ms must be at least 1"}},
     {"bad-timeout-interval.yaml",
-     {"line 8", "health_check.timeout_ms 2000 exceeds interval_ms 1000"}},
+     {"line 8", "health_check.timeout_ms 2000 must be below interval_ms 1000"}},
     {"bad-rise-zero.yaml", {"line 5", "health_check.rise must be at least 1"}},
     {"bad-fall-zero.yaml", {"line 5", "health_check.fall must be at least 1"}},
     {"bad-expect.yaml", {"line 5", "health_check.expect '399-200' malformed"}},
@@ -989,8 +989,10 @@ static void test_check_settings(void **state)
 	    {"expect: \" 200\"", "", "health_check.expect ' 200' malformed"},
 	    {"expect: \"2OO\"", "", "health_check.expect '2OO' malformed"},
 	    {"expect: \"200 - 399\"", "", "health_check.expect '200 - 399' malformed"},
-	    {"interval_ms: 500, timeout_ms: 501", "", "timeout_ms 501 exceeds interval_ms 500"},
-	    {"interval_ms: 0", "", "health_check.interval_ms must be at least 1"},
+	    {"interval_ms: 500, timeout_ms: 501", "", "timeout_ms 501 must be below interval_ms 500"},
+	    {"interval_ms: 300, timeout_ms: 300", "", "timeout_ms 300 must be below interval_ms 300"},
+	    {"interval_ms: 0", "", "health_check.interval_ms must be at least 2"},
+	    {"interval_ms: 1", "", "health_check.interval_ms must be at least 2"},
 	    {"interval_ms: -1", "", "interval_ms"},
 	    {"timeout_ms: 0", "", "health_check.timeout_ms must be at least 1"},
 	    {"rise: 0", "", "health_check.rise must be at least 1"},
@@ -1011,8 +1013,9 @@ static void test_check_settings(void **state)
 	} good[] = {
 	    {"expect: \"200\"", "", 1000, 500, 50, 200, 200},
 	    {"expect: \"100-599\"", "", 1000, 500, 50, 100, 599},
-	    {"interval_ms: 300, timeout_ms: 300", "", 300, 300, 50, 200, 399}, /* equal: no overlap */
-	    {"interval_ms: 100", "", 100, 100, 50, 200, 399}, /* default timeout clipped */
+	    {"interval_ms: 300, timeout_ms: 299", "", 300, 299, 50, 200, 399},
+	    {"interval_ms: 100", "", 100, 50, 50, 200, 399}, /* default timeout: half */
+	    {"interval_ms: 2", "", 2, 1, 50, 200, 399},
 	    {"", "max_ejection_percent: 0", 1000, 500, 0, 200, 399},
 	    {"", "max_ejection_percent: 100", 1000, 500, 100, 200, 399},
 	};

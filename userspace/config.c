@@ -1029,8 +1029,8 @@ static void convert_vip(const struct raw_vip *r, struct xlb_config_vip *v, bool 
 		hc->interval_ms = *rh->interval_ms;
 	if (rh->timeout_ms)
 		hc->timeout_ms = *rh->timeout_ms;
-	else if (hc->interval_ms && hc->interval_ms < hc->timeout_ms)
-		hc->timeout_ms = hc->interval_ms;
+	else if (hc->interval_ms && hc->interval_ms <= hc->timeout_ms)
+		hc->timeout_ms = hc->interval_ms / 2; /* below the interval */
 	if (rh->rise)
 		hc->rise = *rh->rise;
 	if (rh->fall)
@@ -1411,13 +1411,15 @@ static int validate_vip(struct vctx *c, int vi, struct xlb_config_vip *v)
 		snprintf(msg, sizeof(msg), "%u-%u", hc->expect_lo, hc->expect_hi);
 	if (set_str(&hc->expect, msg))
 		return -ENOMEM;
-	if (!hc->interval_ms)
-		return verr(c, vi, name, "health_check.interval_ms", " must be at least 1");
+	if (hc->interval_ms < 2)
+		return verr(c, vi, name, "health_check.interval_ms",
+			    " must be at least 2 (a timeout below it must fit)");
 	if (!hc->timeout_ms)
 		return verr(c, vi, name, "health_check.timeout_ms", " must be at least 1");
-	if (hc->timeout_ms > hc->interval_ms)
-		return verr(c, vi, name, "health_check.timeout_ms", " %u exceeds interval_ms %u",
-			    hc->timeout_ms, hc->interval_ms);
+	/* A check must end before the next is due. */
+	if (hc->timeout_ms >= hc->interval_ms)
+		return verr(c, vi, name, "health_check.timeout_ms",
+			    " %u must be below interval_ms %u", hc->timeout_ms, hc->interval_ms);
 	if (!hc->rise)
 		return verr(c, vi, name, "health_check.rise", " must be at least 1");
 	if (!hc->fall)
