@@ -1448,9 +1448,14 @@ static int check_backends(struct xlb_dp *dp, const struct dp_vip *v,
 	return 0;
 }
 
-/* Finds each backend's next-hop MAC unless the caller gave it. */
+/*
+ * Finds each backend's next-hop MAC unless the caller gave it. A backend
+ * already in the data path whose neighbour does not answer keeps the MAC it
+ * had (last[i], when known): it may be down, which its health checks will
+ * tell, and a restart or republish must not fail because of it.
+ */
 static int resolve_macs(struct xlb_dp *dp, const struct dp_vip *v, struct xlb_dp_backend *b,
-			size_t n, char *err, size_t errlen)
+			const __u8 (*last)[6], size_t n, char *err, size_t errlen)
 {
 	char addr[INET6_ADDRSTRLEN], msg[256];
 	int ret;
@@ -1466,6 +1471,14 @@ static int resolve_macs(struct xlb_dp *dp, const struct dp_vip *v, struct xlb_dp
 		ret = xlb_neigh__resolve(dp->ifindex, b[i].family == XLB_AF_INET ? AF_INET : AF_INET6,
 					 b[i].addr, v->meta.forward == XLB_FWD_L2DSR,
 					 dp->neigh_timeout_ms, b[i].mac, msg, sizeof(msg));
+		if (ret == -ETIMEDOUT && memcmp(last[i], "\0\0\0\0\0\0", 6)) {
+			memcpy(b[i].mac, last[i], 6);
+			pr_warn("backend %s: %s; keeping its last known MAC "
+				"%02x:%02x:%02x:%02x:%02x:%02x",
+				addr, msg, b[i].mac[0], b[i].mac[1], b[i].mac[2], b[i].mac[3],
+				b[i].mac[4], b[i].mac[5]);
+			continue;
+		}
 		if (ret)
 			return xlb_err(err, errlen, ret, "backend %s: %s", addr, msg);
 	}
@@ -1594,6 +1607,7 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	struct addr_pos *oldk = NULL;
 	__u32 *ids = NULL, nold, nmb = 0;
 	bool *is_new = NULL, *kept = NULL, *resolved = NULL;
+	__u8 (*last)[6] = NULL; /* a kept backend's MAC, the fallback */
 	__u64 now;
 	struct dp_vip *v;
 	char name[64];
@@ -1615,10 +1629,11 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	ids = calloc(n + 1, sizeof(*ids));
 	is_new = calloc(n + 1, sizeof(*is_new));
 	resolved = calloc(n + 1, sizeof(*resolved));
+	last = calloc(n + 1, sizeof(*last));
 	kept = calloc(nold + 1, sizeof(*kept));
 	old = calloc(nold + 1, sizeof(*old));
 	oldk = calloc(nold + 1, sizeof(*oldk));
-	if (!want || !mb || !ids || !is_new || !resolved || !kept || !old || !oldk) {
+	if (!want || !mb || !ids || !is_new || !resolved || !last || !kept || !old || !oldk) {
 		ret = xlb_err(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -1654,11 +1669,12 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 			memcpy(want[i].mac, old[hit->pos].mac, 6);
 		else
 			resolved[i] = !memcmp(want[i].mac, "\0\0\0\0\0\0", 6);
+		memcpy(last[i], old[hit->pos].mac, 6);
 	}
 	for (size_t i = 0; i < n; i++)
 		if (is_new[i])
 			resolved[i] = !memcmp(want[i].mac, "\0\0\0\0\0\0", 6);
-	ret = resolve_macs(dp, v, want, n, err, errlen);
+	ret = resolve_macs(dp, v, want, (const __u8(*)[6])last, n, err, errlen);
 	if (ret)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -1744,6 +1760,7 @@ out:
 	free(old);
 	free(oldk);
 	free(resolved);
+	free(last);
 	return ret;
 }
 
