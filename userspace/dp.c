@@ -85,6 +85,21 @@ struct xlb_dp {
 	struct xlb_mapcount_bpf *mapcount;
 	struct bpf_link *mapcount_link;
 	__u32 flow_map_ids[2]; /* xlb_flows4, xlb_flows6 */
+	/*
+	 * xlb_dp__counters_read()'s memory, kept from one read to the next: at
+	 * 100,000 backends a scrape reads 16 MB of per-CPU values, and faulting
+	 * in fresh pages for them each time cost as much as the reading. The
+	 * per-CPU values come through a small scratch, COUNTERS_BATCH entries
+	 * at a time; the sums stay here.
+	 */
+	struct {
+		void *raw;
+		size_t raw_size;
+		__u32 *keys;
+		struct xlb_vip_stats *vip;
+		struct xlb_backend_stats *backend;
+		struct xlb_backend_load *load;
+	} ctr;
 };
 
 static void table_fds_close(struct dp_vip *v)
@@ -783,6 +798,11 @@ void xlb_dp__close(struct xlb_dp *dp)
 	xlb_bpf__destroy(dp->skel);
 	if (dp->lock_fd >= 0)
 		close(dp->lock_fd);
+	free(dp->ctr.raw);
+	free(dp->ctr.keys);
+	free(dp->ctr.vip);
+	free(dp->ctr.backend);
+	free(dp->ctr.load);
 	free(dp);
 }
 
@@ -1931,69 +1951,112 @@ int xlb_dp__backend_active(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __
 /* Reads a per-CPU array whole and sums each entry's u64 counters over CPUs
  * into out (n entries of vsize bytes).
  */
+#define COUNTERS_BATCH 4096
+
+/*
+ * The sums over CPUs of a per-CPU array's first n values, into out (n
+ * values of vsize bytes), read COUNTERS_BATCH at a time into dp's scratch.
+ */
 static int percpu_read_all(struct xlb_dp *dp, struct bpf_map *map, void *out, size_t vsize,
 			   __u32 n)
 {
-	size_t stride = ((vsize + 7) & ~7UL) * dp->ncpus;
-	char *raw = malloc(stride * n);
-	int ret;
+	size_t slot = (vsize + 7) & ~7UL, stride = slot * dp->ncpus;
+	__u32 done = 0, token = 0;
+	int fd = map_fd(map);
 
-	if (!raw)
+	if (dp->ctr.raw_size < stride * COUNTERS_BATCH) {
+		void *raw = realloc(dp->ctr.raw, stride * COUNTERS_BATCH);
+
+		if (!raw)
+			return -ENOMEM;
+		dp->ctr.raw = raw;
+		dp->ctr.raw_size = stride * COUNTERS_BATCH;
+	}
+	if (!dp->ctr.keys && !(dp->ctr.keys = malloc(COUNTERS_BATCH * sizeof(*dp->ctr.keys))))
 		return -ENOMEM;
-	ret = read_array(map_fd(map), raw, stride, n);
-	if (!ret) {
-		for (__u32 k = 0; k < n; k++) {
-			__u64 *sum = (__u64 *)((char *)out + k * vsize);
+	while (done < n) {
+		__u32 count = n - done < COUNTERS_BATCH ? n - done : COUNTERS_BATCH;
+		int end = bpf_map_lookup_batch(fd, done ? &token : NULL, &token, dp->ctr.keys,
+					       dp->ctr.raw, &count, NULL);
+
+		if (end && errno != ENOENT) /* ENOENT: the map's last batch */
+			return -errno;
+		for (__u32 k = 0; k < count; k++) {
+			__u64 *sum = (__u64 *)((char *)out + (size_t)(done + k) * vsize);
 
 			memset(sum, 0, vsize);
 			for (int cpu = 0; cpu < dp->ncpus; cpu++) {
-				const __u64 *v = (const __u64 *)(raw + k * stride +
-								 cpu * ((vsize + 7) & ~7UL));
+				const __u64 *v = (const __u64 *)((char *)dp->ctr.raw + k * stride +
+								 cpu * slot);
 
 				for (size_t i = 0; i < vsize / sizeof(__u64); i++)
 					sum[i] += v[i];
 			}
 		}
+		done += count;
+		if (end || !count)
+			break;
 	}
-	free(raw);
-	return ret;
+	return done < n ? -EIO : 0;
+}
+
+/* One past the highest backend id in use: the counters to read. */
+static __u32 backend_ids_end(const struct xlb_dp *dp)
+{
+	__u32 n = XLB_MAX_BACKENDS;
+
+	while (n && !dp->be_used[n - 1])
+		n--;
+	return n;
 }
 
 int xlb_dp__counters_read(struct xlb_dp *dp, struct xlb_dp_counters *c)
 {
+	__u32 n_be = backend_ids_end(dp);
 	int ret;
 
 	memset(c, 0, sizeof(*c));
-	c->vip = calloc(XLB_MAX_VIPS, sizeof(*c->vip));
-	c->backend = calloc(XLB_MAX_BACKENDS, sizeof(*c->backend));
-	if (!c->vip || !c->backend) {
-		xlb_dp__counters_free(c);
+	if (!dp->ctr.vip)
+		dp->ctr.vip = calloc(XLB_MAX_VIPS, sizeof(*dp->ctr.vip));
+	if (!dp->ctr.backend)
+		dp->ctr.backend = calloc(XLB_MAX_BACKENDS, sizeof(*dp->ctr.backend));
+	if (!dp->ctr.vip || !dp->ctr.backend)
 		return -ENOMEM;
-	}
+	/* Ids past the last in use read as 0, as they would from the map. */
+	memset(dp->ctr.backend + n_be, 0,
+	       (XLB_MAX_BACKENDS - n_be) * sizeof(*dp->ctr.backend));
 	ret = xlb_dp__stats(dp, &c->global) ?:
-	      percpu_read_all(dp, dp->skel->maps.xlb_vip_stats, c->vip, sizeof(*c->vip),
+	      percpu_read_all(dp, dp->skel->maps.xlb_vip_stats, dp->ctr.vip, sizeof(*dp->ctr.vip),
 			      XLB_MAX_VIPS) ?:
-	      percpu_read_all(dp, dp->skel->maps.xlb_backend_stats, c->backend,
-			      sizeof(*c->backend), XLB_MAX_BACKENDS);
-	for (int i = 0; !ret && !c->load && i < XLB_MAX_VIPS; i++) {
+	      percpu_read_all(dp, dp->skel->maps.xlb_backend_stats, dp->ctr.backend,
+			      sizeof(*dp->ctr.backend), n_be);
+	if (ret)
+		return ret;
+	c->vip = dp->ctr.vip;
+	c->backend = dp->ctr.backend;
+	for (int i = 0; i < XLB_MAX_VIPS; i++) {
 		if (!dp->vips[i].used || dp->vips[i].meta.algo != XLB_ALGO_LC)
 			continue;
 		/* lc's estimates, only read when some VIP uses them */
-		c->load = calloc(XLB_MAX_BACKENDS, sizeof(*c->load));
-		ret = c->load ? read_array(map_fd(dp->skel->maps.xlb_backend_load), c->load,
-					   sizeof(*c->load), XLB_MAX_BACKENDS)
-			      : -ENOMEM;
+		if (!dp->ctr.load)
+			dp->ctr.load = calloc(XLB_MAX_BACKENDS, sizeof(*dp->ctr.load));
+		ret = dp->ctr.load ? read_array(map_fd(dp->skel->maps.xlb_backend_load),
+						dp->ctr.load, sizeof(*dp->ctr.load),
+						XLB_MAX_BACKENDS)
+				   : -ENOMEM;
+		if (ret) {
+			xlb_dp__counters_free(c);
+			return ret;
+		}
+		c->load = dp->ctr.load;
+		break;
 	}
-	if (ret)
-		xlb_dp__counters_free(c);
-	return ret;
+	return 0;
 }
 
 void xlb_dp__counters_free(struct xlb_dp_counters *c)
 {
-	free(c->vip);
-	free(c->backend);
-	free(c->load);
+	/* The arrays are the handle's, kept for the next read. */
 	c->vip = NULL;
 	c->backend = NULL;
 	c->load = NULL;

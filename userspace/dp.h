@@ -167,6 +167,7 @@ struct xlb_dp_counters {
 	struct xlb_backend_load *load;	   /* lc's active flows, XLB_MAX_BACKENDS
 					    * entries; NULL without an lc VIP */
 };
+/* The arrays belong to dp: valid until the next read on it or its close. */
 int xlb_dp__counters_read(struct xlb_dp *dp, struct xlb_dp_counters *c);
 void xlb_dp__counters_free(struct xlb_dp_counters *c);
 /* Index of a VIP / a VIP's backend in the counters, or -ENOENT. */
