@@ -53,6 +53,8 @@ require_cmd ip python3 curl
 require_build build/xlbd build/tests/bench_health_server
 [[ $N =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [ "$N" -le 8000 ] || fail "N must be 1..8000"
 [[ $WINDOW =~ ^[0-9]+$ ]] && [ "$WINDOW" -ge 5 ] && [ "$WINDOW" -le 600 ] || fail "WINDOW 5..600"
+[[ $INTERVAL_MS =~ ^[0-9]+$ ]] && [ "$INTERVAL_MS" -gt 500 ] && [ "$INTERVAL_MS" -le 60000 ] ||
+	fail "INTERVAL_MS 501..60000 (the checks' timeout, 500 ms, must be below it)"
 
 calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
 addr_of() { echo "198.18.$((32 + ($1 / 250))).$(($1 % 250 + 1))"; }

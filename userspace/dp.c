@@ -1948,9 +1948,6 @@ int xlb_dp__backend_active(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __
 	return 0;
 }
 
-/* Reads a per-CPU array whole and sums each entry's u64 counters over CPUs
- * into out (n entries of vsize bytes).
- */
 #define COUNTERS_BATCH 4096
 
 /*
