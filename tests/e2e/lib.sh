@@ -314,3 +314,9 @@ stop_xlbd() {
 xlbctl_lb() {
 	in_ns lb "$XLBT_ROOT/build/xlbctl" --socket "$XLBD_SOCK" "$@"
 }
+
+# Backends in service by xlbd's account (xlbctl health), over all VIPs.
+up_count() { xlbctl_lb -j health | python3 -c '
+import json, sys
+print(sum(b["up"] for v in json.load(sys.stdin)["vips"] for b in v["backends"]))'; }
+up_is() { [ "$(up_count)" = "$1" ]; }

@@ -135,9 +135,9 @@ ctl backend add 198.18.1.100:80/tcp 198.18.0.12 || fail "backend add to the firs
 up() { xlbctl_lb -j health | python3 -c '
 import json, sys
 print(sum(b["up"] for v in json.load(sys.stdin)["vips"] if v["vip"] == sys.argv[1] for b in v["backends"]))' "$1"; }
-up_is() { [ "$(up "$1")" = "$2" ]; }
-wait_until 5 up_is $V2 1 || fail "new backend never came up"
-wait_until 5 up_is 198.18.1.100:80/tcp 2 || fail "be2 never came up in the first VIP"
+vip_up_is() { [ "$(up "$1")" = "$2" ]; }
+wait_until 5 vip_up_is $V2 1 || fail "new backend never came up"
+wait_until 5 vip_up_is 198.18.1.100:80/tcp 2 || fail "be2 never came up in the first VIP"
 assert_eq be2 "$(http_get_from_client http://198.18.1.101/)" "traffic to the new VIP"
 # explain reads a VIP's table back: through the fd xlbd kept, not by id
 # (that would need CAP_SYS_ADMIN).

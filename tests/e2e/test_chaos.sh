@@ -67,10 +67,6 @@ for _ in range(200000):
     out.write("%.3f %.3f %s\n" % (t0, time.time(), res))
 PY
 
-up_count() { xlbctl_lb -j health | python3 -c '
-import json, sys
-print(sum(b["up"] for v in json.load(sys.stdin)["vips"] for b in v["backends"]))'; }
-up_is() { [ "$(up_count)" = "$1" ]; }
 # Backends out of service by the breaker's account (a restarted server
 # stays ejected until its ejection time is over and it passes rise checks).
 ejected() { xlbctl_lb -j health | python3 -c '

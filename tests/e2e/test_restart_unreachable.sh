@@ -27,10 +27,6 @@ vips:
       - {address: 198.18.0.12}
 YAML
 
-up_count() { xlbctl_lb -j health | python3 -c '
-import json, sys
-print(sum(b["up"] for v in json.load(sys.stdin)["vips"] for b in v["backends"]))'; }
-up_is() { [ "$(up_count)" = "$1" ]; }
 
 topology_up 2 l2dsr
 mv "$XLBT_RUN.yaml" "$XLBT_RUN/xlb.yaml"

@@ -68,10 +68,6 @@ snapshot() {
 	echo "map $(map_vips)"
 	echo "answering $(answering 198.18.1.100)"
 }
-up_count() { xlbctl_lb -j health | python3 -c '
-import json, sys
-print(sum(b["up"] for v in json.load(sys.stdin)["vips"] for b in v["backends"]))'; }
-up_is() { [ "$(up_count)" = "$1" ]; }
 
 # refused WHAT EXPECTED_ERROR CMD...: the change fails, saying why, and
 # nothing moves.
