@@ -98,6 +98,7 @@ struct xlb_dp {
 		__u32 *keys;
 		struct xlb_vip_stats *vip;
 		struct xlb_backend_stats *backend;
+		__u32 backend_end; /* entries of backend the last read wrote */
 		struct xlb_backend_load *load;
 	} ctr;
 };
@@ -353,6 +354,19 @@ static int pinned_max_entries(const char *dir, const char *name, __u32 *out)
 /* Reads entries 0..size-1 of an array map (values of vsize bytes each; for
  * per-CPU maps vsize covers all CPUs) in as few syscalls as the kernel allows.
  */
+/*
+ * One BPF_MAP_LOOKUP_BATCH of up to *count entries into keys/vals, resuming
+ * after *token (from the map's start when first). *count gets what came.
+ * 1 when the map has no more, 0 when it may, or -errno.
+ */
+static int lookup_batch_step(int fd, bool first, __u32 *token, __u32 *keys, void *vals,
+			     __u32 *count)
+{
+	if (bpf_map_lookup_batch(fd, first ? NULL : token, token, keys, vals, count, NULL))
+		return errno == ENOENT ? 1 : -errno; /* ENOENT: the last batch */
+	return !*count;
+}
+
 static int read_array(int fd, void *vals, size_t vsize, __u32 size)
 {
 	__u32 *keys = malloc(size * sizeof(*keys)), done = 0, batch = 0;
@@ -360,23 +374,17 @@ static int read_array(int fd, void *vals, size_t vsize, __u32 size)
 
 	if (!keys)
 		return -ENOMEM;
-	while (done < size) {
+	while (done < size && !ret) {
 		__u32 count = size - done;
-		int end = bpf_map_lookup_batch(fd, done ? &batch : NULL, &batch, keys + done,
-					       (char *)vals + (size_t)done * vsize, &count, NULL);
 
-		if (end && errno != ENOENT) { /* ENOENT: the last batch */
-			ret = -errno;
-			break;
-		}
+		ret = lookup_batch_step(fd, !done, &batch, keys + done,
+					(char *)vals + (size_t)done * vsize, &count);
 		done += count;
-		if (end || !count)
-			break;
 	}
-	if (!ret && done != size)
-		ret = -EIO;
 	free(keys);
-	return ret;
+	if (ret < 0)
+		return ret;
+	return done == size ? 0 : -EIO;
 }
 
 /* Rebuilds the in-memory mirror from pinned maps left by an earlier run. */
@@ -1959,7 +1967,7 @@ static int percpu_read_all(struct xlb_dp *dp, struct bpf_map *map, void *out, si
 {
 	size_t slot = (vsize + 7) & ~7UL, stride = slot * dp->ncpus;
 	__u32 done = 0, token = 0;
-	int fd = map_fd(map);
+	int fd = map_fd(map), ret = 0;
 
 	if (dp->ctr.raw_size < stride * COUNTERS_BATCH) {
 		void *raw = realloc(dp->ctr.raw, stride * COUNTERS_BATCH);
@@ -1971,13 +1979,12 @@ static int percpu_read_all(struct xlb_dp *dp, struct bpf_map *map, void *out, si
 	}
 	if (!dp->ctr.keys && !(dp->ctr.keys = malloc(COUNTERS_BATCH * sizeof(*dp->ctr.keys))))
 		return -ENOMEM;
-	while (done < n) {
+	while (done < n && !ret) {
 		__u32 count = n - done < COUNTERS_BATCH ? n - done : COUNTERS_BATCH;
-		int end = bpf_map_lookup_batch(fd, done ? &token : NULL, &token, dp->ctr.keys,
-					       dp->ctr.raw, &count, NULL);
 
-		if (end && errno != ENOENT) /* ENOENT: the map's last batch */
-			return -errno;
+		ret = lookup_batch_step(fd, !done, &token, dp->ctr.keys, dp->ctr.raw, &count);
+		if (ret < 0)
+			return ret;
 		for (__u32 k = 0; k < count; k++) {
 			__u64 *sum = (__u64 *)((char *)out + (size_t)(done + k) * vsize);
 
@@ -1991,8 +1998,6 @@ static int percpu_read_all(struct xlb_dp *dp, struct bpf_map *map, void *out, si
 			}
 		}
 		done += count;
-		if (end || !count)
-			break;
 	}
 	return done < n ? -EIO : 0;
 }
@@ -2019,9 +2024,13 @@ int xlb_dp__counters_read(struct xlb_dp *dp, struct xlb_dp_counters *c)
 		dp->ctr.backend = calloc(XLB_MAX_BACKENDS, sizeof(*dp->ctr.backend));
 	if (!dp->ctr.vip || !dp->ctr.backend)
 		return -ENOMEM;
-	/* Ids past the last in use read as 0, as they would from the map. */
-	memset(dp->ctr.backend + n_be, 0,
-	       (XLB_MAX_BACKENDS - n_be) * sizeof(*dp->ctr.backend));
+	/* Ids past the last in use read as 0, as they would from the map:
+	 * clear what an earlier read left there.
+	 */
+	if (dp->ctr.backend_end > n_be)
+		memset(dp->ctr.backend + n_be, 0,
+		       (dp->ctr.backend_end - n_be) * sizeof(*dp->ctr.backend));
+	dp->ctr.backend_end = n_be;
 	ret = xlb_dp__stats(dp, &c->global) ?:
 	      percpu_read_all(dp, dp->skel->maps.xlb_vip_stats, dp->ctr.vip, sizeof(*dp->ctr.vip),
 			      XLB_MAX_VIPS) ?:
