@@ -16,6 +16,16 @@
 #include "userspace/log.h"
 #include "userspace/reconcile.h"
 
+/* Unique over every daemon of the process, so a cache keyed on it cannot
+ * mistake one daemon's config for another's.
+ */
+static unsigned long next_cfg_gen(void)
+{
+	static unsigned long gen;
+
+	return ++gen;
+}
+
 static int open_interfaces(struct xlb_daemon *d, const struct xlb_daemon_opts *opts, char *err,
 			   size_t errlen)
 {
@@ -166,6 +176,7 @@ int xlb_daemon__open(const struct xlb_daemon_opts *opts, struct xlb_daemon **out
 		xlb_err(err, errlen, ret, "%s", msg);
 		goto fail;
 	}
+	d->cfg_gen = next_cfg_gen();
 	pr_info("loaded %s (%u VIPs)", source, d->cfg->n_vips);
 	if (opts->metrics) {
 		struct xlb_config *edited;
@@ -183,6 +194,7 @@ int xlb_daemon__open(const struct xlb_daemon_opts *opts, struct xlb_daemon **out
 		}
 		xlb_config__free(d->cfg);
 		d->cfg = edited;
+		d->cfg_gen = next_cfg_gen();
 	}
 	ret = xlb_reconcile__check(d->cfg, err, errlen);
 	if (ret)
@@ -306,6 +318,7 @@ int xlb_daemon__apply(struct xlb_daemon *d, const struct xlb_config *desired, bo
 	}
 	xlb_config__free(d->cfg);
 	d->cfg = next;
+	d->cfg_gen = next_cfg_gen();
 	next = NULL;
 	if (xlb_supervisor__sync(d->sup, d->cfg, NULL, NULL))
 		pr_err("health checks: out of memory following the change");

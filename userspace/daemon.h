@@ -34,6 +34,7 @@ struct xlb_daemon_if {
 
 struct xlb_daemon {
 	struct xlb_config *cfg; /* what the operator asked for; the state file */
+	unsigned long cfg_gen;	/* changes whenever cfg is replaced (caches of it) */
 	struct xlb_supervisor *sup; /* health and breakers: what of cfg is in service */
 	struct xlb_daemon_if ifs[XLB_CONFIG_MAX_INTERFACES];
 	unsigned int n_ifs;

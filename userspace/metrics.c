@@ -443,13 +443,15 @@ static void vip_family(struct xlb_expo *e, const struct xlb_counters *c,
 		       const struct xlb_expo_labels *vl, const char *name, const char *help,
 		       size_t off)
 {
+	size_t name_len = strlen(name);
+
 	xlb_expo__family(e, name, "counter", help);
 	for (unsigned int i = 0; i < c->n_vips; i++) {
 		size_t len;
 		const char *l = xlb_expo_labels__get(vl, i, &len);
 
-		xlb_expo__u64(e, name, l, len, NULL,
-			      *(const __u64 *)((const char *)&c->vips[i].vip + off));
+		xlb_expo__sample(e, name, name_len, l, len, NULL, 0,
+				 *(const __u64 *)((const char *)&c->vips[i].vip + off));
 	}
 }
 
@@ -457,16 +459,18 @@ static void backend_family(struct xlb_expo *e, const struct xlb_config *cfg,
 			   const struct xlb_counters *c, const struct xlb_expo_labels *bl,
 			   const char *name, const char *help, size_t off)
 {
-	size_t k = 0;
+	size_t k = 0, name_len = strlen(name);
 
 	xlb_expo__family(e, name, "counter", help);
 	for (unsigned int i = 0; i < cfg->n_vips; i++) {
+		const struct xlb_backend_stats *bs = c->vips[i].backend;
+
 		for (unsigned int j = 0; j < cfg->vips[i].n_backends; j++, k++) {
 			size_t len;
 			const char *l = xlb_expo_labels__get(bl, k, &len);
 
-			xlb_expo__u64(e, name, l, len, NULL,
-				      *(const __u64 *)((const char *)&c->vips[i].backend[j] + off));
+			xlb_expo__sample(e, name, name_len, l, len, NULL, 0,
+					 *(const __u64 *)((const char *)&bs[j] + off));
 		}
 	}
 }
@@ -622,12 +626,14 @@ static int label_tables(const struct xlb_config *cfg, struct xlb_expo_labels *vl
 }
 
 /*
- * The whole text into f; 0 or -errno. The label tables are kept for the
- * next scrape (faulting in fresh memory costs more than filling it).
+ * The whole text into f; 0 or -errno. The label tables are built once per
+ * configuration (d->cfg_gen) and kept: escaping 100,000 label sets costs
+ * more than copying them.
  */
 static int render(struct xlb_daemon *d, FILE *f)
 {
 	static struct xlb_expo_labels vl, bl;
+	static unsigned long labels_gen; /* d->cfg_gen they were built for; 0: none */
 	struct xlb_expo *e = NULL;
 	struct xlb_counters c;
 	int ret;
@@ -636,9 +642,13 @@ static int render(struct xlb_daemon *d, FILE *f)
 	if (ret)
 		return ret;
 	e = malloc(sizeof(*e));
-	xlb_expo_labels__clear(&vl);
-	xlb_expo_labels__clear(&bl);
-	ret = e ? label_tables(d->cfg, &vl, &bl) : -ENOMEM;
+	ret = e ? 0 : -ENOMEM;
+	if (!ret && (!labels_gen || labels_gen != d->cfg_gen)) {
+		xlb_expo_labels__clear(&vl);
+		xlb_expo_labels__clear(&bl);
+		ret = label_tables(d->cfg, &vl, &bl);
+		labels_gen = ret ? 0 : d->cfg_gen;
+	}
 	if (ret)
 		goto out;
 	xlb_expo__init(e, f);

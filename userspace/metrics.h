@@ -98,13 +98,14 @@ void xlb_expo__line(struct xlb_expo *e, const char *name, size_t name_len, const
 
 /*
  * One sample: name{labels,more} value. labels is an escaped label set
- * (k="v",...) of labels_len bytes, or empty; more another one to append,
- * or NULL. Inline, so that the lengths of literal names fold.
+ * (k="v",...) of labels_len bytes, or empty; more another one of more_len
+ * bytes to append (0: none). Families pass lengths measured once, not per
+ * line.
  */
-static inline void xlb_expo__u64(struct xlb_expo *e, const char *name, const char *labels,
-				 size_t labels_len, const char *more, unsigned long long v)
+static inline void xlb_expo__sample(struct xlb_expo *e, const char *name, size_t name_len,
+				    const char *labels, size_t labels_len, const char *more,
+				    size_t more_len, unsigned long long v)
 {
-	size_t name_len = strlen(name), more_len = more ? strlen(more) : 0;
 	char *p;
 
 	if (e->len + name_len + labels_len + more_len + 32 > e->cap) {
@@ -133,6 +134,14 @@ static inline void xlb_expo__u64(struct xlb_expo *e, const char *name, const cha
 	p += xlb_expo__fmt_u64(p, v);
 	*p++ = '\n';
 	e->len = p - e->buf;
+}
+
+/* xlb_expo__sample() with NUL-terminated name and more (NULL: none). */
+static inline void xlb_expo__u64(struct xlb_expo *e, const char *name, const char *labels,
+				 size_t labels_len, const char *more, unsigned long long v)
+{
+	xlb_expo__sample(e, name, strlen(name), labels, labels_len, more,
+			 more ? strlen(more) : 0, v);
 }
 
 void xlb_expo__double(struct xlb_expo *e, const char *name, const char *labels,

@@ -72,6 +72,11 @@ struct xlb_supervisor {
 	unsigned long long hist[HIST_N + 1];
 	double hist_sum;
 	unsigned long long hist_count;
+	/* vip="..",backend=".." of each entry, in order, for /metrics: built
+	 * at the first scrape after a sync, not at every scrape.
+	 */
+	struct xlb_expo_labels labels;
+	bool labels_valid;
 };
 
 static void make_key(struct key *k, const struct xlb_config_vip *v,
@@ -335,6 +340,7 @@ void xlb_supervisor__free(struct xlb_supervisor *s)
 	for (size_t i = 0; i < s->n; i++)
 		entry_free(s->e[i]);
 	free(s->e);
+	xlb_expo_labels__free(&s->labels);
 	xlb_health_sched__free(s->sched);
 	xlb_health__free(s->health);
 	free(s);
@@ -448,6 +454,7 @@ int xlb_supervisor__sync(struct xlb_supervisor *s, const struct xlb_config *cfg,
 	qsort(next, n, sizeof(*next), cmp_entry);
 	s->e = next;
 	s->n = n;
+	s->labels_valid = false;
 	apply_panic(s);
 	return ret;
 }
@@ -593,11 +600,11 @@ void xlb_supervisor__metrics(struct xlb_supervisor *s, const struct xlb_config *
 		bool panic;
 	} *runs;
 	static size_t cap;
-	static struct xlb_expo_labels bl;
+	struct xlb_expo_labels *bl = &s->labels;
 	struct xlb_expo *e = malloc(sizeof(*e));
 	__u64 now = xlb_health__now_ms();
 	unsigned long long cum = 0;
-	size_t nruns = 0, len;
+	size_t nruns = 0, len, state_len[XLB_BREAKER_STATE_MAX];
 	const char *l;
 
 	if (s->n + 1 > cap) {
@@ -608,9 +615,15 @@ void xlb_supervisor__metrics(struct xlb_supervisor *s, const struct xlb_config *
 		runs = v ?: runs;
 		cap = r && v ? s->n + 1 : 0;
 	}
-	xlb_expo_labels__clear(&bl);
-	xlb_expo_labels__reserve(&bl, s->n, s->n * 64);
-	if (!cap || !e || bl.err) { /* no families rather than broken ones */
+	if (!s->labels_valid) {
+		xlb_expo_labels__clear(bl);
+		xlb_expo_labels__reserve(bl, s->n, s->n * 64);
+		for (size_t i = 0; i < s->n; i++)
+			xlb_expo_labels__add(bl, "vip", s->e[i]->vip_name, "backend",
+					     s->e[i]->address);
+		s->labels_valid = !bl->err;
+	}
+	if (!cap || !e || !s->labels_valid) { /* no families rather than broken ones */
 		fputs("# xlb_supervisor__metrics: out of memory\n", f);
 		goto out;
 	}
@@ -620,7 +633,6 @@ void xlb_supervisor__metrics(struct xlb_supervisor *s, const struct xlb_config *
 		if (i + 4 < s->n)
 			for (size_t off = 0; off < sizeof(*en); off += 64)
 				__builtin_prefetch((const char *)s->e[i + 4] + off);
-		xlb_expo_labels__add(&bl, "vip", en->vip_name, "backend", en->address);
 		rows[i].state = en->br.state;
 		rows[i].up = xlb_breaker__in_service(&en->br) && !en->drained;
 		rows[i].ejections = en->br.ejections;
@@ -635,28 +647,31 @@ void xlb_supervisor__metrics(struct xlb_supervisor *s, const struct xlb_config *
 
 	xlb_expo__family(e, "xlb_backend_up", "gauge", "1 when the backend takes new flows.");
 	for (size_t i = 0; i < s->n; i++) {
-		l = xlb_expo_labels__get(&bl, i, &len);
+		l = xlb_expo_labels__get(bl, i, &len);
 		xlb_expo__u64(e, "xlb_backend_up", l, len, NULL, rows[i].up);
 	}
 	xlb_expo__family(e, "xlb_backend_circuit_state", "gauge",
 			 "Circuit breaker state: 1 for the current one, 0 for the others.");
+	for (int st = 0; st < XLB_BREAKER_STATE_MAX; st++)
+		state_len[st] = strlen(state_more[st]);
 	for (size_t i = 0; i < s->n; i++) {
-		l = xlb_expo_labels__get(&bl, i, &len);
+		l = xlb_expo_labels__get(bl, i, &len);
 		for (int st = 0; st < XLB_BREAKER_STATE_MAX; st++)
-			xlb_expo__u64(e, "xlb_backend_circuit_state", l, len, state_more[st],
-				      rows[i].state == st);
+			xlb_expo__sample(e, "xlb_backend_circuit_state",
+					 sizeof("xlb_backend_circuit_state") - 1, l, len,
+					 state_more[st], state_len[st], rows[i].state == st);
 	}
 	xlb_expo__family(e, "xlb_backend_ejections_total", "counter",
 			 "Times the breaker ejected the backend.");
 	for (size_t i = 0; i < s->n; i++) {
-		l = xlb_expo_labels__get(&bl, i, &len);
+		l = xlb_expo_labels__get(bl, i, &len);
 		xlb_expo__u64(e, "xlb_backend_ejections_total", l, len, NULL, rows[i].ejections);
 	}
 	xlb_expo__family(e, "xlb_backend_weight", "gauge",
 			 "Effective weight in the table: 0 when out of service or drained; "
 			 "slow start shows here.");
 	for (size_t i = 0; i < s->n; i++) {
-		l = xlb_expo_labels__get(&bl, i, &len);
+		l = xlb_expo_labels__get(bl, i, &len);
 		xlb_expo__u64(e, "xlb_backend_weight", l, len, NULL, rows[i].weight);
 	}
 	xlb_expo__family(e, "xlb_vip_panic", "gauge",
