@@ -133,13 +133,21 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_vip_stats SEC(".maps");
 
+/*
+ * Per-backend counters, one entry per CPU and backend id: entry
+ * cpu * XLB_MAX_BACKENDS + id. A plain array rather than a per-CPU one so
+ * that xlbd can mmap it and sum 100,000 backends' counters without a
+ * syscall; each CPU writes only its own entries, and entries of different
+ * CPUs are XLB_MAX_BACKENDS apart. Sized to the possible CPUs at load time.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct xlb_backend_stats);
 	__uint(max_entries, XLB_MAX_BACKENDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} xlb_backend_stats SEC(".maps");
+} xlb_backend_counters SEC(".maps");
 
 /*
  * Rate limits. A VIP's bucket is shared by all CPUs under a spin lock; each

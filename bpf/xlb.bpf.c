@@ -467,7 +467,10 @@ static __always_inline void count_forward(struct xlb_dp_stats *st, __u32 vip_id,
 		vs->bytes += bytes;
 		vs->new_flows += new_flow;
 	}
-	bs = bpf_map_lookup_elem(&xlb_backend_stats, &be_id);
+	if (be_id >= XLB_MAX_BACKENDS)
+		return;
+	be_id += bpf_get_smp_processor_id() * XLB_MAX_BACKENDS; /* this CPU's entry */
+	bs = bpf_map_lookup_elem(&xlb_backend_counters, &be_id);
 	if (bs) {
 		bs->packets++;
 		bs->bytes += bytes;

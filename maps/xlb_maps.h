@@ -52,7 +52,9 @@
 #define XLB_MAP_CONFIG "xlb_config"
 #define XLB_MAP_STATS "xlb_stats"
 #define XLB_MAP_VIP_STATS "xlb_vip_stats"
-#define XLB_MAP_BACKEND_STATS "xlb_backend_stats"
+#define XLB_MAP_BACKEND_COUNTERS "xlb_backend_counters"
+/* The per-CPU array xlb_backend_counters replaced: removed when found. */
+#define XLB_MAP_LEGACY_BACKEND_STATS "xlb_backend_stats"
 #define XLB_MAP_VIP_FILTER "xlb_vip_filter"
 #define XLB_MAP_DECAP_VIPS "xlb_decap_vips"
 #define XLB_MAP_DECAP_STATS "xlb_decap_stats"
@@ -353,7 +355,9 @@ struct xlb_vip_stats {
 	__u64 reserved[4];
 };
 
-/* Per-backend counters (xlb_backend_stats, indexed by backend id). */
+/* Per-backend counters: entry cpu * XLB_MAX_BACKENDS + backend id of
+ * xlb_backend_counters, one per CPU and backend.
+ */
 struct xlb_backend_stats {
 	__u64 packets;
 	__u64 bytes;

@@ -764,6 +764,67 @@ static void test_syn_retransmit_counted(void **state)
 	assert_int_equal(bs.syn_retransmits, 2);
 }
 
+/*
+ * A backend out of the table (ejected by its breaker, or removed) keeps its
+ * counters, a backend added meanwhile does not take them, and it picks them
+ * up again when it comes back: per-backend counters never go backwards.
+ */
+static void test_backend_counters_kept_out_of_table(void **state)
+{
+	struct fixture *fx = *state;
+	const char *name = "198.18.1.150:5353/udp";
+	struct xlb_vip_addr v = vip(name);
+	struct xlb_dp_backend b1 = backend(XLB_AF_INET, 1, 100), b4 = backend(XLB_AF_INET, 4, 100);
+	struct xlb_backend_stats before, bs;
+	struct pkt_flow f = { .family = 4, .saddr = "198.18.0.1", .daddr = "198.18.1.150",
+			      .dport = 5353, .proto = IPPROTO_UDP, .payload_len = 10 };
+	__u64 to1 = 0, to4 = 0;
+
+	add_vip(fx, name, XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, XLB_AF_INET, 3);
+	for (int i = 0; i < 60; i++) {
+		f.sport = 1000 + i;
+		send_and_check(fx, name, &f);
+	}
+	assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b1.family, b1.addr, &before), 0);
+	assert_true(before.packets > 0);
+
+	set_pool(fx, name, XLB_AF_INET, 2, 3); /* 1 out, 4 in */
+	for (int i = 0; i < 60; i++) {
+		struct xlb_backend be;
+
+		f.sport = 2000 + i;
+		be = send_and_check(fx, name, &f);
+		assert_memory_not_equal(be.addr, b1.addr, 4);
+		to4 += !memcmp(be.addr, b4.addr, 4);
+	}
+	assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
+	assert_int_equal(bs.packets, before.packets);
+	assert_int_equal(bs.bytes, before.bytes);
+	assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b4.family, b4.addr, &bs), 0);
+	assert_true(to4 > 0);
+	assert_int_equal(bs.packets, to4);
+
+	set_pool(fx, name, XLB_AF_INET, 1, 4); /* 1 back */
+	assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
+	assert_int_equal(bs.packets, before.packets);
+	for (int i = 0; i < 60; i++) {
+		struct xlb_backend be;
+
+		f.sport = 3000 + i;
+		be = send_and_check(fx, name, &f);
+		to1 += !memcmp(be.addr, b1.addr, 4);
+	}
+	assert_true(to1 > 0);
+	assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
+	assert_int_equal(bs.packets, before.packets + to1);
+
+	/* A deleted VIP's counters are gone with it. */
+	assert_int_equal(xlb_dp__vip_del(fx->dp, &v, fx->err, sizeof(fx->err)), 0);
+	add_vip(fx, name, XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, XLB_AF_INET, 3);
+	assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
+	assert_int_equal(bs.packets, 0);
+}
+
 /* ---- wrr, rr, lc --------------------------------------------------------------- */
 
 /* A VIP of algorithm algo with backends 1..n of the given weights (l2dsr, so
@@ -1923,7 +1984,35 @@ static void test_pin_and_adopt(void **state)
 		assert_memory_equal(out + 14 + 16, be[i].addr, 4);
 	}
 	assert_int_equal(stats(fx).tx_established, 16);
-	(void)v;
+
+	/* A backend out of the table keeps its counters across a restart, and
+	 * gets them back when it returns; an old-layout counters pin goes.
+	 */
+	{
+		struct xlb_dp_backend b1 = backend(XLB_AF_INET, 1, 100);
+		struct xlb_backend_stats out1, bs;
+		char legacy[192];
+		int fd;
+
+		assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b1.family, b1.addr, &out1), 0);
+		assert_true(out1.packets > 0);
+		set_pool(fx, "198.18.1.100:80/tcp", XLB_AF_INET, 2, 7);
+		xlb_dp__close(fx->dp);
+		snprintf(legacy, sizeof(legacy), "%s/%s", dir, XLB_MAP_LEGACY_BACKEND_STATS);
+		fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, XLB_MAP_LEGACY_BACKEND_STATS, 4,
+				    sizeof(struct xlb_backend_stats), 16, NULL);
+		assert_true(fd >= 0);
+		assert_int_equal(bpf_obj_pin(fd, legacy), 0);
+		close(fd);
+		if (xlb_dp__open(&opts, &fx->dp, err, sizeof(err)))
+			fail_msg("reopen pinned: %s", err);
+		assert_int_equal(access(legacy, F_OK), -1);
+		assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
+		assert_int_equal(bs.packets, out1.packets);
+		set_pool(fx, "198.18.1.100:80/tcp", XLB_AF_INET, 1, 8);
+		assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
+		assert_int_equal(bs.packets, out1.packets);
+	}
 	assert_int_equal(xlb_dp__destroy(fx->dp, err, sizeof(err)), 0);
 	assert_int_equal(access(dir, F_OK), -1);
 }
@@ -1949,6 +2038,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_empty_vip_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syn_retransmit_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backend_counters_kept_out_of_table, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_conntrack_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrr_weights_interleaved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rr_equal, setup, teardown),

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -46,6 +47,11 @@ struct dp_vip {
 	struct xlb_vip_meta meta;
 	__u32 nids;
 	__u32 ids[XLB_MAX_BACKENDS_PER_VIP];
+	/* Ids of backends that left this VIP with their counters kept
+	 * (dp->be_parked); entries whose id was taken since are skipped.
+	 */
+	__u32 *parked;
+	__u32 nparked, parked_cap;
 	/*
 	 * The table maps this process created, per slot, as fd + 1 (0: none).
 	 * Held so that reading a table back (explain) needs no map-by-id
@@ -66,6 +72,9 @@ struct xlb_dp {
 	int lock_fd;
 	int neigh_timeout_ms;
 	int ncpus;
+	/* xlb_backend_counters, mmapped: entry cpu * XLB_MAX_BACKENDS + id */
+	struct xlb_backend_stats *be_ctr;
+	size_t be_ctr_len;
 	bool test_clock;
 	struct xlb_lb_config cfg;
 	struct dp_vip vips[XLB_MAX_VIPS];
@@ -81,16 +90,24 @@ struct xlb_dp {
 	 */
 	__u64 mac_at[XLB_MAX_BACKENDS];
 	__u32 be_cursor; /* next-fit: a freed id is reused as late as possible */
+	/*
+	 * Free ids whose counters still belong to the backend in be_mirror[id]
+	 * (flags 0, its VIP and address kept): a backend out of the table
+	 * (ejected by its breaker, or removed) keeps its counters there, and
+	 * gets the same id, counters and all, when it comes back, so that
+	 * counters never go backwards. Taken by new backends only when no
+	 * other id is free.
+	 */
+	__u8 be_parked[XLB_MAX_BACKENDS];
 	/* Counts the connection tables' entries (NULL: the kernel cannot). */
 	struct xlb_mapcount_bpf *mapcount;
 	struct bpf_link *mapcount_link;
 	__u32 flow_map_ids[2]; /* xlb_flows4, xlb_flows6 */
 	/*
-	 * xlb_dp__counters_read()'s memory, kept from one read to the next: at
-	 * 100,000 backends a scrape reads 16 MB of per-CPU values, and faulting
-	 * in fresh pages for them each time cost as much as the reading. The
-	 * per-CPU values come through a small scratch, COUNTERS_BATCH entries
-	 * at a time; the sums stay here.
+	 * xlb_dp__counters_read()'s memory, kept from one read to the next:
+	 * faulting in fresh pages for 100,000 backends' sums each time cost as
+	 * much as summing. The VIPs' per-CPU values come through a small
+	 * scratch, COUNTERS_BATCH entries at a time; the sums stay here.
 	 */
 	struct {
 		void *raw;
@@ -274,6 +291,27 @@ static int percpu_zero(struct xlb_dp *dp, struct bpf_map *map, __u32 idx)
 	return ret;
 }
 
+/* Zeroes backend id's counters on every CPU (a reused id). */
+static void backend_counters_zero(struct xlb_dp *dp, __u32 id)
+{
+	for (int cpu = 0; cpu < dp->ncpus; cpu++)
+		memset(&dp->be_ctr[(size_t)cpu * XLB_MAX_BACKENDS + id], 0, sizeof(*dp->be_ctr));
+}
+
+/* Backend id's counters summed over CPUs. */
+static void backend_counters_sum(const struct xlb_dp *dp, __u32 id, struct xlb_backend_stats *out)
+{
+	__u64 *sum = (__u64 *)out;
+
+	memset(out, 0, sizeof(*out));
+	for (int cpu = 0; cpu < dp->ncpus; cpu++) {
+		const __u64 *v = (const __u64 *)&dp->be_ctr[(size_t)cpu * XLB_MAX_BACKENDS + id];
+
+		for (size_t i = 0; i < sizeof(*out) / sizeof(__u64); i++)
+			sum[i] += v[i];
+	}
+}
+
 /* Sums a per-CPU array entry of u64 counters into out. */
 static int percpu_sum(struct xlb_dp *dp, struct bpf_map *map, __u32 idx, void *out, size_t len)
 {
@@ -388,6 +426,8 @@ static int read_array(int fd, void *vals, size_t vsize, __u32 size)
 }
 
 /* Rebuilds the in-memory mirror from pinned maps left by an earlier run. */
+static void backend_park(struct xlb_dp *dp, struct dp_vip *v, __u32 id);
+
 static int adopt_state(struct xlb_dp *dp, char *err, size_t errlen)
 {
 	union {
@@ -464,6 +504,13 @@ static int adopt_state(struct xlb_dp *dp, char *err, size_t errlen)
 		v->ids[v->nids++] = id;
 		dp->be_used[id] = 1;
 		dp->be_cursor = id + 1;
+	}
+	/* Retired entries that still name a backend of a VIP keep its counters. */
+	for (__u32 id = 0; id < XLB_MAX_BACKENDS; id++) {
+		be = dp->be_mirror[id];
+		if (!(be.flags & XLB_BACKEND_F_ALLOCATED) && be.family &&
+		    be.vip_id < XLB_MAX_VIPS && dp->vips[be.vip_id].used)
+			backend_park(dp, &dp->vips[be.vip_id], id);
 	}
 	return 0;
 }
@@ -648,6 +695,33 @@ int xlb_dp__conntrack_entries(struct xlb_dp *dp, __u64 counts[2])
 	return ret;
 }
 
+/*
+ * Maps xlb_backend_counters into dp->be_ctr: reading 100,000 backends'
+ * counters is then a walk over memory, not a million-entry syscall copy.
+ * A pin of the per-CPU array it replaced is dropped: its counts are lost
+ * (once, at the upgrade), the new map starts from 0.
+ */
+static int backend_counters_map(struct xlb_dp *dp, char *err, size_t errlen)
+{
+	struct bpf_map *m = dp->skel->maps.xlb_backend_counters;
+	char legacy[PATH_MAX + 64];
+	void *p;
+
+	dp->be_ctr_len = (size_t)bpf_map__max_entries(m) * sizeof(*dp->be_ctr);
+	p = mmap(NULL, dp->be_ctr_len, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd(m), 0);
+	if (p == MAP_FAILED)
+		return xlb_err(err, errlen, -errno, "mapping the backend counters: %s",
+			       strerror(errno));
+	dp->be_ctr = p;
+	if (!dp->pinned)
+		return 0;
+	snprintf(legacy, sizeof(legacy), "%s/%s", dp->pin_dir, XLB_MAP_LEGACY_BACKEND_STATS);
+	if (!unlink(legacy))
+		pr_warn("%s: removed %s, the old layout of the backend counters; they restart "
+			"from 0", dp->ifname, legacy);
+	return 0;
+}
+
 int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
@@ -746,6 +820,8 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 	bpf_map__set_max_entries(dp->skel->maps.xlb_flows4, ct_size);
 	bpf_map__set_max_entries(dp->skel->maps.xlb_flows6, ct_size);
 	bpf_map__set_max_entries(dp->skel->maps.xlb_src_limits, src_size);
+	bpf_map__set_max_entries(dp->skel->maps.xlb_backend_counters,
+				 (__u32)dp->ncpus * XLB_MAX_BACKENDS);
 
 	ret = xlb_bpf__load(dp->skel);
 	if (ret) {
@@ -756,6 +832,9 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 		goto fail;
 	}
 
+	ret = backend_counters_map(dp, err, errlen);
+	if (ret)
+		goto fail;
 	if (dp->adopted) {
 		ret = adopt_state(dp, err, errlen);
 		if (ret)
@@ -801,11 +880,15 @@ void xlb_dp__close(struct xlb_dp *dp)
 		return;
 	bpf_link__destroy(dp->mapcount_link);
 	xlb_mapcount_bpf__destroy(dp->mapcount);
-	for (__u32 i = 0; i < XLB_MAX_VIPS; i++)
+	for (__u32 i = 0; i < XLB_MAX_VIPS; i++) {
 		table_fds_close(&dp->vips[i]);
+		free(dp->vips[i].parked);
+	}
 	xlb_bpf__destroy(dp->skel);
 	if (dp->lock_fd >= 0)
 		close(dp->lock_fd);
+	if (dp->be_ctr)
+		munmap(dp->be_ctr, dp->be_ctr_len);
 	free(dp->ctr.raw);
 	free(dp->ctr.keys);
 	free(dp->ctr.vip);
@@ -819,9 +902,10 @@ static int unpin_dir(const char *dir, char *err, size_t errlen)
 	static const char *const names[] = {
 		XLB_MAP_VIPS4,	 XLB_MAP_VIPS6, XLB_MAP_TABLES,	   XLB_MAP_BACKENDS,
 		XLB_MAP_FLOWS4,	 XLB_MAP_FLOWS6, XLB_MAP_CONFIG,   XLB_MAP_STATS,
-		XLB_MAP_VIP_STATS, XLB_MAP_BACKEND_STATS, XLB_MAP_VIP_FILTER,
+		XLB_MAP_VIP_STATS, XLB_MAP_BACKEND_COUNTERS, XLB_MAP_VIP_FILTER,
 		XLB_MAP_VIP_BUCKETS, XLB_MAP_VIP_LEASES, XLB_MAP_SRC_LIMITS, XLB_MAP_SRC_LOCKS,
 		XLB_MAP_FLOOD_GUARD, XLB_MAP_WRR_CURSORS, XLB_MAP_BACKEND_LOAD, XLB_MAP_VIPS_BY_ID,
+		XLB_MAP_LEGACY_BACKEND_STATS,
 	};
 	char path[PATH_MAX + 64];
 
@@ -1041,6 +1125,75 @@ static void backend_retire(struct xlb_dp *dp, __u32 id)
 	dp->mac_at[id] = 0;
 }
 
+static bool backend_addr_equal(const struct xlb_backend *be, __u8 family, const __be32 *addr)
+{
+	return be->family == family &&
+	       !memcmp(be->addr, addr, family == XLB_AF_INET ? 4 : 16);
+}
+
+/* id, on v's parked list, still holds the counters of a backend of v. */
+static bool parked_valid(const struct xlb_dp *dp, const struct dp_vip *v, __u32 id)
+{
+	return dp->be_parked[id] && dp->be_mirror[id].family &&
+	       dp->be_mirror[id].vip_id == v->meta.vip_id;
+}
+
+/* The parked id of v's backend family/addr, or -ENOENT. */
+static int parked_find(const struct xlb_dp *dp, const struct dp_vip *v, __u8 family,
+		       const __be32 *addr)
+{
+	for (__u32 i = v->nparked; i-- > 0;) {
+		__u32 id = v->parked[i];
+
+		if (parked_valid(dp, v, id) && backend_addr_equal(&dp->be_mirror[id], family, addr))
+			return (int)id;
+	}
+	return -ENOENT;
+}
+
+/*
+ * Parks retired id, a backend of v, with its counters. Out of memory, or
+ * with XLB_MAX_BACKENDS_PER_VIP parked, the oldest goes: its counters would
+ * restart from 0 when it comes back.
+ */
+static void backend_park(struct xlb_dp *dp, struct dp_vip *v, __u32 id)
+{
+	__u32 n = 0;
+
+	for (__u32 i = 0; i < v->nparked; i++) /* drop what is no longer parked */
+		if (v->parked[i] != id && parked_valid(dp, v, v->parked[i]))
+			v->parked[n++] = v->parked[i];
+	v->nparked = n;
+	if (n == XLB_MAX_BACKENDS_PER_VIP) {
+		dp->be_parked[v->parked[0]] = 0;
+		memmove(v->parked, v->parked + 1, --n * sizeof(*v->parked));
+		v->nparked = n;
+	}
+	if (n == v->parked_cap) {
+		__u32 cap = n ? 2 * n : 16;
+		__u32 *p = realloc(v->parked, cap * sizeof(*p));
+
+		if (!p)
+			return;
+		v->parked = p;
+		v->parked_cap = cap;
+	}
+	v->parked[v->nparked++] = id;
+	dp->be_parked[id] = 1;
+}
+
+/* A retired id's counters will not be claimed: the entry forgets its backend. */
+static void backend_forget(struct xlb_dp *dp, __u32 id)
+{
+	struct xlb_backend be;
+
+	dp->be_parked[id] = 0;
+	if (!backend_read(dp, id, &be) && be.family) {
+		be.family = 0;
+		backend_write(dp, id, &be);
+	}
+}
+
 int xlb_dp__vip_del(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *err, size_t errlen)
 {
 	int fd_tables = map_fd(dp->skel->maps.xlb_tables);
@@ -1078,8 +1231,15 @@ int xlb_dp__vip_del(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *err
 	}
 	for (__u32 i = 0; i < v->nids; i++)
 		backend_retire(dp, v->ids[i]);
+	/* A deleted VIP's counters go with it: nothing stays parked. */
+	for (__u32 i = 0; i < v->nids; i++)
+		backend_forget(dp, v->ids[i]);
+	for (__u32 i = 0; i < v->nparked; i++)
+		if (parked_valid(dp, v, v->parked[i]))
+			backend_forget(dp, v->parked[i]);
 	src_limits_purge(dp, v->meta.vip_id);
 	table_fds_close(v);
+	free(v->parked);
 	memset(v, 0, sizeof(*v));
 	any_port_flags_sync(dp, NULL);
 	vip_filter_sync(dp, NULL);
@@ -1372,18 +1532,17 @@ static int backend_write(struct xlb_dp *dp, __u32 id, const struct xlb_backend *
 	return 0;
 }
 
-static bool backend_addr_equal(const struct xlb_backend *be, __u8 family, const __be32 *addr)
-{
-	return be->family == family &&
-	       !memcmp(be->addr, addr, family == XLB_AF_INET ? 4 : 16);
-}
-
+/* A free id for a new backend: one that holds no parked counters if any. */
 static int backend_alloc(struct xlb_dp *dp, __u32 *id)
 {
-	for (__u32 n = 0; n < XLB_MAX_BACKENDS; n++) {
-		__u32 i = (dp->be_cursor + n) % XLB_MAX_BACKENDS;
+	for (int pass = 0; pass < 2; pass++) {
+		for (__u32 n = 0; n < XLB_MAX_BACKENDS; n++) {
+			__u32 i = (dp->be_cursor + n) % XLB_MAX_BACKENDS;
 
-		if (!dp->be_used[i]) {
+			if (dp->be_used[i] || (!pass && dp->be_parked[i]))
+				continue;
+			if (dp->be_parked[i])
+				backend_forget(dp, i);
 			dp->be_used[i] = 1;
 			dp->be_cursor = i + 1;
 			*id = i;
@@ -1634,7 +1793,7 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	struct xlb_backend *old = NULL;
 	struct addr_pos *oldk = NULL;
 	__u32 *ids = NULL, nold, nmb = 0;
-	bool *is_new = NULL, *kept = NULL, *resolved = NULL;
+	bool *is_new = NULL, *kept = NULL, *resolved = NULL, *revived = NULL;
 	__u8 (*last)[6] = NULL; /* a kept backend's MAC, the fallback */
 	__u64 now;
 	struct dp_vip *v;
@@ -1657,11 +1816,12 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	ids = calloc(n + 1, sizeof(*ids));
 	is_new = calloc(n + 1, sizeof(*is_new));
 	resolved = calloc(n + 1, sizeof(*resolved));
+	revived = calloc(n + 1, sizeof(*revived));
 	last = calloc(n + 1, sizeof(*last));
 	kept = calloc(nold + 1, sizeof(*kept));
 	old = calloc(nold + 1, sizeof(*old));
 	oldk = calloc(nold + 1, sizeof(*oldk));
-	if (!want || !mb || !ids || !is_new || !resolved || !last || !kept || !old || !oldk) {
+	if (!want || !mb || !ids || !is_new || !resolved || !revived || !last || !kept || !old || !oldk) {
 		ret = xlb_err(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -1706,8 +1866,18 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	if (ret)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
+		int id;
+
 		if (!is_new[i])
 			continue;
+		id = parked_find(dp, v, want[i].family, want[i].addr);
+		if (id >= 0) { /* back in: its id, and its counters, again */
+			ids[i] = (__u32)id;
+			dp->be_used[id] = 1;
+			dp->be_parked[id] = 0;
+			revived[i] = true;
+			continue;
+		}
 		if (backend_alloc(dp, &ids[i])) {
 			ret = xlb_err(err, errlen, -ENOSPC, "no free backend slot (limit %d)",
 				      XLB_MAX_BACKENDS);
@@ -1727,8 +1897,9 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 
 			memset(&be, 0, sizeof(be));
 			be.gen = gen;
-			ret = percpu_zero(dp, dp->skel->maps.xlb_backend_stats, ids[i]) ?:
-			      load_zero(dp, ids[i]);
+			if (!revived[i])
+				backend_counters_zero(dp, ids[i]);
+			ret = load_zero(dp, ids[i]);
 			if (ret) {
 				xlb_err(err, errlen, ret, "resetting backend counters: %s",
 					strerror(-ret));
@@ -1763,9 +1934,12 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 		goto rollback;
 
 	/* Committed. Retire what left; its flows are chosen again. */
-	for (__u32 j = 0; j < nold; j++)
-		if (!kept[j])
-			backend_retire(dp, v->ids[j]);
+	for (__u32 j = 0; j < nold; j++) {
+		if (kept[j])
+			continue;
+		backend_retire(dp, v->ids[j]);
+		backend_park(dp, v, v->ids[j]);
+	}
 	v->nids = n;
 	memcpy(v->ids, ids, n * sizeof(*ids));
 	pr_debug("vip %s: %zu backends, %u in the table", name, n, nmb);
@@ -1773,8 +1947,11 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 
 rollback:
 	for (size_t i = 0; i < n; i++) {
-		if (is_new[i] && ids[i] < XLB_MAX_BACKENDS && dp->be_used[ids[i]])
+		if (is_new[i] && ids[i] < XLB_MAX_BACKENDS && dp->be_used[ids[i]]) {
 			backend_retire(dp, ids[i]);
+			if (revived[i])
+				backend_park(dp, v, ids[i]);
+		}
 	}
 	for (__u32 j = 0; j < nold; j++)
 		if (kept[j])
@@ -1788,6 +1965,7 @@ out:
 	free(old);
 	free(oldk);
 	free(resolved);
+	free(revived);
 	free(last);
 	return ret;
 }
@@ -1824,11 +2002,15 @@ int xlb_dp__vip_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 int xlb_dp__backend_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
 			  const __be32 addr[4], struct xlb_backend_stats *out)
 {
+	struct dp_vip *v = vip ? vip_find(dp, vip) : NULL;
 	int id = xlb_dp__backend_id(dp, vip, family, addr);
 
+	if (id < 0 && v) /* out of the table: the counters it left */
+		id = parked_find(dp, v, family, addr);
 	if (id < 0)
 		return id;
-	return percpu_sum(dp, dp->skel->maps.xlb_backend_stats, id, out, sizeof(*out));
+	backend_counters_sum(dp, id, out);
+	return 0;
 }
 
 /* Counts the open flows of each marked backend id in one connection table. */
@@ -2007,7 +2189,7 @@ static __u32 backend_ids_end(const struct xlb_dp *dp)
 {
 	__u32 n = XLB_MAX_BACKENDS;
 
-	while (n && !dp->be_used[n - 1])
+	while (n && !dp->be_used[n - 1] && !dp->be_parked[n - 1])
 		n--;
 	return n;
 }
@@ -2033,11 +2215,11 @@ int xlb_dp__counters_read(struct xlb_dp *dp, struct xlb_dp_counters *c)
 	dp->ctr.backend_end = n_be;
 	ret = xlb_dp__stats(dp, &c->global) ?:
 	      percpu_read_all(dp, dp->skel->maps.xlb_vip_stats, dp->ctr.vip, sizeof(*dp->ctr.vip),
-			      XLB_MAX_VIPS) ?:
-	      percpu_read_all(dp, dp->skel->maps.xlb_backend_stats, dp->ctr.backend,
-			      sizeof(*dp->ctr.backend), n_be);
+			      XLB_MAX_VIPS);
 	if (ret)
 		return ret;
+	for (__u32 id = 0; id < n_be; id++)
+		backend_counters_sum(dp, id, &dp->ctr.backend[id]);
 	c->vip = dp->ctr.vip;
 	c->backend = dp->ctr.backend;
 	for (int i = 0; i < XLB_MAX_VIPS; i++) {
@@ -2239,6 +2421,8 @@ int xlb_dp__counter_ids(struct xlb_dp *dp, const struct xlb_vip_addr *vip, size_
 				break;
 			}
 		}
+		if (ids[j] < 0) /* out of the table: the counters it left */
+			ids[j] = parked_find(dp, v, keys[j].family, keys[j].addr);
 	}
 	return (int)v->meta.vip_id;
 }

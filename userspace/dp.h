@@ -140,6 +140,7 @@ const char *xlb_dp__drop_name(enum xlb_drop_reason r);
 int xlb_dp__stats(struct xlb_dp *dp, struct xlb_dp_stats *out);
 int xlb_dp__vip_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 		      struct xlb_vip_stats *out);
+/* Also for a backend out of the table (ejected, removed): what it left. */
 int xlb_dp__backend_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
 			  const __be32 addr[4], struct xlb_backend_stats *out);
 /* lc: the data path's estimate of a backend's active flows (flows recorded
@@ -202,7 +203,8 @@ int xlb_dp__explain(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 fami
 
 /*
  * Counter indexes of a VIP (the return value, or -ENOENT) and of n of its
- * backends (ids[j] for keys[j], -ENOENT when not in the data path), with
+ * backends (ids[j] for keys[j], -ENOENT when the data path has no counters
+ * for it; a backend that left the table keeps its counters), with
  * one VIP lookup: linear when keys come in the order the backends were set
  * (a config's), as xlb_counters__read() gives them.
  */

@@ -3,7 +3,8 @@
 #
 # Health checks and the circuit breaker end to end (L2 DSR, HTTP checks):
 #  - a backend whose server stops is ejected: every later request succeeds
-#    on the others, and /metrics and `xlbctl health` say so;
+#    on the others, and /metrics and `xlbctl health` say so; its counters
+#    stay through the ejection and go on from there when it returns;
 #  - started again, it comes back through half-open and takes requests;
 #  - a new backend stays out of service until its first good check;
 #  - max_ejection_percent: the VIP panics instead of ejecting one too many;
@@ -63,6 +64,9 @@ tally=$(http_tally 40 "$URL") || fail "requests failed with all up: $tally"
 echo "all up: $(echo $tally)"
 
 # be2 dies: ejected, then nothing fails.
+be2_packets='xlb_backend_packets_total{vip="198.18.1.100:80/tcp",backend="198.18.0.12"}'
+before=$(metric "$be2_packets")
+[ "${before:-0}" -gt 0 ] || fail "be2 forwarded nothing before it stopped: '$before'"
 topo_backend_http "$XLBT_PREFIX" 2 stop
 wait_until 5 field_is 198.18.0.12 circuit '"open"' || fail "be2 not ejected"
 grep -q "backend 198.18.0.12: circuit closed -> open" "$XLBD_LOG" || fail "no log line for the ejection"
@@ -71,6 +75,9 @@ assert_eq 0 "$(count be2 "$tally")" "requests to ejected be2"
 assert_eq 1 "$(metric 'xlb_backend_circuit_state{vip="198.18.1.100:80/tcp",backend="198.18.0.12",state="open"}')" "circuit metric"
 [ "$(metric 'xlb_backend_ejections_total{vip="198.18.1.100:80/tcp",backend="198.18.0.12"}')" -ge 1 ] || fail "ejections metric"
 assert_eq 0 "$(metric 'xlb_backend_up{vip="198.18.1.100:80/tcp",backend="198.18.0.12"}')" "up metric"
+# Out of the table, its counters stay (a counter never goes backwards).
+during=$(metric "$be2_packets")
+[ "${during:-0}" -ge "$before" ] || fail "be2's packet counter went from $before to '$during' when ejected"
 
 # be2 back: half-open, then closed, then it takes requests again.
 topo_backend_http "$XLBT_PREFIX" 2 start || fail "be2 server did not restart"
@@ -79,6 +86,8 @@ grep -q "backend 198.18.0.12: circuit half_open -> closed" "$XLBD_LOG" || fail "
 sleep 1 # slow start over
 tally=$(http_tally 60 "$URL") || fail "requests failed after be2 came back: $tally"
 [ "$(count be2 "$tally")" -ge 1 ] || fail "be2 takes no requests after recovery: $tally"
+after=$(metric "$be2_packets")
+[ "${after:-0}" -gt "$during" ] || fail "be2's packet counter after its return: $during -> '$after'"
 
 # A new backend is out until its first good check.
 xlbctl_lb backend add "$VIP" 198.18.0.15 || fail "backend add"
