@@ -20,6 +20,7 @@ struct xlb_vip_counters {
 struct xlb_counters {
 	struct xlb_dp_stats global;
 	struct xlb_vip_counters *vips; /* one per VIP of d->cfg, same order */
+	struct xlb_backend_stats *backends; /* every VIP's backend counters, one block */
 	unsigned int n_vips;
 	/* Connection-table entries (IPv4, IPv6) on every interface; a gauge. */
 	__u64 conntrack_entries[2];
@@ -28,5 +29,7 @@ struct xlb_counters {
 
 int xlb_counters__read(struct xlb_daemon *d, struct xlb_counters *out);
 void xlb_counters__free(struct xlb_counters *c);
+/* The per-interface cache xlb_counters__read() keeps (xlb_daemon_if). */
+void xlb_counters__map_free(struct xlb_counter_map *m);
 
 #endif /* XLB_COUNTERS_H */

@@ -243,6 +243,8 @@ void xlb_daemon__close(struct xlb_daemon *d)
 	xlb_supervisor__free(d->sup);
 	for (unsigned int i = 0; i < d->n_ifs; i++)
 		xlb_dp__close(d->ifs[i].dp);
+	for (unsigned int i = 0; i < XLB_CONFIG_MAX_INTERFACES; i++)
+		xlb_counters__map_free(d->ifs[i].counter_map);
 	xlb_config__free(d->cfg);
 	free(d);
 }

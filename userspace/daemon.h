@@ -26,10 +26,13 @@ struct xlb_daemon_opts {
 	struct event_base *base; /* health checks run here; NULL: none run */
 };
 
+struct xlb_counter_map;
+
 struct xlb_daemon_if {
 	char name[16];
 	struct xlb_dp *dp;
 	bool adopted;
+	struct xlb_counter_map *counter_map; /* counters.c's: config -> counter ids */
 };
 
 struct xlb_daemon {

@@ -99,6 +99,10 @@ struct xlb_dp {
 	 * other id is free.
 	 */
 	__u8 be_parked[XLB_MAX_BACKENDS];
+	/* Changes with every change of which ids VIPs and backends have (see
+	 * xlb_dp__ids_gen()); unique over all handles of the process.
+	 */
+	unsigned long ids_gen;
 	/* Counts the connection tables' entries (NULL: the kernel cannot). */
 	struct xlb_mapcount_bpf *mapcount;
 	struct bpf_link *mapcount_link;
@@ -695,6 +699,18 @@ int xlb_dp__conntrack_entries(struct xlb_dp *dp, __u64 counts[2])
 	return ret;
 }
 
+static void ids_changed(struct xlb_dp *dp)
+{
+	static unsigned long gen;
+
+	dp->ids_gen = ++gen;
+}
+
+unsigned long xlb_dp__ids_gen(const struct xlb_dp *dp)
+{
+	return dp->ids_gen;
+}
+
 /*
  * Maps xlb_backend_counters into dp->be_ctr: reading 100,000 backends'
  * counters is then a walk over memory, not a million-entry syscall copy.
@@ -748,6 +764,7 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 	dp->lock_fd = -1;
 	dp->mode = opts->generic ? XDP_MODE_SKB : XDP_MODE_NATIVE;
 	dp->neigh_timeout_ms = opts->neigh_timeout_ms ? opts->neigh_timeout_ms : 1000;
+	ids_changed(dp);
 	dp->ncpus = libbpf_num_possible_cpus();
 	if (dp->ncpus <= 0) {
 		ret = xlb_err(err, errlen, -EINVAL, "cannot count CPUs");
@@ -1054,6 +1071,8 @@ int xlb_dp__vip_add(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_
 	struct dp_vip *v = NULL;
 	int ret;
 
+	ids_changed(dp);
+
 	ret = check_vip(vip, err, errlen) ?: check_modes(algo, fwd, err, errlen);
 	if (ret)
 		return ret;
@@ -1204,6 +1223,8 @@ int xlb_dp__vip_del(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *err
 	struct dp_vip *v;
 	char name[64];
 	int ret;
+
+	ids_changed(dp);
 
 	ret = check_vip(vip, err, errlen);
 	if (ret)
@@ -1800,6 +1821,7 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	char name[64];
 	int ret;
 
+	ids_changed(dp);
 	ret = check_vip(vip, err, errlen);
 	if (ret)
 		return ret;

@@ -214,6 +214,11 @@ struct xlb_dp_backend_key {
 };
 int xlb_dp__counter_ids(struct xlb_dp *dp, const struct xlb_vip_addr *vip, size_t n,
 			const struct xlb_dp_backend_key *keys, int *ids);
+/* Changes whenever VIPs or backends are added, removed or set, so that
+ * counter ids mapped once stay good while it is unchanged; never 0 and
+ * never the same for two handles.
+ */
+unsigned long xlb_dp__ids_gen(const struct xlb_dp *dp);
 
 /* What the data path holds for a VIP (for adoption and status). */
 struct xlb_dp_vip_info {

@@ -76,18 +76,31 @@ static inline void xlb_expo__put(struct xlb_expo *e, const char *s, size_t n)
 
 /* # HELP and # TYPE lines; type is counter, gauge or histogram. */
 void xlb_expo__family(struct xlb_expo *e, const char *name, const char *type, const char *help);
-/* Digits of v into out (20 at most); returns how many. */
+/* Digits of v into out (20 at most); returns how many. Two digits per
+ * division: a scrape formats a million numbers of up to 14 digits.
+ */
 static inline size_t xlb_expo__fmt_u64(char *out, unsigned long long v)
 {
-	char tmp[20];
-	size_t n = 0;
+	static const char pairs[] = "000102030405060708091011121314151617181920212223242526272829"
+				   "303132333435363738394041424344454647484950515253545556575859"
+				   "606162636465666768697071727374757677787980818283848586878889"
+				   "90919293949596979899";
+	char tmp[20], *p = tmp + sizeof(tmp);
+	size_t n;
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
+	while (v >= 100) {
+		p -= 2;
+		memcpy(p, &pairs[(v % 100) * 2], 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, &pairs[v * 2], 2);
+	} else {
+		*--p = (char)('0' + v);
+	}
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(out, p, n);
 	return n;
 }
 
