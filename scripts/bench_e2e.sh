@@ -334,13 +334,18 @@ trafgen_cfg() {
 
 # send CFG SECONDS MAX_PACKETS OUT: trafgen in the client, in the
 # foreground, bounded in time and count. --no-sock-mem and -Q: leave the
-# host's sysctls and IRQ affinities alone.
+# host's sysctls and IRQ affinities alone. Returns 4 when trafgen, stopped
+# at the deadline, could not flush its TX ring (EAGAIN) and exited without
+# its counts: that try has no figure and is repeated.
 send() {
 	local rc
 	in_ns client timeout -k 2 -s INT "$2" trafgen -o eth0 -c "$1" -P 1 -n "$3" \
 		--no-sock-mem -Q >"$4" 2>&1
 	rc=$?
-	[ $rc = 0 ] || [ $rc = 124 ] || { cat "$4" >&2; fail "trafgen exited $rc"; }
+	[ $rc = 0 ] || [ $rc = 124 ] && return 0
+	grep -q "Flushing TX_RING failed" "$4" && return 4
+	cat "$4" >&2
+	fail "trafgen exited $rc"
 }
 
 # warm DST_MAC WHAT EXPECT: a few thousand packets on ports that no
@@ -387,7 +392,8 @@ snapshot() {
 }
 
 # measure_once RUN MODE DST_MAC TRY: one measurement, recorded (JSON line)
-# in RESULTS and printed. Returns 3 when other load disturbed it.
+# in RESULTS and printed. Returns 3 when other load disturbed it, 4 when
+# trafgen gave no counts (nothing recorded).
 measure_once() {
 	local run=$1 mode=$2 dst=$3 try=$4 first cfg=$XLBT_RUN/run.cfg out=$XLBT_RUN/run.out
 	local counts r=$XLBT_RUN
@@ -397,7 +403,7 @@ measure_once() {
 	trafgen_cfg "$cfg" "$dst" $first $((first + FLOWS - 1))
 	counters_take >/dev/null
 	snapshot 0
-	send "$cfg" "$SECONDS_PER_RUN" $MAX_PKTS "$out"
+	send "$cfg" "$SECONDS_PER_RUN" $MAX_PKTS "$out" || return $?
 	snapshot 1
 	sleep 0.1 # the last frames are still in a softirq queue at most
 	counts=$(counters_take)
@@ -408,13 +414,19 @@ measure_once() {
 }
 
 # measure RUN MODE DST_MAC: repeated (at most MAX_TRIES times, and not past
-# RETRY_UNTIL s) while other load disturbs it.
+# RETRY_UNTIL s) while other load disturbs it; a try without trafgen's
+# counts is repeated up to MAX_TRIES times in any case.
 measure() {
 	local try rc
 	for ((try = 1; try <= MAX_TRIES; try++)); do
 		measure_once "$@" $try
 		rc=$?
 		[ $rc = 0 ] && return 0
+		if [ $rc = 4 ]; then
+			[ $try -lt $MAX_TRIES ] || fail "measurement $2: trafgen could not flush its ring at the deadline, $try times"
+			echo "        (trafgen could not flush its ring at the deadline: measuring again)"
+			continue
+		fi
 		[ $rc = 3 ] || fail "measurement $2 failed"
 		[ $try = $MAX_TRIES ] || [ $SECONDS -ge $RETRY_UNTIL ] && return 0
 		echo "        (other load on the machine: measuring again)"
