@@ -429,9 +429,9 @@ static int read_array(int fd, void *vals, size_t vsize, __u32 size)
 	return done == size ? 0 : -EIO;
 }
 
-/* Rebuilds the in-memory mirror from pinned maps left by an earlier run. */
 static void backend_park(struct xlb_dp *dp, struct dp_vip *v, __u32 id);
 
+/* Rebuilds the in-memory mirror from pinned maps left by an earlier run. */
 static int adopt_state(struct xlb_dp *dp, char *err, size_t errlen)
 {
 	union {
@@ -1843,7 +1843,8 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	kept = calloc(nold + 1, sizeof(*kept));
 	old = calloc(nold + 1, sizeof(*old));
 	oldk = calloc(nold + 1, sizeof(*oldk));
-	if (!want || !mb || !ids || !is_new || !resolved || !revived || !last || !kept || !old || !oldk) {
+	if (!want || !mb || !ids || !is_new || !resolved || !revived || !last || !kept || !old ||
+	    !oldk) {
 		ret = xlb_err(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
