@@ -1924,7 +1924,7 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 				backend_counters_zero(dp, ids[i]);
 			ret = load_zero(dp, ids[i]);
 			if (ret) {
-				xlb_err(err, errlen, ret, "resetting backend counters: %s",
+				xlb_err(err, errlen, ret, "resetting a backend's active flows: %s",
 					strerror(-ret));
 				goto rollback;
 			}
