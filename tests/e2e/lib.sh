@@ -320,3 +320,9 @@ up_count() { xlbctl_lb -j health | python3 -c '
 import json, sys
 print(sum(b["up"] for v in json.load(sys.stdin)["vips"] for b in v["backends"]))'; }
 up_is() { [ "$(up_count)" = "$1" ]; }
+# Backends in the data path's tables (table_weight > 0), over all VIPs: a
+# backend is up (above) a moment before the publish puts it there.
+in_table_count() { xlbctl_lb -j health | python3 -c '
+import json, sys
+print(sum((b.get("table_weight") or 0) > 0 for v in json.load(sys.stdin)["vips"] for b in v["backends"]))'; }
+in_table_is() { [ "$(in_table_count)" = "$1" ]; }

@@ -32,6 +32,8 @@ topology_up 2 l2dsr
 mv "$XLBT_RUN.yaml" "$XLBT_RUN/xlb.yaml"
 start_xlbd "$XLBT_RUN/xlb.yaml"
 wait_until 5 up_is 2 || fail "backends never both came up"
+# The restart must find both in the data path: wait for the publish too.
+wait_until 5 in_table_is 2 || fail "backends never both in the table"
 stop_xlbd TERM || fail "xlbd did not stop"
 
 # be2 goes dark; the lb forgets its MAC, so the restart must ask again.
