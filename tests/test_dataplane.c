@@ -1025,6 +1025,45 @@ static void test_lc_avoids_loaded_backend(void **state)
 /* The client's FIN or RST takes a flow's count back, once; a SYN for an
  * open flow counts nothing; a new connection on a closed tuple counts again.
  */
+/* lc: a backend out of the table shows no active flows in the counters,
+ * though its entry still holds the count it left with.
+ */
+static void test_lc_out_of_table_not_active(void **state)
+{
+	static const __u16 w[2] = { 1, 1 };
+	const char *name = "198.18.1.110:84/tcp";
+	struct xlb_vip_addr v = vip(name);
+	struct xlb_dp_backend b2 = backend(XLB_AF_INET, 2, 1);
+	struct xlb_dp_backend_key keys[2];
+	struct fixture *fx = *state;
+	struct xlb_dp_counters c;
+	int ids[2];
+
+	add_algo_vip(fx, name, XLB_ALGO_LC, w, 2);
+	for (int k = 0; k < 40; k++) {
+		struct pkt_flow f = client_flow(k, 84, 0x02);
+
+		send_to(fx, &f);
+	}
+	assert_true(active(fx, name, 1) > 0);
+	/* backend 1 leaves the table (its breaker ejected it) */
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &v, &b2, 1, fx->err, sizeof(fx->err)), 0);
+	for (int i = 0; i < 2; i++) {
+		struct xlb_dp_backend b = backend(XLB_AF_INET, i + 1, 1);
+
+		keys[i].family = b.family;
+		memcpy(keys[i].addr, b.addr, sizeof(keys[i].addr));
+	}
+	assert_true(xlb_dp__counter_ids(fx->dp, &v, 2, keys, ids) >= 0);
+	assert_true(ids[0] >= 0); /* its counters are still found */
+	assert_int_equal(xlb_dp__counters_read(fx->dp, &c), 0);
+	assert_non_null(c.load);
+	assert_int_equal(c.load[ids[0]].active, 0);
+	assert_true(c.load[ids[1]].active > 0);
+	assert_true(c.backend[ids[0]].packets > 0);
+	xlb_dp__counters_free(&c);
+}
+
 static void test_lc_fin_rst_decrement(void **state)
 {
 	static const __u16 w[2] = { 1, 1 };
@@ -2047,6 +2086,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lc_avoids_loaded_backend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lc_fin_rst_decrement, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lc_recount, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lc_out_of_table_not_active, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconcile_algos_and_flood_guard, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_algos_skip_drained, setup, teardown),

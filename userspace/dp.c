@@ -2259,6 +2259,12 @@ int xlb_dp__counters_read(struct xlb_dp *dp, struct xlb_dp_counters *c)
 			xlb_dp__counters_free(c);
 			return ret;
 		}
+		/* A backend out of the table has no flows; its entry is not
+		 * recounted (xlb_dp__lc_recount()) until it comes back.
+		 */
+		for (__u32 id = 0; id < n_be; id++)
+			if (dp->be_parked[id])
+				dp->ctr.load[id].active = 0;
 		c->load = dp->ctr.load;
 		break;
 	}
