@@ -791,6 +791,46 @@ static void test_evbuffer_same_text(void **state)
 	free(config);
 }
 
+/* Label sets are kept between scrapes: a change of config must show. */
+static void test_render_follows_changes(void **state)
+{
+	static const char changed[] = "interfaces: []\n"
+				      "vips:\n"
+				      "  - vip: \"" VIP4 "\"\n"
+				      "    backends:\n"
+				      "      - {address: 198.18.0.11}\n"
+				      "      - {address: 198.18.0.13}\n";
+	struct xlb_config *cfg = NULL;
+	char err[1024] = "", *a, *b, *c;
+	struct fixture f;
+
+	(void)state;
+	open_daemon(&f, small_config, NULL);
+	a = xlb_metrics__render(f.d);
+	assert_non_null(a);
+	assert_non_null(strstr(a, "backend=\"198.18.0.12\""));
+	assert_non_null(strstr(a, "vip=\"" VIP6 "\""));
+	if (xlb_config__load_string(changed, strlen(changed), &cfg, err, sizeof(err)) ||
+	    xlb_config__validate(cfg, err, sizeof(err)) ||
+	    xlb_daemon__apply(f.d, cfg, false, NULL, err, sizeof(err)))
+		fail_msg("applying the change: %s", err);
+	b = xlb_metrics__render(f.d);
+	c = xlb_metrics__render(f.d); /* and from the kept tables */
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_non_null(strstr(b, "xlb_backend_packets_total{vip=\"" VIP4 "\",backend=\"198.18.0.13\"} 0\n"));
+	assert_non_null(strstr(b, "xlb_backend_up{vip=\"" VIP4 "\",backend=\"198.18.0.13\"}"));
+	assert_null(strstr(b, "198.18.0.12"));
+	assert_null(strstr(b, VIP6));
+	assert_string_equal(b, c);
+	promtool_check(b);
+	xlb_config__free(cfg);
+	free(a);
+	free(b);
+	free(c);
+	close_daemon(&f);
+}
+
 /* ---- as root: real health checks in a network namespace ---- */
 
 static void run_loop(struct event_base *base, int ms)
@@ -905,6 +945,7 @@ int main(void)
 		cmocka_unit_test(test_render_promtool),
 		cmocka_unit_test(test_render_families),
 		cmocka_unit_test(test_evbuffer_same_text),
+		cmocka_unit_test(test_render_follows_changes),
 		cmocka_unit_test(test_health_histogram),
 	};
 	int failed;
