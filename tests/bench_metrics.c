@@ -184,7 +184,7 @@ static size_t count_lines(struct xlb_daemon *d)
 }
 
 /*
- * Counters of the size a busy balancer shows after a while (9 to 13
+ * Counters of the size a busy balancer shows after a while (9 to 14
  * digits), so that the text is as long as in production, not made of zeros.
  */
 static int fill_counters(struct xlb_dp *dp, const struct xlb_config *cfg)

@@ -81,7 +81,7 @@ void xlb_expo__family(struct xlb_expo *e, const char *name, const char *type, co
  * bytes), inline: a million lines make three library calls each
  * otherwise. Reads only src[0..n), writes only dst[0..n).
  */
-static inline __attribute__((always_inline)) void xlb_expo__copy(char *dst, const char *src, size_t n)
+static __always_inline void xlb_expo__copy(char *dst, const char *src, size_t n)
 {
 	if (n >= 16) {
 		size_t i;
@@ -141,9 +141,10 @@ void xlb_expo__line(struct xlb_expo *e, const char *name, size_t name_len, const
  * bytes to append (0: none). Families pass lengths measured once, not per
  * line.
  */
-static inline __attribute__((always_inline)) void xlb_expo__sample(struct xlb_expo *e, const char *name, size_t name_len,
-				    const char *labels, size_t labels_len, const char *more,
-				    size_t more_len, unsigned long long v)
+static __always_inline void xlb_expo__sample(struct xlb_expo *e, const char *name,
+					     size_t name_len, const char *labels,
+					     size_t labels_len, const char *more, size_t more_len,
+					     unsigned long long v)
 {
 	char *p;
 
