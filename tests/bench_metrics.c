@@ -12,10 +12,11 @@
  *   render_text   xlb_metrics__render(): the same into one malloc()ed
  *                 string, fresh memory each time.
  *   dp_counters   as root: xlb_dp__counters_read() on a load-only data path
- *                 holding the same VIPs and backends (the per-CPU array
- *                 reads and their sum over CPUs).
- *   counters      xlb_counters__read(): that read plus finding each VIP's
- *                 and backend's counters.
+ *                 holding the same VIPs and backends (the global and VIP
+ *                 per-CPU arrays, read and summed over CPUs).
+ *   counters      xlb_counters__read(): that read plus each backend's
+ *                 counters summed from the mmapped map, matched to the
+ *                 config.
  *   render        again, data_path true: the whole scrape, read + render,
  *                 with every counter at a production-like 9 to 14 digits.
  *   scrape        the summary: the last render against the budget.

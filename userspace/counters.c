@@ -143,7 +143,7 @@ int xlb_counters__read(struct xlb_daemon *d, struct xlb_counters *out)
 			for (unsigned int j = 0; j < v->n_backends && !ret; j++) {
 				if (ids[j] < 0)
 					continue;
-				add_u64s(&vc->backend[j], &c.backend[ids[j]], sizeof(vc->backend[j]));
+				xlb_dp__backend_counters_add(dp, ids[j], &vc->backend[j]);
 				if (vc->active && c.load[ids[j]].active > 0)
 					vc->active[j] += c.load[ids[j]].active;
 			}

@@ -108,18 +108,15 @@ struct xlb_dp {
 	struct bpf_link *mapcount_link;
 	__u32 flow_map_ids[2]; /* xlb_flows4, xlb_flows6 */
 	/*
-	 * xlb_dp__counters_read()'s memory, kept from one read to the next:
-	 * faulting in fresh pages for 100,000 backends' sums each time cost as
-	 * much as summing. The VIPs' per-CPU values come through a small
-	 * scratch, COUNTERS_BATCH entries at a time; the sums stay here.
+	 * xlb_dp__counters_read()'s memory, kept from one read to the next.
+	 * The VIPs' per-CPU values come through a small scratch,
+	 * COUNTERS_BATCH entries at a time; the sums stay here.
 	 */
 	struct {
 		void *raw;
 		size_t raw_size;
 		__u32 *keys;
 		struct xlb_vip_stats *vip;
-		struct xlb_backend_stats *backend;
-		__u32 backend_end; /* entries of backend the last read wrote */
 		struct xlb_backend_load *load;
 	} ctr;
 };
@@ -302,16 +299,17 @@ static void backend_counters_zero(struct xlb_dp *dp, __u32 id)
 		memset(&dp->be_ctr[(size_t)cpu * XLB_MAX_BACKENDS + id], 0, sizeof(*dp->be_ctr));
 }
 
-/* Backend id's counters summed over CPUs. */
-static void backend_counters_sum(const struct xlb_dp *dp, __u32 id, struct xlb_backend_stats *out)
+void xlb_dp__backend_counters_add(const struct xlb_dp *dp, int id,
+				  struct xlb_backend_stats *acc)
 {
-	__u64 *sum = (__u64 *)out;
+	__u64 *sum = (__u64 *)acc;
 
-	memset(out, 0, sizeof(*out));
+	if (id < 0 || id >= XLB_MAX_BACKENDS)
+		return;
 	for (int cpu = 0; cpu < dp->ncpus; cpu++) {
 		const __u64 *v = (const __u64 *)&dp->be_ctr[(size_t)cpu * XLB_MAX_BACKENDS + id];
 
-		for (size_t i = 0; i < sizeof(*out) / sizeof(__u64); i++)
+		for (size_t i = 0; i < sizeof(*acc) / sizeof(__u64); i++)
 			sum[i] += v[i];
 	}
 }
@@ -909,7 +907,6 @@ void xlb_dp__close(struct xlb_dp *dp)
 	free(dp->ctr.raw);
 	free(dp->ctr.keys);
 	free(dp->ctr.vip);
-	free(dp->ctr.backend);
 	free(dp->ctr.load);
 	free(dp);
 }
@@ -2032,7 +2029,8 @@ int xlb_dp__backend_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u
 		id = parked_find(dp, v, family, addr);
 	if (id < 0)
 		return id;
-	backend_counters_sum(dp, id, out);
+	memset(out, 0, sizeof(*out));
+	xlb_dp__backend_counters_add(dp, id, out);
 	return 0;
 }
 
@@ -2207,44 +2205,21 @@ static int percpu_read_all(struct xlb_dp *dp, struct bpf_map *map, void *out, si
 	return done < n ? -EIO : 0;
 }
 
-/* One past the highest backend id in use: the counters to read. */
-static __u32 backend_ids_end(const struct xlb_dp *dp)
-{
-	__u32 n = XLB_MAX_BACKENDS;
-
-	while (n && !dp->be_used[n - 1] && !dp->be_parked[n - 1])
-		n--;
-	return n;
-}
-
 int xlb_dp__counters_read(struct xlb_dp *dp, struct xlb_dp_counters *c)
 {
-	__u32 n_be = backend_ids_end(dp);
 	int ret;
 
 	memset(c, 0, sizeof(*c));
 	if (!dp->ctr.vip)
 		dp->ctr.vip = calloc(XLB_MAX_VIPS, sizeof(*dp->ctr.vip));
-	if (!dp->ctr.backend)
-		dp->ctr.backend = calloc(XLB_MAX_BACKENDS, sizeof(*dp->ctr.backend));
-	if (!dp->ctr.vip || !dp->ctr.backend)
+	if (!dp->ctr.vip)
 		return -ENOMEM;
-	/* Ids past the last in use read as 0, as they would from the map:
-	 * clear what an earlier read left there.
-	 */
-	if (dp->ctr.backend_end > n_be)
-		memset(dp->ctr.backend + n_be, 0,
-		       (dp->ctr.backend_end - n_be) * sizeof(*dp->ctr.backend));
-	dp->ctr.backend_end = n_be;
 	ret = xlb_dp__stats(dp, &c->global) ?:
 	      percpu_read_all(dp, dp->skel->maps.xlb_vip_stats, dp->ctr.vip, sizeof(*dp->ctr.vip),
 			      XLB_MAX_VIPS);
 	if (ret)
 		return ret;
-	for (__u32 id = 0; id < n_be; id++)
-		backend_counters_sum(dp, id, &dp->ctr.backend[id]);
 	c->vip = dp->ctr.vip;
-	c->backend = dp->ctr.backend;
 	for (int i = 0; i < XLB_MAX_VIPS; i++) {
 		if (!dp->vips[i].used || dp->vips[i].meta.algo != XLB_ALGO_LC)
 			continue;
@@ -2262,7 +2237,7 @@ int xlb_dp__counters_read(struct xlb_dp *dp, struct xlb_dp_counters *c)
 		/* A backend out of the table has no flows; its entry is not
 		 * recounted (xlb_dp__lc_recount()) until it comes back.
 		 */
-		for (__u32 id = 0; id < n_be; id++)
+		for (__u32 id = 0; id < XLB_MAX_BACKENDS; id++)
 			if (dp->be_parked[id])
 				dp->ctr.load[id].active = 0;
 		c->load = dp->ctr.load;
@@ -2275,7 +2250,6 @@ void xlb_dp__counters_free(struct xlb_dp_counters *c)
 {
 	/* The arrays are the handle's, kept for the next read. */
 	c->vip = NULL;
-	c->backend = NULL;
 	c->load = NULL;
 }
 

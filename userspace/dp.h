@@ -157,20 +157,24 @@ int xlb_dp__backend_active(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __
  */
 int xlb_dp__lc_recount(struct xlb_dp *dp, char *err, size_t errlen);
 
-/* All counters at once, summed over CPUs, in a few batch syscalls: what a
- * scrape or `xlbctl stats` reads. Index vip by xlb_dp__vip_id() and
- * backend by xlb_dp__backend_id().
+/* The global and VIP counters at once, summed over CPUs, in a few batch
+ * syscalls: what a scrape or `xlbctl stats` reads. Index vip by
+ * xlb_dp__vip_id(), load by xlb_dp__backend_id().
  */
 struct xlb_dp_counters {
 	struct xlb_dp_stats global;
-	struct xlb_vip_stats *vip;	   /* XLB_MAX_VIPS entries */
-	struct xlb_backend_stats *backend; /* XLB_MAX_BACKENDS entries */
-	struct xlb_backend_load *load;	   /* lc's active flows, XLB_MAX_BACKENDS
-					    * entries; NULL without an lc VIP */
+	struct xlb_vip_stats *vip;	/* XLB_MAX_VIPS entries */
+	struct xlb_backend_load *load;	/* lc's active flows, XLB_MAX_BACKENDS
+					 * entries; NULL without an lc VIP */
 };
 /* The arrays belong to dp: valid until the next read on it or its close. */
 int xlb_dp__counters_read(struct xlb_dp *dp, struct xlb_dp_counters *c);
 void xlb_dp__counters_free(struct xlb_dp_counters *c);
+/* Adds backend counter id's counts, summed over CPUs, to acc: read from
+ * the mmapped map, no system call (ids from xlb_dp__counter_ids()).
+ */
+void xlb_dp__backend_counters_add(const struct xlb_dp *dp, int id,
+				  struct xlb_backend_stats *acc);
 /* Index of a VIP / a VIP's backend in the counters, or -ENOENT. */
 int xlb_dp__vip_id(struct xlb_dp *dp, const struct xlb_vip_addr *vip);
 int xlb_dp__backend_id(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
