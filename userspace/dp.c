@@ -1247,11 +1247,11 @@ int xlb_dp__vip_del(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *err
 
 		bpf_map_delete_elem(fd_tables, &slot);
 	}
-	for (__u32 i = 0; i < v->nids; i++)
-		backend_retire(dp, v->ids[i]);
 	/* A deleted VIP's counters go with it: nothing stays parked. */
-	for (__u32 i = 0; i < v->nids; i++)
+	for (__u32 i = 0; i < v->nids; i++) {
+		backend_retire(dp, v->ids[i]);
 		backend_forget(dp, v->ids[i]);
+	}
 	for (__u32 i = 0; i < v->nparked; i++)
 		if (parked_valid(dp, v, v->parked[i]))
 			backend_forget(dp, v->parked[i]);
