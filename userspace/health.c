@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -480,9 +481,19 @@ static int curl_timer_fn(CURLM *multi, long timeout_ms, void *userp)
 
 static int curl_sockopt_fn(void *clientp, curl_socket_t fd, curlsocktype purpose)
 {
+	int off = 0;
+
 	(void)clientp;
-	if (purpose == CURLSOCKTYPE_IPCXN)
-		set_linger0(fd); /* however it ends: an RST, no TIME_WAIT */
+	if (purpose != CURLSOCKTYPE_IPCXN)
+		return CURL_SOCKOPT_OK;
+	set_linger0(fd); /* however it ends: an RST, no TIME_WAIT */
+	/*
+	 * Delayed ACKs from the start (HAProxy's tcp-smart-connect): the
+	 * handshake's ACK rides on the request, which follows at once, and the
+	 * answer's is still pending when the RST ends the check. Measured on
+	 * veth: ~4 segments a check to the backend instead of ~6.
+	 */
+	setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &off, sizeof(off));
 	return CURL_SOCKOPT_OK;
 }
 

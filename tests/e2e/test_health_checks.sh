@@ -5,6 +5,8 @@
 # loopback), observed through xlbd's health API (last result, detail,
 # latency), then slow start end to end:
 #  - tcp, http and udp checks succeed against running servers;
+#  - on the wire, an http check's request carries the handshake's ACK (no
+#    bare ACK before it), counted by nft at be1's input;
 #  - a stopped server fails each at once ("connect refused", "port
 #    unreachable"), well within the timeout;
 #  - an HTTP 503 fails the http check, the tcp check of the same server
@@ -106,6 +108,32 @@ for be in $BE1 $BE2 $BE3; do
 	expect_check "$TCP_VIP" $be ok "ok connected" 0 $TIMEOUT
 	expect_check "$UDP_VIP" $be ok "ok reply 4 bytes" 0 $TIMEOUT
 done
+
+# What the lb sends be1's port 80 over ~6 s (~10 checks of each VIP): a tcp
+# check is SYN, ACK, RST; an http check SYN, request (carrying the
+# handshake's ACK), perhaps an ACK of the answer, RST. So bare ACKs beyond
+# one per tcp check (SYNs without a request) are at most one per http check
+# (requests); sending the handshake's ACK on its own makes it two.
+in_ns be1 nft -f - <<NFT || fail "nft counters in be1"
+table inet xlbt_segs {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		ip saddr $TOPO_LB4 tcp dport 80 tcp flags syn counter
+		ip saddr $TOPO_LB4 tcp dport 80 tcp flags == ack meta l4proto tcp \
+			meta length 52 counter
+		ip saddr $TOPO_LB4 tcp dport 80 tcp flags & (syn | rst | fin) == 0 \
+			meta length > 52 counter
+	}
+}
+NFT
+sleep 6
+read -r syns acks reqs < <(in_ns be1 nft list table inet xlbt_segs |
+	sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | paste -sd' ')
+in_ns be1 nft delete table inet xlbt_segs || fail "removing the nft counters"
+echo "  be1 from the lb: $syns SYNs, $reqs requests, $acks bare ACKs"
+python3 -c 'import sys; s, a, r = map(int, sys.argv[1:]); sys.exit(not (r >= 5 and a - (s - r) <= r))' \
+	"${syns:-0}" "${acks:-0}" "${reqs:-0}" ||
+	fail "http checks sent $((acks - (syns - reqs))) bare ACKs for $reqs requests: the handshake's ACK went alone"
 
 echo "be1 stopped, be2 answering 503, be3 black-holed:"
 topo_backend_http "$XLBT_PREFIX" 1 stop
