@@ -453,10 +453,14 @@ static int curl_socket_fn(CURL *easy, curl_socket_t s, int what, void *userp, vo
 		kind |= EV_READ;
 	if (what & CURL_POLL_OUT)
 		kind |= EV_WRITE;
-	if (ev)
-		event_free(ev);
-	ev = event_new(h->base, s, kind, curl_event_cb, h);
-	curl_multi_assign(h->multi, s, ev);
+	if (ev) { /* what curl waits for changed: the same event, re-aimed */
+		event_del(ev);
+		if (event_assign(ev, h->base, s, kind, curl_event_cb, h))
+			return -1;
+	} else {
+		ev = event_new(h->base, s, kind, curl_event_cb, h);
+		curl_multi_assign(h->multi, s, ev);
+	}
 	if (!ev || event_add(ev, NULL))
 		return -1;
 	if (p) { /* for timer_cb's look at a waiting answer */
