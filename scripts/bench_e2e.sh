@@ -6,6 +6,9 @@
 # l2dsr mode: a client, an lb and 3 backends on one bridge):
 #
 #   (a) xlb       xlbd, VIP 198.18.1.100:9/udp, maglev, forward l2dsr, 3 backends
+#   (a1) xlb      the same with be1 alone, the one backend (c) sends to: the
+#                 balancer's own cost against (c)'s without the spreading
+#                 over 3 backend namespaces, which costs the path itself
 #   (b) nftables  in the lb: prerouting DNAT of the VIP to `numgen random mod 3`
 #                 over the backends' own addresses; ip_forward on; the backends
 #                 route the client and their default via the lb, so replies
@@ -58,10 +61,10 @@
 # does not call netfilter (bridge-nf-call-* = 0 in the switch namespace), as
 # a hardware switch would not.
 #
-# Runs BENCH_RUNS (3) rounds of (-), (c), (a), (b), then prints per-round
-# lines, medians with min..max, the per-round ratios (a)/(c) and (a)/(b), the
-# method, and one JSON line per mode. Needs root. Takes ~1.5 minutes (up to
-# ~2.5 with repeats); aborts past 300 s. Cleanup (namespaces, processes,
+# Runs BENCH_RUNS (3) rounds of (-), (c), (a), (a1), (b), then prints per-round
+# lines, medians with min..max, the per-round ratios (a)/(c), (a)/(b) and
+# (a1)/(c), the method, and one JSON line per mode. Needs root. Takes ~2
+# minutes (up to ~3 with repeats); aborts past 300 s. Cleanup (namespaces, processes,
 # pins) is tests/e2e/lib.sh's trap, on every exit path.
 set -uo pipefail
 
@@ -175,11 +178,12 @@ def record(results, hz, run, mode, attempt, first, tg_out, st0, st1, ks0, ks1, c
 
 NAMES = {
     "xlb": ("xlb_l2dsr", "(a) xlb, L2 DSR, maglev"),
+    "xlb1": ("xlb_l2dsr_one_backend", "(a1) xlb, be1 only"),
     "nftables": ("nftables_dnat", "(b) nftables DNAT, numgen"),
     "xdp_fwd": ("xdp_fwd_minimal", "(c) minimal XDP forwarder"),
     "direct": ("direct_no_lb", "(-) direct to be1, no lb"),
 }
-MODES = ("xlb", "nftables", "xdp_fwd", "direct")
+MODES = ("xlb", "xlb1", "nftables", "xdp_fwd", "direct")
 
 def summary(results, secs_nominal, flows):
     secs_nominal, flows = int(secs_nominal), int(flows)
@@ -222,7 +226,8 @@ def summary(results, secs_nominal, flows):
     for key, what, a, b, target, test in (
             ("ratio_vs_fwd", "(a)/(c) xlb / minimal forwarder", "xlb", "xdp_fwd", ">= 0.9", lambda x: x >= 0.9),
             ("ratio_vs_nftables", "(a)/(b) xlb / nftables", "xlb", "nftables", "> 1", lambda x: x > 1),
-            ("fwd_vs_nftables", "(c)/(b) forwarder / nftables", "xdp_fwd", "nftables", None, None)):
+            ("fwd_vs_nftables", "(c)/(b) forwarder / nftables", "xdp_fwd", "nftables", None, None),
+            ("one_backend_vs_fwd", "(a1)/(c) xlb, be1 only / fwd", "xlb1", "xdp_fwd", None, None)):
         w, c = ratio(pps, a, b), ratio(pps_cpu, a, b)
         ratios[key] = (w, c)
         if target:
@@ -231,8 +236,9 @@ def summary(results, secs_nominal, flows):
                 fmt(c, 1, "%.2f"), target, sum(map(test, c)), len(runs)))
         else:
             print("  %-32s kpps %s, kpps/CPU %s" % (what, fmt(w, 1, "%.2f"), fmt(c, 1, "%.2f")))
-    print("  lb cost above the minimal forwarder, softirq ns/pkt: xlb %s, nftables %s"
-          % (fmt(per_run("xlb", above_fwd)), fmt(per_run("nftables", above_fwd))))
+    print("  lb cost above the minimal forwarder, softirq ns/pkt: xlb %s, nftables %s, "
+          "xlb be1 only %s" % (fmt(per_run("xlb", above_fwd)), fmt(per_run("nftables", above_fwd)),
+                               fmt(per_run("xlb1", above_fwd))))
     print("""
 Method. kpps: packets counted by nft at the backends' input hook / trafgen's
 sending time. trafgen is one process; on veth everything after its first hop
@@ -248,7 +254,10 @@ softirq ns/pkt: /proc/stat softirq time of all CPUs / packets delivered.
 lb share: that minus the same for "direct" (client -> be1, no lb) in the same
 round: the lb's processing plus the extra bridge pass and veth hops any lb
 costs here; (c)'s share is that floor; "above the minimal forwarder" removes
-it. NOISY: the other CPUs were more than %d%% busy, or the path got less than
+it. (a1) is (a) with one backend, be1, where (c) sends everything: against
+(c) it shows the balancer's own cost; (a) against (a1), what spreading the
+packets over 3 backend namespaces costs the rest of the path here.
+NOISY: the other CPUs were more than %d%% busy, or the path got less than
 %d%% of the sending CPU: other work shared the machine; compare with care.""" % (
         100 * OTHERS_BUSY_MAX, 100 * CPU_SHARE_MIN))
     for m in MODES:
@@ -264,10 +273,10 @@ it. NOISY: the other CPUs were more than %d%% busy, or the path got less than
         if m != "direct":
             j["lb_share_ns_per_pkt"] = summ(per_run(m, share))
             j["above_fwd_ns_per_pkt"] = summ(per_run(m, above_fwd))
-        if m == "xlb":
-            for key in ("ratio_vs_fwd", "ratio_vs_nftables"):
-                j[key] = summ(ratios[key][0])
-                j[key + "_per_cpu_second"] = summ(ratios[key][1])
+        for key in {"xlb": ("ratio_vs_fwd", "ratio_vs_nftables"),
+                    "xlb1": ("one_backend_vs_fwd",)}.get(m, ()):
+            j[key] = summ(ratios[key][0])
+            j[key + "_per_cpu_second"] = summ(ratios[key][1])
         for k, v in j.items():
             if isinstance(v, dict):
                 j[k] = {kk: round(vv, 3) for kk, vv in v.items()}
@@ -462,8 +471,10 @@ fwd_down() {
 	in_ns lb rm -rf /sys/fs/bpf/xdp_fwd /sys/fs/bpf/xdp_fwd_maps
 }
 
-xlb_up() {
-	cat >"$XLBT_RUN/bench.yaml" <<-YAML
+xlb_up() { # [N]: the first N (3) backends
+	local i
+	{
+	cat <<-YAML
 	interfaces:
 	  - {name: eth0, mode: native}
 	vips:
@@ -471,10 +482,11 @@ xlb_up() {
 	    algorithm: maglev
 	    forward: l2dsr
 	    backends:
-	      - {address: $(topo_be4 1)}
-	      - {address: $(topo_be4 2)}
-	      - {address: $(topo_be4 3)}
 	YAML
+	for ((i = 1; i <= ${1:-$BE_N}; i++)); do
+		echo "      - {address: $(topo_be4 $i)}"
+	done
+	} >"$XLBT_RUN/bench.yaml"
 	rm -rf "$XLBD_STATE_DIR"
 	start_xlbd "$XLBT_RUN/bench.yaml" ${CONNTRACK_SIZE:+--conntrack-size "$CONNTRACK_SIZE"}
 }
@@ -533,7 +545,7 @@ nft_down() {
 
 # ---- main ---------------------------------------------------------------
 
-echo "bench-e2e: $RUNS rounds of 4 modes, ${SECONDS_PER_RUN} s of trafgen each" \
+echo "bench-e2e: $RUNS rounds of 5 modes, ${SECONDS_PER_RUN} s of trafgen each" \
 	"(60-byte UDP frames to $VIP:9, $FLOWS new source ports each)"
 topology_up $BE_N l2dsr
 CLIENT_MAC=$(mac_of client)
@@ -568,6 +580,11 @@ for ((run = 1; run <= RUNS; run++)); do
 	xlb_up
 	warm "$LB_MAC" xlb all
 	measure $run xlb "$LB_MAC"
+	xlb_down
+
+	xlb_up 1
+	warm "$LB_MAC" xlb1 be1
+	measure $run xlb1 "$LB_MAC"
 	xlb_down
 
 	nft_up
