@@ -31,6 +31,12 @@
 #    the table again (rise checks after the half-open probe, which waits
 #    for the ejection time, 5 s by default, configured 2 s here).
 #
+# FLOOR=1 runs build/tests/bench_health_floor in the lb instead of xlbd: a
+# bare epoll prober (socket, connect, GET, status line, RST; no libcurl, no
+# libevent) over the same backends at the same rate, and prints its CPU over
+# WINDOW s: the floor that the kernel and this veth path set for any prober
+# that opens a connection per check.
+#
 # Environment: N (5000), WINDOW (30), SNAPSHOTS (3), INTERVAL_MS (1000).
 # Everything is bounded: every wait has a deadline, the server exits by
 # itself after 15 minutes. Not part of `make test` (it loads both CPUs).
@@ -50,7 +56,7 @@ VIP=198.18.1.100:80/tcp
 
 require_root
 require_cmd ip python3 curl
-require_build build/xlbd build/tests/bench_health_server
+require_build build/xlbd build/tests/bench_health_server build/tests/bench_health_floor
 [[ $N =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [ "$N" -le 8000 ] || fail "N must be 1..8000"
 [[ $WINDOW =~ ^[0-9]+$ ]] && [ "$WINDOW" -ge 5 ] && [ "$WINDOW" -le 600 ] || fail "WINDOW 5..600"
 [[ $INTERVAL_MS =~ ^[0-9]+$ ]] && [ "$INTERVAL_MS" -gt 500 ] && [ "$INTERVAL_MS" -le 60000 ] ||
@@ -84,6 +90,24 @@ echo "$BG_PID $(_topo_starttime "$BG_PID")" >"$XLBT_RUN/bench-server.pid"
 wait_until 10 grep -q listening "$XLBT_RUN/server.log" || fail "server did not start"
 in_ns lb curl -fsS --max-time 2 "http://$(addr_of $((N - 1))):$PORT/" >/dev/null ||
 	fail "the last backend address does not answer from the lb"
+
+if [ "${FLOOR:-0}" = 1 ]; then
+	floor=$(in_ns lb "$XLBT_ROOT/build/tests/bench_health_floor" "$(addr_of 0)" "$N" $PORT \
+		"$INTERVAL_MS" "$WINDOW") || fail "the floor prober failed"
+	python3 - "$floor" "$N" "$INTERVAL_MS" <<'PY' || fail "the floor prober's figures: $floor"
+import json, sys
+j, n, interval = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+s = j["seconds"]
+assert j["checks"] > 0.9 * n * s * 1000 / interval and j["failures"] == 0, "checks missing or failed"
+print("floor prober      %.2f %% of one core over %.0f s: user %.2f %%, system %.2f %% "
+      "(%d checks, %.0f/s, %d failed; %.1f us a check)" % (
+      100 * (j["user_s"] + j["sys_s"]) / s, s, 100 * j["user_s"] / s, 100 * j["sys_s"] / s,
+      j["checks"], j["checks"] / s, j["failures"], 1e6 * (j["user_s"] + j["sys_s"]) / j["checks"]))
+j.update(backends=n, interval_ms=interval, cpu_pct=round(100 * (j["user_s"] + j["sys_s"]) / s, 2))
+print(json.dumps(dict(bench="bench-health-floor", **j)))
+PY
+	exit 0
+fi
 
 {
 	cat <<YAML
