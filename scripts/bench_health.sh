@@ -15,6 +15,8 @@
 #  - up_s: xlbd start to all N backends in the table (table_weight > 0).
 #  - cpu_pct: xlbd's utime+stime (/proc/PID/stat) over WINDOW (30) s of
 #    steady state, as % of one core; nothing queries xlbd in the window.
+#    cpu_pct_slices: the median, min and max over ~5 s slices of it (the
+#    host's noise comes in bursts).
 #  - checks_per_s: the xlb_healthcheck_duration_seconds count over that
 #    window; hist_p50/p99_ms: quantiles of that histogram over the window,
 #    interpolated within buckets as Prometheus' histogram_quantile() does
@@ -162,10 +164,16 @@ load0=$(cut -d' ' -f1 /proc/loadavg)
 hist >"$XLBT_RUN/hist0"
 read -r u0 s0 < <(cpu_ticks)
 w0=$(date +%s.%N)
+echo "$w0 $u0 $s0" >"$XLBT_RUN/slices"
 if [ -n "${BENCH_PERF:-}" ]; then # BENCH_PERF=FILE: a perf profile of the window
 	perf record -q -g -p "$XLBD_PID" -o "$BENCH_PERF" -- sleep "$WINDOW" >/dev/null 2>&1
 else
-	sleep "$WINDOW"
+	# ~5 s slices: the host's noise comes in bursts; their median shows it
+	slices=$((WINDOW / 5))
+	for ((i = 0; i < slices; i++)); do
+		sleep "$(calc "$WINDOW / $slices")"
+		echo "$(date +%s.%N) $(cpu_ticks)" >>"$XLBT_RUN/slices"
+	done
 fi
 read -r u1 s1 < <(cpu_ticks)
 w1=$(date +%s.%N)
@@ -175,6 +183,15 @@ hz=$(getconf CLK_TCK)
 cpu_pct=$(calc "100 * ($u1 + $s1 - $u0 - $s0) / $hz / ($w1 - $w0)")
 user_pct=$(calc "100 * ($u1 - $u0) / $hz / ($w1 - $w0)")
 sys_pct=$(calc "100 * ($s1 - $s0) / $hz / ($w1 - $w0)")
+# "MEDIAN MIN MAX" of the slices' CPU %, or "null null null" without (perf)
+read -r slice_med slice_min slice_max < <(python3 - "$XLBT_RUN/slices" "$hz" <<'PY'
+import statistics, sys
+rows = [[float(x) for x in l.split()] for l in open(sys.argv[1])]
+hz = float(sys.argv[2])
+v = [100 * (b[1] + b[2] - a[1] - a[2]) / hz / (b[0] - a[0]) for a, b in zip(rows, rows[1:])]
+print("%.2f %.2f %.2f" % (statistics.median(v), min(v), max(v)) if v else "null null null")
+PY
+)
 rss_kb=$(awk '/^VmRSS/ {print $2}' "/proc/$XLBD_PID/status")
 fds=$(ls "/proc/$XLBD_PID/fd" | wc -l)
 
@@ -262,6 +279,7 @@ back_s=$(calc "$back - $ts")
 
 echo "backends          $N (one VIP, HTTP checks every $INTERVAL_MS ms, timeout 500 ms)"
 echo "xlbd CPU          $cpu_pct % of one core over ${WINDOW} s: user $user_pct %, system $sys_pct % (target <= 10 %)"
+[ "$slice_med" = null ] || echo "  in ~5 s slices  median $slice_med %, $slice_min..$slice_max %"
 echo "checks            $checks_per_s /s"
 echo "check latency     p50 $hist_p50 ms, p99 $hist_p99 ms (xlb_healthcheck_duration_seconds over the window)"
 echo "  from the API    p50 $p50 ms, p99 $p99 ms (last check of each backend, $SNAPSHOTS snapshots; $failed failed)"
@@ -270,6 +288,6 @@ echo "back in table     $back_s s (ejection 2 s, half-open probe, rise 2)"
 echo "GET /v1/health    $api_ms ms (the $N backends, each snapshot)"
 echo "machine load      $load0 -> $load1 (1-min load average over the window; $(nproc) CPUs)"
 echo "xlbd memory       RSS $((rss_kb / 1024)) MiB, $fds descriptors"
-printf '{"backends":%d,"interval_ms":%d,"up_s":%s,"cpu_pct":%s,"user_pct":%s,"sys_pct":%s,"threaded_napi":%s,"checks_per_s":%s,"p50_ms":%s,"p99_ms":%s,"hist_p50_ms":%s,"hist_p99_ms":%s,"failed_checks":%d,"stop_to_removal_s":%s,"stop_to_ejection_log_s":%s,"back_in_table_s":%s,"rss_mib":%d,"loadavg":"%s-%s"}\n' \
-	"$N" "$INTERVAL_MS" "$up_s" "$cpu_pct" "$user_pct" "$sys_pct" "${THREADED:-1}" "$checks_per_s" "$p50" "$p99" "$hist_p50" "$hist_p99" \
+printf '{"backends":%d,"interval_ms":%d,"up_s":%s,"cpu_pct":%s,"cpu_pct_slices":{"median":%s,"min":%s,"max":%s},"user_pct":%s,"sys_pct":%s,"threaded_napi":%s,"checks_per_s":%s,"p50_ms":%s,"p99_ms":%s,"hist_p50_ms":%s,"hist_p99_ms":%s,"failed_checks":%d,"stop_to_removal_s":%s,"stop_to_ejection_log_s":%s,"back_in_table_s":%s,"rss_mib":%d,"loadavg":"%s-%s"}\n' \
+	"$N" "$INTERVAL_MS" "$up_s" "$cpu_pct" "$slice_med" "$slice_min" "$slice_max" "$user_pct" "$sys_pct" "${THREADED:-1}" "$checks_per_s" "$p50" "$p99" "$hist_p50" "$hist_p99" \
 	"$failed" "$stop_s" "$eject_s" "$back_s" "$((rss_kb / 1024))" "$load0" "$load1"
