@@ -117,7 +117,6 @@ bench: deps all
 	$(Q)$(BUILD)/tests/bench_dp
 	$(Q)$(BUILD)/tests/bench_scale
 	$(Q)$(BUILD)/tests/bench_metrics
-	$(Q)$(BUILD)/tests/bench_scale
 
 bench-e2e: deps all
 	$(Q)bash scripts/bench_e2e.sh
