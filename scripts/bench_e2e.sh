@@ -64,8 +64,8 @@
 # Runs BENCH_RUNS (3) rounds of (-), (c), (a), (a1), (b), then prints per-round
 # lines, medians with min..max, the per-round ratios (a)/(c), (a)/(b) and
 # (a1)/(c), the method, and one JSON line per mode. Needs root. Takes ~2
-# minutes (up to ~3 with repeats); aborts past 300 s. Cleanup (namespaces, processes,
-# pins) is tests/e2e/lib.sh's trap, on every exit path.
+# minutes (up to ~3 with repeats); aborts past 300 s. Cleanup (namespaces,
+# processes, pins) is tests/e2e/lib.sh's trap, on every exit path.
 set -uo pipefail
 
 XLBT_PREFIX=xlbb$$
