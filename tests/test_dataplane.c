@@ -825,6 +825,51 @@ static void test_backend_counters_kept_out_of_table(void **state)
 	assert_int_equal(bs.packets, 0);
 }
 
+/*
+ * xlb_dp__ids_gen(), which keeps xlbd's config-to-counter-id map: unchanged
+ * when a set changes only weights (slow start republishes that way), changed
+ * when a backend leaves or comes in; the ids it vouches for stay right.
+ */
+static void test_ids_gen(void **state)
+{
+	struct fixture *fx = *state;
+	const char *name = "198.18.1.151:5353/udp";
+	struct xlb_vip_addr v = vip(name);
+	struct xlb_dp_backend b[3];
+	struct xlb_dp_backend_key keys[3];
+	int ids[3], again[3];
+	unsigned long gen;
+
+	add_vip(fx, name, XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, XLB_AF_INET, 3);
+	for (int i = 0; i < 3; i++) {
+		b[i] = backend(XLB_AF_INET, i + 1, 100);
+		keys[i].family = b[i].family;
+		memcpy(keys[i].addr, b[i].addr, sizeof(keys[i].addr));
+	}
+	assert_true(xlb_dp__counter_ids(fx->dp, &v, 3, keys, ids) >= 0);
+	gen = xlb_dp__ids_gen(fx->dp);
+	assert_int_not_equal(gen, 0);
+
+	b[2].weight = 10; /* a slow-start step */
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &v, b, 3, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(xlb_dp__ids_gen(fx->dp), gen);
+	assert_true(xlb_dp__counter_ids(fx->dp, &v, 3, keys, again) >= 0);
+	assert_memory_equal(again, ids, sizeof(ids));
+
+	/* backend 3 ejected: out of the table, its counters parked */
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &v, b, 2, fx->err, sizeof(fx->err)), 0);
+	assert_int_not_equal(xlb_dp__ids_gen(fx->dp), gen);
+	gen = xlb_dp__ids_gen(fx->dp);
+	assert_true(xlb_dp__counter_ids(fx->dp, &v, 3, keys, again) >= 0);
+	assert_memory_equal(again, ids, sizeof(ids));
+
+	/* back in */
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &v, b, 3, fx->err, sizeof(fx->err)), 0);
+	assert_int_not_equal(xlb_dp__ids_gen(fx->dp), gen);
+	assert_true(xlb_dp__counter_ids(fx->dp, &v, 3, keys, again) >= 0);
+	assert_memory_equal(again, ids, sizeof(ids));
+}
+
 /* ---- wrr, rr, lc --------------------------------------------------------------- */
 
 /* A VIP of algorithm algo with backends 1..n of the given weights (l2dsr, so
@@ -2082,6 +2127,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_empty_vip_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syn_retransmit_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ids_gen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_counters_kept_out_of_table, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_conntrack_entries, setup, teardown),

@@ -1810,7 +1810,7 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	struct xlb_maglev_backend *mb = NULL;
 	struct xlb_backend *old = NULL;
 	struct addr_pos *oldk = NULL;
-	__u32 *ids = NULL, nold, nmb = 0;
+	__u32 *ids = NULL, nold, nmb = 0, nkept = 0;
 	bool *is_new = NULL, *kept = NULL, *resolved = NULL, *revived = NULL;
 	__u8 (*last)[6] = NULL; /* a kept backend's MAC, the fallback */
 	__u64 now;
@@ -1818,7 +1818,6 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	char name[64];
 	int ret;
 
-	ids_changed(dp);
 	ret = check_vip(vip, err, errlen);
 	if (ret)
 		return ret;
@@ -1879,9 +1878,16 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 			resolved[i] = !memcmp(want[i].mac, "\0\0\0\0\0\0", 6);
 		memcpy(last[i], old[hit->pos].mac, 6);
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (is_new[i])
 			resolved[i] = !memcmp(want[i].mac, "\0\0\0\0\0\0", 6);
+		nkept += !is_new[i];
+	}
+	/* A backend in or out changes ids (and may take a parked one); weights,
+	 * MACs and slow-start steps do not, and keep counter-id caches good.
+	 */
+	if (nkept < n || nkept < nold)
+		ids_changed(dp);
 	ret = resolve_macs(dp, v, want, (const __u8(*)[6])last, n, err, errlen);
 	if (ret)
 		goto out;

@@ -218,7 +218,8 @@ struct xlb_dp_backend_key {
 };
 int xlb_dp__counter_ids(struct xlb_dp *dp, const struct xlb_vip_addr *vip, size_t n,
 			const struct xlb_dp_backend_key *keys, int *ids);
-/* Changes whenever VIPs or backends are added, removed or set, so that
+/* Changes whenever VIPs are added or removed and whenever a backend enters
+ * or leaves a VIP (not when a set changes only weights or MACs), so that
  * counter ids mapped once stay good while it is unchanged; never 0 and
  * never the same for two handles.
  */
