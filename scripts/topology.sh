@@ -7,17 +7,19 @@
 #
 #   scripts/topology.sh up PREFIX N_BACKENDS l2dsr|ipip
 #   scripts/topology.sh down PREFIX
+#   scripts/topology.sh add-lb PREFIX ROLE V4 [xdp-pass] # ROLE: lbNAME, V4: 198.18.0.3-9
 #   scripts/topology.sh exec PREFIX ROLE CMD...     # ROLE: client, lb, be1.., sw
 #
-# Sourced, it defines topo_up, topo_down, topo_exec, topo_exec_argv,
+# Sourced, it defines topo_up, topo_down, topo_add_lb, topo_exec, topo_exec_argv,
 # topo_backend_http (stop|start a backend's server), topo_ns, topo_run_dir,
 # topo_be4, topo_be6 and the TOPO_* address variables below. topo_up,
-# topo_down and topo_backend_http run this file as a child process, so a
+# topo_down, topo_add_lb and topo_backend_http run this file as a child process, so a
 # failure never depends on the caller's `set -e` state.
 #
 #   PREFIX-sw      bridge br0; ports "client", "lb", "be1".. (veth peers)
 #   PREFIX-client  eth0 198.18.0.1/24 2001:2::1/64; VIPs routed via the lb
 #   PREFIX-lb      eth0 198.18.0.2/24 2001:2::2/64
+#   PREFIX-lbNAME  (add-lb) eth0 V4/24: another balancer beside the lb
 #   PREFIX-beI     eth0 198.18.0.(10+I)/24 2001:2::(10+I)/64; VIPs on lo;
 #                  HTTP on :80 answering "beI\n" (GET /bytes/N: N bytes;
 #                  503 while the file RUN/beI/down exists); UDP on :53
@@ -89,6 +91,8 @@ topo_exec() {
 
 topo_up() { bash "$XLB_TOPO_SCRIPT" up "$@"; }
 topo_down() { bash "$XLB_TOPO_SCRIPT" down "$@"; }
+# topo_add_lb PREFIX ROLE V4 [xdp-pass]
+topo_add_lb() { bash "$XLB_TOPO_SCRIPT" add-lb "$@"; }
 # topo_backend_http PREFIX I stop|start
 topo_backend_http() { bash "$XLB_TOPO_SCRIPT" backend-http "$@"; }
 
@@ -143,7 +147,7 @@ _topo_kill() {
 
 _topo_namespaces() {
 	ip netns list 2>/dev/null | awk '{print $1}' |
-		grep -E "^$1-(sw|client|lb|be[0-9]+)\$" || true
+		grep -E "^$1-(sw|client|lb[a-z0-9]*|be[0-9]+)\$" || true
 }
 
 _topo_check_prefix() {
@@ -337,6 +341,73 @@ _topo_backend_http() {
 	esac
 }
 
+# _topo_node PREFIX ROLE MTU: namespace PREFIX-ROLE with eth0 on the bridge
+# (port ROLE), and a bpffs of its own unless it is the client.
+_topo_node() {
+	local prefix=$1 role=$2 mtu=$3 run ns sw
+	run=$(topo_run_dir "$prefix")
+	sw=$(topo_ns "$prefix" sw)
+	ns=$(topo_ns "$prefix" "$role")
+	ip netns add "$ns"
+	# No DAD: until its link-local address has passed DAD the kernel
+	# sends no neighbour solicitation without a packet to answer (xlbd
+	# resolving a backend at start), and on an idle machine DAD outlasts
+	# the setup. Set before eth0 exists, which takes the defaults.
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0 \
+		net.ipv6.conf.all.accept_dad=0
+	ip -n "$ns" link set lo up
+	# Both ends are made in the switch namespace; eth0 moves out.
+	ip -n "$sw" link add "$role" mtu $mtu type veth peer name eth0 netns "$ns"
+	ip -n "$sw" link set "$role" master br0 up
+	ip -n "$ns" link set eth0 mtu $mtu up
+	if [ "$role" != client ]; then
+		mkdir -p "$run/bpf/$role"
+		mount -t bpf bpf "$run/bpf/$role"
+	fi
+}
+
+# _topo_xdp_pass PREFIX PORT: trap 1, an XDP program on the switch side of
+# PORT's veth. iproute2 keeps its work dir in the first bpffs it finds:
+# give it a private one, gone when the command ends, not a run's bpffs.
+_topo_xdp_pass() {
+	ip netns exec "$(topo_ns "$1" sw)" sh -c 'mount -t bpf bpf /sys/fs/bpf &&
+		exec ip -force link set dev "$1" xdpdrv obj "$0" sec xdp' \
+		"$XLB_TOPO_ROOT/build/tests/xdp_pass.bpf.o" "$2"
+}
+
+# add-lb: a further lb-like namespace on the bridge, for benchmarks that
+# run other balancers next to xlb's lb (scripts/bench_e2e.sh). No backend
+# routes or VIPs: the caller sets up what it runs there.
+_topo_add_lb() {
+	local prefix=$1 role=$2 v4=$3 pass=${4:-} run mode mtu
+	_topo_check_prefix "$prefix"
+	if ! [[ $role =~ ^lb[a-z0-9]{1,6}$ ]]; then
+		_topo_log "add-lb: ROLE must be 'lb' and 1-6 letters or digits: '$role'"
+		exit 2
+	fi
+	if ! [[ $v4 =~ ^198\.18\.0\.([3-9])$ ]]; then
+		_topo_log "add-lb: V4 must be 198.18.0.3 to 198.18.0.9 (the others are taken): '$v4'"
+		exit 2
+	fi
+	case $pass in "" | xdp-pass) ;; *) _topo_log "add-lb: 'xdp-pass' or nothing: '$pass'"; exit 2 ;; esac
+	run=$(topo_run_dir "$prefix")
+	[ -f "$run/topology" ] || { _topo_log "add-lb: $prefix is not up"; exit 1; }
+	if [ -n "$(ip netns list 2>/dev/null | awk -v n="$(topo_ns "$prefix" "$role")" '$1 == n')" ]; then
+		_topo_log "add-lb: $role already exists"
+		exit 1
+	fi
+	read -r mode _ <"$run/topology"
+	mtu=1500
+	[ "$mode" = ipip ] && mtu=$TOPO_IPIP_MTU
+	# A failure leaves the namespace to `down`, which removes it with the rest.
+	trap '_topo_log "add-lb $prefix $role failed at line $LINENO"; exit 1' ERR
+	set -eE -o pipefail
+	_topo_node "$prefix" "$role" $mtu
+	ip -n "$(topo_ns "$prefix" "$role")" addr add "$v4/24" dev eth0
+	[ -z "$pass" ] || _topo_xdp_pass "$prefix" "$role"
+	trap - ERR
+}
+
 _topo_up() {
 	local prefix=$1 n=$2 mode=$3 run sw ns role i mtu pid
 	_topo_check_prefix "$prefix"
@@ -376,23 +447,7 @@ _topo_up() {
 	local roles="client lb"
 	for ((i = 1; i <= n; i++)); do roles+=" be$i"; done
 	for role in $roles; do
-		ns=$(topo_ns "$prefix" "$role")
-		ip netns add "$ns"
-		# No DAD: until its link-local address has passed DAD the kernel
-		# sends no neighbour solicitation without a packet to answer (xlbd
-		# resolving a backend at start), and on an idle machine DAD outlasts
-		# the setup. Set before eth0 exists, which takes the defaults.
-		ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0 \
-			net.ipv6.conf.all.accept_dad=0
-		ip -n "$ns" link set lo up
-		# Both ends are made in the switch namespace; eth0 moves out.
-		ip -n "$sw" link add "$role" mtu $mtu type veth peer name eth0 netns "$ns"
-		ip -n "$sw" link set "$role" master br0 up
-		ip -n "$ns" link set eth0 mtu $mtu up
-		if [ "$role" != client ]; then
-			mkdir -p "$run/bpf/$role"
-			mount -t bpf bpf "$run/bpf/$role"
-		fi
+		_topo_node "$prefix" "$role" $mtu
 	done
 
 	_topo_addr() { # ROLE V4 V6
@@ -414,10 +469,7 @@ _topo_up() {
 
 	# Load balancer: trap 1, an XDP program on the switch side of its veth.
 	_topo_addr lb $TOPO_LB4 $TOPO_LB6
-	# iproute2 keeps its work dir in the first bpffs it finds: give it a
-	# private one, gone when the command ends, not a run's bpffs.
-	ip netns exec "$sw" sh -c 'mount -t bpf bpf /sys/fs/bpf &&
-		exec ip -force link set dev lb xdpdrv obj "$0" sec xdp' $xdp_pass
+	_topo_xdp_pass "$prefix" lb
 
 	_topo_write_server "$run/server.py"
 	for ((i = 1; i <= n; i++)); do
@@ -470,11 +522,14 @@ _topo_main() {
 	exec)
 		[ $# -ge 3 ] || { _topo_log "usage: exec PREFIX ROLE CMD..."; exit 2; }
 		topo_exec "$@" ;;
+	add-lb)
+		[ $# = 3 ] || [ $# = 4 ] || { _topo_log "usage: add-lb PREFIX ROLE V4 [xdp-pass]"; exit 2; }
+		_topo_add_lb "$@" ;;
 	backend-http)
 		[ $# = 3 ] || { _topo_log "usage: backend-http PREFIX I stop|start"; exit 2; }
 		_topo_backend_http "$@" ;;
 	*)
-		sed -n '8,10p' "$XLB_TOPO_SCRIPT" | sed 's/^# \{0,1\}//' >&2
+		sed -n '8,11p' "$XLB_TOPO_SCRIPT" | sed 's/^# \{0,1\}//' >&2
 		exit 2 ;;
 	esac
 }

@@ -3,8 +3,9 @@
 #
 # The test topology itself (scripts/topology.sh), without xlbd: hosts,
 # addresses, routes, the KERNEL-NOTES settings and the backends' servers in
-# l2dsr mode; in ipip mode, xlb-decap attached on every backend and really
-# decapsulating; after each `down`, nothing left.
+# l2dsr mode, and a further balancer namespace (add-lb); in ipip mode,
+# xlb-decap attached on every backend and really decapsulating; after each
+# `down`, nothing left.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -51,6 +52,18 @@ in_ns client ip route get 198.18.1.100 | grep -q 'via 198.18.0.2' || fail "clien
 in_ns client ip -6 route get 2001:2::100 | grep -q 'via 2001:2::2' || fail "client: VIPv6 not via lb"
 in_ns client ethtool -k eth0 | grep -q '^tx-checksumming: off' || fail "client: tx checksum offload on"
 in_ns sw ip -d link show lb | grep -q 'prog/xdp.*name xdp_pass' || fail "sw: no xdp_pass on lb port"
+
+# add-lb: another balancer's namespace on the bridge (make bench-e2e),
+# reachable, with xdp_pass on its port when asked; bad names refused; and
+# `down` below removes it with the rest.
+topo_add_lb "$p" lbx 198.18.0.5 xdp-pass || fail "add-lb"
+assert_eq be1 "$(in_ns lbx curl -sS --max-time 5 --interface 198.18.0.5 http://198.18.0.11/)" "be1 from lbx"
+in_ns sw ip -d link show lbx | grep -q 'prog/xdp.*name xdp_pass' || fail "sw: no xdp_pass on lbx port"
+mountpoint -q "$XLBT_RUN/bpf/lbx" || fail "lbx: no bpffs of its own"
+topo_add_lb "$p" lbx 198.18.0.6 2>/dev/null && fail "add-lb of an existing role succeeded"
+topo_add_lb "$p" bex 198.18.0.6 2>/dev/null && fail "add-lb of a role not named lb* succeeded"
+topo_add_lb "$p" lby 198.18.0.11 2>/dev/null && fail "add-lb on a backend's address succeeded"
+assert_eq "$p-be1 $p-be2 $p-be3 $p-client $p-lb $p-lbx $p-sw " "$(our_namespaces)" "namespaces with lbx"
 
 # A second `up` of the same prefix is refused and leaves the first alone.
 topo_up "$p" 1 l2dsr 2>/dev/null && fail "second up of $p succeeded"
