@@ -3,69 +3,83 @@
 #
 # make bench-e2e: end-to-end throughput of xlb against the load balancers a
 # user could use instead, on one namespace topology (scripts/topology.sh,
-# l2dsr mode: a client, an lb and 3 backends on one bridge):
+# l2dsr mode: a client and 3 backends on one bridge). The balancers stand
+# side by side, each in its own namespace on the bridge, so going from one
+# to another is only a different destination in the client's frames:
 #
-#   (a) xlb       xlbd, VIP 198.18.1.100:9/udp, maglev, forward l2dsr, 3 backends
-#   (a1) xlb      the same with be1 alone, the one backend (c) sends to: the
-#                 balancer's own cost against (c)'s without the spreading
-#                 over 3 backend namespaces, which costs the path itself
-#   (b) nftables  in the lb: prerouting DNAT of the VIP to `numgen random mod 3`
-#                 over the backends' own addresses; ip_forward on; the backends
-#                 route the client and their default via the lb, so replies
-#                 go back through it (checked with one UDP request to VIP:53)
-#   (c) xdp_fwd   tests/bpf/xdp_fwd.bpf.c on the lb: rewrite the destination
-#                 MAC to be1's, XDP_TX; the ceiling of any XDP balancer here
+#   (a) xlb       in "lb": xlbd, VIP 198.18.1.100:9/udp, maglev, forward
+#                 l2dsr, 3 backends
+#   (a1) xlb      the same xlbd's second VIP, 198.18.1.101:9/udp, with be1
+#                 alone, the one backend (c) sends to: the balancer's own
+#                 cost against (c)'s without the spreading over 3 backend
+#                 namespaces, which costs the path itself
+#   (b) nftables  in "lbnft" (198.18.0.4): prerouting DNAT of the VIP to
+#                 `numgen random mod 3` over the backends' own addresses;
+#                 ip_forward on; the backends route the client and their
+#                 default via lbnft, so replies go back through it (checked
+#                 with one UDP request to VIP:53)
+#   (c) xdp_fwd   in "lbfwd" (198.18.0.3): tests/bpf/xdp_fwd.bpf.c, rewrite
+#                 the destination MAC to be1's, XDP_TX; the ceiling of any
+#                 XDP balancer here
 #   (-) direct    no lb at all: the client sends to be1's MAC; the reference
 #                 for the CPU attribution below
 #
 # Load: trafgen (one process, which trafgen pins to CPU 0) in the client
-# sends 60-byte UDP frames to VIP:9 as fast as it can for BENCH_SECONDS (5) s,
-# the source port counting over FLOWS (10000) ports that no recent
-# measurement used (so each starts with new flows in xlb's table and in
-# conntrack), UDP checksum 0 (legal for UDP/IPv4, so KERNEL-NOTES 2 does not
-# arise). BENCH_CONNTRACK_SIZE=N starts xlbd with --conntrack-size N. Each backend counts and drops what reaches its input hook (an nft
-# `inet` table, a counter on udp dport 9): no backend answers, no ICMP comes
-# back.
+# sends 60-byte UDP frames to the VIP's port 9 as fast as it can, the source
+# port counting over FLOWS (10000) ports, UDP checksum 0 (legal for
+# UDP/IPv4, so KERNEL-NOTES 2 does not arise). Each mode gets BENCH_SECONDS
+# (5) s of load a round, in BENCH_SLICES (5) slices that take turns with the
+# other modes' slices (slice 1 of every mode, then slice 2, ..., the order
+# rotating so each mode takes each place once): a slow patch of this shared
+# host, which lasts seconds to minutes, then falls on every mode alike
+# instead of on one, which is what made single measurements here move by
+# up to 1.65x. Every slice sends from a source address of its own
+# (198.18.100.1 to .250, in turn), so it starts with 10,000 new flows in
+# xlb's table and in nftables' conntrack. BENCH_CONNTRACK_SIZE=N starts
+# xlbd with --conntrack-size N; BENCH_SLICES_OUT=FILE keeps the slices'
+# own figures (JSON lines). Each backend counts and drops what reaches
+# its input hook (an nft `inet` table, a counter on udp dport 9): no
+# backend answers, no ICMP comes back.
 #
-# Rates. "kpps": packets counted at the backends / trafgen's sending time.
-# On veth everything after the client's first hop (bridge, lb, bridge,
-# backend) runs in the NET_RX softirq of the sending CPU, mostly inside
-# trafgen's own system calls, so the sending CPU is the bottleneck and the
-# rate is set by the cost of the whole path, of which the lb is one part.
-# Other work scheduled on that CPU lowers it, so "kpps/CPU" also divides it
-# by the share of that CPU the path actually got: trafgen's user+system time
-# (the kernel charges softirq work done in its context to it) plus the
-# sending CPU's ksoftirqd, over the wall time. On an idle machine the two
-# agree; on a heavily shared CPU it reads high (softirq work then runs in
-# other tasks' context, uncounted), so it is an approximation.
+# Rates. "kpps": packets counted at the backends / trafgen's sending time,
+# summed over a mode's slices in a round. On veth everything after the
+# client's first hop (bridge, lb, bridge, backend) runs in the NET_RX
+# softirq of the sending CPU, mostly inside trafgen's own system calls, so
+# the sending CPU is the bottleneck and the rate is set by the cost of the
+# whole path, of which the lb is one part. Other work scheduled on that CPU
+# lowers it, so "kpps/CPU" also divides it by the share of that CPU the path
+# actually got: trafgen's user+system time (the kernel charges softirq work
+# done in its context to it) plus the sending CPU's ksoftirqd, over the
+# wall time. On an idle machine the two agree; on a heavily shared CPU it
+# reads high (softirq work then runs in other tasks' context, uncounted),
+# so it is an approximation.
 #
 # lb CPU. "softirq ns/pkt": /proc/stat softirq time summed over all CPUs,
-# before/after, divided by packets delivered: the cost of the whole path
-# after the first hop, not the lb's. The lb's share is estimated by
-# difference: mode minus `direct` in the same round (the same path without
-# the lb hop). That share still holds the extra bridge pass and veth hops
-# that any lb on this topology costs; (c)'s share is that floor, and mode
-# minus (c) is what a balancer adds over a forwarder that does nothing. The
-# kernel accounts CPU time by ticks (no IRQ_TIME_ACCOUNTING here): samples,
-# ~1% over 5 s.
+# before/after each slice, divided by packets delivered: the cost of the
+# whole path after the first hop, not the lb's. The lb's share is estimated
+# by difference: mode minus `direct` in the same round (the same path
+# without the lb hop). That share still holds the extra bridge pass and
+# veth hops that any lb on this topology costs; (c)'s share is that floor,
+# and mode minus (c) is what a balancer adds over a forwarder that does
+# nothing. The kernel accounts CPU time by ticks (no IRQ_TIME_ACCOUNTING
+# here): samples, ~1% over 5 s.
 #
 # Other load (the other CPUs more than 15% busy, or more than 10% of the
-# sending CPU going to other work) is reported; a disturbed measurement is
-# repeated once while the run is young, and the less disturbed try is kept
-# (marked NOISY if both were).
+# sending CPU going to other work, over a mode's slices in a round) is
+# marked NOISY.
 #
-# Fairness: the switch-side peer of the lb's veth carries an XDP_PASS program
-# only because veth drops XDP_TX frames without one (KERNEL-NOTES 1); it
-# costs skb-path traffic a copy, so it is detached during (b) and put back
-# after. Bridge FDB entries are static so nothing is flooded, and the bridge
-# does not call netfilter (bridge-nf-call-* = 0 in the switch namespace), as
-# a hardware switch would not.
+# Fairness: the switch-side peers of the lb's and lbfwd's veths carry an
+# XDP_PASS program only because veth drops XDP_TX frames without one
+# (KERNEL-NOTES 1); lbnft's has none (it would cost skb-path traffic a
+# copy). Bridge FDB entries are static so nothing is flooded, and the bridge
+# does not call netfilter (bridge-nf-call-* = 0 in the switch namespace),
+# as a hardware switch would not.
 #
-# Runs BENCH_RUNS (3) rounds of (-), (c), (a), (a1), (b), then prints per-round
-# lines, medians with min..max, the per-round ratios (a)/(c), (a)/(b) and
+# Runs BENCH_RUNS (3) rounds and prints a line per mode and round, medians
+# with min..max over rounds, the per-round ratios (a)/(c), (a)/(b) and
 # (a1)/(c), the method, and one JSON line per mode. Needs root. Takes ~2
-# minutes (up to ~3 with repeats); aborts past 300 s. Cleanup (namespaces,
-# processes, pins) is tests/e2e/lib.sh's trap, on every exit path.
+# minutes; aborts past 300 s. Cleanup (namespaces, processes, pins) is
+# tests/e2e/lib.sh's trap, on every exit path.
 set -uo pipefail
 
 XLBT_PREFIX=xlbb$$
@@ -74,45 +88,47 @@ source "$(dirname "$0")/../tests/e2e/lib.sh"
 
 RUNS=${BENCH_RUNS:-3}
 SECONDS_PER_RUN=${BENCH_SECONDS:-5}
+SLICES=${BENCH_SLICES:-5}
 # xlbd's connection-table size (flows per family); empty: its default
 CONNTRACK_SIZE=${BENCH_CONNTRACK_SIZE:-}
+# a copy of the per-slice figures (JSON lines), kept after the run
+KEEP_SLICES=${BENCH_SLICES_OUT:-}
 FLOWS=10000
-# Measurement attempts take turns over PORT_SLOTS ranges of FLOWS source
-# ports from PORT0 (warm-ups use 1024..2047), so each starts with new flows
-# in xlb's table and in conntrack: a range comes back 6 attempts (> 30 s,
-# conntrack's UDP timeout) later.
 PORT0=2048
-PORT_SLOTS=6
+SRC_NET=198.18.100 # slice sources .1 to .250, in turn
+WARM_SRC=198.18.99.1
+SRC_ROUTE=198.18.96.0/19 # both, for lbnft's route back to them
 ATTEMPT=0
-MAX_PKTS=50000000 # bound in count; at ~1 Mpps a run sends ~5M
-MAX_TRIES=2       # per measurement, when other load disturbed the first
-RETRY_UNTIL=90    # s: no more repeats after this
+MAX_PKTS=50000000 # bound in count; at ~1 Mpps a slice sends ~1M
+MAX_TRIES=2       # per slice, when trafgen gave no counts
 BUDGET_S=300      # s: abort
 VIP=$TOPO_VIP4
+VIP1=$TOPO_VIP4_SPARE
+LBFWD4=198.18.0.3
+LBNFT4=198.18.0.4
 BE_N=3
+MODES=(direct xdp_fwd xlb xlb1 nftables)
 
 [[ $RUNS =~ ^[1-5]$ ]] || fail "BENCH_RUNS must be 1..5, not '$RUNS'"
 if ! [[ $SECONDS_PER_RUN =~ ^[0-9]+$ ]] || [ "$SECONDS_PER_RUN" -lt 1 ] ||
 	[ "$SECONDS_PER_RUN" -gt 20 ]; then
 	fail "BENCH_SECONDS must be 1..20"
 fi
+[[ $SLICES =~ ^[1-8]$ ]] || fail "BENCH_SLICES must be 1..8, not '$SLICES'"
+SLICE_S=$(awk -v s="$SECONDS_PER_RUN" -v n="$SLICES" 'BEGIN { printf "%.3f", s / n }')
 
 require_root
-if ! command -v nft >/dev/null 2>&1; then
-	# Not (yet) in scripts/deps.sh's list; the same Debian way.
-	echo "bench-e2e: installing nftables"
-	DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-			nftables >/dev/null || fail "cannot install nftables"
-fi
-require_cmd ip ethtool bridge trafgen nft bpftool python3 timeout
+# make bench-e2e runs `make deps` first (scripts/deps.sh has them all).
+require_cmd ip ethtool bridge trafgen nft bpftool python3 timeout awk
 require_build build/xlbd build/xlbctl build/tests/xdp_pass.bpf.o build/tests/xdp_fwd.bpf.o
 
 # The arithmetic, in Python (already a test dependency):
-#   record RESULTS HZ RUN MODE TRY FIRST_PORT TRAFGEN_OUT STAT0 STAT1
-#          KSOFT0 KSOFT1 TIMES0 TIMES1 WALL0 WALL1 N1 N2 N3
-#       appends one JSON line to RESULTS, prints one line; exit 3 if noisy
-#   summary RESULTS SECONDS FLOWS
+#   record RESULTS HZ RUN SLICE MODE SRC TRAFGEN_OUT STAT0 STAT1 KSOFT0 KSOFT1
+#          TIMES0 TIMES1 WALL0 WALL1 N1 N2 N3
+#       appends one slice's raw figures to RESULTS (a JSON line)
+#   round RESULTS RUN
+#       prints a line per mode for that round, its slices summed
+#   summary RESULTS SECONDS SLICES FLOWS
 #       medians, spreads, ratios, the method, one JSON line per mode
 BENCH_PY=$(
 	cat <<'PY'
@@ -135,7 +151,7 @@ def ksoftirqd(path): # cat of /proc/PID/stat of every ksoftirqd/N: {N: utime+sti
 def child_secs(path): # the second line of bash's `times`: children's user and system
     return sum(int(m) * 60 + float(s) for m, s in re.findall(r"(\d+)m([\d.]+)s", open(path).read().splitlines()[1]))
 
-def record(results, hz, run, mode, attempt, first, tg_out, st0, st1, ks0, ks1, ch0, ch1,
+def record(results, hz, run, slice_, mode, src, tg_out, st0, st1, ks0, ks1, ch0, ch1,
            wall0, wall1, *counts):
     hz, counts = int(hz), [int(c) for c in counts]
     text = open(tg_out, errors="replace").read().replace("\r", "")
@@ -143,38 +159,46 @@ def record(results, hz, run, mode, attempt, first, tg_out, st0, st1, ks0, ks1, c
     m_time = re.search(r"(\d+) sec, (\d+) usec on CPU(\d+)", text)
     if not m_sent or not m_time:
         sys.exit("cannot parse trafgen's output:\n" + text)
-    sent = int(m_sent.group(1))
     secs = int(m_time.group(1)) + int(m_time.group(2)) / 1e6
     cpu_n = int(m_time.group(3))
-    sender = "cpu%d" % cpu_n
+    if sum(counts) == 0 or secs <= 0:
+        sys.exit("%s: nothing delivered" % mode)
     a, b = cpu_stat(st0), cpu_stat(st1)
     delta = {k: [y - x for x, y in zip(a[k], b[k])] for k in a}
-    delivered = sum(counts)
-    if delivered == 0 or secs <= 0:
-        sys.exit("%s: nothing delivered" % mode)
-    soft_ns = 1e9 * delta["cpu"][6] / hz / delivered
-    others = [k for k in delta if k not in ("cpu", sender)]
-    tot = sum(sum(delta[k]) for k in others)
-    others_busy = (tot - sum(delta[k][3] + delta[k][4] for k in others)) / tot if tot else 0.0
+    others = [k for k in delta if k not in ("cpu", "cpu%d" % cpu_n)]
     ksoft = (ksoftirqd(ks1).get(cpu_n, 0) - ksoftirqd(ks0).get(cpu_n, 0)) / hz
-    # The share of the sending CPU that the send got (trafgen's start-up
-    # included on both sides); 1 when nothing else ran there.
-    cpu_share = (child_secs(ch1) - child_secs(ch0) + ksoft) / (float(wall1) - float(wall0))
-    noisy = others_busy > OTHERS_BUSY_MAX or cpu_share < CPU_SHARE_MIN
-    rec = {"run": int(run), "mode": mode, "try": int(attempt), "first_port": int(first),
-           "secs": secs, "sent": sent, "per_backend": counts, "delivered": delivered,
-           "pps": delivered / secs, "cpu_share": cpu_share,
-           "pps_cpu": delivered / secs / cpu_share if cpu_share > 0 else 0.0,
-           "softirq_ns_per_pkt": soft_ns, "others_busy": others_busy, "noisy": noisy}
+    rec = {"run": int(run), "slice": int(slice_), "mode": mode, "src": src, "secs": secs,
+           "sent": int(m_sent.group(1)), "per_backend": counts,
+           "softirq_s": delta["cpu"][6] / hz,
+           "others_ticks": sum(sum(delta[k]) for k in others),
+           "others_idle_ticks": sum(delta[k][3] + delta[k][4] for k in others),
+           # trafgen's start-up included on both sides
+           "path_cpu_s": child_secs(ch1) - child_secs(ch0) + ksoft,
+           "wall_s": float(wall1) - float(wall0)}
     with open(results, "a") as f:
         f.write(json.dumps(rec) + "\n")
-    split = "/".join("%d%%" % round(100 * c / delivered) for c in counts)
-    print("round %s  %-8s %6.1f kpps %6.1f kpps/CPU  sent %8d  delivered %5.1f%% (be1/2/3 %s)"
-          "  softirq %4.0f ns/pkt  sender CPU share %3.0f%%, other CPUs busy %3.0f%%%s"
-          % (run, mode, rec["pps"] / 1000, rec["pps_cpu"] / 1000, sent,
-             100 * delivered / sent if sent else 0, split, soft_ns,
-             100 * cpu_share, 100 * others_busy, "  NOISY" if noisy else ""))
-    sys.exit(3 if noisy else 0)
+
+def aggregate(slices): # one mode's slices in one round
+    delivered = sum(sum(r["per_backend"]) for r in slices)
+    secs = sum(r["secs"] for r in slices)
+    tot = sum(r["others_ticks"] for r in slices)
+    idle = sum(r["others_idle_ticks"] for r in slices)
+    share = sum(r["path_cpu_s"] for r in slices) / sum(r["wall_s"] for r in slices)
+    busy = (tot - idle) / tot if tot else 0.0
+    pps = delivered / secs
+    return {"delivered": delivered, "sent": sum(r["sent"] for r in slices), "secs": secs,
+            "per_backend": [sum(c) for c in zip(*(r["per_backend"] for r in slices))],
+            "pps": pps, "pps_cpu": pps / share if share > 0 else 0.0, "cpu_share": share,
+            "softirq_ns_per_pkt": 1e9 * sum(r["softirq_s"] for r in slices) / delivered,
+            "others_busy": busy, "slices": len(slices),
+            "noisy": busy > OTHERS_BUSY_MAX or share < CPU_SHARE_MIN}
+
+def load(results):
+    by = {}
+    for line in open(results):
+        r = json.loads(line)
+        by.setdefault((r["run"], r["mode"]), []).append(r)
+    return {k: aggregate(v) for k, v in by.items()}
 
 NAMES = {
     "xlb": ("xlb_l2dsr", "(a) xlb, L2 DSR, maglev"),
@@ -185,16 +209,21 @@ NAMES = {
 }
 MODES = ("xlb", "xlb1", "nftables", "xdp_fwd", "direct")
 
-def summary(results, secs_nominal, flows):
-    secs_nominal, flows = int(secs_nominal), int(flows)
-    recs = [json.loads(l) for l in open(results)]
-    disturbance = lambda r: max(r["others_busy"], 1 - r["cpu_share"])
-    chosen = {}
-    for r in recs: # a clean try, else the least disturbed
-        k = (r["run"], r["mode"])
-        c = chosen.get(k)
-        if c is None or (c["noisy"] and (not r["noisy"] or disturbance(r) < disturbance(c))):
-            chosen[k] = r
+def round_lines(results, run):
+    agg = load(results)
+    for m in MODES:
+        a = agg[(int(run), m)]
+        split = "/".join("%d%%" % round(100 * c / a["delivered"]) for c in a["per_backend"])
+        print("round %s  %-8s %6.1f kpps %6.1f kpps/CPU  sent %8d  delivered %5.1f%% (be1/2/3 %s)"
+              "  softirq %4.0f ns/pkt  sender CPU share %3.0f%%, other CPUs busy %3.0f%%%s"
+              % (run, m, a["pps"] / 1000, a["pps_cpu"] / 1000, a["sent"],
+                 100 * a["delivered"] / a["sent"] if a["sent"] else 0, split,
+                 a["softirq_ns_per_pkt"], 100 * a["cpu_share"], 100 * a["others_busy"],
+                 "  NOISY" if a["noisy"] else ""))
+
+def summary(results, secs_nominal, slices, flows):
+    secs_nominal, slices, flows = int(secs_nominal), int(slices), int(flows)
+    chosen = load(results)
     runs = sorted({r for r, _ in chosen})
     val = lambda m, r, f: chosen[(r, m)][f]
     per_run = lambda m, f: [f(m, r) for r in runs]
@@ -210,11 +239,10 @@ def summary(results, secs_nominal, flows):
         s = summ(v)
         return (f + " [" + f + "..." + f + "]") % (s["median"] / scale, s["min"] / scale, s["max"] / scale)
 
-    repeated = sum(1 for r in recs if r["try"] > 1)
     noisy = sum(1 for c in chosen.values() if c["noisy"])
     print()
-    print("Results, %d rounds of %d s, median [min...max]; %d measurement(s) repeated, "
-          "%d of %d kept NOISY" % (len(runs), secs_nominal, repeated, noisy, len(chosen)))
+    print("Results, %d rounds of %d s a mode (%d interleaved slices), median [min...max]; "
+          "%d of %d mode-rounds NOISY" % (len(runs), secs_nominal, slices, noisy, len(chosen)))
     print("  %-26s %-21s %-21s %-19s %s" % ("mode", "kpps", "kpps/CPU", "softirq ns/pkt",
                                             "lb share ns/pkt"))
     for m in MODES:
@@ -241,9 +269,11 @@ def summary(results, secs_nominal, flows):
                                fmt(per_run("xlb1", above_fwd))))
     print("""
 Method. kpps: packets counted by nft at the backends' input hook / trafgen's
-sending time. trafgen is one process; on veth everything after its first hop
-(bridge, lb, bridge, backend) runs in softirq on the same CPU, so that CPU is
-the bottleneck and the rate reflects the whole path, of which the lb is a part.
+sending time, over a mode's slices in a round; the modes' slices take turns,
+so other load on the host falls on all of them alike. trafgen is one
+process; on veth everything after its first hop (bridge, lb, bridge,
+backend) runs in softirq on the same CPU, so that CPU is the bottleneck and
+the rate reflects the whole path, of which the lb is a part.
 kpps/CPU: kpps / the share of the sending CPU the path got (trafgen's
 user+system time, which includes softirq run in its context, plus that CPU's
 ksoftirqd, over the wall time); equal to kpps when nothing else runs on the
@@ -262,7 +292,7 @@ NOISY: the other CPUs were more than %d%% busy, or the path got less than
         100 * OTHERS_BUSY_MAX, 100 * CPU_SHARE_MIN))
     for m in MODES:
         j = {"bench": "bench-e2e", "mode": NAMES[m][0], "rounds": len(runs),
-             "seconds": secs_nominal, "flows": flows, "frame_bytes": 60,
+             "seconds": secs_nominal, "slices": slices, "flows": flows, "frame_bytes": 60,
              "pps": summ(per_run(m, pps)), "pps_per_cpu_second": summ(per_run(m, pps_cpu)),
              "pps_per_round": [round(x) for x in per_run(m, pps)],
              "pps_per_cpu_second_per_round": [round(x) for x in per_run(m, pps_cpu)],
@@ -283,7 +313,7 @@ NOISY: the other CPUs were more than %d%% busy, or the path got less than
         print(json.dumps(j))
 
 if __name__ == "__main__":
-    {"record": record, "summary": summary}[sys.argv[1]](*sys.argv[2:])
+    {"record": record, "round": round_lines, "summary": summary}[sys.argv[1]](*sys.argv[2:])
 PY
 )
 
@@ -329,16 +359,28 @@ counters_take() {
 
 # ---- load ---------------------------------------------------------------
 
-# trafgen_cfg FILE DST_MAC FIRST_PORT LAST_PORT
+# trafgen_cfg FILE DST_MAC DST_IP SRC_IP FIRST_PORT LAST_PORT
 trafgen_cfg() {
 	cat >"$1" <<-EOF
 	{
 	  eth(da=$2, sa=$CLIENT_MAC),
-	  ipv4(sa=$TOPO_CLIENT4, da=$VIP, ttl=64, df),
-	  udp(sp=dinc($3, $4), dp=9, csum=0),
+	  ipv4(sa=$4, da=$3, ttl=64, df),
+	  udp(sp=dinc($5, $6), dp=9, csum=0),
 	  fill(0x00, 18)
 	}
 	EOF
+}
+
+# mode_dst MODE: "DST_MAC DST_IP" of the client's frames in MODE.
+mode_dst() {
+	case $1 in
+	direct) echo "$BE1_MAC $VIP" ;;
+	xdp_fwd) echo "$LBFWD_MAC $VIP" ;;
+	xlb) echo "$LB_MAC $VIP" ;;
+	xlb1) echo "$LB_MAC $VIP1" ;;
+	nftables) echo "$LBNFT_MAC $VIP" ;;
+	*) fail "mode_dst: no mode '$1'" ;;
+	esac
 }
 
 # send CFG SECONDS MAX_PACKETS OUT: trafgen in the client, in the
@@ -357,28 +399,30 @@ send() {
 	fail "trafgen exited $rc"
 }
 
-# warm DST_MAC WHAT EXPECT: a few thousand packets on ports that no
-# measurement uses; EXPECT is "all" (every backend must see some) or "be1"
-# (only be1). Retries while ARP resolves; fails when the mode does not work.
+# warm MODE: a few thousand packets from a source no slice uses; every
+# backend must see some (xlb, nftables) or be1 alone (the others). Fails
+# when the mode does not work.
 warm() {
-	local dst=$1 what=$2 expect=$3 c1 c2 c3 cfg=$XLBT_RUN/warm.cfg
-	trafgen_cfg "$cfg" "$dst" 1024 2047
+	local mode=$1 dst ip c1 c2 c3 cfg=$XLBT_RUN/warm.cfg
+	read -r dst ip <<<"$(mode_dst "$mode")"
+	trafgen_cfg "$cfg" "$dst" "$ip" $WARM_SRC 1024 2047
 	counters_take >/dev/null
 	for _ in 1 2 3 4 5; do
 		send "$cfg" 10 3000 "$XLBT_RUN/warm.out"
 		sleep 0.2
 		read -r c1 c2 c3 <<<"$(counters_take)"
-		if [ "$expect" = all ]; then
-			[ "$c1" -gt 0 ] && [ "$c2" -gt 0 ] && [ "$c3" -gt 0 ] && return 0
-		else
+		case $mode in
+		xlb | nftables)
+			[ "$c1" -gt 0 ] && [ "$c2" -gt 0 ] && [ "$c3" -gt 0 ] && return 0 ;;
+		*)
 			if [ "$c2" != 0 ] || [ "$c3" != 0 ]; then
-				fail "$what: be2/be3 got packets ($c1 $c2 $c3)"
+				fail "$mode: be2/be3 got packets ($c1 $c2 $c3)"
 			fi
-			[ "$c1" -gt 0 ] && return 0
-		fi
+			[ "$c1" -gt 0 ] && return 0 ;;
+		esac
 		sleep 0.5
 	done
-	fail "$what: warm-up packets did not reach the backends ($c1 $c2 $c3)"
+	fail "$mode: warm-up packets did not reach the backends ($c1 $c2 $c3)"
 }
 
 # snapshot N: CPU counters before (0) or after (1) a measurement. `times`
@@ -400,78 +444,56 @@ snapshot() {
 	fi
 }
 
-# measure_once RUN MODE DST_MAC TRY: one measurement, recorded (JSON line)
-# in RESULTS and printed. Returns 3 when other load disturbed it, 4 when
-# trafgen gave no counts (nothing recorded).
+# measure_once RUN SLICE MODE: one slice, its raw figures appended to
+# RESULTS. Returns 4 when trafgen gave no counts (nothing recorded).
 measure_once() {
-	local run=$1 mode=$2 dst=$3 try=$4 first cfg=$XLBT_RUN/run.cfg out=$XLBT_RUN/run.out
+	local run=$1 slice=$2 mode=$3 dst ip src cfg=$XLBT_RUN/run.cfg out=$XLBT_RUN/run.out
 	local counts r=$XLBT_RUN
 	budget
-	first=$((PORT0 + (ATTEMPT % PORT_SLOTS) * FLOWS))
+	read -r dst ip <<<"$(mode_dst "$mode")"
+	src=$SRC_NET.$((1 + ATTEMPT % 250))
 	ATTEMPT=$((ATTEMPT + 1))
-	trafgen_cfg "$cfg" "$dst" $first $((first + FLOWS - 1))
+	trafgen_cfg "$cfg" "$dst" "$ip" "$src" $PORT0 $((PORT0 + FLOWS - 1))
 	counters_take >/dev/null
 	snapshot 0
-	send "$cfg" "$SECONDS_PER_RUN" $MAX_PKTS "$out" || return $?
+	send "$cfg" "$SLICE_S" $MAX_PKTS "$out" || return $?
 	snapshot 1
 	sleep 0.1 # the last frames are still in a softirq queue at most
 	counts=$(counters_take)
 	# shellcheck disable=SC2086
-	python3 -c "$BENCH_PY" record "$RESULTS" "$CLK_TCK" "$run" "$mode" "$try" $first \
+	python3 -c "$BENCH_PY" record "$RESULTS" "$CLK_TCK" "$run" "$slice" "$mode" "$src" \
 		"$out" "$r/stat0" "$r/stat1" "$r/ksoft0" "$r/ksoft1" "$r/times0" "$r/times1" \
 		"$(cat "$r/wall0")" "$(cat "$r/wall1")" $counts
 }
 
-# measure RUN MODE DST_MAC: repeated (at most MAX_TRIES times, and not past
-# RETRY_UNTIL s) while other load disturbs it; a try without trafgen's
-# counts is repeated up to MAX_TRIES times in any case.
+# measure RUN SLICE MODE: a slice without trafgen's counts is repeated, up
+# to MAX_TRIES times.
 measure() {
 	local try rc
 	for ((try = 1; try <= MAX_TRIES; try++)); do
-		measure_once "$@" $try
+		measure_once "$@"
 		rc=$?
 		[ $rc = 0 ] && return 0
-		if [ $rc = 4 ]; then
-			[ $try -lt $MAX_TRIES ] || fail "measurement $2: trafgen could not flush its ring at the deadline, $try times"
-			echo "        (trafgen could not flush its ring at the deadline: measuring again)"
-			continue
-		fi
-		[ $rc = 3 ] || fail "measurement $2 failed"
-		[ $try = $MAX_TRIES ] || [ $SECONDS -ge $RETRY_UNTIL ] && return 0
-		echo "        (other load on the machine: measuring again)"
+		[ $rc = 4 ] || fail "measurement $3 failed"
+		echo "        (trafgen could not flush its ring at the deadline: measuring again)"
 	done
+	fail "measurement $3: trafgen could not flush its ring at the deadline, $MAX_TRIES times"
 }
 
-# ---- modes --------------------------------------------------------------
+# ---- the balancers ------------------------------------------------------
 
-sw_pass() { # on|off: the XDP_PASS program on the switch side of the lb's veth
-	if [ "$1" = off ]; then
-		ip -n "$SW" link set dev lb xdpdrv off || fail "detach xdp_pass from $SW/lb"
-	else
-		# shellcheck disable=SC2016
-		ip netns exec "$SW" sh -c 'mount -t bpf bpf /sys/fs/bpf &&
-			exec ip -force link set dev lb xdpdrv obj "$0" sec xdp' \
-			build/tests/xdp_pass.bpf.o || fail "attach xdp_pass to $SW/lb"
-	fi
-}
-
-fwd_up() {
-	in_ns lb bpftool prog load build/tests/xdp_fwd.bpf.o /sys/fs/bpf/xdp_fwd \
+fwd_up() { # in lbfwd
+	in_ns lbfwd bpftool prog load build/tests/xdp_fwd.bpf.o /sys/fs/bpf/xdp_fwd \
 		type xdp pinmaps /sys/fs/bpf/xdp_fwd_maps || fail "load xdp_fwd"
 	# shellcheck disable=SC2046
-	in_ns lb bpftool map update pinned /sys/fs/bpf/xdp_fwd_maps/xdp_fwd_macs \
-		key hex 00 00 00 00 value hex $(tr : ' ' <<<"$BE1_MAC") $(tr : ' ' <<<"$LB_MAC") ||
+	in_ns lbfwd bpftool map update pinned /sys/fs/bpf/xdp_fwd_maps/xdp_fwd_macs \
+		key hex 00 00 00 00 value hex $(tr : ' ' <<<"$BE1_MAC") $(tr : ' ' <<<"$LBFWD_MAC") ||
 		fail "set xdp_fwd's MACs"
-	in_ns lb bpftool net attach xdpdrv pinned /sys/fs/bpf/xdp_fwd dev eth0 ||
+	in_ns lbfwd bpftool net attach xdpdrv pinned /sys/fs/bpf/xdp_fwd dev eth0 ||
 		fail "attach xdp_fwd"
 }
 
-fwd_down() {
-	in_ns lb bpftool net detach xdpdrv dev eth0 || fail "detach xdp_fwd"
-	in_ns lb rm -rf /sys/fs/bpf/xdp_fwd /sys/fs/bpf/xdp_fwd_maps
-}
-
-xlb_up() { # [N]: the first N (3) backends
+xlb_up() { # in lb: VIP over the 3 backends, VIP1 over be1 alone
 	local i
 	{
 	cat <<-YAML
@@ -483,36 +505,27 @@ xlb_up() { # [N]: the first N (3) backends
 	    forward: l2dsr
 	    backends:
 	YAML
-	for ((i = 1; i <= ${1:-$BE_N}; i++)); do
+	for ((i = 1; i <= BE_N; i++)); do
 		echo "      - {address: $(topo_be4 $i)}"
 	done
+	cat <<-YAML
+	  - vip: "$VIP1:9/udp"
+	    algorithm: maglev
+	    forward: l2dsr
+	    backends:
+	      - {address: $(topo_be4 1)}
+	YAML
 	} >"$XLBT_RUN/bench.yaml"
-	rm -rf "$XLBD_STATE_DIR"
 	start_xlbd "$XLBT_RUN/bench.yaml" ${CONNTRACK_SIZE:+--conntrack-size "$CONNTRACK_SIZE"}
 }
 
-xlb_down() {
-	stop_xlbd TERM || fail "xlbd did not stop"
-	# A stopped xlbd leaves the data path attached and pinned, by design.
-	in_ns lb build/xlbd --cleanup eth0 >>"$XLBD_LOG" 2>&1 || fail "xlbd --cleanup eth0"
-}
-
-be_routes() { # add|del: the backends' routes via the lb, for (b)
-	local i ns
-	for ((i = 1; i <= BE_N; i++)); do
-		ns=$(topo_ns "$XLBT_PREFIX" "be$i")
-		ip -n "$ns" route "$1" default via $TOPO_LB4 &&
-			ip -n "$ns" route "$1" $TOPO_CLIENT4/32 via $TOPO_LB4 ||
-			fail "route $1 via the lb in be$i"
-	done
-}
-
-nft_up() {
-	local reply
-	sw_pass off
-	in_ns lb sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 \
-		net.ipv4.conf.eth0.send_redirects=0 || fail "lb sysctls"
-	in_ns lb nft -f - <<-EOF || fail "nft DNAT table in the lb"
+nft_up() { # in lbnft
+	local i ns reply
+	in_ns lbnft sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 \
+		net.ipv4.conf.eth0.send_redirects=0 || fail "lbnft sysctls"
+	# The slices' sources sit behind the client, as a client network would.
+	in_ns lbnft ip route add $SRC_ROUTE via $TOPO_CLIENT4 || fail "lbnft route to the sources"
+	in_ns lbnft nft -f - <<-EOF || fail "nft DNAT table in lbnft"
 	table ip xlbbench {
 		chain prerouting {
 			type nat hook prerouting priority dstnat; policy accept;
@@ -521,9 +534,17 @@ nft_up() {
 		}
 	}
 	EOF
-	be_routes add
-	# One request to VIP:53: DNATed to a backend, answered through the lb,
-	# un-NATed there: the reply must come from the VIP.
+	# Replies from the backends go back through lbnft, un-NATed there.
+	for ((i = 1; i <= BE_N; i++)); do
+		ns=$(topo_ns "$XLBT_PREFIX" "be$i")
+		ip -n "$ns" route add default via $LBNFT4 &&
+			ip -n "$ns" route add $TOPO_CLIENT4/32 via $LBNFT4 ||
+			fail "routes via lbnft in be$i"
+	done
+	# One request to VIP:53 (the client's route to the VIP now points at
+	# lbnft; the slices set their own MACs): DNATed to a backend, answered
+	# through lbnft, un-NATed there: the reply must come from the VIP.
+	in_ns client ip route replace $VIP/32 via $LBNFT4 || fail "client route via lbnft"
 	for _ in 1 2 3; do
 		reply=$(in_ns client python3 -c '
 import socket, sys
@@ -533,27 +554,24 @@ s.sendto(b"?", (sys.argv[1], 53))
 d, p = s.recvfrom(100)
 print(d.decode().strip(), p[0])' "$VIP" 2>/dev/null) && break
 	done
-	[[ $reply =~ ^be[1-3]\ $VIP$ ]] || fail "nftables: no reply from the VIP through the lb ('$reply')"
-}
-
-nft_down() {
-	in_ns lb nft delete table ip xlbbench || fail "delete the lb's nft table"
-	in_ns lb sysctl -qw net.ipv4.ip_forward=0
-	be_routes del
-	sw_pass on
+	[[ $reply =~ ^be[1-3]\ $VIP$ ]] || fail "nftables: no reply from the VIP through lbnft ('$reply')"
 }
 
 # ---- main ---------------------------------------------------------------
 
-echo "bench-e2e: $RUNS rounds of 5 modes, ${SECONDS_PER_RUN} s of trafgen each" \
-	"(60-byte UDP frames to $VIP:9, $FLOWS new source ports each)"
+echo "bench-e2e: $RUNS rounds of 5 modes, ${SECONDS_PER_RUN} s of trafgen each in $SLICES" \
+	"interleaved slices (60-byte UDP frames to port 9, $FLOWS new flows a slice)"
 topology_up $BE_N l2dsr
+topo_add_lb "$XLBT_PREFIX" lbfwd $LBFWD4 xdp-pass || fail "lbfwd did not come up"
+topo_add_lb "$XLBT_PREFIX" lbnft $LBNFT4 || fail "lbnft did not come up"
 CLIENT_MAC=$(mac_of client)
 LB_MAC=$(mac_of lb)
+LBFWD_MAC=$(mac_of lbfwd)
+LBNFT_MAC=$(mac_of lbnft)
 BE1_MAC=$(mac_of be1)
 # Static FDB entries: the backends never send, so learnt entries could age
 # out and the bridge would flood every frame to every port.
-for role in client lb be1 be2 be3; do
+for role in client lb lbfwd lbnft be1 be2 be3; do
 	bridge -n "$SW" fdb replace "$(mac_of $role)" dev $role master static ||
 		fail "static FDB entry for $role"
 done
@@ -566,32 +584,24 @@ if [ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]; then
 		fail "bridge-nf-call sysctls in $SW"
 fi
 counters_setup
+fwd_up
+xlb_up
+nft_up
+for mode in "${MODES[@]}"; do
+	warm "$mode"
+done
 : >"$RESULTS"
 
 for ((run = 1; run <= RUNS; run++)); do
-	warm "$BE1_MAC" direct be1
-	measure $run direct "$BE1_MAC"
-
-	fwd_up
-	warm "$LB_MAC" xdp_fwd be1
-	measure $run xdp_fwd "$LB_MAC"
-	fwd_down
-
-	xlb_up
-	warm "$LB_MAC" xlb all
-	measure $run xlb "$LB_MAC"
-	xlb_down
-
-	xlb_up 1
-	warm "$LB_MAC" xlb1 be1
-	measure $run xlb1 "$LB_MAC"
-	xlb_down
-
-	nft_up
-	warm "$LB_MAC" nftables all
-	measure $run nftables "$LB_MAC"
-	nft_down
+	for ((slice = 1; slice <= SLICES; slice++)); do
+		first=$(((run + slice - 2) % ${#MODES[@]}))
+		for ((k = 0; k < ${#MODES[@]}; k++)); do
+			measure $run $slice "${MODES[(first + k) % ${#MODES[@]}]}"
+		done
+	done
+	python3 -c "$BENCH_PY" round "$RESULTS" $run || fail "round $run's figures"
 done
 
-python3 -c "$BENCH_PY" summary "$RESULTS" "$SECONDS_PER_RUN" "$FLOWS" || fail "summary"
+python3 -c "$BENCH_PY" summary "$RESULTS" "$SECONDS_PER_RUN" "$SLICES" "$FLOWS" || fail "summary"
+[ -z "$KEEP_SLICES" ] || cp "$RESULTS" "$KEEP_SLICES" || fail "cannot write $KEEP_SLICES"
 echo "bench-e2e: done in ${SECONDS} s"
