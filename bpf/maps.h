@@ -109,6 +109,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_flows6 SEC(".maps");
 
+/* The flow cache (maps/xlb_maps.h): CPU c's sets are entries
+ * c * xlb_flow_cache_sets onwards. Sized at load time; not pinned.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_flow_cache_set);
+	__uint(max_entries, 1);
+} xlb_flow_cache4 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);

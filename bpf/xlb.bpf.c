@@ -52,6 +52,9 @@ static __always_inline int drop(struct xlb_dp_stats *st, __u32 vip_id, __u32 rea
 const volatile __u8 xlb_test_clock = 0;
 __u64 xlb_test_now_ns = 0;
 
+/* Sets a CPU in xlb_flow_cache4, a power of two (set by xlbd at load). */
+const volatile __u32 xlb_flow_cache_sets = 1;
+
 static __always_inline __u64 now_ns(void)
 {
 	if (xlb_test_clock)
@@ -544,7 +547,8 @@ static __always_inline int established_fast(struct xdp_md *ctx, struct xlb_dp_st
 					    const struct xlb_l2 *l2,
 					    const struct xlb_lb_config *cfg, void *flows,
 					    int family, const void *key, __u8 tcp_flags,
-					    __u64 bytes, __u32 ip_len, __u8 tos, __u32 entropy)
+					    __u64 bytes, __u32 ip_len, __u8 tos, __u32 entropy,
+					    struct xlb_flow *used)
 {
 	struct xlb_flow *f = bpf_map_lookup_elem(flows, key);
 	struct xlb_vip_meta *meta;
@@ -566,8 +570,87 @@ static __always_inline int established_fast(struct xdp_md *ctx, struct xlb_dp_st
 	 */
 	if (tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST))
 		return -1;
+	used->backend_id = id;
+	used->backend_gen = f->backend_gen;
 	count_forward(st, vip_id, id, XLB_PATH_ESTABLISHED, bytes, tcp_flags);
 	return forward(ctx, st, l2, cfg, meta, be, family, ip_len, tos, entropy);
+}
+
+static __always_inline bool flow4_key_equal(const struct xlb_flow4_key *a,
+					    const struct xlb_flow4_key *b)
+{
+	return ((a->saddr ^ b->saddr) | (a->daddr ^ b->daddr) |
+		(*(const __u32 *)&a->sport ^ *(const __u32 *)&b->sport) | (a->proto ^ b->proto)) == 0;
+}
+
+/*
+ * IPv4 established packets try this CPU's flow cache (maps/xlb_maps.h)
+ * first: one line instead of the connection table's bucket and element.
+ * An entry is used under the same conditions as a table hit in
+ * established_fast(); anything else goes there, and a table hit refills the
+ * entry. -1 when neither applies.
+ */
+static __always_inline int established_cached4(struct xdp_md *ctx, struct xlb_dp_stats *st,
+					       const struct xlb_l2 *l2,
+					       const struct xlb_lb_config *cfg,
+					       const struct xlb_flow4_key *key, __u8 tcp_flags,
+					       __u64 bytes, __u32 ip_len, __u8 tos, __u32 entropy)
+{
+	__u32 idx = xlb_hash_flow4(key->saddr, key->daddr, *(const __u32 *)&key->sport,
+				   key->proto) &
+		    (xlb_flow_cache_sets - 1);
+	struct xlb_flow_cache_entry *e = NULL;
+	struct xlb_flow_cache_set *set;
+	struct xlb_flow used = {};
+	struct xlb_vip_meta *meta;
+	struct xlb_backend *be;
+	__u32 id, vip_id;
+	int ret;
+
+	idx += bpf_get_smp_processor_id() * xlb_flow_cache_sets;
+	set = bpf_map_lookup_elem(&xlb_flow_cache4, &idx);
+	if (set) {
+		if (flow4_key_equal(&set->way[0].key, key))
+			e = &set->way[0];
+		else if (flow4_key_equal(&set->way[1].key, key))
+			e = &set->way[1];
+	}
+	/* A SYN may open a new connection on a closed flow's tuple, a FIN or
+	 * RST closes one: the table decides, and the entry goes.
+	 */
+	if (e && !(tcp_flags & (XLB_TCP_SYN | XLB_TCP_FIN | XLB_TCP_RST)) &&
+	    ++e->uses % XLB_FLOW_CACHE_RECHECK) {
+		id = e->backend_id;
+		be = bpf_map_lookup_elem(&xlb_backends, &id);
+		if (be && (be->flags & XLB_BACKEND_F_SERVING) && be->gen == e->backend_gen) {
+			vip_id = be->vip_id;
+			meta = bpf_map_lookup_elem(&xlb_vips_by_id, &vip_id);
+			if (meta && (meta->flags & XLB_VIP_F_LIVE) && !meta->rate_pps) {
+				count_forward(st, vip_id, id, XLB_PATH_ESTABLISHED, bytes,
+					      tcp_flags);
+				return forward(ctx, st, l2, cfg, meta, be, XLB_AF_INET, ip_len,
+					       tos, entropy);
+			}
+		}
+	}
+	ret = established_fast(ctx, st, l2, cfg, &xlb_flows4, XLB_AF_INET, key, tcp_flags, bytes,
+			       ip_len, tos, entropy, &used);
+	if (!set)
+		return ret;
+	if (ret < 0 || (tcp_flags & (XLB_TCP_SYN | XLB_TCP_FIN | XLB_TCP_RST))) {
+		if (e)
+			__builtin_memset(e, 0, sizeof(*e));
+		return ret;
+	}
+	if (!e) { /* the newest first; the older way's flow leaves */
+		set->way[1] = set->way[0];
+		e = &set->way[0];
+		e->key = *key;
+	}
+	e->backend_id = used.backend_id;
+	e->backend_gen = used.backend_gen;
+	e->uses = 0;
+	return ret;
 }
 
 /* False when addr is certainly not a VIP. */
@@ -713,9 +796,9 @@ static __always_inline int process_ipv4(struct xdp_md *ctx, struct xlb_dp_stats 
 	key.dport = l4.dport;
 	key.proto = iph->protocol;
 	if (!frag && well_formed && l4.complete) {
-		int ret = established_fast(ctx, st, l2, cfg, &xlb_flows4, XLB_AF_INET, &key,
-					   l4.tcp_flags, data_end - data, ip_len, iph->tos,
-					   bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport));
+		int ret = established_cached4(ctx, st, l2, cfg, &key, l4.tcp_flags,
+					      data_end - data, ip_len, iph->tos,
+					      bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport));
 
 		if (ret >= 0)
 			return ret;
@@ -842,9 +925,10 @@ static __always_inline int process_ipv6(struct xdp_md *ctx, struct xlb_dp_stats 
 	key.dport = l4.dport;
 	key.proto = proto;
 	if (!frag && well_formed && l4.complete) {
+		struct xlb_flow used;
 		int ret = established_fast(ctx, st, l2, cfg, &xlb_flows6, XLB_AF_INET6, &key,
 					   l4.tcp_flags, data_end - data, ip_len, ipv6_tclass(ip6h),
-					   bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport));
+					   bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport), &used);
 
 		if (ret >= 0)
 			return ret;

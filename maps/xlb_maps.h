@@ -282,6 +282,38 @@ _Static_assert(sizeof(struct xlb_flow) == 8, "xlb_flow layout");
 #define XLB_BACKEND_GEN_MASK (XLB_FLOW_GEN_CLOSED - 1)
 
 /*
+ * The flow cache: each CPU's copy of its recent IPv4 flows' backends, in
+ * front of xlb_flows4. A lookup there walks a bucket array and an element
+ * in two places of a table sized for a million flows, ~200 ns a packet
+ * when neither is in cache (README, "make bench-e2e"); the cache's set is
+ * one 64-byte line of the CPU's own sets: a power of two of them, up to
+ * XLB_FLOW_CACHE_SETS_MAX a CPU and XLB_FLOW_CACHE_BYTES_MAX in all (dp.c).
+ * Two ways a set, the newest first. Only a hint: every use is checked against the
+ * backend's generation and serving flag like a table hit, a flow's SYN,
+ * FIN or RST drops its entry and takes the table, and every
+ * XLB_FLOW_CACHE_RECHECK-th packet of a flow goes through the table, which
+ * keeps the flow recently used there and drops the entry if the table no
+ * longer agrees. Not pinned: a new program starts with an empty cache.
+ */
+#define XLB_FLOW_CACHE_SETS_MAX 32768 /* per CPU: 2 MiB, 65,536 flows */
+#define XLB_FLOW_CACHE_BYTES_MAX (64U << 20) /* all CPUs together */
+#define XLB_FLOW_CACHE_RECHECK 64
+
+struct xlb_flow_cache_entry {
+	struct xlb_flow4_key key; /* all zero: empty */
+	__u32 backend_id;
+	__u32 backend_gen;
+	__u32 uses; /* packets sent by this entry since the table last agreed */
+	__u32 reserved;
+};
+_Static_assert(sizeof(struct xlb_flow_cache_entry) == 32, "xlb_flow_cache_entry layout");
+
+struct xlb_flow_cache_set {
+	struct xlb_flow_cache_entry way[2];
+};
+_Static_assert(sizeof(struct xlb_flow_cache_set) == 64, "xlb_flow_cache_set layout");
+
+/*
  * wrr and rr VIPs. Their table map holds the VIP's Maglev table (entries
  * 0..table_size-1: the choice for packets that miss the connection table
  * without starting a flow it records), then at index table_size the length

@@ -475,6 +475,7 @@ int main(void)
 	       (double)memlock(map_fd(dp, XLB_MAP_FLOWS4)) / XLB_CONNTRACK_DEFAULT_SIZE);
 	fflush(stdout);
 	if (established(dp, floor_h, "full", in_table, 1024) ||
+	    established(dp, floor_h, "full", in_table, 16384) ||
 	    established(dp, floor_h, "full", in_table, per_cpu))
 		goto out;
 

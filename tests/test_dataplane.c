@@ -1171,6 +1171,62 @@ static void test_lc_fin_rst_decrement(void **state)
 	}
 }
 
+/*
+ * The flow cache (IPv4) never outlives what the connection table says. One
+ * CPU (the test is pinned), an rr VIP: a tuple closed and opened again goes
+ * to the new connection's backend, not to the one the cache held for the
+ * old connection; a flow whose backend leaves is re-chosen at its next
+ * packet and stays there; a flow's packets past XLB_FLOW_CACHE_RECHECK
+ * (when the table is asked again) stay on its backend throughout.
+ */
+static void test_flow_cache_follows_table(void **state)
+{
+	static const __u16 w[3] = { 1, 1, 1 };
+	const char *name = "198.18.1.110:85/tcp";
+	struct xlb_vip_addr v = vip(name);
+	struct pkt_flow f = client_flow(9, 85, 0x02);
+	struct xlb_dp_backend rest[2];
+	struct fixture *fx = *state;
+	struct xlb_dp_stats s0, s1;
+	int a, b, c, n = 0;
+
+	/* XLB_FLOW_CACHE_RECHECK + 37 packets a run: the next one, the first
+	 * after a change, comes from the cache, not from a recheck.
+	 */
+
+	add_algo_vip(fx, name, XLB_ALGO_RR, w, 3);
+	a = send_to(fx, &f);
+	f.tcp_flags = 0x10; /* ACK: the table, then the cache */
+	for (int i = 0; i < XLB_FLOW_CACHE_RECHECK + 37; i++)
+		assert_int_equal(send_to(fx, &f), a);
+	f.tcp_flags = 0x11; /* FIN|ACK */
+	assert_int_equal(send_to(fx, &f), a);
+	f.tcp_flags = 0x02; /* the tuple again: a new flow, rr's next backend */
+	s0 = stats(fx);
+	b = send_to(fx, &f);
+	s1 = stats(fx);
+	assert_int_equal(s1.tx_new_flow - s0.tx_new_flow, 1);
+	assert_int_not_equal(b, a);
+	f.tcp_flags = 0x10;
+	for (int i = 0; i < XLB_FLOW_CACHE_RECHECK + 37; i++)
+		assert_int_equal(send_to(fx, &f), b);
+
+	for (int i = 1; i <= 3; i++)
+		if (i != b)
+			rest[n++] = backend(XLB_AF_INET, i, 1);
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &v, rest, 2, fx->err, sizeof(fx->err)), 0);
+	s0 = stats(fx);
+	c = send_to(fx, &f);
+	s1 = stats(fx);
+	assert_int_not_equal(c, b);
+	assert_int_equal(s1.tx_rechosen - s0.tx_rechosen, 1);
+	for (int i = 0; i < XLB_FLOW_CACHE_RECHECK + 37; i++)
+		assert_int_equal(send_to(fx, &f), c);
+	s0 = s1;
+	s1 = stats(fx);
+	assert_int_equal(s1.tx_established - s0.tx_established, XLB_FLOW_CACHE_RECHECK + 37);
+}
+
 /* xlbd's recount ages out flows that left the connection table silently
  * (LRU eviction, no FIN) and agrees with the data path otherwise.
  */
@@ -2136,6 +2192,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrr_syn_retransmit_not_new, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lc_avoids_loaded_backend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lc_fin_rst_decrement, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_cache_follows_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lc_recount, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lc_out_of_table_not_active, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconcile_algos_and_flood_guard, setup,

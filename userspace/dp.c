@@ -653,6 +653,17 @@ static __u32 map_id(struct bpf_map *m)
  * still has the privileges to load programs. Optional: kernels before 6.6
  * lack bpf_map_sum_elem_count(), and then the count is not reported.
  */
+/* The flow cache's sets a CPU: the most that fit the limits, a power of two. */
+static __u32 flow_cache_sets(int ncpus)
+{
+	__u32 sets = XLB_FLOW_CACHE_SETS_MAX;
+
+	while (sets > 1 && (__u64)sets * ncpus * sizeof(struct xlb_flow_cache_set) >
+				   XLB_FLOW_CACHE_BYTES_MAX)
+		sets /= 2;
+	return sets;
+}
+
 static void mapcount_open(struct xlb_dp *dp)
 {
 	struct xlb_mapcount_bpf *mc = xlb_mapcount_bpf__open();
@@ -837,6 +848,9 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 	bpf_map__set_max_entries(dp->skel->maps.xlb_src_limits, src_size);
 	bpf_map__set_max_entries(dp->skel->maps.xlb_backend_counters,
 				 (__u32)dp->ncpus * XLB_MAX_BACKENDS);
+	dp->skel->rodata->xlb_flow_cache_sets = flow_cache_sets(dp->ncpus);
+	bpf_map__set_max_entries(dp->skel->maps.xlb_flow_cache4,
+				 (__u32)dp->ncpus * dp->skel->rodata->xlb_flow_cache_sets);
 
 	ret = xlb_bpf__load(dp->skel);
 	if (ret) {
