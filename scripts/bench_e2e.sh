@@ -33,9 +33,10 @@
 # rotating so each mode takes each place once): a slow patch of this shared
 # host, which lasts seconds to minutes, then falls on every mode alike
 # instead of on one, which is what made single measurements here move by
-# up to 1.65x. Every slice sends from a source address of its own
-# (198.18.100.1 to .250, in turn), so it starts with 10,000 new flows in
-# xlb's table and in nftables' conntrack. BENCH_CONNTRACK_SIZE=N starts
+# up to 1.65x. A mode's slices in a round send from a source address of
+# their own (198.18.100.N), so its 5 s start with 10,000 new flows in xlb's
+# table and in nftables' conntrack, which its later slices continue, as one
+# 5 s measurement would. BENCH_CONNTRACK_SIZE=N starts
 # xlbd with --conntrack-size N; BENCH_SLICES_OUT=FILE keeps the slices'
 # own figures (JSON lines). Each backend counts and drops what reaches
 # its input hook (an nft `inet` table, a counter on udp dport 9): no
@@ -95,10 +96,9 @@ CONNTRACK_SIZE=${BENCH_CONNTRACK_SIZE:-}
 KEEP_SLICES=${BENCH_SLICES_OUT:-}
 FLOWS=10000
 PORT0=2048
-SRC_NET=198.18.100 # slice sources .1 to .250, in turn
+SRC_NET=198.18.100 # sources .1 to .25, one a mode and round
 WARM_SRC=198.18.99.1
 SRC_ROUTE=198.18.96.0/19 # both, for lbnft's route back to them
-ATTEMPT=0
 MAX_PKTS=50000000 # bound in count; at ~1 Mpps a slice sends ~1M
 MAX_TRIES=2       # per slice, when trafgen gave no counts
 BUDGET_S=300      # s: abort
@@ -371,6 +371,14 @@ trafgen_cfg() {
 	EOF
 }
 
+mode_index() { # MODE: its place in MODES, from 0
+	local i
+	for ((i = 0; i < ${#MODES[@]}; i++)); do
+		[ "${MODES[i]}" = "$1" ] && echo $i && return 0
+	done
+	fail "mode_index: no mode '$1'"
+}
+
 # mode_dst MODE: "DST_MAC DST_IP" of the client's frames in MODE.
 mode_dst() {
 	case $1 in
@@ -451,8 +459,7 @@ measure_once() {
 	local counts r=$XLBT_RUN
 	budget
 	read -r dst ip <<<"$(mode_dst "$mode")"
-	src=$SRC_NET.$((1 + ATTEMPT % 250))
-	ATTEMPT=$((ATTEMPT + 1))
+	src=$SRC_NET.$(((run - 1) * ${#MODES[@]} + $(mode_index "$mode") + 1))
 	trafgen_cfg "$cfg" "$dst" "$ip" "$src" $PORT0 $((PORT0 + FLOWS - 1))
 	counters_take >/dev/null
 	snapshot 0
