@@ -38,7 +38,10 @@
 # table and in nftables' conntrack, which its later slices continue, as one
 # 5 s measurement would. BENCH_CONNTRACK_SIZE=N starts
 # xlbd with --conntrack-size N; BENCH_SLICES_OUT=FILE keeps the slices'
-# own figures (JSON lines). Each backend counts and drops what reaches
+# own figures (JSON lines); BENCH_PERF=DIR records a perf profile of every
+# CPU during each xlb and forwarder slice (DIR/MODE-ROUND-SLICE.data; the
+# profiler's own cost lowers those slices' rates) and prints where each
+# mode's time went, in ns a packet, xlb's heaviest symbols first. Each backend counts and drops what reaches
 # its input hook (an nft `inet` table, a counter on udp dport 9): no
 # backend answers, no ICMP comes back.
 #
@@ -94,6 +97,9 @@ SLICES=${BENCH_SLICES:-5}
 CONNTRACK_SIZE=${BENCH_CONNTRACK_SIZE:-}
 # a copy of the per-slice figures (JSON lines), kept after the run
 KEEP_SLICES=${BENCH_SLICES_OUT:-}
+# perf profiles of the xlb and forwarder slices go there
+PERF_DIR=${BENCH_PERF:-}
+PERF_PERIOD_NS=250000 # cpu-clock sample period
 FLOWS=10000
 PORT0=2048
 SRC_NET=198.18.100 # sources .1 to .25, one a mode and round
@@ -120,6 +126,11 @@ SLICE_S=$(awk -v s="$SECONDS_PER_RUN" -v n="$SLICES" 'BEGIN { printf "%.3f", s /
 require_root
 # make bench-e2e runs `make deps` first (scripts/deps.sh has them all).
 require_cmd ip ethtool bridge trafgen nft bpftool python3 timeout awk
+if [ -n "$PERF_DIR" ]; then
+	require_cmd perf
+	mkdir -p "$PERF_DIR" || fail "cannot create $PERF_DIR"
+	PERF_DIR=$(cd "$PERF_DIR" && pwd)
+fi
 require_build build/xlbd build/xlbctl build/tests/xdp_pass.bpf.o build/tests/xdp_fwd.bpf.o
 
 # The arithmetic, in Python (already a test dependency):
@@ -312,8 +323,46 @@ NOISY: the other CPUs were more than %d%% busy, or the path got less than
                 j[k] = {kk: round(vv, 3) for kk, vv in v.items()}
         print(json.dumps(j))
 
+def profile(results, perf_dir, period_ns):
+    """ns a packet by kernel symbol, from the slices' perf files."""
+    import os, subprocess
+    period_ns, delivered, samples = int(period_ns), {}, {}
+    for line in open(results):
+        r = json.loads(line)
+        f = os.path.join(perf_dir, "%s-%d-%d.data" % (r["mode"], r["run"], r["slice"]))
+        if r["mode"] not in ("xlb", "xdp_fwd") or not os.path.exists(f):
+            continue
+        delivered[r["mode"]] = delivered.get(r["mode"], 0) + sum(r["per_backend"])
+        out = subprocess.run(["perf", "report", "-i", f, "--no-children", "--sort", "symbol",
+                              "-F", "sample,symbol", "--stdio", "-g", "none"],
+                             capture_output=True, text=True).stdout
+        per = samples.setdefault(r["mode"], {})
+        for l in out.splitlines():
+            p = l.split()
+            # "SAMPLES [k] SYMBOL ...", the idle loop left out
+            if len(p) >= 3 and p[0].isdigit() and p[1] == "[k]" and \
+                    not re.search(r"idle|halt", p[2]):
+                # a BPF program's symbol carries its tag; keep the name
+                name = re.sub(r"^bpf_prog_[0-9a-f]+_", "bpf_prog_", p[2])
+                per[name] = per.get(name, 0) + int(p[0])
+    if set(delivered) != {"xlb", "xdp_fwd"}:
+        sys.exit("profile: no perf files for both xlb and the forwarder in " + perf_dir)
+    ns = lambda m, k: samples[m].get(k, 0) * period_ns / delivered[m]
+    tot = {m: sum(samples[m].values()) * period_ns / delivered[m] for m in samples}
+    print()
+    print("Profile (perf, every CPU, the xlb and forwarder slices): kernel time in ns a packet")
+    print("  %-40s %8s %8s %8s" % ("symbol", "xlb", "fwd", "xlb-fwd"))
+    keys = sorted(set(samples["xlb"]) | set(samples["xdp_fwd"]),
+                  key=lambda k: -(ns("xlb", k) - ns("xdp_fwd", k)))
+    for k in keys[:15]:
+        print("  %-40s %8.0f %8.0f %+8.0f" % (k, ns("xlb", k), ns("xdp_fwd", k),
+                                            ns("xlb", k) - ns("xdp_fwd", k)))
+    print("  %-40s %8.0f %8.0f %+8.0f" % ("all kernel symbols", tot["xlb"], tot["xdp_fwd"],
+                                        tot["xlb"] - tot["xdp_fwd"]))
+
 if __name__ == "__main__":
-    {"record": record, "round": round_lines, "summary": summary}[sys.argv[1]](*sys.argv[2:])
+    {"record": record, "round": round_lines, "summary": summary,
+     "profile": profile}[sys.argv[1]](*sys.argv[2:])
 PY
 )
 
@@ -456,14 +505,20 @@ snapshot() {
 # RESULTS. Returns 4 when trafgen gave no counts (nothing recorded).
 measure_once() {
 	local run=$1 slice=$2 mode=$3 dst ip src cfg=$XLBT_RUN/run.cfg out=$XLBT_RUN/run.out
-	local counts r=$XLBT_RUN
+	local counts r=$XLBT_RUN perf_pid=
 	budget
 	read -r dst ip <<<"$(mode_dst "$mode")"
 	src=$SRC_NET.$(((run - 1) * ${#MODES[@]} + $(mode_index "$mode") + 1))
 	trafgen_cfg "$cfg" "$dst" "$ip" "$src" $PORT0 $((PORT0 + FLOWS - 1))
 	counters_take >/dev/null
 	snapshot 0
+	if [ -n "$PERF_DIR" ] && { [ "$mode" = xlb ] || [ "$mode" = xdp_fwd ]; }; then
+		perf record -q -a -g -e cpu-clock -c $PERF_PERIOD_NS \
+			-o "$PERF_DIR/$mode-$run-$slice.data" -- sleep "$SLICE_S" >/dev/null 2>&1 &
+		perf_pid=$!
+	fi
 	send "$cfg" "$SLICE_S" $MAX_PKTS "$out" || return $?
+	[ -z "$perf_pid" ] || wait "$perf_pid"
 	snapshot 1
 	sleep 0.1 # the last frames are still in a softirq queue at most
 	counts=$(counters_take)
@@ -611,4 +666,7 @@ done
 
 python3 -c "$BENCH_PY" summary "$RESULTS" "$SECONDS_PER_RUN" "$SLICES" "$FLOWS" || fail "summary"
 [ -z "$KEEP_SLICES" ] || cp "$RESULTS" "$KEEP_SLICES" || fail "cannot write $KEEP_SLICES"
+if [ -n "$PERF_DIR" ]; then
+	python3 -c "$BENCH_PY" profile "$RESULTS" "$PERF_DIR" $PERF_PERIOD_NS || fail "profile summary"
+fi
 echo "bench-e2e: done in ${SECONDS} s"
