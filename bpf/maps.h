@@ -119,6 +119,14 @@ struct {
 	__uint(max_entries, 1);
 } xlb_flow_cache4 SEC(".maps");
 
+/* Each CPU's hit count and bypass (maps/xlb_maps.h). Not pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_flow_cache_state);
+	__uint(max_entries, 1);
+} xlb_flow_cache_state SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);

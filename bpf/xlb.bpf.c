@@ -579,8 +579,9 @@ static __always_inline int established_fast(struct xdp_md *ctx, struct xlb_dp_st
 static __always_inline bool flow4_key_equal(const struct xlb_flow4_key *a,
 					    const struct xlb_flow4_key *b)
 {
-	return ((a->saddr ^ b->saddr) | (a->daddr ^ b->daddr) |
-		(*(const __u32 *)&a->sport ^ *(const __u32 *)&b->sport) | (a->proto ^ b->proto)) == 0;
+	__u32 ports = *(const __u32 *)&a->sport ^ *(const __u32 *)&b->sport;
+
+	return !((a->saddr ^ b->saddr) | (a->daddr ^ b->daddr) | ports | (a->proto ^ b->proto));
 }
 
 /*
@@ -588,7 +589,8 @@ static __always_inline bool flow4_key_equal(const struct xlb_flow4_key *a,
  * first: one line instead of the connection table's bucket and element.
  * An entry is used under the same conditions as a table hit in
  * established_fast(); anything else goes there, and a table hit refills the
- * entry. -1 when neither applies.
+ * entry. While the CPU's cache mostly misses, only SYN, FIN and RST read it
+ * (to drop their flow's entry). -1 when neither applies.
  */
 static __always_inline int established_cached4(struct xdp_md *ctx, struct xlb_dp_stats *st,
 					       const struct xlb_l2 *l2,
@@ -596,19 +598,39 @@ static __always_inline int established_cached4(struct xdp_md *ctx, struct xlb_dp
 					       const struct xlb_flow4_key *key, __u8 tcp_flags,
 					       __u64 bytes, __u32 ip_len, __u8 tos, __u32 entropy)
 {
-	__u32 idx = xlb_hash_flow4(key->saddr, key->daddr, *(const __u32 *)&key->sport,
-				   key->proto) &
-		    (xlb_flow_cache_sets - 1);
+	/* The set: a multiplicative hash's top bits, one multiply (the full
+	 * key is compared, so the index needs spread, not strength).
+	 */
+	__u32 idx = key->saddr ^ key->daddr ^ *(const __u32 *)&key->sport ^ key->proto;
+	bool control = tcp_flags & (XLB_TCP_SYN | XLB_TCP_FIN | XLB_TCP_RST);
 	struct xlb_flow_cache_entry *e = NULL;
+	struct xlb_flow_cache_state *cs;
 	struct xlb_flow_cache_set *set;
 	struct xlb_flow used = {};
 	struct xlb_vip_meta *meta;
 	struct xlb_backend *be;
-	__u32 id, vip_id;
+	__u32 id, vip_id, zero = 0;
 	int ret;
 
-	idx += bpf_get_smp_processor_id() * xlb_flow_cache_sets;
-	set = bpf_map_lookup_elem(&xlb_flow_cache4, &idx);
+	idx = (idx * 0x9e3779b1U) >> 17;
+	cs = bpf_map_lookup_elem(&xlb_flow_cache_state, &zero);
+	if (cs && !control) {
+		if (cs->bypass) {
+			cs->bypass--;
+			cs = NULL; /* the table alone, no fill */
+		} else if (++cs->lookups >= XLB_FLOW_CACHE_SAMPLE) {
+			if (cs->hits < XLB_FLOW_CACHE_SAMPLE / 4)
+				cs->bypass = XLB_FLOW_CACHE_BYPASS;
+			cs->lookups = 0;
+			cs->hits = 0;
+		}
+	}
+	set = NULL;
+	if (cs) {
+		idx = (idx & (xlb_flow_cache_sets - 1)) +
+		      bpf_get_smp_processor_id() * xlb_flow_cache_sets;
+		set = bpf_map_lookup_elem(&xlb_flow_cache4, &idx);
+	}
 	if (set) {
 		if (flow4_key_equal(&set->way[0].key, key))
 			e = &set->way[0];
@@ -618,18 +640,18 @@ static __always_inline int established_cached4(struct xdp_md *ctx, struct xlb_dp
 	/* A SYN may open a new connection on a closed flow's tuple, a FIN or
 	 * RST closes one: the table decides, and the entry goes.
 	 */
-	if (e && !(tcp_flags & (XLB_TCP_SYN | XLB_TCP_FIN | XLB_TCP_RST)) &&
-	    ++e->uses % XLB_FLOW_CACHE_RECHECK) {
+	if (cs && e && !control && ++e->uses % XLB_FLOW_CACHE_RECHECK) {
 		id = e->backend_id;
 		be = bpf_map_lookup_elem(&xlb_backends, &id);
 		if (be && (be->flags & XLB_BACKEND_F_SERVING) && be->gen == e->backend_gen) {
 			vip_id = be->vip_id;
 			meta = bpf_map_lookup_elem(&xlb_vips_by_id, &vip_id);
 			if (meta && (meta->flags & XLB_VIP_F_LIVE) && !meta->rate_pps) {
+				cs->hits++;
 				count_forward(st, vip_id, id, XLB_PATH_ESTABLISHED, bytes,
 					      tcp_flags);
-				return forward(ctx, st, l2, cfg, meta, be, XLB_AF_INET, ip_len,
-					       tos, entropy);
+				return forward(ctx, st, l2, cfg, meta, be, XLB_AF_INET, ip_len, tos,
+					       entropy);
 			}
 		}
 	}
@@ -637,7 +659,7 @@ static __always_inline int established_cached4(struct xdp_md *ctx, struct xlb_dp
 			       ip_len, tos, entropy, &used);
 	if (!set)
 		return ret;
-	if (ret < 0 || (tcp_flags & (XLB_TCP_SYN | XLB_TCP_FIN | XLB_TCP_RST))) {
+	if (ret < 0 || control) {
 		if (e)
 			__builtin_memset(e, 0, sizeof(*e));
 		return ret;
@@ -796,8 +818,8 @@ static __always_inline int process_ipv4(struct xdp_md *ctx, struct xlb_dp_stats 
 	key.dport = l4.dport;
 	key.proto = iph->protocol;
 	if (!frag && well_formed && l4.complete) {
-		int ret = established_cached4(ctx, st, l2, cfg, &key, l4.tcp_flags,
-					      data_end - data, ip_len, iph->tos,
+		int ret = established_cached4(ctx, st, l2, cfg, &key, l4.tcp_flags, data_end - data,
+					      ip_len, iph->tos,
 					      bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport));
 
 		if (ret >= 0)

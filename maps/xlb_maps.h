@@ -295,9 +295,25 @@ _Static_assert(sizeof(struct xlb_flow) == 8, "xlb_flow layout");
  * keeps the flow recently used there and drops the entry if the table no
  * longer agrees. Not pinned: a new program starts with an empty cache.
  */
-#define XLB_FLOW_CACHE_SETS_MAX 32768 /* per CPU: 2 MiB, 65,536 flows */
+/* Per CPU: 2 MiB, 65,536 flows; at most 1 << 15 (the set index's bits). */
+#define XLB_FLOW_CACHE_SETS_MAX 32768
 #define XLB_FLOW_CACHE_BYTES_MAX (64U << 20) /* all CPUs together */
 #define XLB_FLOW_CACHE_RECHECK 64
+/* A CPU whose cache answers fewer than a quarter of XLB_FLOW_CACHE_SAMPLE
+ * packets in a row (more active flows than sets, cycling; a flood of new
+ * ones) stops reading it for XLB_FLOW_CACHE_BYPASS packets, whose lookups
+ * would only add a miss to the table's; SYN, FIN and RST still drop their
+ * flow's entry meanwhile.
+ */
+#define XLB_FLOW_CACHE_SAMPLE 4096
+#define XLB_FLOW_CACHE_BYPASS 65536
+
+struct xlb_flow_cache_state {
+	__u32 lookups; /* in the current sample */
+	__u32 hits;
+	__u32 bypass; /* packets left that skip the cache */
+	__u32 reserved;
+};
 
 struct xlb_flow_cache_entry {
 	struct xlb_flow4_key key; /* all zero: empty */

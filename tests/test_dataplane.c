@@ -1227,6 +1227,82 @@ static void test_flow_cache_follows_table(void **state)
 	assert_int_equal(s1.tx_established - s0.tx_established, XLB_FLOW_CACHE_RECHECK + 37);
 }
 
+/* Runs pkt `repeat` times in one call; returns the last verdict. */
+static int run_repeat(struct fixture *fx, const struct pkt_flow *f, __u32 repeat)
+{
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(f, in);
+	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = in, .data_size_in = len, .data_out = out,
+		    .data_size_out = PKT_MAX, .repeat = repeat);
+
+	assert_int_equal(bpf_prog_test_run_opts(xlb_dp__prog_fd(fx->dp), &t), 0);
+	return t.retval;
+}
+
+/* This CPU's flow cache state (the test is pinned to one CPU). */
+static struct xlb_flow_cache_state cache_state(struct fixture *fx)
+{
+	struct bpf_map *m =
+		bpf_object__find_map_by_name(xlb_dp__object(fx->dp), "xlb_flow_cache_state");
+	int ncpus = libbpf_num_possible_cpus(), cpu = sched_getcpu();
+	struct xlb_flow_cache_state *all, one;
+	__u32 zero = 0;
+
+	assert_non_null(m);
+	assert_true(ncpus > 0 && cpu >= 0 && cpu < ncpus);
+	all = calloc(ncpus, sizeof(*all));
+	assert_non_null(all);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(m), &zero, all), 0);
+	one = all[cpu];
+	free(all);
+	return one;
+}
+
+/*
+ * A CPU whose flow cache keeps missing stops reading it for
+ * XLB_FLOW_CACHE_BYPASS packets; a flow closed and opened again on another
+ * backend meanwhile still loses its entry, so when the cache is read again
+ * it does not send the new connection to the old backend.
+ */
+static void test_flow_cache_bypass(void **state)
+{
+	static const __u16 w[3] = { 1, 1, 1 };
+	const char *name = "198.18.1.110:86/tcp";
+	struct pkt_flow f = client_flow(11, 86, 0x02);
+	/* The VIP's address, not a VIP port: misses the cache, then passes. */
+	struct pkt_flow g = client_flow(12, 9999, 0x10);
+	struct xlb_flow_cache_state cs;
+	struct fixture *fx = *state;
+	int a, b;
+
+	add_algo_vip(fx, name, XLB_ALGO_RR, w, 3);
+	a = send_to(fx, &f);
+	f.tcp_flags = 0x10;
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(send_to(fx, &f), a);
+	cs = cache_state(fx);
+	assert_int_equal(cs.bypass, 0);
+	assert_int_equal(cs.hits, 9); /* the first ACK filled the entry */
+
+	/* The sample's remaining packets all miss. */
+	assert_int_equal(run_repeat(fx, &g, XLB_FLOW_CACHE_SAMPLE - cs.lookups), XDP_PASS);
+	assert_int_equal(cache_state(fx).bypass, XLB_FLOW_CACHE_BYPASS);
+	f.tcp_flags = 0x11; /* FIN|ACK, then the tuple again: rr's next backend */
+	assert_int_equal(send_to(fx, &f), a);
+	f.tcp_flags = 0x02;
+	b = send_to(fx, &f);
+	assert_int_not_equal(b, a);
+	f.tcp_flags = 0x10;
+	assert_int_equal(send_to(fx, &f), b); /* from the table, in the bypass */
+	assert_int_equal(cache_state(fx).bypass, XLB_FLOW_CACHE_BYPASS - 1);
+
+	assert_int_equal(run_repeat(fx, &g, XLB_FLOW_CACHE_BYPASS - 1), XDP_PASS);
+	assert_int_equal(cache_state(fx).bypass, 0);
+	for (int i = 0; i < 10; i++) /* the cache again: refilled from the table */
+		assert_int_equal(send_to(fx, &f), b);
+	assert_int_equal(cache_state(fx).hits, 9);
+}
+
 /* xlbd's recount ages out flows that left the connection table silently
  * (LRU eviction, no FIN) and agrees with the data path otherwise.
  */
@@ -2193,6 +2269,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lc_avoids_loaded_backend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lc_fin_rst_decrement, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_cache_follows_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_cache_bypass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lc_recount, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lc_out_of_table_not_active, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconcile_algos_and_flood_guard, setup,

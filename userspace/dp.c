@@ -658,8 +658,8 @@ static __u32 flow_cache_sets(int ncpus)
 {
 	__u32 sets = XLB_FLOW_CACHE_SETS_MAX;
 
-	while (sets > 1 && (__u64)sets * ncpus * sizeof(struct xlb_flow_cache_set) >
-				   XLB_FLOW_CACHE_BYTES_MAX)
+	while (sets > 1 &&
+	       (__u64)sets * ncpus * sizeof(struct xlb_flow_cache_set) > XLB_FLOW_CACHE_BYTES_MAX)
 		sets /= 2;
 	return sets;
 }
