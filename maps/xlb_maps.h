@@ -288,9 +288,9 @@ _Static_assert(sizeof(struct xlb_flow) == 8, "xlb_flow layout");
  * when neither is in cache (README, "make bench-e2e"); the cache's set is
  * one 64-byte line of the CPU's own sets: a power of two of them, up to
  * XLB_FLOW_CACHE_SETS_MAX a CPU and XLB_FLOW_CACHE_BYTES_MAX in all (dp.c).
- * Two ways a set, the newest first. Only a hint: every use is checked against the
- * backend's generation and serving flag like a table hit, a flow's SYN,
- * FIN or RST drops its entry and takes the table, and every
+ * Two ways a set, the newest first. Only a hint: every use is checked
+ * against the backend's generation and serving flag like a table hit, a
+ * flow's SYN, FIN or RST drops its entry and takes the table, and every
  * XLB_FLOW_CACHE_RECHECK-th packet of a flow goes through the table, which
  * keeps the flow recently used there and drops the entry if the table no
  * longer agrees. Not pinned: a new program starts with an empty cache.

@@ -36,14 +36,17 @@
 # up to 1.65x. A mode's slices in a round send from a source address of
 # their own (198.18.100.N), so its 5 s start with 10,000 new flows in xlb's
 # table and in nftables' conntrack, which its later slices continue, as one
-# 5 s measurement would. BENCH_CONNTRACK_SIZE=N starts
-# xlbd with --conntrack-size N; BENCH_SLICES_OUT=FILE keeps the slices'
-# own figures (JSON lines); BENCH_PERF=DIR records a perf profile of every
-# CPU during each xlb and forwarder slice (DIR/MODE-ROUND-SLICE.data; the
-# profiler's own cost lowers those slices' rates) and prints where each
-# mode's time went, in ns a packet, xlb's heaviest symbols first. Each backend counts and drops what reaches
-# its input hook (an nft `inet` table, a counter on udp dport 9): no
-# backend answers, no ICMP comes back.
+# 5 s measurement would. Each backend counts and drops what reaches its
+# input hook (an nft `inet` table, a counter on udp dport 9): no backend
+# answers, no ICMP comes back.
+#
+# Options. BENCH_CONNTRACK_SIZE=N starts xlbd with --conntrack-size N.
+# BENCH_SLICES_OUT=FILE keeps the slices' own figures (JSON lines), which
+# `scripts/bench_e2e.sh --pool FILE...` pools over runs. BENCH_PERF=DIR
+# records a perf profile of every CPU during each xlb and forwarder slice
+# (DIR/MODE-ROUND-SLICE.data; the profiler's own cost lowers those slices'
+# rates) and prints where each mode's time went, in ns a packet, xlb's
+# heaviest symbols first.
 #
 # Rates. "kpps": packets counted at the backends / trafgen's sending time,
 # summed over a mode's slices in a round. On veth everything after the
@@ -86,6 +89,20 @@
 # tests/e2e/lib.sh's trap, on every exit path.
 set -uo pipefail
 
+# scripts/bench_e2e.sh --pool FILE...: pools the slices kept by
+# BENCH_SLICES_OUT in one or more runs (every mode's packets over its
+# sending time, all its slices together) and prints the ratios; no root,
+# nothing started.
+POOL_FILES=()
+if [ "${1:-}" = --pool ]; then
+	shift
+	[ $# -gt 0 ] || { echo "usage: $0 --pool FILE..." >&2; exit 2; }
+	for f in "$@"; do
+		[ -r "$f" ] || { echo "bench-e2e: cannot read '$f'" >&2; exit 2; }
+		POOL_FILES+=("$(realpath "$f")") # lib.sh changes directory
+	done
+fi
+
 XLBT_PREFIX=xlbb$$
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/../tests/e2e/lib.sh"
@@ -123,9 +140,9 @@ fi
 [[ $SLICES =~ ^[1-8]$ ]] || fail "BENCH_SLICES must be 1..8, not '$SLICES'"
 SLICE_S=$(awk -v s="$SECONDS_PER_RUN" -v n="$SLICES" 'BEGIN { printf "%.3f", s / n }')
 
-require_root
+[ ${#POOL_FILES[@]} -gt 0 ] || require_root
 # make bench-e2e runs `make deps` first (scripts/deps.sh has them all).
-require_cmd ip ethtool bridge trafgen nft bpftool python3 timeout awk
+[ ${#POOL_FILES[@]} -gt 0 ] || require_cmd ip ethtool bridge trafgen nft bpftool python3 timeout awk
 if [ -n "$PERF_DIR" ]; then
 	require_cmd perf
 	mkdir -p "$PERF_DIR" || fail "cannot create $PERF_DIR"
@@ -360,11 +377,38 @@ def profile(results, perf_dir, period_ns):
     print("  %-40s %8.0f %8.0f %+8.0f" % ("all kernel symbols", tot["xlb"], tot["xdp_fwd"],
                                         tot["xlb"] - tot["xdp_fwd"]))
 
+def pool(*files):
+    """Each mode's packets over its sending time, every slice of the files."""
+    tot = {}
+    for f in files:
+        for line in open(f):
+            r = json.loads(line)
+            t = tot.setdefault(r["mode"], [0, 0.0, 0.0, 0])
+            t[0] += sum(r["per_backend"])
+            t[1] += r["secs"]
+            t[2] += r["softirq_s"]
+            t[3] += 1
+    if any(m not in tot for m in MODES):
+        sys.exit("pool: a mode has no slices in these files")
+    pps = {m: t[0] / t[1] for m, t in tot.items()}
+    print("Pooled: %d file(s), %d slices a mode" % (len(files), min(t[3] for t in tot.values())))
+    for m in MODES:
+        print("  %-26s %7.1f kpps  softirq %5.0f ns/pkt" % (
+            NAMES[m][1], pps[m] / 1000, 1e9 * tot[m][2] / tot[m][0]))
+    print("  (a)/(c) %.3f  (a)/(b) %.3f  (a1)/(c) %.3f  (c)/(b) %.3f" % (
+        pps["xlb"] / pps["xdp_fwd"], pps["xlb"] / pps["nftables"],
+        pps["xlb1"] / pps["xdp_fwd"], pps["xdp_fwd"] / pps["nftables"]))
+
 if __name__ == "__main__":
     {"record": record, "round": round_lines, "summary": summary,
-     "profile": profile}[sys.argv[1]](*sys.argv[2:])
+     "profile": profile, "pool": pool}[sys.argv[1]](*sys.argv[2:])
 PY
 )
+
+if [ ${#POOL_FILES[@]} -gt 0 ]; then
+	python3 -c "$BENCH_PY" pool "${POOL_FILES[@]}"
+	exit
+fi
 
 SW=$(topo_ns "$XLBT_PREFIX" sw)
 RESULTS=$XLBT_RUN/results.jsonl

@@ -648,11 +648,6 @@ static __u32 map_id(struct bpf_map *m)
 	return bpf_obj_get_info_by_fd(map_fd(m), &info, &len) ? 0 : info.id;
 }
 
-/*
- * Loads the element-count iterator for this handle's flow maps, while xlbd
- * still has the privileges to load programs. Optional: kernels before 6.6
- * lack bpf_map_sum_elem_count(), and then the count is not reported.
- */
 /* The flow cache's sets a CPU: the most that fit the limits, a power of two. */
 static __u32 flow_cache_sets(int ncpus)
 {
@@ -664,6 +659,11 @@ static __u32 flow_cache_sets(int ncpus)
 	return sets;
 }
 
+/*
+ * Loads the element-count iterator for this handle's flow maps, while xlbd
+ * still has the privileges to load programs. Optional: kernels before 6.6
+ * lack bpf_map_sum_elem_count(), and then the count is not reported.
+ */
 static void mapcount_open(struct xlb_dp *dp)
 {
 	struct xlb_mapcount_bpf *mc = xlb_mapcount_bpf__open();
