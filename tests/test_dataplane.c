@@ -1190,13 +1190,13 @@ static void test_flow_cache_follows_table(void **state)
 	struct xlb_dp_stats s0, s1;
 	int a, b, c, n = 0;
 
-	/* XLB_FLOW_CACHE_RECHECK + 37 packets a run: the next one, the first
-	 * after a change, comes from the cache, not from a recheck.
-	 */
-
 	add_algo_vip(fx, name, XLB_ALGO_RR, w, 3);
 	a = send_to(fx, &f);
-	f.tcp_flags = 0x10; /* ACK: the table, then the cache */
+	/* ACKs, the table's then the cache's. XLB_FLOW_CACHE_RECHECK + 37 a
+	 * run: the next packet, the first after a change, would come from the
+	 * cache, not from a recheck.
+	 */
+	f.tcp_flags = 0x10;
 	for (int i = 0; i < XLB_FLOW_CACHE_RECHECK + 37; i++)
 		assert_int_equal(send_to(fx, &f), a);
 	f.tcp_flags = 0x11; /* FIN|ACK */
