@@ -535,13 +535,41 @@ static __always_inline int steer(struct xdp_md *ctx, struct xlb_dp_stats *st,
 }
 
 /*
- * Established fast path, tried before the VIP lookup: a flow in the table
- * whose backend still serves it (same generation) names the VIP through the
- * backend, and xlb_vips_by_id gives that VIP's meta by an array lookup
- * instead of the VIP hash lookup. -1 when it does not apply (a miss, a
- * backend gone, a VIP being removed or with a packets/s limit, a FIN or
- * RST): the packet
- * then takes the full path, which decides exactly as before.
+ * Sends an established packet of a flow recorded as going to backend id of
+ * generation gen, if that backend still serves it: the backend names the
+ * VIP, and xlb_vips_by_id gives that VIP's meta by an array lookup instead
+ * of the VIP hash lookup. -1 when it does not apply (a backend gone, a VIP
+ * being removed or with a packets/s limit): the packet then takes the full
+ * path, which decides exactly as before. Shared by the connection table's
+ * hits and the flow cache's, so both are held to the same checks.
+ */
+static __always_inline int established_send(struct xdp_md *ctx, struct xlb_dp_stats *st,
+					    const struct xlb_l2 *l2,
+					    const struct xlb_lb_config *cfg, int family, __u32 id,
+					    __u32 gen, __u8 tcp_flags, __u64 bytes, __u32 ip_len,
+					    __u8 tos, __u32 entropy)
+{
+	struct xlb_vip_meta *meta;
+	struct xlb_backend *be;
+	__u32 vip_id;
+
+	be = bpf_map_lookup_elem(&xlb_backends, &id);
+	if (!be || !(be->flags & XLB_BACKEND_F_SERVING) || be->gen != gen)
+		return -1;
+	vip_id = be->vip_id;
+	meta = bpf_map_lookup_elem(&xlb_vips_by_id, &vip_id);
+	if (!meta || !(meta->flags & XLB_VIP_F_LIVE) || meta->rate_pps)
+		return -1;
+	count_forward(st, vip_id, id, XLB_PATH_ESTABLISHED, bytes, tcp_flags);
+	return forward(ctx, st, l2, cfg, meta, be, family, ip_len, tos, entropy);
+}
+
+/*
+ * Established fast path, tried before the VIP lookup: a flow in the table,
+ * sent by established_send(); used gets the flow's entry. -1 on a miss, a
+ * FIN or RST (a client's FIN or RST marks the flow closed, and lc counts
+ * it: that is flow_backend()'s, on the full path), or what
+ * established_send() refuses.
  */
 static __always_inline int established_fast(struct xdp_md *ctx, struct xlb_dp_stats *st,
 					    const struct xlb_l2 *l2,
@@ -551,29 +579,12 @@ static __always_inline int established_fast(struct xdp_md *ctx, struct xlb_dp_st
 					    struct xlb_flow *used)
 {
 	struct xlb_flow *f = bpf_map_lookup_elem(flows, key);
-	struct xlb_vip_meta *meta;
-	struct xlb_backend *be;
-	__u32 id, vip_id;
 
-	if (!f)
+	if (!f || (tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST)))
 		return -1;
-	id = f->backend_id;
-	be = bpf_map_lookup_elem(&xlb_backends, &id);
-	if (!be || !(be->flags & XLB_BACKEND_F_SERVING) || be->gen != f->backend_gen)
-		return -1;
-	vip_id = be->vip_id;
-	meta = bpf_map_lookup_elem(&xlb_vips_by_id, &vip_id);
-	if (!meta || !(meta->flags & XLB_VIP_F_LIVE) || meta->rate_pps)
-		return -1;
-	/* A client's FIN or RST marks the flow closed (and lc counts it): that
-	 * is flow_backend()'s, on the full path.
-	 */
-	if (tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST))
-		return -1;
-	used->backend_id = id;
-	used->backend_gen = f->backend_gen;
-	count_forward(st, vip_id, id, XLB_PATH_ESTABLISHED, bytes, tcp_flags);
-	return forward(ctx, st, l2, cfg, meta, be, family, ip_len, tos, entropy);
+	*used = *f; /* a CLOSED mark never matches a backend's gen */
+	return established_send(ctx, st, l2, cfg, family, f->backend_id, f->backend_gen, tcp_flags,
+				bytes, ip_len, tos, entropy);
 }
 
 static __always_inline bool flow4_key_equal(const struct xlb_flow4_key *a,
@@ -587,10 +598,10 @@ static __always_inline bool flow4_key_equal(const struct xlb_flow4_key *a,
 /*
  * IPv4 established packets try this CPU's flow cache (maps/xlb_maps.h)
  * first: one line instead of the connection table's bucket and element.
- * An entry is used under the same conditions as a table hit in
- * established_fast(); anything else goes there, and a table hit refills the
- * entry. While the CPU's cache mostly misses, only SYN, FIN and RST read it
- * (to drop their flow's entry). -1 when neither applies.
+ * An entry is sent by established_send() like a table hit; anything else
+ * goes to established_fast(), and a table hit refills the entry. While the
+ * CPU's cache mostly misses, only SYN, FIN and RST read it (to drop their
+ * flow's entry). -1 when neither applies.
  */
 static __always_inline int established_cached4(struct xdp_md *ctx, struct xlb_dp_stats *st,
 					       const struct xlb_l2 *l2,
@@ -598,21 +609,14 @@ static __always_inline int established_cached4(struct xdp_md *ctx, struct xlb_dp
 					       const struct xlb_flow4_key *key, __u8 tcp_flags,
 					       __u64 bytes, __u32 ip_len, __u8 tos, __u32 entropy)
 {
-	/* The set: a multiplicative hash's top bits, one multiply (the full
-	 * key is compared, so the index needs spread, not strength).
-	 */
-	__u32 idx = key->saddr ^ key->daddr ^ *(const __u32 *)&key->sport ^ key->proto;
 	bool control = tcp_flags & (XLB_TCP_SYN | XLB_TCP_FIN | XLB_TCP_RST);
+	struct xlb_flow_cache_set *set = NULL;
 	struct xlb_flow_cache_entry *e = NULL;
 	struct xlb_flow_cache_state *cs;
-	struct xlb_flow_cache_set *set;
 	struct xlb_flow used = {};
-	struct xlb_vip_meta *meta;
-	struct xlb_backend *be;
-	__u32 id, vip_id, zero = 0;
+	__u32 idx, zero = 0;
 	int ret;
 
-	idx = (idx * 0x9e3779b1U) >> 17;
 	cs = bpf_map_lookup_elem(&xlb_flow_cache_state, &zero);
 	if (cs && !control) {
 		if (cs->bypass) {
@@ -625,10 +629,13 @@ static __always_inline int established_cached4(struct xdp_md *ctx, struct xlb_dp
 			cs->hits = 0;
 		}
 	}
-	set = NULL;
 	if (cs) {
-		idx = (idx & (xlb_flow_cache_sets - 1)) +
-		      bpf_get_smp_processor_id() * xlb_flow_cache_sets;
+		/* The set: a multiplicative hash's top bits, one multiply (the
+		 * full key is compared, so the index needs spread, not strength).
+		 */
+		idx = key->saddr ^ key->daddr ^ *(const __u32 *)&key->sport ^ key->proto;
+		idx = ((idx * 0x9e3779b1U) >> 17) & (xlb_flow_cache_sets - 1);
+		idx += bpf_get_smp_processor_id() * xlb_flow_cache_sets;
 		set = bpf_map_lookup_elem(&xlb_flow_cache4, &idx);
 	}
 	if (set) {
@@ -641,18 +648,11 @@ static __always_inline int established_cached4(struct xdp_md *ctx, struct xlb_dp
 	 * RST closes one: the table decides, and the entry goes.
 	 */
 	if (cs && e && !control && ++e->uses % XLB_FLOW_CACHE_RECHECK) {
-		id = e->backend_id;
-		be = bpf_map_lookup_elem(&xlb_backends, &id);
-		if (be && (be->flags & XLB_BACKEND_F_SERVING) && be->gen == e->backend_gen) {
-			vip_id = be->vip_id;
-			meta = bpf_map_lookup_elem(&xlb_vips_by_id, &vip_id);
-			if (meta && (meta->flags & XLB_VIP_F_LIVE) && !meta->rate_pps) {
-				cs->hits++;
-				count_forward(st, vip_id, id, XLB_PATH_ESTABLISHED, bytes,
-					      tcp_flags);
-				return forward(ctx, st, l2, cfg, meta, be, XLB_AF_INET, ip_len, tos,
-					       entropy);
-			}
+		ret = established_send(ctx, st, l2, cfg, XLB_AF_INET, e->backend_id, e->backend_gen,
+				       tcp_flags, bytes, ip_len, tos, entropy);
+		if (ret >= 0) {
+			cs->hits++;
+			return ret;
 		}
 	}
 	ret = established_fast(ctx, st, l2, cfg, &xlb_flows4, XLB_AF_INET, key, tcp_flags, bytes,
