@@ -50,7 +50,7 @@ rm "$XLBT_RUN/be3/down"
 # The VIPs go to the lb; trap 2 and trap 1 are set up.
 in_ns client ip route get 198.18.1.100 | grep -q 'via 198.18.0.2' || fail "client: VIP not via lb"
 in_ns client ip -6 route get 2001:2::100 | grep -q 'via 2001:2::2' || fail "client: VIPv6 not via lb"
-in_ns client ethtool -k eth0 | grep -q '^tx-checksumming: off' || fail "client: tx checksum offload on"
+grep -q '^tx-checksumming: off' <<<"$(in_ns client ethtool -k eth0)" || fail "client: tx checksum offload on"
 in_ns sw ip -d link show lb | grep -q 'prog/xdp.*name xdp_pass' || fail "sw: no xdp_pass on lb port"
 
 # add-lb: another balancer's namespace on the bridge (make bench-e2e),
