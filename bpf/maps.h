@@ -109,8 +109,9 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_flows6 SEC(".maps");
 
-/* The flow cache (maps/xlb_maps.h): CPU c's sets are entries
- * c * xlb_flow_cache_sets onwards. Sized at load time; not pinned.
+/* The flow caches (maps/xlb_maps.h): CPU c's sets are entries
+ * c * xlb_flow_cache_sets (xlb_flow_cache6_sets) onwards. Sized at load
+ * time; not pinned.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -119,12 +120,21 @@ struct {
 	__uint(max_entries, 1);
 } xlb_flow_cache4 SEC(".maps");
 
-/* Each CPU's hit count and bypass (maps/xlb_maps.h). Not pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_flow_cache_set6);
+	__uint(max_entries, 1);
+} xlb_flow_cache6 SEC(".maps");
+
+/* Each CPU's hit count and bypass, per family (maps/xlb_maps.h). Not
+ * pinned.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, struct xlb_flow_cache_state);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 } xlb_flow_cache_state SEC(".maps");
 
 struct {

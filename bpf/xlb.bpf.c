@@ -52,8 +52,11 @@ static __always_inline int drop(struct xlb_dp_stats *st, __u32 vip_id, __u32 rea
 const volatile __u8 xlb_test_clock = 0;
 __u64 xlb_test_now_ns = 0;
 
-/* Sets a CPU in xlb_flow_cache4, a power of two (set by xlbd at load). */
+/* Sets a CPU in xlb_flow_cache4 and xlb_flow_cache6, powers of two (set by
+ * xlbd at load).
+ */
 const volatile __u32 xlb_flow_cache_sets = 1;
+const volatile __u32 xlb_flow_cache6_sets = 1;
 
 static __always_inline __u64 now_ns(void)
 {
@@ -587,37 +590,75 @@ static __always_inline int established_fast(struct xdp_md *ctx, struct xlb_dp_st
 				bytes, ip_len, tos, entropy);
 }
 
-static __always_inline bool flow4_key_equal(const struct xlb_flow4_key *a,
-					    const struct xlb_flow4_key *b)
+/* A connection-table key's 32-bit words: 4 for IPv4, 10 for IPv6. */
+static __always_inline int flow_key_words(int family)
 {
-	__u32 ports = *(const __u32 *)&a->sport ^ *(const __u32 *)&b->sport;
+	return (family == XLB_AF_INET ? sizeof(struct xlb_flow4_key)
+				      : sizeof(struct xlb_flow6_key)) /
+	       sizeof(__u32);
+}
 
-	return !((a->saddr ^ b->saddr) | (a->daddr ^ b->daddr) | ports | (a->proto ^ b->proto));
+/* Keys of the family compared whole: padding is zero in both. */
+static __always_inline bool flow_key_equal(int family, const void *a, const void *b)
+{
+	const __u32 *x = a, *y = b;
+	__u32 diff = 0;
+
+#pragma unroll
+	for (int i = 0; i < flow_key_words(family); i++)
+		diff |= x[i] ^ y[i];
+	return !diff;
 }
 
 /*
- * IPv4 established packets try this CPU's flow cache (maps/xlb_maps.h)
- * first: one line instead of the connection table's bucket and element.
- * An entry is sent by established_send() like a table hit; anything else
- * goes to established_fast(), and a table hit refills the entry. While the
- * CPU's cache mostly misses, only SYN, FIN and RST read it (to drop their
- * flow's entry). -1 when neither applies.
+ * This CPU's flow cache set for key: a multiplicative hash's top bits of
+ * the key's words folded, one multiply (the full key is compared, so the
+ * index needs spread, not strength).
  */
-static __always_inline int established_cached4(struct xdp_md *ctx, struct xlb_dp_stats *st,
-					       const struct xlb_l2 *l2,
-					       const struct xlb_lb_config *cfg,
-					       const struct xlb_flow4_key *key, __u8 tcp_flags,
-					       __u64 bytes, __u32 ip_len, __u8 tos, __u32 entropy)
+static __always_inline void *flow_cache_set(int family, const void *key)
 {
+	__u32 sets = family == XLB_AF_INET ? xlb_flow_cache_sets : xlb_flow_cache6_sets;
+	const __u32 *w = key;
+	__u32 idx = 0;
+
+#pragma unroll
+	for (int i = 0; i < flow_key_words(family); i++)
+		idx ^= w[i];
+	idx = ((idx * 0x9e3779b1U) >> 17) & (sets - 1);
+	idx += bpf_get_smp_processor_id() * sets;
+	if (family == XLB_AF_INET)
+		return bpf_map_lookup_elem(&xlb_flow_cache4, &idx);
+	return bpf_map_lookup_elem(&xlb_flow_cache6, &idx);
+}
+
+/*
+ * Established packets try this CPU's flow cache (maps/xlb_maps.h) first:
+ * one line instead of the connection table's bucket and element. An entry
+ * is sent by established_send() like a table hit; anything else goes to
+ * established_fast(), and a table hit refills the entry. While the CPU's
+ * cache of the family mostly misses, only SYN, FIN and RST read it (to drop
+ * their flow's entry). -1 when neither applies.
+ */
+static __always_inline int established_cached(struct xdp_md *ctx, struct xlb_dp_stats *st,
+					      const struct xlb_l2 *l2,
+					      const struct xlb_lb_config *cfg, int family,
+					      const void *key, __u8 tcp_flags, __u64 bytes,
+					      __u32 ip_len, __u8 tos, __u32 entropy)
+{
+	bool v4 = family == XLB_AF_INET;
+	/* An entry is its key then its ref; a set, two entries. */
+	__u32 key_size = v4 ? sizeof(struct xlb_flow4_key) : sizeof(struct xlb_flow6_key);
+	__u32 way_size =
+	    v4 ? sizeof(struct xlb_flow_cache_entry) : sizeof(struct xlb_flow_cache_entry6);
 	bool control = tcp_flags & (XLB_TCP_SYN | XLB_TCP_FIN | XLB_TCP_RST);
-	struct xlb_flow_cache_set *set = NULL;
-	struct xlb_flow_cache_entry *e = NULL;
 	struct xlb_flow_cache_state *cs;
+	struct xlb_flow_cache_ref *ref;
 	struct xlb_flow used = {};
-	__u32 idx, zero = 0;
+	void *set = NULL, *e = NULL;
+	__u32 slot = !v4;
 	int ret;
 
-	cs = bpf_map_lookup_elem(&xlb_flow_cache_state, &zero);
+	cs = bpf_map_lookup_elem(&xlb_flow_cache_state, &slot);
 	if (cs && !control) {
 		if (cs->bypass) {
 			cs->bypass--;
@@ -629,49 +670,47 @@ static __always_inline int established_cached4(struct xdp_md *ctx, struct xlb_dp
 			cs->hits = 0;
 		}
 	}
-	if (cs) {
-		/* The set: a multiplicative hash's top bits, one multiply (the
-		 * full key is compared, so the index needs spread, not strength).
-		 */
-		idx = key->saddr ^ key->daddr ^ *(const __u32 *)&key->sport ^ key->proto;
-		idx = ((idx * 0x9e3779b1U) >> 17) & (xlb_flow_cache_sets - 1);
-		idx += bpf_get_smp_processor_id() * xlb_flow_cache_sets;
-		set = bpf_map_lookup_elem(&xlb_flow_cache4, &idx);
-	}
+	if (cs)
+		set = flow_cache_set(family, key);
 	if (set) {
-		if (flow4_key_equal(&set->way[0].key, key))
-			e = &set->way[0];
-		else if (flow4_key_equal(&set->way[1].key, key))
-			e = &set->way[1];
+		if (flow_key_equal(family, set, key))
+			e = set;
+		else if (flow_key_equal(family, set + way_size, key))
+			e = set + way_size;
 	}
 	/* A SYN may open a new connection on a closed flow's tuple, a FIN or
 	 * RST closes one: the table decides, and the entry goes.
 	 */
-	if (cs && e && !control && ++e->uses % XLB_FLOW_CACHE_RECHECK) {
-		ret = established_send(ctx, st, l2, cfg, XLB_AF_INET, e->backend_id, e->backend_gen,
-				       tcp_flags, bytes, ip_len, tos, entropy);
-		if (ret >= 0) {
-			cs->hits++;
-			return ret;
+	if (cs && e && !control) {
+		ref = e + key_size;
+		if (++ref->uses % XLB_FLOW_CACHE_RECHECK) {
+			ret = established_send(ctx, st, l2, cfg, family, ref->backend_id,
+					       ref->backend_gen, tcp_flags, bytes, ip_len, tos,
+					       entropy);
+			if (ret >= 0) {
+				cs->hits++;
+				return ret;
+			}
 		}
 	}
-	ret = established_fast(ctx, st, l2, cfg, &xlb_flows4, XLB_AF_INET, key, tcp_flags, bytes,
-			       ip_len, tos, entropy, &used);
+	ret = established_fast(ctx, st, l2, cfg, v4 ? (void *)&xlb_flows4 : (void *)&xlb_flows6,
+			       family, key, tcp_flags, bytes, ip_len, tos, entropy, &used);
 	if (!set)
 		return ret;
 	if (ret < 0 || control) {
 		if (e)
-			__builtin_memset(e, 0, sizeof(*e));
+			__builtin_memset(e, 0, way_size);
 		return ret;
 	}
 	if (!e) { /* the newest first; the older way's flow leaves */
-		set->way[1] = set->way[0];
-		e = &set->way[0];
-		e->key = *key;
+		__builtin_memcpy(set + way_size, set, way_size);
+		e = set;
+		__builtin_memcpy(e, key, key_size);
 	}
-	e->backend_id = used.backend_id;
-	e->backend_gen = used.backend_gen;
-	e->uses = 0;
+	ref = e + key_size;
+	ref->backend_id = used.backend_id;
+	ref->backend_gen = used.backend_gen;
+	ref->uses = 0;
 	return ret;
 }
 
@@ -818,9 +857,9 @@ static __always_inline int process_ipv4(struct xdp_md *ctx, struct xlb_dp_stats 
 	key.dport = l4.dport;
 	key.proto = iph->protocol;
 	if (!frag && well_formed && l4.complete) {
-		int ret = established_cached4(ctx, st, l2, cfg, &key, l4.tcp_flags, data_end - data,
-					      ip_len, iph->tos,
-					      bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport));
+		int ret = established_cached(ctx, st, l2, cfg, XLB_AF_INET, &key, l4.tcp_flags,
+					     data_end - data, ip_len, iph->tos,
+					     bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport));
 
 		if (ret >= 0)
 			return ret;
@@ -947,10 +986,9 @@ static __always_inline int process_ipv6(struct xdp_md *ctx, struct xlb_dp_stats 
 	key.dport = l4.dport;
 	key.proto = proto;
 	if (!frag && well_formed && l4.complete) {
-		struct xlb_flow used;
-		int ret = established_fast(ctx, st, l2, cfg, &xlb_flows6, XLB_AF_INET6, &key,
-					   l4.tcp_flags, data_end - data, ip_len, ipv6_tclass(ip6h),
-					   bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport), &used);
+		int ret = established_cached(ctx, st, l2, cfg, XLB_AF_INET6, &key, l4.tcp_flags,
+					     data_end - data, ip_len, ipv6_tclass(ip6h),
+					     bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport));
 
 		if (ret >= 0)
 			return ret;

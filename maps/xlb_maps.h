@@ -282,22 +282,27 @@ _Static_assert(sizeof(struct xlb_flow) == 8, "xlb_flow layout");
 #define XLB_BACKEND_GEN_MASK (XLB_FLOW_GEN_CLOSED - 1)
 
 /*
- * The flow cache: each CPU's copy of its recent IPv4 flows' backends, in
- * front of xlb_flows4. A lookup there walks a bucket array and an element
- * in two places of a table sized for a million flows, ~200 ns a packet
- * when neither is in cache (README, "make bench-e2e"); the cache's set is
- * one 64-byte line of the CPU's own sets: a power of two of them, up to
- * XLB_FLOW_CACHE_SETS_MAX a CPU and XLB_FLOW_CACHE_BYTES_MAX in all (dp.c).
- * Two ways a set, the newest first. Only a hint: every use is checked
+ * The flow cache: each CPU's copy of its recent flows' backends, in front
+ * of the connection table (xlb_flow_cache4 before xlb_flows4,
+ * xlb_flow_cache6 before xlb_flows6). A lookup in the table walks a bucket
+ * array and an element in two places of a table sized for a million flows,
+ * ~200 ns a packet when neither is in cache (README, "make bench-e2e"); the
+ * cache's set is one 64-byte line of the CPU's own sets for IPv4, two for
+ * IPv6: a power of two of them, up to XLB_FLOW_CACHE_BYTES_CPU a CPU and
+ * XLB_FLOW_CACHE_BYTES_MAX in all, each family (dp.c). Two ways a set, the
+ * newest first. Only a hint: every use is checked
  * against the backend's generation and serving flag like a table hit, a
  * flow's SYN, FIN or RST drops its entry and takes the table, and every
  * XLB_FLOW_CACHE_RECHECK-th packet of a flow goes through the table, which
  * keeps the flow recently used there and drops the entry if the table no
  * longer agrees. Not pinned: a new program starts with an empty cache.
  */
-/* Per CPU: 2 MiB, 65,536 flows; at most 1 << 15 (the set index's bits). */
+/* Per CPU and family: 2 MiB, 65,536 IPv4 or 32,768 IPv6 flows; at most
+ * 1 << 15 sets (the set index's bits).
+ */
+#define XLB_FLOW_CACHE_BYTES_CPU (2U << 20)
 #define XLB_FLOW_CACHE_SETS_MAX 32768
-#define XLB_FLOW_CACHE_BYTES_MAX (64U << 20) /* all CPUs together */
+#define XLB_FLOW_CACHE_BYTES_MAX (32U << 20) /* all CPUs together */
 #define XLB_FLOW_CACHE_RECHECK 64
 /* A CPU whose cache answers fewer than a quarter of XLB_FLOW_CACHE_SAMPLE
  * packets in a row (more active flows than sets, cycling; a flood of new
@@ -308,6 +313,7 @@ _Static_assert(sizeof(struct xlb_flow) == 8, "xlb_flow layout");
 #define XLB_FLOW_CACHE_SAMPLE 4096
 #define XLB_FLOW_CACHE_BYPASS 65536
 
+/* Each CPU's, per family: entry 0 IPv4, 1 IPv6. */
 struct xlb_flow_cache_state {
 	__u32 lookups; /* in the current sample */
 	__u32 hits;
@@ -315,12 +321,17 @@ struct xlb_flow_cache_state {
 	__u32 reserved;
 };
 
-struct xlb_flow_cache_entry {
-	struct xlb_flow4_key key; /* all zero: empty */
+/* What an entry holds after its key (all zero: empty). */
+struct xlb_flow_cache_ref {
 	__u32 backend_id;
 	__u32 backend_gen;
 	__u32 uses; /* packets sent by this entry since the table last agreed */
 	__u32 reserved;
+};
+
+struct xlb_flow_cache_entry {
+	struct xlb_flow4_key key;
+	struct xlb_flow_cache_ref ref;
 };
 _Static_assert(sizeof(struct xlb_flow_cache_entry) == 32, "xlb_flow_cache_entry layout");
 
@@ -328,6 +339,18 @@ struct xlb_flow_cache_set {
 	struct xlb_flow_cache_entry way[2];
 };
 _Static_assert(sizeof(struct xlb_flow_cache_set) == 64, "xlb_flow_cache_set layout");
+
+struct xlb_flow_cache_entry6 {
+	struct xlb_flow6_key key;
+	struct xlb_flow_cache_ref ref;
+	__u32 reserved[2]; /* a way a line */
+};
+_Static_assert(sizeof(struct xlb_flow_cache_entry6) == 64, "xlb_flow_cache_entry6 layout");
+
+struct xlb_flow_cache_set6 {
+	struct xlb_flow_cache_entry6 way[2];
+};
+_Static_assert(sizeof(struct xlb_flow_cache_set6) == 128, "xlb_flow_cache_set6 layout");
 
 /*
  * wrr and rr VIPs. Their table map holds the VIP's Maglev table (entries

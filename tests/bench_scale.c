@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * make bench, part 2: the connection table at its default size (1,048,576
- * IPv4 flows) filled with concurrent flows through BPF_PROG_TEST_RUN. One
- * JSON line per figure:
+ * flows a family) filled with concurrent flows through BPF_PROG_TEST_RUN.
+ * One JSON line per figure:
  *
  * - scale_fill: flows recorded (the table is per-CPU LRU, so each CPU fills
  *   its share: size / possible CPUs) and what the maps hold against the
@@ -11,6 +11,7 @@
  *   different flow (tests/bpf/bench.bpf.c bench_restore cycling through
  *   `flows` flows), in the full table and in a near-empty one, against the
  *   floor of the same run; the harness's own cost is measured and shown;
+ *   IPv4 and then IPv6 ("family"), each through its own table and cache;
  * - scale_evict: with the table full, new flows evict the least recently
  *   used; a sample of evicted flows then sends again (ACK, not SYN) and is
  *   chosen again by Maglev: the share that lands on its old backend, with
@@ -36,10 +37,46 @@
 #define REPEAT 1000000
 #define RUNS 5
 #define NBACKENDS 100
-#define VIP "198.18.1.100:443/tcp"
 #define SAMPLE 10000
-#define SADDR_OFF (14 + 12 + 2) /* low half of the IPv4 source */
-#define SPORT_OFF (14 + 20)
+/*
+ * The family measured: its VIP, where bench_restore writes a flow's number
+ * (the source address's low half and the source port) and the source
+ * address byte that tells fill()'s CPUs apart.
+ */
+struct family {
+	int family; /* XLB_AF_INET or XLB_AF_INET6 */
+	const char *vip, *saddr, *daddr, *flows_map;
+	size_t saddr_off, sport_off, cpu_off;
+	int payload_len; /* bench_restore copies frames in 8-byte words */
+};
+
+static const struct family ipv4 = {
+    .family = XLB_AF_INET,
+    .vip = "198.18.1.100:443/tcp",
+    .saddr = "198.18.0.1",
+    .daddr = "198.18.1.100",
+    .flows_map = XLB_MAP_FLOWS4,
+    .saddr_off = 14 + 12 + 2,
+    .sport_off = 14 + 20,
+    .cpu_off = 14 + 12 + 1,
+    .payload_len = 2, /* 56 bytes */
+};
+/* The source's byte 13 is 18 (0x12), as CPU 0's fill() writes it. */
+static const struct family ipv6 = {
+    .family = XLB_AF_INET6,
+    .vip = "[2001:2::100]:443/tcp",
+    .saddr = "2001:2::12:1",
+    .daddr = "2001:2::100",
+    .flows_map = XLB_MAP_FLOWS6,
+    .saddr_off = 14 + 8 + 14,
+    .sport_off = 14 + 40,
+    .cpu_off = 14 + 8 + 13,
+    .payload_len = 6, /* 80 bytes */
+};
+static const struct family *fam = &ipv4;
+
+#define SADDR_OFF (fam->saddr_off)
+#define SPORT_OFF (fam->sport_off)
 
 static __u8 tpl_syn[PKT_MAX], tpl_ack[PKT_MAX];
 static size_t tpl_len;
@@ -139,13 +176,19 @@ static int setup(struct xlb_dp **out, int nbackends)
 	memcpy(opts.if_mac, PKT_LB_MAC, 6);
 	if (xlb_dp__open(&opts, out, err, sizeof(err)))
 		goto fail;
-	if (xlb_vip_addr__parse(VIP, &v, err, sizeof(err)) ||
+	if (xlb_vip_addr__parse(fam->vip, &v, err, sizeof(err)) ||
 	    xlb_dp__vip_add(*out, &v, XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, 0, err, sizeof(err)))
 		goto fail;
 	for (int i = 0; i < nbackends; i++) {
 		memset(&b[i], 0, sizeof(b[i]));
-		b[i].family = XLB_AF_INET;
-		b[i].addr[0] = htonl(0xc6120000 | (10 + i)); /* 198.18.0.(10+i) */
+		b[i].family = fam->family;
+		if (fam->family == XLB_AF_INET) {
+			b[i].addr[0] = htonl(0xc6120000 | (10 + i)); /* 198.18.0.(10+i) */
+		} else {
+			/* 2001:2::(10+i) */
+			b[i].addr[0] = htonl(0x20010002);
+			b[i].addr[3] = htonl(10 + i);
+		}
 		b[i].weight = 100;
 		b[i].mac[0] = 0x02;
 		b[i].mac[5] = (__u8)i;
@@ -173,7 +216,7 @@ static int remove_backend0(struct xlb_dp *dp)
 		b[i].mac[0] = 0x02;
 		b[i].mac[5] = (__u8)i;
 	}
-	if (xlb_vip_addr__parse(VIP, &v, err, sizeof(err)) ||
+	if (xlb_vip_addr__parse(fam->vip, &v, err, sizeof(err)) ||
 	    xlb_dp__set_backends(dp, &v, b + 1, NBACKENDS - 1, err, sizeof(err))) {
 		fprintf(stderr, "bench_scale: %s\n", err);
 		return -1;
@@ -190,8 +233,8 @@ static int map_fd(struct xlb_dp *dp, const char *name)
 
 static long long flows_in(struct xlb_dp *dp)
 {
-	struct xlb_flow4_key k, next;
-	int fd = map_fd(dp, XLB_MAP_FLOWS4);
+	struct xlb_flow6_key k, next; /* room for either family's key */
+	int fd = map_fd(dp, fam->flows_map);
 	long long n = 0;
 	void *prev = NULL;
 
@@ -241,8 +284,9 @@ static void *fill_run(void *arg)
 	return NULL;
 }
 
-/* Records n flows on each of ncpu CPUs: flow numbers 0..n-1 from source
- * 198.18.x.x on CPU 0, from 198.(18+cpu).x.x on the others.
+/* Records n flows on each of ncpu CPUs: flow numbers 0..n-1, the CPUs'
+ * sources told apart by one byte (IPv4: 198.18.x.x on CPU 0, 198.19.x.x
+ * on CPU 1).
  */
 static int fill(struct xlb_dp *dp, int ncpu, __u32 n)
 {
@@ -255,7 +299,7 @@ static int fill(struct xlb_dp *dp, int ncpu, __u32 n)
 		__u8 tpl[PKT_MAX];
 
 		memcpy(tpl, tpl_syn, tpl_len);
-		tpl[14 + 13] = 18 + c;
+		tpl[fam->cpu_off] = 18 + c;
 		h[c] = harness(tpl, 0, 0, xlb_dp__prog_fd(dp));
 		if (!h[c]) {
 			ret = -EINVAL;
@@ -315,12 +359,13 @@ static int established(struct xlb_dp *dp, struct bench_bpf *floor_h, const char 
 	est = median(ns, RUNS);
 	har = median(hns, RUNS);
 	flo = median(fns, RUNS);
-	printf("{\"bench\":\"scale_established\",\"table\":\"%s\",\"flows_in_table\":%lld,"
-	       "\"flows_cycled\":%u,\"ns_per_pkt\":%.1f,\"harness_ns_per_pkt\":%.1f,"
+	printf("{\"bench\":\"scale_established\",\"family\":%d,\"table\":\"%s\","
+	       "\"flows_in_table\":%lld,\"flows_cycled\":%u,\"ns_per_pkt\":%.1f,"
+	       "\"harness_ns_per_pkt\":%.1f,"
 	       "\"floor_ns_per_pkt\":%.1f,\"ratio\":%.2f,\"ratio_without_harness\":%.2f,"
 	       "\"repeat\":%d,\"runs\":%d}\n",
-	       table, in_table, flows, est, har - flo, flo, est / flo, (est - (har - flo)) / flo,
-	       REPEAT, RUNS);
+	       fam->family == XLB_AF_INET ? 4 : 6, table, in_table, flows, est, har - flo, flo,
+	       est / flo, (est - (har - flo)) / flo, REPEAT, RUNS);
 	fflush(stdout);
 	bench_bpf__destroy(h);
 	bench_bpf__destroy(hf);
@@ -409,16 +454,54 @@ static int evict_and_replay(struct xlb_dp *dp, __u32 first, __u32 evict, __u32 *
 	return 0;
 }
 
-int main(void)
+/* Measures family f from now on: its SYN and ACK templates. */
+static void use_family(const struct family *f)
 {
-	struct pkt_flow f = {.family = 4,
-			     .saddr = "198.18.0.1",
-			     .daddr = "198.18.1.100",
+	struct pkt_flow p = {.family = f->family == XLB_AF_INET ? 4 : 6,
+			     .saddr = f->saddr,
+			     .daddr = f->daddr,
 			     .sport = 12345,
 			     .dport = 443,
 			     .proto = IPPROTO_TCP,
 			     .tcp_flags = 0x02,
-			     .payload_len = 2};
+			     .payload_len = f->payload_len};
+
+	fam = f;
+	tpl_len = pkt_build(&p, tpl_syn);
+	p.tcp_flags = 0x10;
+	pkt_build(&p, tpl_ack);
+}
+
+/*
+ * IPv6: established packets through xlb_flows6 (and its flow cache), near
+ * empty and full, as for IPv4.
+ */
+static int scale_ipv6(struct bench_bpf *floor_h, int ncpu, __u32 per_cpu)
+{
+	struct xlb_dp *dp = NULL;
+	int ret = -1;
+
+	use_family(&ipv6);
+	if (setup(&dp, NBACKENDS) || fill(dp, 1, 1024) ||
+	    established(dp, floor_h, "near_empty", flows_in(dp), 1024))
+		goto out;
+	xlb_dp__close(dp);
+	dp = NULL;
+	if (setup(&dp, NBACKENDS) || fill(dp, ncpu, per_cpu))
+		goto out;
+	if (established(dp, floor_h, "full", flows_in(dp), 1024) ||
+	    established(dp, floor_h, "full", flows_in(dp), 16384))
+		goto out;
+	ret = 0;
+out:
+	xlb_dp__close(dp);
+	return ret;
+}
+
+int main(void)
+{
+	/* XLB_BENCH_FAMILY=4 or 6: that family alone (experiments) */
+	const char *only = getenv("XLB_BENCH_FAMILY");
 	int ncpu = libbpf_num_possible_cpus();
 	struct bench_bpf *floor_h = NULL;
 	struct xlb_dp *dp = NULL;
@@ -437,13 +520,15 @@ int main(void)
 	}
 	xlb_log_set_level(XLB_LOG_WARN);
 	xlb_log_capture_libs();
-	tpl_len = pkt_build(&f, tpl_syn);
-	f.tcp_flags = 0x10;
-	pkt_build(&f, tpl_ack);
 	per_cpu = XLB_CONNTRACK_DEFAULT_SIZE / ncpu; /* BPF_F_NO_COMMON_LRU splits it */
 	floor_h = bench_bpf__open_and_load();
 	if (!floor_h || pin_cpu(0))
 		goto out;
+	if (only && !strcmp(only, "6")) {
+		ret = scale_ipv6(floor_h, ncpu, per_cpu) ? 1 : 0;
+		goto out;
+	}
+	use_family(&ipv4);
 
 	/* Near-empty: 1,024 flows in a table sized for 1,048,576. */
 	if (setup(&dp, NBACKENDS) || fill(dp, 1, 1024))
@@ -483,6 +568,10 @@ int main(void)
 	next_new = 1U << 24;
 	if (evict_and_replay(dp, 0, per_cpu / 2, &next_new, false) ||
 	    evict_and_replay(dp, 0, per_cpu / 2, &next_new, true))
+		goto out;
+	xlb_dp__close(dp);
+	dp = NULL;
+	if ((!only || strcmp(only, "4")) && scale_ipv6(floor_h, ncpu, per_cpu))
 		goto out;
 	ret = 0;
 out:

@@ -885,7 +885,7 @@ static void add_algo_vip(struct fixture *fx, const char *name, enum xlb_algo alg
 	if (xlb_dp__vip_add(fx->dp, &v, algo, XLB_FWD_L2DSR, 0, fx->err, sizeof(fx->err)))
 		fail_msg("vip_add %s: %s", name, fx->err);
 	for (int i = 0; i < n; i++)
-		b[i] = backend(XLB_AF_INET, i + 1, weights[i]);
+		b[i] = backend(v.family, i + 1, weights[i]);
 	if (xlb_dp__set_backends(fx->dp, &v, b, n, fx->err, sizeof(fx->err)))
 		fail_msg("set_backends %s: %s", name, fx->err);
 }
@@ -1171,22 +1171,45 @@ static void test_lc_fin_rst_decrement(void **state)
 	}
 }
 
+/* The flow cache tests' VIP on dport, of the family, and flow k to it. */
+static const char *cache_vip(int family, __u16 dport)
+{
+	static char name[64];
+
+	snprintf(name, sizeof(name),
+		 family == XLB_AF_INET ? "198.18.1.110:%u/tcp" : "[2001:2::110]:%u/tcp", dport);
+	return name;
+}
+
+static struct pkt_flow cache_flow(int family, int k, __u16 dport, __u8 flags)
+{
+	static char saddr[64][48];
+	struct pkt_flow f = client_flow(k, dport, flags);
+
+	if (family == XLB_AF_INET6) {
+		snprintf(saddr[k % 64], sizeof(saddr[0]), "2001:2::1:%x", k);
+		f.family = 6;
+		f.saddr = saddr[k % 64];
+		f.daddr = "2001:2::110";
+	}
+	return f;
+}
+
 /*
- * The flow cache (IPv4) never outlives what the connection table says. One
- * CPU (the test is pinned), an rr VIP: a tuple closed and opened again goes
- * to the new connection's backend, not to the one the cache held for the
- * old connection; a flow whose backend leaves is re-chosen at its next
- * packet and stays there; a flow's packets past XLB_FLOW_CACHE_RECHECK
- * (when the table is asked again) stay on its backend throughout.
+ * The flow cache never outlives what the connection table says. One CPU
+ * (the test is pinned), an rr VIP: a tuple closed and opened again goes to
+ * the new connection's backend, not to the one the cache held for the old
+ * connection; a flow whose backend leaves is re-chosen at its next packet
+ * and stays there; a flow's packets past XLB_FLOW_CACHE_RECHECK (when the
+ * table is asked again) stay on its backend throughout.
  */
-static void test_flow_cache_follows_table(void **state)
+static void flow_cache_follows_table(struct fixture *fx, int family)
 {
 	static const __u16 w[3] = { 1, 1, 1 };
-	const char *name = "198.18.1.110:85/tcp";
+	const char *name = cache_vip(family, 85);
 	struct xlb_vip_addr v = vip(name);
-	struct pkt_flow f = client_flow(9, 85, 0x02);
+	struct pkt_flow f = cache_flow(family, 9, 85, 0x02);
 	struct xlb_dp_backend rest[2];
-	struct fixture *fx = *state;
 	struct xlb_dp_stats s0, s1;
 	int a, b, c, n = 0;
 
@@ -1213,7 +1236,7 @@ static void test_flow_cache_follows_table(void **state)
 
 	for (int i = 1; i <= 3; i++)
 		if (i != b)
-			rest[n++] = backend(XLB_AF_INET, i, 1);
+			rest[n++] = backend(family, i, 1);
 	assert_int_equal(xlb_dp__set_backends(fx->dp, &v, rest, 2, fx->err, sizeof(fx->err)), 0);
 	s0 = stats(fx);
 	c = send_to(fx, &f);
@@ -1225,6 +1248,16 @@ static void test_flow_cache_follows_table(void **state)
 	s0 = s1;
 	s1 = stats(fx);
 	assert_int_equal(s1.tx_established - s0.tx_established, XLB_FLOW_CACHE_RECHECK + 37);
+}
+
+static void test_flow_cache_follows_table(void **state)
+{
+	flow_cache_follows_table(*state, XLB_AF_INET);
+}
+
+static void test_flow_cache6_follows_table(void **state)
+{
+	flow_cache_follows_table(*state, XLB_AF_INET6);
 }
 
 /* Runs pkt `repeat` times in one call; returns the last verdict. */
@@ -1239,20 +1272,20 @@ static int run_repeat(struct fixture *fx, const struct pkt_flow *f, __u32 repeat
 	return t.retval;
 }
 
-/* This CPU's flow cache state (the test is pinned to one CPU). */
-static struct xlb_flow_cache_state cache_state(struct fixture *fx)
+/* This CPU's flow cache state for the family (the test is pinned). */
+static struct xlb_flow_cache_state cache_state(struct fixture *fx, int family)
 {
 	struct bpf_map *m =
 		bpf_object__find_map_by_name(xlb_dp__object(fx->dp), "xlb_flow_cache_state");
 	int ncpus = libbpf_num_possible_cpus(), cpu = sched_getcpu();
 	struct xlb_flow_cache_state *all, one;
-	__u32 zero = 0;
+	__u32 slot = family == XLB_AF_INET6;
 
 	assert_non_null(m);
 	assert_true(ncpus > 0 && cpu >= 0 && cpu < ncpus);
 	all = calloc(ncpus, sizeof(*all));
 	assert_non_null(all);
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(m), &zero, all), 0);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(m), &slot, all), 0);
 	one = all[cpu];
 	free(all);
 	return one;
@@ -1262,17 +1295,18 @@ static struct xlb_flow_cache_state cache_state(struct fixture *fx)
  * A CPU whose flow cache keeps missing stops reading it for
  * XLB_FLOW_CACHE_BYPASS packets; a flow closed and opened again on another
  * backend meanwhile still loses its entry, so when the cache is read again
- * it does not send the new connection to the old backend.
+ * it does not send the new connection to the old backend. The other
+ * family's cache is not affected.
  */
-static void test_flow_cache_bypass(void **state)
+static void flow_cache_bypass(struct fixture *fx, int family)
 {
 	static const __u16 w[3] = { 1, 1, 1 };
-	const char *name = "198.18.1.110:86/tcp";
-	struct pkt_flow f = client_flow(11, 86, 0x02);
+	const int other = family == XLB_AF_INET ? XLB_AF_INET6 : XLB_AF_INET;
+	const char *name = cache_vip(family, 86);
+	struct pkt_flow f = cache_flow(family, 11, 86, 0x02);
 	/* The VIP's address, not a VIP port: misses the cache, then passes. */
-	struct pkt_flow g = client_flow(12, 9999, 0x10);
+	struct pkt_flow g = cache_flow(family, 12, 9999, 0x10);
 	struct xlb_flow_cache_state cs;
-	struct fixture *fx = *state;
 	int a, b;
 
 	add_algo_vip(fx, name, XLB_ALGO_RR, w, 3);
@@ -1280,13 +1314,13 @@ static void test_flow_cache_bypass(void **state)
 	f.tcp_flags = 0x10;
 	for (int i = 0; i < 10; i++)
 		assert_int_equal(send_to(fx, &f), a);
-	cs = cache_state(fx);
+	cs = cache_state(fx, family);
 	assert_int_equal(cs.bypass, 0);
 	assert_int_equal(cs.hits, 9); /* the first ACK filled the entry */
 
 	/* The sample's remaining packets all miss. */
 	assert_int_equal(run_repeat(fx, &g, XLB_FLOW_CACHE_SAMPLE - cs.lookups), XDP_PASS);
-	assert_int_equal(cache_state(fx).bypass, XLB_FLOW_CACHE_BYPASS);
+	assert_int_equal(cache_state(fx, family).bypass, XLB_FLOW_CACHE_BYPASS);
 	f.tcp_flags = 0x11; /* FIN|ACK, then the tuple again: rr's next backend */
 	assert_int_equal(send_to(fx, &f), a);
 	f.tcp_flags = 0x02;
@@ -1294,13 +1328,24 @@ static void test_flow_cache_bypass(void **state)
 	assert_int_not_equal(b, a);
 	f.tcp_flags = 0x10;
 	assert_int_equal(send_to(fx, &f), b); /* from the table, in the bypass */
-	assert_int_equal(cache_state(fx).bypass, XLB_FLOW_CACHE_BYPASS - 1);
+	assert_int_equal(cache_state(fx, family).bypass, XLB_FLOW_CACHE_BYPASS - 1);
 
 	assert_int_equal(run_repeat(fx, &g, XLB_FLOW_CACHE_BYPASS - 1), XDP_PASS);
-	assert_int_equal(cache_state(fx).bypass, 0);
+	assert_int_equal(cache_state(fx, family).bypass, 0);
 	for (int i = 0; i < 10; i++) /* the cache again: refilled from the table */
 		assert_int_equal(send_to(fx, &f), b);
-	assert_int_equal(cache_state(fx).hits, 9);
+	assert_int_equal(cache_state(fx, family).hits, 9);
+	assert_int_equal(cache_state(fx, other).bypass, 0);
+}
+
+static void test_flow_cache_bypass(void **state)
+{
+	flow_cache_bypass(*state, XLB_AF_INET);
+}
+
+static void test_flow_cache6_bypass(void **state)
+{
+	flow_cache_bypass(*state, XLB_AF_INET6);
 }
 
 /* xlbd's recount ages out flows that left the connection table silently
@@ -2270,6 +2315,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lc_fin_rst_decrement, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_cache_follows_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_cache_bypass, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_cache6_follows_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_cache6_bypass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lc_recount, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lc_out_of_table_not_active, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconcile_algos_and_flood_guard, setup,

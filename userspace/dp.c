@@ -648,13 +648,15 @@ static __u32 map_id(struct bpf_map *m)
 	return bpf_obj_get_info_by_fd(map_fd(m), &info, &len) ? 0 : info.id;
 }
 
-/* The flow cache's sets a CPU: the most that fit the limits, a power of two. */
-static __u32 flow_cache_sets(int ncpus)
+/* A flow cache's sets a CPU, each set_size bytes: the most that fit the
+ * limits, a power of two.
+ */
+static __u32 flow_cache_sets(int ncpus, size_t set_size)
 {
 	__u32 sets = XLB_FLOW_CACHE_SETS_MAX;
 
-	while (sets > 1 &&
-	       (__u64)sets * ncpus * sizeof(struct xlb_flow_cache_set) > XLB_FLOW_CACHE_BYTES_MAX)
+	while (sets > 1 && ((__u64)sets * set_size > XLB_FLOW_CACHE_BYTES_CPU ||
+			    (__u64)sets * ncpus * set_size > XLB_FLOW_CACHE_BYTES_MAX))
 		sets /= 2;
 	return sets;
 }
@@ -848,9 +850,14 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 	bpf_map__set_max_entries(dp->skel->maps.xlb_src_limits, src_size);
 	bpf_map__set_max_entries(dp->skel->maps.xlb_backend_counters,
 				 (__u32)dp->ncpus * XLB_MAX_BACKENDS);
-	dp->skel->rodata->xlb_flow_cache_sets = flow_cache_sets(dp->ncpus);
+	dp->skel->rodata->xlb_flow_cache_sets =
+	    flow_cache_sets(dp->ncpus, sizeof(struct xlb_flow_cache_set));
+	dp->skel->rodata->xlb_flow_cache6_sets =
+	    flow_cache_sets(dp->ncpus, sizeof(struct xlb_flow_cache_set6));
 	bpf_map__set_max_entries(dp->skel->maps.xlb_flow_cache4,
 				 (__u32)dp->ncpus * dp->skel->rodata->xlb_flow_cache_sets);
+	bpf_map__set_max_entries(dp->skel->maps.xlb_flow_cache6,
+				 (__u32)dp->ncpus * dp->skel->rodata->xlb_flow_cache6_sets);
 
 	ret = xlb_bpf__load(dp->skel);
 	if (ret) {
