@@ -488,14 +488,15 @@ mode_dst() {
 # foreground, bounded in time and count. --no-sock-mem and -Q: leave the
 # host's sysctls and IRQ affinities alone. Returns 4 when trafgen, stopped
 # at the deadline, could not flush its TX ring (EAGAIN) and exited without
-# its counts: that try has no figure and is repeated.
+# its counts, whatever its exit code (0, or 124 from timeout): that try has
+# no figure and is repeated.
 send() {
 	local rc
 	in_ns client timeout -k 2 -s INT "$2" trafgen -o eth0 -c "$1" -P 1 -n "$3" \
 		--no-sock-mem -Q >"$4" 2>&1
 	rc=$?
-	[ $rc = 0 ] || [ $rc = 124 ] && return 0
 	grep -q "Flushing TX_RING failed" "$4" && return 4
+	[ $rc = 0 ] || [ $rc = 124 ] && return 0
 	cat "$4" >&2
 	fail "trafgen exited $rc"
 }
