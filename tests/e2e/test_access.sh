@@ -77,7 +77,7 @@ out=$(as "$NOBODY" "$NOGROUP" "" build/xlbctl --socket "$XLBD_SOCK" vip del 198.
 	fail "nobody deleted a VIP: $out"
 grep -q "permission denied" <<<"$out" || fail "xlbctl does not say why: $out"
 grep -q "api: refused DELETE .* from uid $NOBODY" "$XLBD_LOG" || fail "refusal not logged"
-xlbctl_lb vip list | grep -q 198.18.1.100 || fail "the VIP is gone"
+grep -q 198.18.1.100 <<<"$(xlbctl_lb vip list)" || fail "the VIP is gone"
 echo "root only: 0600 root:root, nobody refused (403 with 0666: $out)"
 
 # Request limits on the API: headers over 8 KiB (libevent answers 400),
@@ -143,7 +143,7 @@ wait_until 5 vip_up_is 198.18.1.100:80/tcp 2 || fail "be2 never came up in the f
 assert_eq be2 "$(http_get_from_client http://198.18.1.101/)" "traffic to the new VIP"
 # explain reads a VIP's table back: through the fd xlbd kept, not by id
 # (that would need CAP_SYS_ADMIN).
-ctl -j explain $V2 198.18.0.1:40001 | grep -q 198.18.0.12 || fail "explain after the drop"
+grep -q 198.18.0.12 <<<"$(ctl -j explain $V2 198.18.0.1:40001)" || fail "explain after the drop"
 ctl backend set 198.18.1.100:80/tcp 198.18.0.11 --drain || fail "drain"
 tally=$(http_tally 10 http://198.18.1.100/) || fail "requests failed after drain: $tally"
 assert_eq "10 be2" "$tally" "after draining be1"

@@ -63,7 +63,7 @@ wrr_shares() { # MODE URL
 	      - {address: "2001:2::13"}
 	YAML
 	xlbctl_lb config apply "$XLBT_RUN/wrr.yaml" >/dev/null || fail "$1: config apply wrr"
-	xlbctl_lb -j vip list | grep -q '"wrr"' || fail "$1: wrr not applied"
+	grep -q '"wrr"' <<<"$(xlbctl_lb -j vip list)" || fail "$1: wrr not applied"
 	tally=$(http_tally 60 "$2") || fail "$1 wrr: failed requests: $tally"
 	for bw in be1:10 be2:20 be3:30; do
 		local got
