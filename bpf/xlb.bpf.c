@@ -664,8 +664,10 @@ static __always_inline int established_cached(struct xdp_md *ctx, struct xlb_dp_
 			cs->bypass--;
 			cs = NULL; /* the table alone, no fill */
 		} else if (++cs->lookups >= XLB_FLOW_CACHE_SAMPLE) {
-			if (cs->hits < XLB_FLOW_CACHE_SAMPLE / 4)
+			if (cs->hits < XLB_FLOW_CACHE_SAMPLE / 4) {
 				cs->bypass = XLB_FLOW_CACHE_BYPASS;
+				st->flow_cache_bypasses[!v4]++;
+			}
 			cs->lookups = 0;
 			cs->hits = 0;
 		}
@@ -689,6 +691,7 @@ static __always_inline int established_cached(struct xdp_md *ctx, struct xlb_dp_
 					       entropy);
 			if (ret >= 0) {
 				cs->hits++;
+				st->flow_cache_hits[!v4]++;
 				return ret;
 			}
 		}

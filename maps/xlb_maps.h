@@ -414,7 +414,12 @@ struct xlb_dp_stats {
 	__u64 rl_vip_leases; /* times a CPU went to a VIP's shared bucket */
 	__u64 rl_src_pass;   /* new flows a per-source limit let through */
 	__u64 tx_untracked;  /* new flows forwarded but not recorded (flood guard) */
-	__u64 reserved[4];
+	/* By family, [0] IPv4, [1] IPv6: established packets the flow cache
+	 * sent (part of tx_established), and the times a CPU stopped reading
+	 * its cache (XLB_FLOW_CACHE_BYPASS).
+	 */
+	__u64 flow_cache_hits[2];
+	__u64 flow_cache_bypasses[2];
 };
 
 /* Per-VIP counters (xlb_vip_stats, indexed by vip_id). */

@@ -1306,6 +1306,8 @@ static void flow_cache_bypass(struct fixture *fx, int family)
 	struct pkt_flow f = cache_flow(family, 11, 86, 0x02);
 	/* The VIP's address, not a VIP port: misses the cache, then passes. */
 	struct pkt_flow g = cache_flow(family, 12, 9999, 0x10);
+	const int fi = family == XLB_AF_INET6, oi = !fi; /* the counters' index */
+	struct xlb_dp_stats s0 = stats(fx), s1;
 	struct xlb_flow_cache_state cs;
 	int a, b;
 
@@ -1321,6 +1323,11 @@ static void flow_cache_bypass(struct fixture *fx, int family)
 	/* The sample's remaining packets all miss. */
 	assert_int_equal(run_repeat(fx, &g, XLB_FLOW_CACHE_SAMPLE - cs.lookups), XDP_PASS);
 	assert_int_equal(cache_state(fx, family).bypass, XLB_FLOW_CACHE_BYPASS);
+	s1 = stats(fx); /* what xlb_flow_cache_*_total export */
+	assert_int_equal(s1.flow_cache_hits[fi] - s0.flow_cache_hits[fi], 9);
+	assert_int_equal(s1.flow_cache_bypasses[fi] - s0.flow_cache_bypasses[fi], 1);
+	assert_int_equal(s1.flow_cache_hits[oi] - s0.flow_cache_hits[oi], 0);
+	assert_int_equal(s1.flow_cache_bypasses[oi] - s0.flow_cache_bypasses[oi], 0);
 	f.tcp_flags = 0x11; /* FIN|ACK, then the tuple again: rr's next backend */
 	assert_int_equal(send_to(fx, &f), a);
 	f.tcp_flags = 0x02;

@@ -623,6 +623,9 @@ static void test_render_families(void **state)
 		{ "xlb_drops_total", "counter" },
 		{ "xlb_ratelimit_drops_total", "counter" },
 		{ "xlb_conntrack_lookups_total", "counter" },
+		{ "xlb_conntrack_untracked_total", "counter" },
+		{ "xlb_flow_cache_hits_total", "counter" },
+		{ "xlb_flow_cache_bypasses_total", "counter" },
 		{ "xlb_healthcheck_duration_seconds", "histogram" },
 		{ "xlb_vip_panic", "gauge" },
 		{ "xlb_backend_weight", "gauge" },
@@ -707,6 +710,9 @@ static void test_render_families(void **state)
 	}
 	assert_true(value_of(&p, "xlb_conntrack_lookups_total", "result=\"hit\"") == 0);
 	assert_true(value_of(&p, "xlb_conntrack_lookups_total", "result=\"miss\"") == 0);
+	assert_true(value_of(&p, "xlb_conntrack_untracked_total", "") == 0);
+	assert_true(value_of(&p, "xlb_flow_cache_hits_total", "family=\"ipv6\"") == 0);
+	assert_true(value_of(&p, "xlb_flow_cache_bypasses_total", "family=\"ipv4\"") == 0);
 	assert_true(value_of(&p, "xlb_api_requests_total", "code=\"200\"") >= 3);
 	assert_true(value_of(&p, "xlb_api_requests_total", "code=\"404\"") >= 1);
 	assert_null(series(&p, "xlb_api_requests_total", "code=\"500\""));

@@ -564,6 +564,27 @@ static void global_families(struct xlb_expo *e, const struct xlb_counters *c)
 	xlb_expo__u64(e, "xlb_conntrack_lookups_total", "", 0, "result=\"miss\"", g->tx_new_flow);
 	xlb_expo__u64(e, "xlb_conntrack_lookups_total", "", 0, "result=\"stale\"", g->tx_rechosen);
 
+	xlb_expo__family(e, "xlb_conntrack_untracked_total", "counter",
+			 "New flows forwarded by the Maglev hash without a connection-table "
+			 "entry: the flood guard's (conntrack.flood_guard_new_flows_per_cpu).");
+	xlb_expo__u64(e, "xlb_conntrack_untracked_total", "", 0, NULL, g->tx_untracked);
+
+	xlb_expo__family(e, "xlb_flow_cache_hits_total", "counter",
+			 "Established packets a CPU's flow cache sent without a connection-"
+			 "table lookup (part of xlb_conntrack_lookups_total{result=\"hit\"}).");
+	xlb_expo__u64(e, "xlb_flow_cache_hits_total", "", 0, "family=\"ipv4\"",
+		      g->flow_cache_hits[0]);
+	xlb_expo__u64(e, "xlb_flow_cache_hits_total", "", 0, "family=\"ipv6\"",
+		      g->flow_cache_hits[1]);
+	xlb_expo__family(e, "xlb_flow_cache_bypasses_total", "counter",
+			 "Times a CPU stopped reading its flow cache for a while: it answered "
+			 "under a quarter of its recent lookups (more active flows than it "
+			 "holds).");
+	xlb_expo__u64(e, "xlb_flow_cache_bypasses_total", "", 0, "family=\"ipv4\"",
+		      g->flow_cache_bypasses[0]);
+	xlb_expo__u64(e, "xlb_flow_cache_bypasses_total", "", 0, "family=\"ipv6\"",
+		      g->flow_cache_bypasses[1]);
+
 	if (c->conntrack_known) {
 		xlb_expo__family(e, "xlb_conntrack_entries", "gauge",
 				 "Flows in the connection table, by address family, as the "

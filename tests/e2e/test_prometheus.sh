@@ -144,6 +144,16 @@ ct6='xlb_conntrack_entries{family="ipv6"}'
 assert_eq "$((1 + N_HTTP))" "$(metric "$ct4")" "$ct4"
 assert_eq "$N_HTTP" "$(metric "$ct6")" "$ct6"
 wait_until 10 same_in_prometheus "$ct4" "$ct4" || fail "$ct4 in prometheus: '$(promql "$ct4")'"
+# The flow caches answered most of the UDP flow's packets (all but its
+# first two and every 64th, unless the sender changed CPUs) and some of
+# the IPv6 connections'; they are part of the connection table's hits.
+h4=$(metric 'xlb_flow_cache_hits_total{family="ipv4"}')
+h6=$(metric 'xlb_flow_cache_hits_total{family="ipv6"}')
+hits=$(metric 'xlb_conntrack_lookups_total{result="hit"}')
+[ "$h4" -ge $((N_UDP / 2)) ] || fail "IPv4 flow cache hits: $h4 for $N_UDP packets of one UDP flow"
+[ "$h6" -gt 0 ] || fail "no IPv6 flow cache hit in $N_HTTP HTTP connections"
+[ $((h4 + h6)) -le "$hits" ] || fail "flow cache hits $h4 + $h6 above the table's hits $hits"
+echo "flow cache hits: IPv4 $h4, IPv6 $h6, of $hits connection-table hits"
 
 # The contrib dashboard: every metric it names is served, every query runs.
 python3 - "$XLBT_RUN/metrics.txt" contrib/grafana/xlb-dashboard.json >"$XLBT_RUN/queries" <<'PY' ||
