@@ -527,7 +527,8 @@ static const char *STATS_JSON =
 	"{\"global\":{\"rx\":123456789,\"pass_not_ip\":1,\"pass_not_vip\":2,\"pass_other_l4\":3,"
 	"\"tx_new_flow\":4,\"tx_established\":5,\"tx_rechosen\":6,\"tx_icmp\":7,"
 	"\"drops\":{\"malformed\":8,\"fragment\":0,\"no_backend\":3,\"no_table\":0,\"encap\":0,"
-	"\"family\":0}},"
+	"\"family\":0},\"flow_cache\":{\"hits_ipv4\":4000,\"hits_ipv6\":0,\"bypasses_ipv4\":2,"
+	"\"bypasses_ipv6\":0}},"
 	"\"vips\":[{\"vip\":\"198.18.1.100:80/tcp\",\"packets\":1234,\"bytes\":1536,"
 	"\"new_flows\":12,\"drops\":{\"malformed\":0,\"no_backend\":3},\"backends\":["
 	"{\"address\":\"198.18.0.11\",\"packets\":617,\"bytes\":5000000,\"new_flows\":6,"
@@ -545,6 +546,7 @@ static void test_stats(void **state)
 	assert_contains(r.out, "rx 123.5M");
 	assert_contains(r.out, "malformed 8");
 	assert_contains(r.out, "no_backend 3");
+	assert_contains(r.out, "flow cache:  hits_ipv4 4000  hits_ipv6 0  bypasses_ipv4 2");
 	assert_contains(r.out, "198.18.1.100:80/tcp        1234      1.5KiB          12");
 	assert_contains(r.out, "  drops:  no_backend 3\n");
 	assert_contains(r.out, "  -> 198.18.0.11            617      4.8MiB           6            2");

@@ -426,6 +426,8 @@ static void print_stats(json_t *j)
 	if (global) {
 		print_counters("all packets:", global, false);
 		print_counters("drops:", json_object_get(global, "drops"), false);
+		if (json_object_get(global, "flow_cache")) /* absent from an older xlbd */
+			print_counters("flow cache:", json_object_get(global, "flow_cache"), false);
 	}
 	if (!json_array_size(vips))
 		return;
