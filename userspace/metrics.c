@@ -543,6 +543,15 @@ static void backend_families(struct xlb_expo *e, const struct xlb_config *cfg,
 	}
 }
 
+/* A family with one series per address family: v[0] IPv4, v[1] IPv6. */
+static void by_ip_family(struct xlb_expo *e, const char *name, const char *type, const char *help,
+			 const __u64 v[2])
+{
+	xlb_expo__family(e, name, type, help);
+	xlb_expo__u64(e, name, "", 0, "family=\"ipv4\"", v[0]);
+	xlb_expo__u64(e, name, "", 0, "family=\"ipv6\"", v[1]);
+}
+
 static void global_families(struct xlb_expo *e, const struct xlb_counters *c)
 {
 	const struct xlb_dp_stats *g = &c->global;
@@ -569,31 +578,19 @@ static void global_families(struct xlb_expo *e, const struct xlb_counters *c)
 			 "entry: the flood guard's (conntrack.flood_guard_new_flows_per_cpu).");
 	xlb_expo__u64(e, "xlb_conntrack_untracked_total", "", 0, NULL, g->tx_untracked);
 
-	xlb_expo__family(e, "xlb_flow_cache_hits_total", "counter",
-			 "Established packets a CPU's flow cache sent without a connection-"
-			 "table lookup (part of xlb_conntrack_lookups_total{result=\"hit\"}).");
-	xlb_expo__u64(e, "xlb_flow_cache_hits_total", "", 0, "family=\"ipv4\"",
-		      g->flow_cache_hits[0]);
-	xlb_expo__u64(e, "xlb_flow_cache_hits_total", "", 0, "family=\"ipv6\"",
-		      g->flow_cache_hits[1]);
-	xlb_expo__family(e, "xlb_flow_cache_bypasses_total", "counter",
-			 "Times a CPU stopped reading its flow cache for a while: it answered "
-			 "under a quarter of its recent lookups (more active flows than it "
-			 "holds).");
-	xlb_expo__u64(e, "xlb_flow_cache_bypasses_total", "", 0, "family=\"ipv4\"",
-		      g->flow_cache_bypasses[0]);
-	xlb_expo__u64(e, "xlb_flow_cache_bypasses_total", "", 0, "family=\"ipv6\"",
-		      g->flow_cache_bypasses[1]);
-
-	if (c->conntrack_known) {
-		xlb_expo__family(e, "xlb_conntrack_entries", "gauge",
-				 "Flows in the connection table, by address family, as the "
-				 "kernel counts them (entries of expired flows stay until evicted).");
-		xlb_expo__u64(e, "xlb_conntrack_entries", "", 0, "family=\"ipv4\"",
-			      c->conntrack_entries[0]);
-		xlb_expo__u64(e, "xlb_conntrack_entries", "", 0, "family=\"ipv6\"",
-			      c->conntrack_entries[1]);
-	}
+	by_ip_family(e, "xlb_flow_cache_hits_total", "counter",
+		     "Established packets a CPU's flow cache sent without a connection-table "
+		     "lookup (part of xlb_conntrack_lookups_total{result=\"hit\"}).",
+		     g->flow_cache_hits);
+	by_ip_family(e, "xlb_flow_cache_bypasses_total", "counter",
+		     "Times a CPU stopped reading its flow cache for a while: it answered under "
+		     "a quarter of its recent lookups (more active flows than it holds).",
+		     g->flow_cache_bypasses);
+	if (c->conntrack_known)
+		by_ip_family(e, "xlb_conntrack_entries", "gauge",
+			     "Flows in the connection table, by address family, as the kernel "
+			     "counts them (entries of expired flows stay until evicted).",
+			     c->conntrack_entries);
 
 	xlb_expo__family(e, "xlb_icmp_errors_forwarded_total", "counter",
 			 "ICMP errors about a VIP flow sent to that flow's backend.");
