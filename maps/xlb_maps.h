@@ -290,12 +290,12 @@ _Static_assert(sizeof(struct xlb_flow) == 8, "xlb_flow layout");
  * cache's set is one 64-byte line of the CPU's own sets for IPv4, two for
  * IPv6: a power of two of them, up to XLB_FLOW_CACHE_BYTES_CPU a CPU and
  * XLB_FLOW_CACHE_BYTES_MAX in all, each family (dp.c). Two ways a set, the
- * newest first. Only a hint: every use is checked
- * against the backend's generation and serving flag like a table hit, a
- * flow's SYN, FIN or RST drops its entry and takes the table, and every
- * XLB_FLOW_CACHE_RECHECK-th packet of a flow goes through the table, which
- * keeps the flow recently used there and drops the entry if the table no
- * longer agrees. Not pinned: a new program starts with an empty cache.
+ * newest first. Only a hint: every use is checked against the backend's
+ * generation and serving flag like a table hit, a flow's SYN, FIN or RST
+ * drops its entry and takes the table, and every XLB_FLOW_CACHE_RECHECK-th
+ * packet of a flow goes through the table, which keeps the flow recently
+ * used there and drops the entry if the table no longer agrees. Not pinned:
+ * a new program starts with an empty cache.
  */
 /* Per CPU and family: 2 MiB, 65,536 IPv4 or 32,768 IPv6 flows; at most
  * 1 << 15 sets (the set index's bits).
