@@ -41,7 +41,8 @@ ip -n "$(topo_ns "$XLBT_PREFIX" be2)" link set eth0 down
 ip -n "$(topo_ns "$XLBT_PREFIX" lb)" neigh flush all
 lines=$(wc -l <"$XLBD_LOG")
 start_xlbd "$XLBT_RUN/xlb.yaml" # fails the test if xlbd exits
-grep -q "198.18.0.12: .*did not answer ARP/ND.*keeping its last known MAC" <<<"$(tail -n +$((lines + 1)) "$XLBD_LOG")" ||
+since=$(tail -n +$((lines + 1)) "$XLBD_LOG")
+grep -q "198.18.0.12: .*did not answer ARP/ND.*keeping its last known MAC" <<<"$since" ||
 	fail "no warning about be2's MAC"
 wait_until 5 up_is 1 || fail "be2 was not ejected after the restart"
 echo "restarted with be2 dark: $(tail -n +$((lines + 1)) "$XLBD_LOG" | grep -c 'keeping its last known MAC') MAC warning, be2 ejected"
