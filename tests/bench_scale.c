@@ -75,9 +75,6 @@ static const struct family ipv6 = {
 };
 static const struct family *fam = &ipv4;
 
-#define SADDR_OFF (fam->saddr_off)
-#define SPORT_OFF (fam->sport_off)
-
 static __u8 tpl_syn[PKT_MAX], tpl_ack[PKT_MAX];
 static size_t tpl_len;
 
@@ -121,8 +118,8 @@ static void apply_flow(__u8 *pkt, __u32 c)
 {
 	__u16 sport = (__u16)c, saddr = (__u16)(c >> 16);
 
-	memcpy(pkt + SPORT_OFF, &sport, 2);
-	memcpy(pkt + SADDR_OFF, &saddr, 2);
+	memcpy(pkt + fam->sport_off, &sport, 2);
+	memcpy(pkt + fam->saddr_off, &saddr, 2);
 }
 
 static void flow_key(__u32 c, struct xlb_flow4_key *k)
@@ -134,8 +131,8 @@ static void flow_key(__u32 c, struct xlb_flow4_key *k)
 	memset(k, 0, sizeof(*k));
 	memcpy(&k->saddr, pkt + 14 + 12, 4);
 	memcpy(&k->daddr, pkt + 14 + 16, 4);
-	memcpy(&k->sport, pkt + SPORT_OFF, 2);
-	memcpy(&k->dport, pkt + SPORT_OFF + 2, 2);
+	memcpy(&k->sport, pkt + fam->sport_off, 2);
+	memcpy(&k->dport, pkt + fam->sport_off + 2, 2);
 	k->proto = IPPROTO_TCP;
 }
 
@@ -150,8 +147,8 @@ static struct bench_bpf *harness(const __u8 *tpl, __u32 first, __u32 mod, int ta
 	if (!h)
 		return NULL;
 	h->rodata->tpl_len = tpl_len;
-	h->rodata->new_flow_saddr_off = SADDR_OFF;
-	h->rodata->new_flow_sport_off = SPORT_OFF;
+	h->rodata->new_flow_saddr_off = fam->saddr_off;
+	h->rodata->new_flow_sport_off = fam->sport_off;
 	h->rodata->flow_mod = mod;
 	if (bench_bpf__load(h))
 		goto fail;
@@ -163,6 +160,24 @@ static struct bench_bpf *harness(const __u8 *tpl, __u32 first, __u32 mod, int ta
 fail:
 	bench_bpf__destroy(h);
 	return NULL;
+}
+
+/* Backend i of the VIP's pool: 198.18.0.(10+i) or 2001:2::(10+i), MAC's
+ * last byte i.
+ */
+static struct xlb_dp_backend pool_backend(int i)
+{
+	struct xlb_dp_backend b = {.family = fam->family, .weight = 100};
+
+	if (fam->family == XLB_AF_INET) {
+		b.addr[0] = htonl(0xc6120000 | (10 + i));
+	} else {
+		b.addr[0] = htonl(0x20010002);
+		b.addr[3] = htonl(10 + i);
+	}
+	b.mac[0] = 0x02;
+	b.mac[5] = (__u8)i;
+	return b;
 }
 
 static int setup(struct xlb_dp **out, int nbackends)
@@ -179,20 +194,8 @@ static int setup(struct xlb_dp **out, int nbackends)
 	if (xlb_vip_addr__parse(fam->vip, &v, err, sizeof(err)) ||
 	    xlb_dp__vip_add(*out, &v, XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, 0, err, sizeof(err)))
 		goto fail;
-	for (int i = 0; i < nbackends; i++) {
-		memset(&b[i], 0, sizeof(b[i]));
-		b[i].family = fam->family;
-		if (fam->family == XLB_AF_INET) {
-			b[i].addr[0] = htonl(0xc6120000 | (10 + i)); /* 198.18.0.(10+i) */
-		} else {
-			/* 2001:2::(10+i) */
-			b[i].addr[0] = htonl(0x20010002);
-			b[i].addr[3] = htonl(10 + i);
-		}
-		b[i].weight = 100;
-		b[i].mac[0] = 0x02;
-		b[i].mac[5] = (__u8)i;
-	}
+	for (int i = 0; i < nbackends; i++)
+		b[i] = pool_backend(i);
 	if (xlb_dp__set_backends(*out, &v, b, nbackends, err, sizeof(err)))
 		goto fail;
 	return 0;
@@ -208,14 +211,8 @@ static int remove_backend0(struct xlb_dp *dp)
 	struct xlb_vip_addr v;
 	char err[256];
 
-	for (int i = 1; i < NBACKENDS; i++) {
-		memset(&b[i], 0, sizeof(b[i]));
-		b[i].family = XLB_AF_INET;
-		b[i].addr[0] = htonl(0xc6120000 | (10 + i));
-		b[i].weight = 100;
-		b[i].mac[0] = 0x02;
-		b[i].mac[5] = (__u8)i;
-	}
+	for (int i = 1; i < NBACKENDS; i++)
+		b[i] = pool_backend(i);
 	if (xlb_vip_addr__parse(fam->vip, &v, err, sizeof(err)) ||
 	    xlb_dp__set_backends(dp, &v, b + 1, NBACKENDS - 1, err, sizeof(err))) {
 		fprintf(stderr, "bench_scale: %s\n", err);
