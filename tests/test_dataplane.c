@@ -1209,6 +1209,7 @@ static void flow_cache_follows_table(struct fixture *fx, int family)
 	const char *name = cache_vip(family, 85);
 	struct xlb_vip_addr v = vip(name);
 	struct pkt_flow f = cache_flow(family, 9, 85, 0x02);
+	const int fi = family == XLB_AF_INET6; /* the counters' index */
 	struct xlb_dp_backend rest[2];
 	struct xlb_dp_stats s0, s1;
 	int a, b, c, n = 0;
@@ -1217,11 +1218,16 @@ static void flow_cache_follows_table(struct fixture *fx, int family)
 	a = send_to(fx, &f);
 	/* ACKs, the table's then the cache's. XLB_FLOW_CACHE_RECHECK + 37 a
 	 * run: the next packet, the first after a change, would come from the
-	 * cache, not from a recheck.
+	 * cache, not from a recheck. The cache sends all but the first (which
+	 * fills it) and the XLB_FLOW_CACHE_RECHECK-th after it.
 	 */
 	f.tcp_flags = 0x10;
+	s0 = stats(fx);
 	for (int i = 0; i < XLB_FLOW_CACHE_RECHECK + 37; i++)
 		assert_int_equal(send_to(fx, &f), a);
+	s1 = stats(fx);
+	assert_int_equal(s1.flow_cache_hits[fi] - s0.flow_cache_hits[fi],
+			 XLB_FLOW_CACHE_RECHECK + 37 - 2);
 	f.tcp_flags = 0x11; /* FIN|ACK */
 	assert_int_equal(send_to(fx, &f), a);
 	f.tcp_flags = 0x02; /* the tuple again: a new flow, rr's next backend */
