@@ -348,6 +348,125 @@ static __always_inline __u32 flow_hash(int family, __u8 algo, const void *key)
 	}
 }
 
+/* A connection-table key's 32-bit words: 4 for IPv4, 10 for IPv6. */
+static __always_inline int flow_key_words(int family)
+{
+	return (family == XLB_AF_INET ? sizeof(struct xlb_flow4_key)
+				      : sizeof(struct xlb_flow6_key)) /
+	       sizeof(__u32);
+}
+
+/* Keys of the family compared whole: padding is zero in both. */
+static __always_inline bool flow_key_equal(int family, const void *a, const void *b)
+{
+	const __u32 *x = a, *y = b;
+	__u32 diff = 0;
+
+#pragma unroll
+	for (int i = 0; i < flow_key_words(family); i++)
+		diff |= x[i] ^ y[i];
+	return !diff;
+}
+
+/*
+ * This CPU's flow cache set for key: a multiplicative hash's top bits of
+ * the key's words folded, one multiply (the full key is compared, so the
+ * index needs spread, not strength).
+ */
+static __always_inline void *flow_cache_set(int family, const void *key)
+{
+	__u32 sets = family == XLB_AF_INET ? xlb_flow_cache_sets : xlb_flow_cache6_sets;
+	const __u32 *w = key;
+	__u32 idx = 0;
+
+#pragma unroll
+	for (int i = 0; i < flow_key_words(family); i++)
+		idx ^= w[i];
+	idx = ((idx * 0x9e3779b1U) >> 17) & (sets - 1);
+	idx += bpf_get_smp_processor_id() * sets;
+	if (family == XLB_AF_INET)
+		return bpf_map_lookup_elem(&xlb_flow_cache4, &idx);
+	return bpf_map_lookup_elem(&xlb_flow_cache6, &idx);
+}
+
+/* The way of set that holds key, or NULL. */
+static __always_inline void *flow_cache_way(int family, void *set, const void *key)
+{
+	__u32 way_size = family == XLB_AF_INET ? sizeof(struct xlb_flow_cache_entry)
+					       : sizeof(struct xlb_flow_cache_entry6);
+
+	if (flow_key_equal(family, set, key))
+		return set;
+	if (flow_key_equal(family, set + way_size, key))
+		return set + way_size;
+	return NULL;
+}
+
+/*
+ * Records what the table says of key's flow in its set: in e, the way that
+ * already holds the key, or else in the first way, the older way's flow
+ * leaving (the newest first).
+ */
+static __always_inline void flow_cache_put(int family, void *set, void *e, const void *key,
+					   __u32 backend_id, __u32 backend_gen)
+{
+	__u32 key_size =
+	    family == XLB_AF_INET ? sizeof(struct xlb_flow4_key) : sizeof(struct xlb_flow6_key);
+	__u32 way_size = family == XLB_AF_INET ? sizeof(struct xlb_flow_cache_entry)
+					       : sizeof(struct xlb_flow_cache_entry6);
+	struct xlb_flow_cache_ref *ref;
+
+	if (!e) {
+		__builtin_memcpy(set + way_size, set, way_size);
+		e = set;
+		__builtin_memcpy(e, key, key_size);
+	}
+	ref = e + key_size;
+	ref->backend_id = backend_id;
+	ref->backend_gen = backend_gen;
+	ref->uses = 0;
+}
+
+/*
+ * Counts an established packet that read the cache in this CPU's sample,
+ * hit when the cache held its flow. Packets of flows the table does not
+ * know are not counted: no cache could have had them, and a burst of new
+ * flows must not turn the cache off for the packets that follow.
+ */
+static __always_inline void flow_cache_sample(struct xlb_dp_stats *st,
+					      struct xlb_flow_cache_state *cs, bool v4, bool hit)
+{
+	cs->hits += hit;
+	if (++cs->lookups < XLB_FLOW_CACHE_SAMPLE)
+		return;
+	if (cs->hits < XLB_FLOW_CACHE_SAMPLE / 4) {
+		cs->bypass = XLB_FLOW_CACHE_BYPASS;
+		st->flow_cache_bypasses[!v4]++;
+	}
+	cs->lookups = 0;
+	cs->hits = 0;
+}
+
+/*
+ * A flow the table has just recorded goes into this CPU's cache too, so
+ * that its second packet is sent from there (unless the CPU is skipping its
+ * cache).
+ */
+static __always_inline void flow_cache_learn(int family, const void *key,
+					     const struct xlb_flow *f)
+{
+	__u32 slot = family != XLB_AF_INET;
+	struct xlb_flow_cache_state *cs = bpf_map_lookup_elem(&xlb_flow_cache_state, &slot);
+	void *set;
+
+	if (!cs || cs->bypass)
+		return;
+	set = flow_cache_set(family, key);
+	if (set)
+		flow_cache_put(family, set, flow_cache_way(family, set, key), key,
+			       f->backend_id, f->backend_gen);
+}
+
 /*
  * The connection-table step. A hit whose backend is still serving (same
  * generation) keeps its backend; otherwise the flow is chosen again and the
@@ -440,7 +559,8 @@ static __always_inline struct xlb_backend *flow_backend(struct xlb_dp_stats *st,
 	nf.backend_id = *id;
 	nf.backend_gen = be->gen & XLB_BACKEND_GEN_MASK;
 	/* A full table evicts its least recently used flow; never fails then. */
-	bpf_map_update_elem(flows, key, &nf, BPF_ANY);
+	if (!bpf_map_update_elem(flows, key, &nf, BPF_ANY))
+		flow_cache_learn(family, key, &nf);
 	if (lc)
 		backend_load_add(*id, 1);
 	return be;
@@ -590,52 +710,12 @@ static __always_inline int established_fast(struct xdp_md *ctx, struct xlb_dp_st
 				bytes, ip_len, tos, entropy);
 }
 
-/* A connection-table key's 32-bit words: 4 for IPv4, 10 for IPv6. */
-static __always_inline int flow_key_words(int family)
-{
-	return (family == XLB_AF_INET ? sizeof(struct xlb_flow4_key)
-				      : sizeof(struct xlb_flow6_key)) /
-	       sizeof(__u32);
-}
-
-/* Keys of the family compared whole: padding is zero in both. */
-static __always_inline bool flow_key_equal(int family, const void *a, const void *b)
-{
-	const __u32 *x = a, *y = b;
-	__u32 diff = 0;
-
-#pragma unroll
-	for (int i = 0; i < flow_key_words(family); i++)
-		diff |= x[i] ^ y[i];
-	return !diff;
-}
-
-/*
- * This CPU's flow cache set for key: a multiplicative hash's top bits of
- * the key's words folded, one multiply (the full key is compared, so the
- * index needs spread, not strength).
- */
-static __always_inline void *flow_cache_set(int family, const void *key)
-{
-	__u32 sets = family == XLB_AF_INET ? xlb_flow_cache_sets : xlb_flow_cache6_sets;
-	const __u32 *w = key;
-	__u32 idx = 0;
-
-#pragma unroll
-	for (int i = 0; i < flow_key_words(family); i++)
-		idx ^= w[i];
-	idx = ((idx * 0x9e3779b1U) >> 17) & (sets - 1);
-	idx += bpf_get_smp_processor_id() * sets;
-	if (family == XLB_AF_INET)
-		return bpf_map_lookup_elem(&xlb_flow_cache4, &idx);
-	return bpf_map_lookup_elem(&xlb_flow_cache6, &idx);
-}
-
 /*
  * Established packets try this CPU's flow cache (maps/xlb_maps.h) first:
  * one line instead of the connection table's bucket and element. An entry
  * is sent by established_send() like a table hit; anything else goes to
- * established_fast(), and a table hit refills the entry. While the CPU's
+ * established_fast(), and a table hit refills the entry (flow_backend()
+ * fills it when the table records a flow). While the CPU's
  * cache of the family mostly misses, only SYN, FIN and RST read it (to drop
  * their flow's entry). -1 when neither applies.
  */
@@ -646,7 +726,6 @@ static __always_inline int established_cached(struct xdp_md *ctx, struct xlb_dp_
 					      __u32 ip_len, __u8 tos, __u32 entropy)
 {
 	bool v4 = family == XLB_AF_INET;
-	/* An entry is its key then its ref; a set, two entries. */
 	__u32 key_size = v4 ? sizeof(struct xlb_flow4_key) : sizeof(struct xlb_flow6_key);
 	__u32 way_size =
 	    v4 ? sizeof(struct xlb_flow_cache_entry) : sizeof(struct xlb_flow_cache_entry6);
@@ -659,38 +738,25 @@ static __always_inline int established_cached(struct xdp_md *ctx, struct xlb_dp_
 	int ret;
 
 	cs = bpf_map_lookup_elem(&xlb_flow_cache_state, &slot);
-	if (cs && !control) {
-		if (cs->bypass) {
-			cs->bypass--;
-			cs = NULL; /* the table alone, no fill */
-		} else if (++cs->lookups >= XLB_FLOW_CACHE_SAMPLE) {
-			if (cs->hits < XLB_FLOW_CACHE_SAMPLE / 4) {
-				cs->bypass = XLB_FLOW_CACHE_BYPASS;
-				st->flow_cache_bypasses[!v4]++;
-			}
-			cs->lookups = 0;
-			cs->hits = 0;
-		}
+	if (cs && !control && cs->bypass) {
+		cs->bypass--;
+		cs = NULL; /* the table alone, no fill */
 	}
 	if (cs)
 		set = flow_cache_set(family, key);
-	if (set) {
-		if (flow_key_equal(family, set, key))
-			e = set;
-		else if (flow_key_equal(family, set + way_size, key))
-			e = set + way_size;
-	}
+	if (set)
+		e = flow_cache_way(family, set, key);
 	/* A SYN may open a new connection on a closed flow's tuple, a FIN or
 	 * RST closes one: the table decides, and the entry goes.
 	 */
 	if (cs && e && !control) {
-		ref = e + key_size;
+		ref = e + key_size; /* an entry is its key, then its ref */
 		if (++ref->uses % XLB_FLOW_CACHE_RECHECK) {
 			ret = established_send(ctx, st, l2, cfg, family, ref->backend_id,
 					       ref->backend_gen, tcp_flags, bytes, ip_len, tos,
 					       entropy);
 			if (ret >= 0) {
-				cs->hits++;
+				flow_cache_sample(st, cs, v4, true);
 				st->flow_cache_hits[!v4]++;
 				return ret;
 			}
@@ -705,15 +771,11 @@ static __always_inline int established_cached(struct xdp_md *ctx, struct xlb_dp_
 			__builtin_memset(e, 0, way_size);
 		return ret;
 	}
-	if (!e) { /* the newest first; the older way's flow leaves */
-		__builtin_memcpy(set + way_size, set, way_size);
-		e = set;
-		__builtin_memcpy(e, key, key_size);
-	}
-	ref = e + key_size;
-	ref->backend_id = used.backend_id;
-	ref->backend_gen = used.backend_gen;
-	ref->uses = 0;
+	/* A recheck found the flow in the cache: for the sample, a hit (all
+	 * of a cycle's flows recheck in the same cycle).
+	 */
+	flow_cache_sample(st, cs, v4, e != NULL);
+	flow_cache_put(family, set, e, key, used.backend_id, used.backend_gen);
 	return ret;
 }
 

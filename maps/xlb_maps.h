@@ -304,18 +304,19 @@ _Static_assert(sizeof(struct xlb_flow) == 8, "xlb_flow layout");
 #define XLB_FLOW_CACHE_SETS_MAX 32768
 #define XLB_FLOW_CACHE_BYTES_MAX (32U << 20) /* all CPUs together */
 #define XLB_FLOW_CACHE_RECHECK 64
-/* A CPU whose cache answers fewer than a quarter of XLB_FLOW_CACHE_SAMPLE
- * packets in a row (more active flows than sets, cycling; a flood of new
- * ones) stops reading it for XLB_FLOW_CACHE_BYPASS packets, whose lookups
- * would only add a miss to the table's; SYN, FIN and RST still drop their
- * flow's entry meanwhile.
+/* A flow enters the cache when the table records it. A CPU whose cache
+ * answers fewer than a quarter of XLB_FLOW_CACHE_SAMPLE packets in a row of
+ * flows the table has (more active flows than sets, cycling) stops reading
+ * it for XLB_FLOW_CACHE_BYPASS packets, whose lookups would only add a miss
+ * to the table's; SYN, FIN and RST still drop their flow's entry meanwhile.
+ * New flows' first packets are not counted: no cache could have them.
  */
 #define XLB_FLOW_CACHE_SAMPLE 4096
 #define XLB_FLOW_CACHE_BYPASS 65536
 
 /* Each CPU's, per family: entry 0 IPv4, 1 IPv6. */
 struct xlb_flow_cache_state {
-	__u32 lookups; /* in the current sample */
+	__u32 lookups; /* in the current sample: packets of the table's flows */
 	__u32 hits;
 	__u32 bypass; /* packets left that skip the cache */
 	__u32 reserved;

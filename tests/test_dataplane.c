@@ -79,10 +79,13 @@ static void add_vip(struct fixture *fx, const char *name, enum xlb_algo algo,
 		fail_msg("set_backends %s: %s", name, fx->err);
 }
 
-static int setup(void **state)
+/* The fixture: a connection table of conntrack_size flows a family,
+ * flow_cache_sets sets a CPU in the flow cache (0: as xlbd has it).
+ */
+static int setup_sized(void **state, __u32 conntrack_size, __u32 flow_cache_sets)
 {
-	struct xlb_dp_opts opts = { .conntrack_size = 4096, .test_poison = true,
-				    .test_clock = true };
+	struct xlb_dp_opts opts = { .conntrack_size = conntrack_size, .test_poison = true,
+				    .test_clock = true, .flow_cache_sets = flow_cache_sets };
 	struct fixture *fx = calloc(1, sizeof(*fx));
 
 	memcpy(opts.if_mac, LB_IF_MAC, 6);
@@ -103,6 +106,25 @@ static int setup(void **state)
 	add_vip(fx, "198.18.1.103:80/tcp", XLB_ALGO_SOURCE_HASH, XLB_FWD_L2DSR, XLB_AF_INET, 10);
 	*state = fx;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_sized(state, 4096, 0);
+}
+
+/* One set a CPU: any three flows take turns in its two ways. */
+static int setup_one_set(void **state)
+{
+	return setup_sized(state, 4096, 1);
+}
+
+/* Room in the table for more flows than a flow cache sample; 16,384 sets a
+ * CPU, whatever the CPU count.
+ */
+static int setup_big_table(void **state)
+{
+	return setup_sized(state, 4 * XLB_FLOW_CACHE_SAMPLE, 16384);
 }
 
 static int teardown(void **state)
@@ -1216,10 +1238,10 @@ static void flow_cache_follows_table(struct fixture *fx, int family)
 
 	add_algo_vip(fx, name, XLB_ALGO_RR, w, 3);
 	a = send_to(fx, &f);
-	/* ACKs, the table's then the cache's. XLB_FLOW_CACHE_RECHECK + 37 a
-	 * run: the next packet, the first after a change, would come from the
-	 * cache, not from a recheck. The cache sends all but the first (which
-	 * fills it) and the XLB_FLOW_CACHE_RECHECK-th after it.
+	/* ACKs from the cache, which the SYN filled when the table recorded
+	 * the flow. XLB_FLOW_CACHE_RECHECK + 37 a run: the next packet, the
+	 * first after a change, would come from the cache, not from a
+	 * recheck. The cache sends all but the XLB_FLOW_CACHE_RECHECK-th.
 	 */
 	f.tcp_flags = 0x10;
 	s0 = stats(fx);
@@ -1227,7 +1249,7 @@ static void flow_cache_follows_table(struct fixture *fx, int family)
 		assert_int_equal(send_to(fx, &f), a);
 	s1 = stats(fx);
 	assert_int_equal(s1.flow_cache_hits[fi] - s0.flow_cache_hits[fi],
-			 XLB_FLOW_CACHE_RECHECK + 37 - 2);
+			 XLB_FLOW_CACHE_RECHECK + 37 - 1);
 	f.tcp_flags = 0x11; /* FIN|ACK */
 	assert_int_equal(send_to(fx, &f), a);
 	f.tcp_flags = 0x02; /* the tuple again: a new flow, rr's next backend */
@@ -1299,54 +1321,62 @@ static struct xlb_flow_cache_state cache_state(struct fixture *fx, int family)
 
 /*
  * A CPU whose flow cache keeps missing stops reading it for
- * XLB_FLOW_CACHE_BYPASS packets; a flow closed and opened again on another
- * backend meanwhile still loses its entry, so when the cache is read again
- * it does not send the new connection to the old backend. The other
- * family's cache is not affected.
+ * XLB_FLOW_CACHE_BYPASS packets (setup_one_set: three flows take turns in
+ * two ways, so every packet misses and the table sends it); a flow closed
+ * and opened again on another backend meanwhile still loses its entry, so
+ * when the cache is read again it does not send the new connection to the
+ * old backend. The other family's cache is not affected.
  */
 static void flow_cache_bypass(struct fixture *fx, int family)
 {
-	static const __u16 w[3] = { 1, 1, 1 };
+	static const __u16 w[4] = { 1, 1, 1, 1 };
 	const int other = family == XLB_AF_INET ? XLB_AF_INET6 : XLB_AF_INET;
 	const char *name = cache_vip(family, 86);
-	struct pkt_flow f = cache_flow(family, 11, 86, 0x02);
-	/* The VIP's address, not a VIP port: misses the cache, then passes. */
+	/* The VIP's address, not a VIP port: reads no entry, then passes. */
 	struct pkt_flow g = cache_flow(family, 12, 9999, 0x10);
 	const int fi = family == XLB_AF_INET6, oi = !fi; /* the counters' index */
-	struct xlb_dp_stats s0 = stats(fx), s1;
-	struct xlb_flow_cache_state cs;
-	int a, b;
+	struct xlb_dp_stats s0, s1;
+	struct pkt_flow f[3];
+	int a[3], b;
 
-	add_algo_vip(fx, name, XLB_ALGO_RR, w, 3);
-	a = send_to(fx, &f);
-	f.tcp_flags = 0x10;
-	for (int i = 0; i < 10; i++)
-		assert_int_equal(send_to(fx, &f), a);
-	cs = cache_state(fx, family);
-	assert_int_equal(cs.bypass, 0);
-	assert_int_equal(cs.hits, 9); /* the first ACK filled the entry */
-
-	/* The sample's remaining packets all miss. */
-	assert_int_equal(run_repeat(fx, &g, XLB_FLOW_CACHE_SAMPLE - cs.lookups), XDP_PASS);
+	add_algo_vip(fx, name, XLB_ALGO_RR, w, 4);
+	for (int i = 0; i < 3; i++) {
+		f[i] = cache_flow(family, 13 + i, 86, 0x02);
+		a[i] = send_to(fx, &f[i]);
+		f[i].tcp_flags = 0x10;
+	}
+	s0 = stats(fx);
+	for (int i = 0; i < XLB_FLOW_CACHE_SAMPLE - 1; i++)
+		assert_int_equal(send_to(fx, &f[i % 3]), a[i % 3]);
+	assert_int_equal(cache_state(fx, family).lookups, XLB_FLOW_CACHE_SAMPLE - 1);
+	assert_int_equal(cache_state(fx, family).bypass, 0);
+	/* The sample's last packet: no hit in the whole sample. */
+	assert_int_equal(send_to(fx, &f[0]), a[0]);
 	assert_int_equal(cache_state(fx, family).bypass, XLB_FLOW_CACHE_BYPASS);
 	s1 = stats(fx); /* what xlb_flow_cache_*_total export */
-	assert_int_equal(s1.flow_cache_hits[fi] - s0.flow_cache_hits[fi], 9);
+	assert_int_equal(s1.flow_cache_hits[fi] - s0.flow_cache_hits[fi], 0);
+	assert_int_equal(s1.tx_established - s0.tx_established, XLB_FLOW_CACHE_SAMPLE);
 	assert_int_equal(s1.flow_cache_bypasses[fi] - s0.flow_cache_bypasses[fi], 1);
 	assert_int_equal(s1.flow_cache_hits[oi] - s0.flow_cache_hits[oi], 0);
 	assert_int_equal(s1.flow_cache_bypasses[oi] - s0.flow_cache_bypasses[oi], 0);
-	f.tcp_flags = 0x11; /* FIN|ACK, then the tuple again: rr's next backend */
-	assert_int_equal(send_to(fx, &f), a);
-	f.tcp_flags = 0x02;
-	b = send_to(fx, &f);
-	assert_int_not_equal(b, a);
-	f.tcp_flags = 0x10;
-	assert_int_equal(send_to(fx, &f), b); /* from the table, in the bypass */
+
+	/* f[0] was sent last: its entry is in the set. FIN|ACK, then the
+	 * tuple again: rr's next backend, the fourth.
+	 */
+	f[0].tcp_flags = 0x11;
+	assert_int_equal(send_to(fx, &f[0]), a[0]);
+	f[0].tcp_flags = 0x02;
+	b = send_to(fx, &f[0]);
+	for (int i = 0; i < 3; i++)
+		assert_int_not_equal(b, a[i]);
+	f[0].tcp_flags = 0x10;
+	assert_int_equal(send_to(fx, &f[0]), b); /* from the table, in the bypass */
 	assert_int_equal(cache_state(fx, family).bypass, XLB_FLOW_CACHE_BYPASS - 1);
 
 	assert_int_equal(run_repeat(fx, &g, XLB_FLOW_CACHE_BYPASS - 1), XDP_PASS);
 	assert_int_equal(cache_state(fx, family).bypass, 0);
 	for (int i = 0; i < 10; i++) /* the cache again: refilled from the table */
-		assert_int_equal(send_to(fx, &f), b);
+		assert_int_equal(send_to(fx, &f[0]), b);
 	assert_int_equal(cache_state(fx, family).hits, 9);
 	assert_int_equal(cache_state(fx, other).bypass, 0);
 }
@@ -1359,6 +1389,89 @@ static void test_flow_cache_bypass(void **state)
 static void test_flow_cache6_bypass(void **state)
 {
 	flow_cache_bypass(*state, XLB_AF_INET6);
+}
+
+/* Flow k of flow_cache_bursts(): one client's consecutive ports. */
+static struct pkt_flow burst_flow(int family, int k)
+{
+	struct pkt_flow f = cache_flow(family, 100, 87, 0);
+
+	f.proto = IPPROTO_UDP;
+	f.sport = (__u16)(10000 + k);
+	return f;
+}
+
+/*
+ * More flows than a sample, each sent in turn as a client's would be, do
+ * not turn the cache off. Their first packets, which no cache could have
+ * had, do not count as misses, and a flow enters the cache when the table
+ * records it, so the flows' second packets come from the cache: all but
+ * those of sets that drew three or more flows (none for one client's
+ * consecutive ports under the multiplicative set index; ~3% of 4,608 flows
+ * over 16,384 sets for an index that spread them at random). Then every
+ * flow reaches its XLB_FLOW_CACHE_RECHECK-th packet in the same turn: the
+ * table sends them all, and the cache, which held each of them, counts as
+ * answering.
+ */
+static void flow_cache_bursts(struct fixture *fx, int family)
+{
+	static const __u16 w[3] = { 1, 1, 1 };
+	const int n = XLB_FLOW_CACHE_SAMPLE + 512, fi = family == XLB_AF_INET6;
+	static int first[XLB_FLOW_CACHE_SAMPLE + 512];
+	struct xlb_dp_stats s0, s1;
+	__u64 hits;
+
+	add_algo_vip(fx, family == XLB_AF_INET ? "198.18.1.110:87/udp" : "[2001:2::110]:87/udp",
+		     XLB_ALGO_MAGLEV, w, 3);
+	for (int k = 0; k < n; k++) {
+		struct pkt_flow f = burst_flow(family, k);
+
+		first[k] = send_to(fx, &f);
+	}
+	s0 = stats(fx);
+	for (int k = 0; k < n; k++) {
+		struct pkt_flow f = burst_flow(family, k);
+
+		assert_int_equal(send_to(fx, &f), first[k]);
+	}
+	s1 = stats(fx);
+	hits = s1.flow_cache_hits[fi] - s0.flow_cache_hits[fi];
+	assert_int_equal(s1.tx_established - s0.tx_established, n);
+	assert_true(hits >= (__u64)n * 95 / 100 && hits <= (__u64)n);
+	assert_int_equal(s1.flow_cache_bypasses[fi] - s0.flow_cache_bypasses[fi], 0);
+
+	/* Each flow to one packet short of its recheck (one packet at a time:
+	 * a repeating test run swaps the XDP dispatcher, ~20 ms), then all in
+	 * turn.
+	 */
+	for (int k = 0; k < n; k++) {
+		struct pkt_flow f = burst_flow(family, k);
+
+		for (int i = 0; i < XLB_FLOW_CACHE_RECHECK - 2; i++)
+			assert_int_equal(send_to(fx, &f), first[k]);
+	}
+	s0 = stats(fx);
+	for (int k = 0; k < n; k++) {
+		struct pkt_flow f = burst_flow(family, k);
+
+		assert_int_equal(send_to(fx, &f), first[k]);
+	}
+	s1 = stats(fx);
+	hits = s1.flow_cache_hits[fi] - s0.flow_cache_hits[fi];
+	assert_true(hits <= (__u64)n * 5 / 100); /* the table's turn */
+	assert_int_equal(s1.tx_established - s0.tx_established, n);
+	assert_int_equal(s1.flow_cache_bypasses[fi] - s0.flow_cache_bypasses[fi], 0);
+	assert_int_equal(cache_state(fx, family).bypass, 0);
+}
+
+static void test_flow_cache_bursts(void **state)
+{
+	flow_cache_bursts(*state, XLB_AF_INET);
+}
+
+static void test_flow_cache6_bursts(void **state)
+{
+	flow_cache_bursts(*state, XLB_AF_INET6);
 }
 
 /* xlbd's recount ages out flows that left the connection table silently
@@ -2327,9 +2440,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lc_avoids_loaded_backend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lc_fin_rst_decrement, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_cache_follows_table, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flow_cache_bypass, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_cache_bypass, setup_one_set, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_cache_bursts, setup_big_table, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_cache6_follows_table, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flow_cache6_bypass, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_cache6_bypass, setup_one_set, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_cache6_bursts, setup_big_table, teardown),
 		cmocka_unit_test_setup_teardown(test_lc_recount, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lc_out_of_table_not_active, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconcile_algos_and_flood_guard, setup,

@@ -769,6 +769,11 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 		return xlb_err(err, errlen, -EINVAL,
 			       "per-source limit table size %u out of range 1024..16777216",
 			       src_size);
+	if (opts->flow_cache_sets & (opts->flow_cache_sets - 1) ||
+	    opts->flow_cache_sets > XLB_FLOW_CACHE_SETS_MAX)
+		return xlb_err(err, errlen, -EINVAL,
+			       "flow cache sets %u: not a power of two up to %u",
+			       opts->flow_cache_sets, XLB_FLOW_CACHE_SETS_MAX);
 	dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return xlb_err(err, errlen, -ENOMEM, "out of memory");
@@ -851,9 +856,9 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 	bpf_map__set_max_entries(dp->skel->maps.xlb_backend_counters,
 				 (__u32)dp->ncpus * XLB_MAX_BACKENDS);
 	dp->skel->rodata->xlb_flow_cache_sets =
-	    flow_cache_sets(dp->ncpus, sizeof(struct xlb_flow_cache_set));
+	    opts->flow_cache_sets ?: flow_cache_sets(dp->ncpus, sizeof(struct xlb_flow_cache_set));
 	dp->skel->rodata->xlb_flow_cache6_sets =
-	    flow_cache_sets(dp->ncpus, sizeof(struct xlb_flow_cache_set6));
+	    opts->flow_cache_sets ?: flow_cache_sets(dp->ncpus, sizeof(struct xlb_flow_cache_set6));
 	bpf_map__set_max_entries(dp->skel->maps.xlb_flow_cache4,
 				 (__u32)dp->ncpus * dp->skel->rodata->xlb_flow_cache_sets);
 	bpf_map__set_max_entries(dp->skel->maps.xlb_flow_cache6,

@@ -32,6 +32,10 @@ struct xlb_dp_opts {
 	int neigh_timeout_ms; /* MAC resolution; 0: 1000 ms */
 	bool test_clock;      /* tests: the data path's time is xlb_dp__test_clock_set()'s */
 	__u32 source_table_size; /* per-source limit entries; 0: XLB_SRC_LIMIT_DEFAULT_SIZE */
+	/* tests: the flow cache's sets a CPU, each family, a power of two up to
+	 * XLB_FLOW_CACHE_SETS_MAX; 0: the most that fit its limits
+	 */
+	__u32 flow_cache_sets;
 };
 
 /* A backend as the caller wants it. A zero MAC is resolved over netlink
