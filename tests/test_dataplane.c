@@ -1402,6 +1402,28 @@ static struct pkt_flow burst_flow(int family, int k)
 }
 
 /*
+ * Sends each of flow_cache_bursts()' first n flows `times` packets, flow
+ * after flow: every one established, to the flow's backend in first[],
+ * and none turning the cache off. Returns how many the cache sent.
+ */
+static __u64 burst_turn(struct fixture *fx, int family, int n, const int *first, int times)
+{
+	const int fi = family == XLB_AF_INET6;
+	struct xlb_dp_stats s0 = stats(fx), s1;
+
+	for (int k = 0; k < n; k++) {
+		struct pkt_flow f = burst_flow(family, k);
+
+		for (int i = 0; i < times; i++)
+			assert_int_equal(send_to(fx, &f), first[k]);
+	}
+	s1 = stats(fx);
+	assert_int_equal(s1.tx_established - s0.tx_established, (__u64)n * times);
+	assert_int_equal(s1.flow_cache_bypasses[fi] - s0.flow_cache_bypasses[fi], 0);
+	return s1.flow_cache_hits[fi] - s0.flow_cache_hits[fi];
+}
+
+/*
  * More flows than a sample, each sent in turn as a client's would be, do
  * not turn the cache off. Their first packets, which no cache could have
  * had, do not count as misses, and a flow enters the cache when the table
@@ -1416,9 +1438,8 @@ static struct pkt_flow burst_flow(int family, int k)
 static void flow_cache_bursts(struct fixture *fx, int family)
 {
 	static const __u16 w[3] = { 1, 1, 1 };
-	const int n = XLB_FLOW_CACHE_SAMPLE + 512, fi = family == XLB_AF_INET6;
+	const int n = XLB_FLOW_CACHE_SAMPLE + 512;
 	static int first[XLB_FLOW_CACHE_SAMPLE + 512];
-	struct xlb_dp_stats s0, s1;
 	__u64 hits;
 
 	add_algo_vip(fx, family == XLB_AF_INET ? "198.18.1.110:87/udp" : "[2001:2::110]:87/udp",
@@ -1428,39 +1449,15 @@ static void flow_cache_bursts(struct fixture *fx, int family)
 
 		first[k] = send_to(fx, &f);
 	}
-	s0 = stats(fx);
-	for (int k = 0; k < n; k++) {
-		struct pkt_flow f = burst_flow(family, k);
-
-		assert_int_equal(send_to(fx, &f), first[k]);
-	}
-	s1 = stats(fx);
-	hits = s1.flow_cache_hits[fi] - s0.flow_cache_hits[fi];
-	assert_int_equal(s1.tx_established - s0.tx_established, n);
+	hits = burst_turn(fx, family, n, first, 1);
 	assert_true(hits >= (__u64)n * 95 / 100 && hits <= (__u64)n);
-	assert_int_equal(s1.flow_cache_bypasses[fi] - s0.flow_cache_bypasses[fi], 0);
-
 	/* Each flow to one packet short of its recheck (one packet at a time:
 	 * a repeating test run swaps the XDP dispatcher, ~20 ms), then all in
-	 * turn.
+	 * turn: the table's turn.
 	 */
-	for (int k = 0; k < n; k++) {
-		struct pkt_flow f = burst_flow(family, k);
-
-		for (int i = 0; i < XLB_FLOW_CACHE_RECHECK - 2; i++)
-			assert_int_equal(send_to(fx, &f), first[k]);
-	}
-	s0 = stats(fx);
-	for (int k = 0; k < n; k++) {
-		struct pkt_flow f = burst_flow(family, k);
-
-		assert_int_equal(send_to(fx, &f), first[k]);
-	}
-	s1 = stats(fx);
-	hits = s1.flow_cache_hits[fi] - s0.flow_cache_hits[fi];
-	assert_true(hits <= (__u64)n * 5 / 100); /* the table's turn */
-	assert_int_equal(s1.tx_established - s0.tx_established, n);
-	assert_int_equal(s1.flow_cache_bypasses[fi] - s0.flow_cache_bypasses[fi], 0);
+	burst_turn(fx, family, n, first, XLB_FLOW_CACHE_RECHECK - 2);
+	hits = burst_turn(fx, family, n, first, 1);
+	assert_true(hits <= (__u64)n * 5 / 100);
 	assert_int_equal(cache_state(fx, family).bypass, 0);
 }
 
