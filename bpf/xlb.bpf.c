@@ -452,8 +452,7 @@ static __always_inline void flow_cache_sample(struct xlb_dp_stats *st,
  * that its second packet is sent from there (unless the CPU is skipping its
  * cache).
  */
-static __always_inline void flow_cache_learn(int family, const void *key,
-					     const struct xlb_flow *f)
+static __always_inline void flow_cache_learn(int family, const void *key, const struct xlb_flow *f)
 {
 	__u32 slot = family != XLB_AF_INET;
 	struct xlb_flow_cache_state *cs = bpf_map_lookup_elem(&xlb_flow_cache_state, &slot);
@@ -463,8 +462,8 @@ static __always_inline void flow_cache_learn(int family, const void *key,
 		return;
 	set = flow_cache_set(family, key);
 	if (set)
-		flow_cache_put(family, set, flow_cache_way(family, set, key), key,
-			       f->backend_id, f->backend_gen);
+		flow_cache_put(family, set, flow_cache_way(family, set, key), key, f->backend_id,
+			       f->backend_gen);
 }
 
 /*
