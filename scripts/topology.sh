@@ -246,6 +246,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(socketserver.ThreadingTCPServer):
     address_family = socket.AF_INET6
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a burst of clients overflows it,
+    # the kernel drops their SYNs and the passive signal rightly sees a
+    # backend that does not answer.
+    request_queue_size = 128
     daemon_threads = True
 
     def server_bind(self):
