@@ -613,6 +613,7 @@ static void test_render_families(void **state)
 		const char *name, *type;
 	} want[] = {
 		{ "xlb_build_info", "gauge" },
+		{ "xlb_interface_attached", "gauge" },
 		{ "xlb_vip_packets_total", "counter" },
 		{ "xlb_vip_bytes_total", "counter" },
 		{ "xlb_vip_new_flows_total", "counter" },

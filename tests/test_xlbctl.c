@@ -309,7 +309,9 @@ static json_t *body_json(const struct req *q)
 
 static const char *STATUS_JSON =
 	"{\"version\":\"0.3.1\",\"uptime_s\":3725,\"state_file\":\"/var/lib/xlb/state.yaml\","
-	"\"interfaces\":[{\"name\":\"eth0\",\"mode\":\"native\",\"prog_id\":42,\"adopted\":true}],"
+	"\"interfaces\":[{\"name\":\"eth0\",\"mode\":\"native\",\"prog_id\":42,\"adopted\":true,"
+	"\"attached\":true},{\"name\":\"eth1\",\"mode\":\"generic\",\"prog_id\":43,"
+	"\"adopted\":false,\"attached\":false}],"
 	"\"vips\":2,\"backends\":5}";
 
 static const char *VIPS_JSON =
@@ -333,8 +335,8 @@ static void test_status(void **state)
 	assert_string_equal(fake.reqs[0].body, "");
 	assert_contains(r.out, "xlbd 0.3.1, up 1h02m05s, 2 VIPs, 5 backends");
 	assert_contains(r.out, "/var/lib/xlb/state.yaml");
-	assert_contains(r.out, "eth0");
-	assert_contains(r.out, "native");
+	assert_contains(r.out, "eth0              native          42  yes       yes\n");
+	assert_contains(r.out, "eth1              generic         43  no        NO, restart xlbd\n");
 	assert_string_equal(r.err, "");
 }
 

@@ -256,9 +256,11 @@ static void get_status(struct request *r)
 
 	for (unsigned int i = 0; i < r->d->n_ifs; i++)
 		json_array_append_new(
-			ifs, json_pack("{s:s, s:s, s:b}", "name", r->d->ifs[i].name, "mode",
-				       xlb_config__xdp_mode_name(r->d->cfg->interfaces[i].mode),
-				       "adopted", r->d->ifs[i].adopted));
+		    ifs, json_pack("{s:s, s:s, s:b, s:I, s:b}", "name", r->d->ifs[i].name, "mode",
+				   xlb_config__xdp_mode_name(r->d->cfg->interfaces[i].mode),
+				   "adopted", r->d->ifs[i].adopted, "prog_id",
+				   (json_int_t)xlb_dp__prog_id(r->d->ifs[i].dp), "attached",
+				   r->d->ifs[i].attached));
 	for (unsigned int i = 0; i < r->d->cfg->n_vips; i++)
 		nb += r->d->cfg->vips[i].n_backends;
 	reply_json(r, 200,

@@ -53,6 +53,7 @@ static int open_interfaces(struct xlb_daemon *d, const struct xlb_daemon_opts *o
 			return xlb_err(err, errlen, ret, "interface %s: %s", ci->name, msg);
 		snprintf(di->name, sizeof(di->name), "%s", ci->name);
 		di->adopted = xlb_dp__adopted(di->dp);
+		di->attached = true;
 		d->n_ifs++;
 		pr_info("interface %s: %s", ci->name,
 			di->adopted ? "adopted pinned state" : "fresh data path");
@@ -123,6 +124,48 @@ static void on_lc_recount(evutil_socket_t fd, short what, void *arg)
 	for (unsigned int i = 0; i < d->n_ifs; i++)
 		if (xlb_dp__lc_recount(d->ifs[i].dp, msg, sizeof(msg)))
 			pr_warn("interface %s: recounting lc flows: %s", d->ifs[i].name, msg);
+}
+
+/* The attach timer: logs each change of an interface's attach state. */
+static void on_attach_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct xlb_daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	for (unsigned int i = 0; i < d->n_ifs; i++) {
+		struct xlb_daemon_if *di = &d->ifs[i];
+		int ret = xlb_dp__attached(di->dp);
+
+		if (ret < 0) {
+			pr_warn("interface %s: cannot query its XDP program: %s", di->name,
+				strerror(-ret));
+			continue;
+		}
+		if (ret == di->attached)
+			continue;
+		di->attached = ret;
+		if (ret)
+			pr_info("interface %s: xlb's XDP program %u is attached again", di->name,
+				xlb_dp__prog_id(di->dp));
+		else
+			pr_err("interface %s: xlb's XDP program %u is no longer attached "
+			       "(detached, replaced, or the interface removed): VIP traffic "
+			       "is not balanced; restart xlbd to attach it",
+			       di->name, xlb_dp__prog_id(di->dp));
+	}
+}
+
+static struct event *timer_start(struct event_base *base, int ms, event_callback_fn fn, void *arg)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000 };
+	struct event *ev = event_new(base, -1, EV_PERSIST, fn, arg);
+
+	if (ev && event_add(ev, &tv)) {
+		event_free(ev);
+		ev = NULL;
+	}
+	return ev;
 }
 
 /*
@@ -213,12 +256,10 @@ int xlb_daemon__open(const struct xlb_daemon_opts *opts, struct xlb_daemon **out
 		goto fail;
 	xlb_supervisor__mark_published(d->sup, true);
 	if (opts->base) {
-		struct timeval tv = { .tv_sec = XLB_LC_RECOUNT_MS / 1000,
-				      .tv_usec = XLB_LC_RECOUNT_MS % 1000 * 1000 };
-
-		d->lc_timer = event_new(opts->base, -1, EV_PERSIST, on_lc_recount, d);
-		if (!d->lc_timer || event_add(d->lc_timer, &tv)) {
-			ret = xlb_err(err, errlen, -ENOMEM, "starting the lc timer");
+		d->lc_timer = timer_start(opts->base, XLB_LC_RECOUNT_MS, on_lc_recount, d);
+		d->attach_timer = timer_start(opts->base, XLB_ATTACH_CHECK_MS, on_attach_check, d);
+		if (!d->lc_timer || !d->attach_timer) {
+			ret = xlb_err(err, errlen, -ENOMEM, "starting the daemon's timers");
 			goto fail;
 		}
 	}
@@ -240,6 +281,8 @@ void xlb_daemon__close(struct xlb_daemon *d)
 		return;
 	if (d->lc_timer)
 		event_free(d->lc_timer);
+	if (d->attach_timer)
+		event_free(d->attach_timer);
 	xlb_supervisor__free(d->sup);
 	for (unsigned int i = 0; i < d->n_ifs; i++)
 		xlb_dp__close(d->ifs[i].dp);

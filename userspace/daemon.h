@@ -32,6 +32,7 @@ struct xlb_daemon_if {
 	char name[16];
 	struct xlb_dp *dp;
 	bool adopted;
+	bool attached; /* xlb's program still on the interface (XLB_ATTACH_CHECK_MS) */
 	struct xlb_counter_map *counter_map; /* counters.c's: config -> counter ids */
 };
 
@@ -45,12 +46,21 @@ struct xlb_daemon {
 	char state_path[4096];
 	time_t started;
 	struct event *lc_timer; /* recounts lc's active flows (XLB_LC_RECOUNT_MS) */
+	struct event *attach_timer; /* checks the programs are attached */
 };
 
 /* How often xlbd recounts lc backends' active flows from the connection
  * tables (xlb_dp__lc_recount()).
  */
 #define XLB_LC_RECOUNT_MS 10000
+/* How often xlbd checks that its program is still attached to each
+ * interface: something else can detach or replace it (ip link set dev X
+ * xdp off, another XDP loader) or remove the interface, and VIP traffic
+ * then goes unbalanced. xlbd says so (log, xlb_interface_attached, xlbctl
+ * status) but does not attach again by itself: that may be an operator's
+ * doing. Restarting xlbd attaches it again.
+ */
+#define XLB_ATTACH_CHECK_MS 1000
 
 /*
  * Loads <state_dir>/state.yaml if present (it is the truth), else the config

@@ -65,6 +65,8 @@ struct xlb_dp {
 	char ifname[IF_NAMESIZE];
 	int ifindex;
 	enum xdp_attach_mode mode;
+	__u32 prog_id;	 /* xlb_balance's */
+	__u32 attach_id; /* what attach() left on the interface: ours, or libxdp's dispatcher */
 	char pin_dir[PATH_MAX];
 	bool pinned;
 	bool adopted;
@@ -530,6 +532,14 @@ static int attached_prog_id(int ifindex, enum xdp_attach_mode mode, __u32 *id)
 	return 0;
 }
 
+static __u32 prog_id(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
 static int prog_name_by_id(__u32 id, char *name, size_t len)
 {
 	struct bpf_prog_info info = {};
@@ -903,10 +913,17 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 	}
 
 	mapcount_open(dp);
+	dp->prog_id = prog_id(bpf_program__fd(dp->skel->progs.xlb_balance));
 	if (dp->ifindex) {
 		ret = attach(dp, err, errlen);
 		if (ret)
 			goto fail;
+		ret = attached_prog_id(dp->ifindex, dp->mode, &dp->attach_id);
+		if (ret) {
+			xlb_err(err, errlen, ret, "querying XDP on %s: %s", dp->ifname,
+				strerror(-ret));
+			goto fail;
+		}
 	}
 	*out = dp;
 	return 0;
@@ -1000,6 +1017,26 @@ int xlb_dp__cleanup(const char *ifname, const char *pin_dir, char *err, size_t e
 bool xlb_dp__adopted(const struct xlb_dp *dp)
 {
 	return dp->adopted;
+}
+
+int xlb_dp__attached(const struct xlb_dp *dp)
+{
+	__u32 id = 0;
+	int ret;
+
+	if (!dp->ifindex)
+		return 1;
+	if ((int)if_nametoindex(dp->ifname) != dp->ifindex)
+		return 0;
+	ret = attached_prog_id(dp->ifindex, dp->mode, &id);
+	if (ret)
+		return ret == -ENODEV ? 0 : ret;
+	return id && id == dp->attach_id;
+}
+
+__u32 xlb_dp__prog_id(const struct xlb_dp *dp)
+{
+	return dp->prog_id;
 }
 
 bool xlb_dp__tables_unverified(const struct xlb_dp *dp)

@@ -61,6 +61,17 @@ int xlb_dp__cleanup(const char *ifname, const char *pin_dir, char *err, size_t e
 
 bool xlb_dp__adopted(const struct xlb_dp *dp); /* found pinned state at open */
 /*
+ * Is xlb's program still what the interface runs? 1 yes; 0 when it was
+ * detached or replaced, or the interface is gone or was created anew (a
+ * new index: the handle's program is on none of it); -errno when asking
+ * failed. Compares the attached program's id with what attach() left
+ * there (libxdp's dispatcher, when it used one: a new dispatcher reads as
+ * replaced; looking inside it would need CAP_SYS_ADMIN). Needs no
+ * privilege (netlink RTM_GETLINK). Handles without an interface: 1.
+ */
+int xlb_dp__attached(const struct xlb_dp *dp);
+__u32 xlb_dp__prog_id(const struct xlb_dp *dp); /* the balancer program's id */
+/*
  * Adopted maps may hold backend entries whose table was never published:
  * xlb_dp__set_backends() writes the entries, then flips the table, and a
  * SIGKILL can land in between. Until the first full reconcile says it has

@@ -436,6 +436,14 @@ static void build_info(struct xlb_expo *e, const struct xlb_daemon *d)
 	xlb_expo__family(e, "xlb_start_time_seconds", "gauge",
 			 "When xlbd started, seconds since the epoch.");
 	xlb_expo__u64(e, "xlb_start_time_seconds", "", 0, NULL, (unsigned long long)d->started);
+	xlb_expo__family(e, "xlb_interface_attached", "gauge",
+			 "1 while xlb's XDP program is attached to the interface, 0 once it "
+			 "was detached or replaced or the interface removed (checked every "
+			 "second; restart xlbd to attach it).");
+	for (unsigned int i = 0; i < d->n_ifs; i++) {
+		n = xlb_expo__label(labels, sizeof(labels), 0, "interface", d->ifs[i].name);
+		xlb_expo__u64(e, "xlb_interface_attached", labels, n, NULL, d->ifs[i].attached);
+	}
 }
 
 /* One sample per VIP of a per-VIP counter at byte offset off in xlb_vip_stats. */

@@ -360,10 +360,13 @@ static void print_status(json_t *j)
 	printf("state file: %s\n", jstr(j, "state_file"));
 	if (!json_array_size(ifs))
 		return;
-	printf("%-16s  %-8s  %8s  %s\n", "INTERFACE", "MODE", "PROG ID", "ADOPTED");
+	printf("%-16s  %-8s  %8s  %-8s  %s\n", "INTERFACE", "MODE", "PROG ID", "ADOPTED",
+	       "ATTACHED");
 	json_array_foreach(ifs, i, it)
-		printf("%-16s  %-8s  %8lld  %s\n", jstr(it, "name"), jstr(it, "mode"),
-		       jint(it, "prog_id"), json_is_true(json_object_get(it, "adopted")) ? "yes" : "no");
+		printf("%-16s  %-8s  %8lld  %-8s  %s\n", jstr(it, "name"), jstr(it, "mode"),
+		       jint(it, "prog_id"),
+		       json_is_true(json_object_get(it, "adopted")) ? "yes" : "no",
+		       json_is_true(json_object_get(it, "attached")) ? "yes" : "NO, restart xlbd");
 }
 
 static const char *rate_text(char *buf, size_t len, json_t *rl)

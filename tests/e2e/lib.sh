@@ -315,6 +315,12 @@ xlbctl_lb() {
 	in_ns lb "$XLBT_ROOT/build/xlbctl" --socket "$XLBD_SOCK" "$@"
 }
 
+# metric SERIES: its value in xlbd's own /metrics ("" when absent)
+metric() {
+	in_ns lb curl -sf --max-time 5 "http://$XLBD_METRICS/metrics" |
+		awk -v s="$1" 'index($0, s " ") == 1 { print $2 }'
+}
+
 # Backends in service by xlbd's account (xlbctl health), over all VIPs.
 up_count() { xlbctl_lb -j health | python3 -c '
 import json, sys

@@ -51,11 +51,6 @@ vips:
       - {address: "2001:2::12"}
 YAML
 
-# metric SERIES: its value in xlbd's own /metrics ("" when absent)
-metric() {
-	in_ns lb curl -sf --max-time 5 "http://$XLBD_METRICS/metrics" |
-		awk -v s="$1" 'index($0, s " ") == 1 { print $2 }'
-}
 # promql QUERY: the value of a one-series answer from Prometheus ("" when none)
 promql() {
 	in_ns lb curl -sf --max-time 5 -G --data-urlencode "query=$1" \
