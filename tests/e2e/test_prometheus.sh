@@ -9,6 +9,8 @@
 #    HTTP requests to an IPv4 and an IPv6 VIP, Prometheus' value of
 #    xlb_vip_packets_total (and of the backends' sum) for each VIP is
 #    xlbd's own once traffic stopped;
+#  - every query of the contrib dashboard runs, and the contrib alert rules
+#    pass their promtool unit tests and evaluate without error, none firing;
 #  - only GET /metrics is served on that port;
 #  - scrapers that stall (a request never finished, a response never read)
 #    block neither the API (xlbctl status and health answer at once), nor
@@ -83,6 +85,7 @@ done
 mkdir -p "$XLBT_RUN/prometheus/data"
 cat >"$XLBT_RUN/prometheus/prometheus.yml" <<YAML
 global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}
+rule_files: ["$XLBT_ROOT/contrib/prometheus/xlb-alerts.yml"]
 scrape_configs:
   - job_name: xlb
     static_configs:
@@ -177,6 +180,26 @@ while read -r q; do
 	[ "$st" = "success " ] || fail "dashboard query '$q': $st"
 done <"$XLBT_RUN/queries"
 echo "dashboard: $(wc -l <"$XLBT_RUN/queries") queries run"
+
+# The contrib alerts: valid, their unit tests pass (each fires when it
+# should), every metric they name is served, and the live Prometheus
+# evaluates each without error, none firing on this healthy xlbd.
+out=$(promtool check rules contrib/prometheus/xlb-alerts.yml 2>&1) || fail "promtool check rules: $out"
+out=$(promtool test rules tests/data/prometheus/xlb-alerts.test.yml 2>&1) ||
+	fail "promtool test rules: $out"
+for name in $(grep -o 'xlb_[a-z_]*' contrib/prometheus/xlb-alerts.yml | sort -u); do
+	grep -q "^# TYPE $name " "$XLBT_RUN/metrics.txt" ||
+		fail "the alert rules use $name, which xlbd does not serve"
+done
+rules_ok() { in_ns lb curl -sf --max-time 5 "http://$PROM/api/v1/rules" | python3 -c '
+import json, sys
+rules = [r for g in json.load(sys.stdin)["data"]["groups"] for r in g["rules"]]
+bad = ["%s: %s %s %s" % (r["name"], r.get("health"), r.get("state"), r.get("lastError", ""))
+       for r in rules if r.get("health") != "ok" or r.get("state") != "inactive"]
+print("%d rules" % len(rules) + "".join("; " + b for b in bad))
+sys.exit(1 if bad or not rules else 0)'; }
+wait_until 10 rules_ok >/dev/null || fail "alert rules in prometheus: $(rules_ok)"
+echo "alerts: $(rules_ok) evaluated, none firing"
 
 # Only GET /metrics on that port.
 code=$(in_ns lb curl -s -o /dev/null -w '%{http_code}' "http://$XLBD_METRICS/")
