@@ -311,7 +311,8 @@ static const char *STATUS_JSON =
 	"{\"version\":\"0.3.1\",\"uptime_s\":3725,\"state_file\":\"/var/lib/xlb/state.yaml\","
 	"\"interfaces\":[{\"name\":\"eth0\",\"mode\":\"native\",\"prog_id\":42,\"adopted\":true,"
 	"\"attached\":true},{\"name\":\"eth1\",\"mode\":\"generic\",\"prog_id\":43,"
-	"\"adopted\":false,\"attached\":false}],"
+	"\"adopted\":false,\"attached\":false},"
+	"{\"name\":\"eth2\",\"mode\":\"native\",\"prog_id\":44,\"adopted\":false}],"
 	"\"vips\":2,\"backends\":5}";
 
 static const char *VIPS_JSON =
@@ -337,6 +338,8 @@ static void test_status(void **state)
 	assert_contains(r.out, "/var/lib/xlb/state.yaml");
 	assert_contains(r.out, "eth0              native          42  yes       yes\n");
 	assert_contains(r.out, "eth1              generic         43  no        NO, restart xlbd\n");
+	/* an xlbd from before the attach check: unknown, not "NO" */
+	assert_contains(r.out, "eth2              native          44  no        -\n");
 	assert_string_equal(r.err, "");
 }
 

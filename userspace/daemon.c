@@ -138,10 +138,13 @@ static void on_attach_check(evutil_socket_t fd, short what, void *arg)
 		int ret = xlb_dp__attached(di->dp);
 
 		if (ret < 0) {
-			pr_warn("interface %s: cannot query its XDP program: %s", di->name,
-				strerror(-ret));
+			if (ret != di->attach_query_err)
+				pr_warn("interface %s: cannot query its XDP program: %s", di->name,
+					strerror(-ret));
+			di->attach_query_err = ret;
 			continue;
 		}
+		di->attach_query_err = 0;
 		if (ret == di->attached)
 			continue;
 		di->attached = ret;

@@ -362,11 +362,14 @@ static void print_status(json_t *j)
 		return;
 	printf("%-16s  %-8s  %8s  %-8s  %s\n", "INTERFACE", "MODE", "PROG ID", "ADOPTED",
 	       "ATTACHED");
-	json_array_foreach(ifs, i, it)
+	json_array_foreach(ifs, i, it) {
+		json_t *att = json_object_get(it, "attached"); /* absent: an older xlbd */
+
 		printf("%-16s  %-8s  %8lld  %-8s  %s\n", jstr(it, "name"), jstr(it, "mode"),
 		       jint(it, "prog_id"),
 		       json_is_true(json_object_get(it, "adopted")) ? "yes" : "no",
-		       json_is_true(json_object_get(it, "attached")) ? "yes" : "NO, restart xlbd");
+		       !att ? "-" : json_is_true(att) ? "yes" : "NO, restart xlbd");
+	}
 }
 
 static const char *rate_text(char *buf, size_t len, json_t *rl)
