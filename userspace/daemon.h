@@ -32,7 +32,7 @@ struct xlb_daemon_if {
 	char name[16];
 	struct xlb_dp *dp;
 	bool adopted;
-	bool attached; /* xlb's program still on the interface (XLB_ATTACH_CHECK_MS) */
+	bool attached;	      /* xlb's program still on the interface (XLB_ATTACH_CHECK_MS) */
 	int attach_query_err; /* the last check's error, logged once */
 	struct xlb_counter_map *counter_map; /* counters.c's: config -> counter ids */
 };

@@ -363,12 +363,14 @@ static void print_status(json_t *j)
 	printf("%-16s  %-8s  %8s  %-8s  %s\n", "INTERFACE", "MODE", "PROG ID", "ADOPTED",
 	       "ATTACHED");
 	json_array_foreach(ifs, i, it) {
-		json_t *att = json_object_get(it, "attached"); /* absent: an older xlbd */
+		json_t *att = json_object_get(it, "attached");
+		const char *attached = "-"; /* absent: an xlbd from before the check */
 
+		if (att)
+			attached = json_is_true(att) ? "yes" : "NO, restart xlbd";
 		printf("%-16s  %-8s  %8lld  %-8s  %s\n", jstr(it, "name"), jstr(it, "mode"),
 		       jint(it, "prog_id"),
-		       json_is_true(json_object_get(it, "adopted")) ? "yes" : "no",
-		       !att ? "-" : json_is_true(att) ? "yes" : "NO, restart xlbd");
+		       json_is_true(json_object_get(it, "adopted")) ? "yes" : "no", attached);
 	}
 }
 
