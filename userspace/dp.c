@@ -66,7 +66,7 @@ struct xlb_dp {
 	int ifindex;
 	enum xdp_attach_mode mode;
 	__u32 prog_id;	 /* xlb_balance's */
-	__u32 attach_id; /* what attach() left on the interface: ours, or libxdp's dispatcher */
+	__u32 attach_id; /* what attach() left on the interface */
 	char pin_dir[PATH_MAX];
 	bool pinned;
 	bool adopted;
@@ -560,7 +560,8 @@ static int prog_name_by_id(__u32 id, char *name, size_t len)
 /*
  * Attaches the freshly loaded program. If an earlier xlb program is attached
  * (restart or upgrade), it is replaced in one atomic netlink operation; the
- * maps are shared, so no flow moves.
+ * maps are shared, so no flow moves. Records in dp->attach_id what the
+ * interface then runs (xlb_dp__attached() compares with it).
  */
 static int attach(struct xlb_dp *dp, char *err, size_t errlen)
 {
@@ -593,6 +594,7 @@ static int attach(struct xlb_dp *dp, char *err, size_t errlen)
 			return xlb_err(err, errlen, ret, "replacing program on %s: %s",
 				       dp->ifname, strerror(-ret));
 		pr_info("replaced xlb program %u on %s atomically", old_id, dp->ifname);
+		dp->attach_id = dp->prog_id;
 		return 0;
 	}
 
@@ -610,6 +612,11 @@ static int attach(struct xlb_dp *dp, char *err, size_t errlen)
 			       dp->mode == XDP_MODE_SKB ? "generic" : "native", strerror(-ret));
 	pr_info("attached xlb to %s (%s)", dp->ifname,
 		dp->mode == XDP_MODE_SKB ? "generic" : "native");
+	/* ours, or libxdp's dispatcher in front of it */
+	ret = attached_prog_id(dp->ifindex, dp->mode, &dp->attach_id);
+	if (ret)
+		return xlb_err(err, errlen, ret, "querying XDP on %s: %s", dp->ifname,
+			       strerror(-ret));
 	return 0;
 }
 
@@ -918,12 +925,6 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 		ret = attach(dp, err, errlen);
 		if (ret)
 			goto fail;
-		ret = attached_prog_id(dp->ifindex, dp->mode, &dp->attach_id);
-		if (ret) {
-			xlb_err(err, errlen, ret, "querying XDP on %s: %s", dp->ifname,
-				strerror(-ret));
-			goto fail;
-		}
 	}
 	*out = dp;
 	return 0;
