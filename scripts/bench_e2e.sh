@@ -198,6 +198,8 @@ def record(results, hz, run, slice_, mode, src, tg_out, st0, st1, ks0, ks1, ch0,
     rec = {"run": int(run), "slice": int(slice_), "mode": mode, "src": src, "secs": secs,
            "sent": int(m_sent.group(1)), "per_backend": counts,
            "softirq_s": delta["cpu"][6] / hz,
+           # time the hypervisor ran something else on the sending CPU / on all
+           "steal_s": delta["cpu%d" % cpu_n][7] / hz, "steal_all_s": delta["cpu"][7] / hz,
            "others_ticks": sum(sum(delta[k]) for k in others),
            "others_idle_ticks": sum(delta[k][3] + delta[k][4] for k in others),
            # trafgen's start-up included on both sides
