@@ -33,6 +33,7 @@ enum xlb_path {
 	XLB_PATH_ESTABLISHED,
 	XLB_PATH_RECHOSEN,
 	XLB_PATH_ICMP,
+	XLB_PATH_STATELESS, /* a stateless VIP's packet that starts no flow */
 };
 
 static __always_inline int drop(struct xlb_dp_stats *st, __u32 vip_id, __u32 reason)
@@ -475,8 +476,9 @@ static __always_inline void flow_cache_learn(int family, const void *key, const 
  *
  * A flow that starts and will be recorded is chosen by the VIP's algorithm;
  * everything else (ICMP errors, packets that miss the table mid-flow, flows
- * the flood guard leaves unrecorded) by the Maglev hash, which every packet
- * of a flow and every xlb host agree on without state.
+ * the flood guard leaves unrecorded, every packet of a stateless VIP) by the
+ * Maglev hash, which every packet of a flow and every xlb host agree on
+ * without state.
  */
 static __always_inline struct xlb_backend *flow_backend(struct xlb_dp_stats *st, void *flows,
 							int family, const void *key,
@@ -489,12 +491,22 @@ static __always_inline struct xlb_backend *flow_backend(struct xlb_dp_stats *st,
 	__u8 proto = family == XLB_AF_INET ? k4->proto : k6->proto;
 	struct xlb_flow *f = bpf_map_lookup_elem(flows, key);
 	bool lc = meta->algo == XLB_ALGO_LC, starts = starts_flow(proto, tcp_flags), track;
+	bool stateless = meta->flags & XLB_VIP_F_STATELESS;
 	struct xlb_backend *be;
 	struct xlb_flow nf;
 	__u32 hash;
 	void *table;
 
 	*path = XLB_PATH_NEW;
+	/* Recorded before the VIP turned stateless: from now on the hash
+	 * decides, as for every other packet of the VIP. (The lookup is
+	 * cheap: the fast path has just looked this very bucket up.)
+	 */
+	if (f && stateless) {
+		if (!icmp)
+			bpf_map_delete_elem(flows, key);
+		f = NULL;
+	}
 	if (f) {
 		__u32 gen = f->backend_gen;
 		bool closed = gen & XLB_FLOW_GEN_CLOSED;
@@ -537,7 +549,7 @@ static __always_inline struct xlb_backend *flow_backend(struct xlb_dp_stats *st,
 	table = vip_table(meta, reason);
 	if (!table)
 		return NULL;
-	track = !icmp && (*path != XLB_PATH_NEW || flood_guard_allows());
+	track = !icmp && !stateless && (*path != XLB_PATH_NEW || flood_guard_allows());
 	hash = flow_hash(family, meta->algo, key);
 	if (track && starts && (meta->algo == XLB_ALGO_WRR || meta->algo == XLB_ALGO_RR))
 		be = pick_wrr(meta, table, hash, id, reason);
@@ -549,6 +561,11 @@ static __always_inline struct xlb_backend *flow_backend(struct xlb_dp_stats *st,
 		return NULL;
 	if (icmp) {
 		*path = XLB_PATH_ICMP;
+		return be;
+	}
+	if (stateless) {
+		if (!starts)
+			*path = XLB_PATH_STATELESS;
 		return be;
 	}
 	if (!track) {
@@ -574,6 +591,7 @@ static __always_inline void count_forward(struct xlb_dp_stats *st, __u32 vip_id,
 
 	switch (path) {
 	case XLB_PATH_NEW:
+	case XLB_PATH_STATELESS: /* a table miss too, but not a new flow */
 		st->tx_new_flow++;
 		break;
 	case XLB_PATH_ESTABLISHED:
@@ -661,9 +679,10 @@ static __always_inline int steer(struct xdp_md *ctx, struct xlb_dp_stats *st,
  * generation gen, if that backend still serves it: the backend names the
  * VIP, and xlb_vips_by_id gives that VIP's meta by an array lookup instead
  * of the VIP hash lookup. -1 when it does not apply (a backend gone, a VIP
- * being removed or with a packets/s limit): the packet then takes the full
- * path, which decides exactly as before. Shared by the connection table's
- * hits and the flow cache's, so both are held to the same checks.
+ * being removed, with a packets/s limit, or stateless): the packet then
+ * takes the full path, which decides exactly as before. Shared by the
+ * connection table's hits and the flow cache's, so both are held to the
+ * same checks.
  */
 static __always_inline int established_send(struct xdp_md *ctx, struct xlb_dp_stats *st,
 					    const struct xlb_l2 *l2,
@@ -680,7 +699,8 @@ static __always_inline int established_send(struct xdp_md *ctx, struct xlb_dp_st
 		return -1;
 	vip_id = be->vip_id;
 	meta = bpf_map_lookup_elem(&xlb_vips_by_id, &vip_id);
-	if (!meta || !(meta->flags & XLB_VIP_F_LIVE) || meta->rate_pps)
+	if (!meta || !(meta->flags & XLB_VIP_F_LIVE) || meta->rate_pps ||
+	    (meta->flags & XLB_VIP_F_STATELESS))
 		return -1;
 	count_forward(st, vip_id, id, XLB_PATH_ESTABLISHED, bytes, tcp_flags);
 	return forward(ctx, st, l2, cfg, meta, be, family, ip_len, tos, entropy);

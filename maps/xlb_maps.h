@@ -131,6 +131,12 @@ _Static_assert(sizeof(struct xlb_vip6_key) == 20, "xlb_vip6_key layout");
 #define XLB_VIP_F_SRC_WINDOW (1U << 0) /* per-source limit: sliding window, not a bucket */
 /* Only in xlb_vips_by_id: the slot holds a VIP (a zeroed slot does not). */
 #define XLB_VIP_F_LIVE (1U << 1)
+/* Stateless: no flow of the VIP is recorded in the connection table or the
+ * flow cache, and none is sent by an entry; each packet goes by the Maglev
+ * hash (or the source hash). Entries from before the VIP turned stateless
+ * are deleted when met.
+ */
+#define XLB_VIP_F_STATELESS (1U << 2)
 
 /*
  * A VIP's settings. The value is replaced as a whole (the VIP maps are not

@@ -7,6 +7,8 @@
  * wrr_new_flow and lc_new_flow are new_flow on a VIP of that algorithm (100
  * backends, weights 100..106): the wrr cursor step, or lc's two candidates
  * and their active counts plus the count's atomic increment.
+ * stateless_new_flow is new_flow on a stateless maglev VIP: the same misses
+ * and table slot, without recording the flow.
  *
  * Each path runs under bench_restore (tests/bpf/bench.bpf.c), which restores
  * the original frame before every iteration and, for new_flow, writes a
@@ -62,18 +64,20 @@ enum path {
 	P_PASS,
 	P_RATELIMITED,
 	P_RATELIMITED_LEASE1,
-	P_WRR_NEW_FLOW, /* new_flow on a wrr VIP: the next entry at this CPU's cursor */
-	P_LC_NEW_FLOW,	/* new_flow on an lc VIP: two candidates, their active counts */
+	P_WRR_NEW_FLOW,	      /* new_flow on a wrr VIP: the next entry at this CPU's cursor */
+	P_LC_NEW_FLOW,	      /* new_flow on an lc VIP: two candidates, their active counts */
+	P_STATELESS_NEW_FLOW, /* new_flow on a stateless VIP: nothing recorded */
 	P_MAX,
 	P_RATELIMIT_DROP = P_MAX, /* measured apart: bench_ratelimit_drop() */
 };
-static const char *const path_names[] = { "new_flow",	    "established",   "pass",
-					  "ratelimited",    "ratelimited_lease1",
-					  "wrr_new_flow",   "lc_new_flow",   "ratelimit_drop" };
+static const char *const path_names[] = { "new_flow",	   "established",	 "pass",
+					  "ratelimited",   "ratelimited_lease1", "wrr_new_flow",
+					  "lc_new_flow",   "stateless_new_flow", "ratelimit_drop" };
 
 static bool new_flow_path(int p)
 {
-	return p == P_NEW_FLOW || p == P_WRR_NEW_FLOW || p == P_LC_NEW_FLOW;
+	return p == P_NEW_FLOW || p == P_WRR_NEW_FLOW || p == P_LC_NEW_FLOW ||
+	       p == P_STATELESS_NEW_FLOW;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -116,6 +120,7 @@ static void path_counters(struct xlb_dp *dp, enum path p, __u64 c[3])
 	case P_NEW_FLOW:
 	case P_WRR_NEW_FLOW:
 	case P_LC_NEW_FLOW:
+	case P_STATELESS_NEW_FLOW:
 		c[0] = s.tx_new_flow;
 		break;
 	case P_PASS:
@@ -515,16 +520,17 @@ int main(int argc, char **argv)
 	struct xlb_dp_opts opts = { 0 }; /* production sizes */
 	const char *only = argc > 1 ? argv[1] : NULL, *ct = getenv("XLB_BENCH_CT");
 	static const struct {
-		const char *vip, *wrr_vip, *lc_vip;
+		const char *vip, *wrr_vip, *lc_vip, *stateless_vip;
 		enum xlb_forward fwd;
 		const char *mode;
-		__u16 port, wrr_port, lc_port;
+		__u16 port, wrr_port, lc_port, stateless_port;
 	} modes[] = {
 		{ "198.18.1.100:80/tcp", "198.18.1.100:8080/tcp", "198.18.1.100:8081/tcp",
-		  XLB_FWD_IPIP, "ipip", 80, 8080, 8081 },
+		  "198.18.1.100:8082/tcp", XLB_FWD_IPIP, "ipip", 80, 8080, 8081, 8082 },
 		{ "198.18.1.100:443/tcp", "198.18.1.100:8443/tcp", "198.18.1.100:8444/tcp",
-		  XLB_FWD_L2DSR, "l2dsr", 443, 8443, 8444 },
+		  "198.18.1.100:8445/tcp", XLB_FWD_L2DSR, "l2dsr", 443, 8443, 8444, 8445 },
 	};
+	struct xlb_vip_addr sv;
 	__u8 pkt[PKT_MAX], out[PKT_MAX];
 	struct xlb_dp *dp;
 	struct bench_bpf *floor_h;
@@ -545,11 +551,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench: %s\n", err);
 		return 1;
 	}
-	for (size_t m = 0; m < 2; m++)
+	for (size_t m = 0; m < 2; m++) {
 		if (setup_vip(dp, modes[m].vip, XLB_ALGO_MAGLEV, modes[m].fwd) ||
 		    setup_vip(dp, modes[m].wrr_vip, XLB_ALGO_WRR, modes[m].fwd) ||
-		    setup_vip(dp, modes[m].lc_vip, XLB_ALGO_LC, modes[m].fwd))
+		    setup_vip(dp, modes[m].lc_vip, XLB_ALGO_LC, modes[m].fwd) ||
+		    setup_vip(dp, modes[m].stateless_vip, XLB_ALGO_MAGLEV, modes[m].fwd))
 			goto out;
+		if (xlb_vip_addr__parse(modes[m].stateless_vip, &sv, err, sizeof(err)) ||
+		    xlb_dp__vip_set_stateless(dp, &sv, true, err, sizeof(err))) {
+			fprintf(stderr, "bench: making %s stateless: %s\n", modes[m].stateless_vip,
+				err);
+			goto out;
+		}
+	}
 	floor_h = bench_bpf__open_and_load();
 	if (!floor_h)
 		goto out;
@@ -562,9 +576,10 @@ int main(int argc, char **argv)
 			struct pkt_flow f = { .family = 4, .saddr = "198.18.0.1",
 					      .daddr = p == P_PASS ? "198.18.1.200" : "198.18.1.100",
 					      .sport = 12345,
-					      .dport = p == P_WRR_NEW_FLOW  ? modes[m].wrr_port
-						       : p == P_LC_NEW_FLOW ? modes[m].lc_port
-									    : modes[m].port,
+					      .dport = p == P_WRR_NEW_FLOW	 ? modes[m].wrr_port
+						       : p == P_LC_NEW_FLOW	 ? modes[m].lc_port
+						       : p == P_STATELESS_NEW_FLOW ? modes[m].stateless_port
+										   : modes[m].port,
 					      .proto = IPPROTO_TCP,
 					      .tcp_flags = new_flow_path(p) ? 0x02 : 0x10,
 					      .payload_len = 2 };
@@ -643,7 +658,7 @@ int main(int argc, char **argv)
 				established_ns = ns;
 			if (p == P_NEW_FLOW)
 				new_flow_ns = ns;
-			if (p == P_WRR_NEW_FLOW || p == P_LC_NEW_FLOW)
+			if (p == P_WRR_NEW_FLOW || p == P_LC_NEW_FLOW || p == P_STATELESS_NEW_FLOW)
 				snprintf(extra, sizeof(extra), ",\"delta_vs_new_flow_ns\":%.1f",
 					 ns - new_flow_ns);
 			if (limited) {

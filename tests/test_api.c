@@ -410,6 +410,7 @@ static void assert_vip_json(json_t *o, const struct xlb_config_vip *v)
 	assert_string_equal(str_field(o, "algorithm"), xlb_config__algo_name(v->algorithm));
 	assert_string_equal(str_field(o, "forward"), xlb_config__forward_name(v->forward));
 	assert_int_equal(int_field(o, "table_size"), v->table_size);
+	assert_int_equal(json_is_true(json_object_get(o, "stateless")), v->stateless);
 	assert_int_equal(int_field(rl, "pps"), v->rate_limit.pps);
 	assert_int_equal(int_field(rl, "burst"), v->rate_limit.burst);
 	assert_int_equal(int_field(rl, "source_new_flows"), v->rate_limit.source_new_flows);
@@ -498,6 +499,7 @@ static void test_post_vip(void **state)
 	assert_string_equal(str_field(r.json, "algorithm"), "maglev");
 	assert_string_equal(str_field(r.json, "forward"), "ipip");
 	assert_int_equal(int_field(r.json, "table_size"), 65537);
+	assert_true(json_is_false(json_object_get(r.json, "stateless")));
 	rl = json_object_get(r.json, "rate_limit");
 	assert_int_equal(int_field(rl, "pps"), 0);
 	assert_int_equal(int_field(rl, "source_new_flows"), 0);
@@ -527,7 +529,7 @@ static void test_post_vip(void **state)
 	/* A full one, with a non-canonical name and backends */
 	call(f, "POST", "/v1/vips",
 	     "{\"vip\": \"[2001:2:0::101]:0080/TCP\", \"algorithm\": \"source-hash\","
-	     " \"forward\": \"l2dsr\", \"table_size\": 257,"
+	     " \"forward\": \"l2dsr\", \"table_size\": 257, \"stateless\": true,"
 	     " \"rate_limit\": {\"pps\": 1000, \"source_new_flows\": 10},"
 	     " \"health_check\": {\"type\": \"http\", \"path\": \"/healthz\", \"expect\": \"200\"},"
 	     " \"backends\": [{\"address\": \"2001:2::21\", \"weight\": 7},"
@@ -537,6 +539,8 @@ static void test_post_vip(void **state)
 	assert_string_equal(str_field(r.json, "algorithm"), "source-hash");
 	assert_string_equal(str_field(r.json, "forward"), "l2dsr");
 	assert_int_equal(int_field(r.json, "table_size"), 257);
+	assert_true(json_is_true(json_object_get(r.json, "stateless")));
+	assert_true(running_vip(f, "[2001:2::101]:80/tcp")->stateless);
 	rl = json_object_get(r.json, "rate_limit");
 	assert_int_equal(int_field(rl, "pps"), 1000);
 	assert_int_equal(int_field(rl, "burst"), 1000);

@@ -355,6 +355,7 @@ static void test_load_full(void **state)
 	assert_int_equal(v->algorithm, XLB_CONFIG_ALGO_MAGLEV);
 	assert_int_equal(v->forward, XLB_FWD_L2DSR);
 	assert_int_equal(v->table_size, 65537);
+	assert_false(v->stateless);
 	assert_int_equal(v->rate_limit.pps, 0);
 	assert_int_equal(v->rate_limit.burst, 0);
 	assert_int_equal(v->rate_limit.source_new_flows, 0);
@@ -389,6 +390,7 @@ static void test_load_full(void **state)
 	assert_int_equal(v->algorithm, XLB_CONFIG_ALGO_SOURCE_HASH);
 	assert_int_equal(v->forward, XLB_FWD_IPIP);
 	assert_int_equal(v->table_size, 251);
+	assert_true(v->stateless);
 	assert_int_equal(v->rate_limit.pps, 100000);
 	assert_int_equal(v->rate_limit.burst, 20000);
 	assert_int_equal(v->rate_limit.source_new_flows, 50);
@@ -538,6 +540,7 @@ static void assert_config_equal(const struct xlb_config *a, const struct xlb_con
 		assert_int_equal(x->algorithm, y->algorithm);
 		assert_int_equal(x->forward, y->forward);
 		assert_int_equal(x->table_size, y->table_size);
+		assert_int_equal(x->stateless, y->stateless);
 		assert_memory_equal(&x->rate_limit, &y->rate_limit, sizeof(x->rate_limit));
 		assert_memory_equal(&x->circuit_breaker, &y->circuit_breaker,
 				    sizeof(x->circuit_breaker));
@@ -900,6 +903,15 @@ static const struct {
     {"bad-drain.yaml",
      {"line 6: vips[0] (198.18.1.100:80/tcp): backends[0].drain: unknown value 'flase'"}},
     {"bad-vips-not-list.yaml", {"line 3: vips: ", "SEQUENCE"}},
+    {"bad-stateless-wrr.yaml",
+     {"line 6: vips[0] (198.18.1.100:80/tcp): stateless: needs algorithm maglev or source-hash",
+      "wrr picks a flow's backend once"}},
+    {"bad-stateless-value.yaml",
+     {"line 5: vips[0] (198.18.1.100:53/udp): stateless: unknown value 'sometimes'",
+      "expected true, false, yes, no, on or off"}},
+    {"bad-stateless-passive.yaml",
+     {"vips[0] (198.18.1.100:80/tcp): passive: the SYN retransmission signal needs the "
+      "connection table"}},
     {"bad-empty.yaml", {"empty configuration"}},
 };
 

@@ -1588,6 +1588,35 @@ static void test_reconcile_algos_and_flood_guard(void **state)
 	xlb_config__free(cfg);
 }
 
+/* The config's stateless flag reaches the VIP's entry, both ways. */
+static void test_reconcile_stateless(void **state)
+{
+	static const char yaml[] = "vips:\n"
+				   "  - {vip: \"198.18.1.121:53/udp\", stateless: true}\n"
+				   "  - {vip: \"198.18.1.121:80/tcp\"}\n";
+	struct fixture *fx = *state;
+	static struct xlb_dp_vip_info info;
+	struct xlb_config *cfg;
+	char err[512];
+
+	assert_int_equal(xlb_config__load_string(yaml, strlen(yaml), &cfg, err, sizeof(err)), 0);
+	if (xlb_reconcile__apply(fx->dp, cfg, err, sizeof(err)))
+		fail_msg("reconcile: %s", err);
+	assert_int_equal(xlb_dp__vip_info(fx->dp, &cfg->vips[0].addr, &info), 0);
+	assert_true(info.meta.flags & XLB_VIP_F_STATELESS);
+	assert_int_equal(xlb_dp__vip_info(fx->dp, &cfg->vips[1].addr, &info), 0);
+	assert_false(info.meta.flags & XLB_VIP_F_STATELESS);
+
+	cfg->vips[0].stateless = false;
+	cfg->vips[1].stateless = true;
+	assert_int_equal(xlb_reconcile__apply(fx->dp, cfg, err, sizeof(err)), 0);
+	assert_int_equal(xlb_dp__vip_info(fx->dp, &cfg->vips[0].addr, &info), 0);
+	assert_false(info.meta.flags & XLB_VIP_F_STATELESS);
+	assert_int_equal(xlb_dp__vip_info(fx->dp, &cfg->vips[1].addr, &info), 0);
+	assert_true(info.meta.flags & XLB_VIP_F_STATELESS);
+	xlb_config__free(cfg);
+}
+
 /* wrr and lc take backends from the published set: a drained backend gets
  * no new flow but keeps its own.
  */
@@ -2262,6 +2291,96 @@ static void test_flood_guard(void **state)
 	assert_int_equal(stats(fx).tx_untracked, 10);
 }
 
+static void set_stateless(struct fixture *fx, const char *name, bool on)
+{
+	struct xlb_vip_addr v = vip(name);
+
+	if (xlb_dp__vip_set_stateless(fx->dp, &v, on, fx->err, sizeof(fx->err)))
+		fail_msg("set_stateless %s: %s", name, fx->err);
+}
+
+/*
+ * A stateless VIP: every packet by the live Maglev table, nothing recorded,
+ * entries from before deleted when met, recording again once switched back.
+ */
+static void test_stateless_vip(void **state)
+{
+	struct fixture *fx = *state;
+	const char *name = "198.18.1.100:443/tcp", *name6 = "[2001:2::100]:443/tcp";
+	struct xlb_vip_addr v = vip(name);
+	struct pkt_flow f = tcp4("198.18.1.100", 443, 1), f6 = tcp6("2001:2::100", 443, 1);
+	struct xlb_backend was[41];
+	struct xlb_dp_backend b[4];
+	struct xlb_dp_stats st0, st;
+	__u64 new0, n[2];
+	int moved = 0;
+
+	for (__u16 p = 1; p <= 40; p++) { /* recorded while the VIP has 3 backends */
+		f.sport = p;
+		was[p] = send_and_check(fx, name, &f);
+	}
+	assert_int_equal(xlb_dp__conntrack_entries(fx->dp, n), 0);
+	assert_int_equal(n[0], 40);
+	/* a 4th backend takes over some of the flows' table slots */
+	for (int i = 0; i < 4; i++)
+		b[i] = backend(XLB_AF_INET, i + 1, 100);
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &v, b, 4, fx->err, sizeof(fx->err)), 0);
+	f.tcp_flags = 0x10;
+	for (__u16 p = 1; p <= 40; p++) {
+		f.sport = p;
+		moved += memcmp(predict(fx, name, &f).mac, was[p].mac, 6) != 0;
+	}
+	assert_true(moved > 0);
+	/* tracked: a moved flow keeps its backend */
+	for (__u16 p = 1; p <= 40; p++) {
+		f.sport = p;
+		if (memcmp(predict(fx, name, &f).mac, was[p].mac, 6)) {
+			assert_int_equal(send_to(fx, &f), was[p].mac[5]);
+			break;
+		}
+	}
+
+	set_stateless(fx, name, true);
+	st0 = stats(fx);
+	new0 = vstats(fx, name).new_flows;
+	for (__u16 p = 1; p <= 40; p++) { /* now every packet by the table */
+		f.sport = p;
+		send_and_check(fx, name, &f);
+		send_and_check(fx, name, &f);
+	}
+	assert_int_equal(xlb_dp__conntrack_entries(fx->dp, n), 0);
+	assert_int_equal(n[0], 0); /* the old entries went at their next packet */
+	st = stats(fx);
+	assert_int_equal(st.tx_established - st0.tx_established, 0);
+	assert_int_equal(st.tx_new_flow - st0.tx_new_flow, 80); /* table misses */
+	assert_int_equal(vstats(fx, name).new_flows, new0);	/* but no new flows */
+	f.tcp_flags = 0x02;
+	for (__u16 p = 100; p < 120; p++) { /* new flows: forwarded, not recorded */
+		f.sport = p;
+		send_and_check(fx, name, &f);
+	}
+	assert_int_equal(vstats(fx, name).new_flows, new0 + 20);
+	assert_int_equal(stats(fx).tx_untracked, st0.tx_untracked); /* not the flood guard's */
+	set_stateless(fx, name6, true);
+	send_and_check(fx, name6, &f6);
+	assert_int_equal(xlb_dp__conntrack_entries(fx->dp, n), 0);
+	assert_int_equal(n[0], 0);
+	assert_int_equal(n[1], 0);
+
+	set_stateless(fx, name, false); /* recorded again */
+	f.sport = 200;
+	send_and_check(fx, name, &f);
+	f.tcp_flags = 0x10;
+	st0 = stats(fx);
+	send_and_check(fx, name, &f);
+	assert_int_equal(stats(fx).tx_established - st0.tx_established, 1);
+	assert_int_equal(xlb_dp__conntrack_entries(fx->dp, n), 0);
+	assert_int_equal(n[0], 1);
+	v = vip("198.18.9.9:80/tcp");
+	assert_int_equal(xlb_dp__vip_set_stateless(fx->dp, &v, true, fx->err, sizeof(fx->err)),
+			 -ENOENT);
+}
+
 static void test_rate_limits_bad_input(void **state)
 {
 	struct fixture *fx = *state;
@@ -2446,6 +2565,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lc_out_of_table_not_active, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconcile_algos_and_flood_guard, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_reconcile_stateless, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_algos_skip_drained, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_algo_switch_to_wrr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input_rejected_maps_untouched, setup,
@@ -2462,6 +2582,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_explain_rate_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limits_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flood_guard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stateless_vip, setup, teardown),
 		cmocka_unit_test_teardown(test_pin_and_adopt, unpin_teardown),
 	};
 

@@ -322,7 +322,7 @@ static const char *VIPS_JSON =
 	"{\"address\":\"198.18.0.11\",\"weight\":100,\"drain\":false,\"in_table\":true},"
 	"{\"address\":\"2001:2::12\",\"weight\":7,\"drain\":true,\"in_table\":false}]},"
 	"{\"vip\":\"[2001:2::100]:53/udp\",\"algorithm\":\"source-hash\",\"forward\":\"l2dsr\","
-	"\"backends\":[]}]}";
+	"\"stateless\":true,\"backends\":[]}]}";
 
 static void test_status(void **state)
 {
@@ -386,12 +386,26 @@ static void test_vip_add(void **state)
 	assert_string_equal(json_string_value(json_object_get(b, "vip")), VIP);
 	assert_string_equal(json_string_value(json_object_get(b, "algorithm")), "wrr");
 	assert_string_equal(json_string_value(json_object_get(b, "forward")), "l2dsr");
+	assert_null(json_object_get(b, "stateless"));
+	json_decref(b);
+
+	setup(NULL);
+	answer(201, "{\"vip\":\"198.18.1.100:80/tcp\"}");
+	xlbctl(&r, "vip", "add", VIP, "--stateless", "--algo", "wrr", "--forward=l2dsr", "--rate",
+	       "1000/2000", "--source-rate", "50", NULL);
+	assert_int_equal(r.rc, 0);
+	q = one_req("POST", "/v1/vips", "");
+	b = body_json(q);
+	assert_string_equal(json_string_value(json_object_get(b, "vip")), VIP);
+	assert_string_equal(json_string_value(json_object_get(b, "algorithm")), "wrr");
+	assert_string_equal(json_string_value(json_object_get(b, "forward")), "l2dsr");
 	rl = json_object_get(b, "rate_limit");
 	assert_int_equal(json_integer_value(json_object_get(rl, "pps")), 1000);
 	assert_int_equal(json_integer_value(json_object_get(rl, "burst")), 2000);
 	assert_int_equal(json_integer_value(json_object_get(rl, "source_new_flows")), 50);
 	assert_int_equal(json_integer_value(json_object_get(rl, "source_burst")), 0);
-	assert_int_equal(json_object_size(b), 4);
+	assert_true(json_is_true(json_object_get(b, "stateless")));
+	assert_int_equal(json_object_size(b), 5);
 	json_decref(b);
 
 	/* Defaults are xlbd's: only the (canonical) name is sent. */
@@ -434,11 +448,11 @@ static void test_vip_list(void **state)
 	assert_int_equal(r.rc, 0);
 	one_req("GET", "/v1/vips", "");
 	assert_contains(r.out, "ALGORITHM");
-	assert_contains(r.out, "198.18.1.100:80/tcp   maglev       ipip");
+	assert_contains(r.out, "198.18.1.100:80/tcp   maglev                  ipip");
 	assert_contains(r.out, "1000/2000 pps");
 	assert_contains(r.out, "  -> 198.18.0.11         100  in table");
 	assert_contains(r.out, "  -> 2001:2::12            7  drained");
-	assert_contains(r.out, "[2001:2::100]:53/udp  source-hash  l2dsr           0  -");
+	assert_contains(r.out, "[2001:2::100]:53/udp  source-hash, stateless  l2dsr           0  -");
 
 	setup(NULL);
 	answer(200, "{\"vips\":[]}");

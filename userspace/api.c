@@ -98,13 +98,13 @@ static json_t *vip_json(const struct xlb_config_vip *v)
 							  b->drain, "in_table", !b->drain));
 	}
 	return json_pack(
-		"{s:s, s:s, s:s, s:i, s:{s:i, s:i, s:i, s:i, s:s}, "
+		"{s:s, s:s, s:s, s:i, s:b, s:{s:i, s:i, s:i, s:i, s:s}, "
 		"s:{s:s, s:i, s:s, s:s, s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:i, s:i}, s:{s:f, s:i}, s:o}",
 		"vip", v->vip, "algorithm", xlb_config__algo_name(v->algorithm), "forward",
-		xlb_config__forward_name(v->forward), "table_size", v->table_size, "rate_limit", "pps",
-		v->rate_limit.pps, "burst", v->rate_limit.burst, "source_new_flows",
-		v->rate_limit.source_new_flows, "source_burst", v->rate_limit.source_burst,
-		"source_algorithm",
+		xlb_config__forward_name(v->forward), "table_size", v->table_size, "stateless",
+		v->stateless, "rate_limit", "pps", v->rate_limit.pps, "burst", v->rate_limit.burst,
+		"source_new_flows", v->rate_limit.source_new_flows, "source_burst",
+		v->rate_limit.source_burst, "source_algorithm",
 		v->rate_limit.source_algorithm == XLB_CONFIG_SRC_SLIDING_WINDOW ? "sliding-window"
 										 : "token-bucket",
 		"health_check", "type", xlb_config__hc_type_name(v->health_check.type), "port",
@@ -581,7 +581,7 @@ static void get_explain(struct request *r)
 		xlb_addr__format(ex.table_backend.family, ex.table_backend.addr, a2, sizeof(a2));
 		json_object_set_new(o, "table_backend", json_string(a2));
 	}
-	if (ex.in_conntrack && ex.conntrack_live) {
+	if (ex.in_conntrack && ex.conntrack_live && !v->stateless) {
 		json_object_set_new(o, "goes_to", json_string(a1));
 		json_object_set_new(o, "why", json_string("an established flow: its connection-table entry"));
 		goes = xlb_config__find_backend(v, ex.conntrack_backend.family,
@@ -591,7 +591,14 @@ static void get_explain(struct request *r)
 				v->algorithm == XLB_CONFIG_ALGO_RR || v->algorithm == XLB_CONFIG_ALGO_LC;
 		char why[256];
 
-		if (stateful) /* the choice depends on the moment: say what is fixed */
+		if (v->stateless)
+			snprintf(why, sizeof(why), "a stateless VIP: every packet by Maglev slot %u of %u%s%s",
+				 ex.slot, v->table_size,
+				 v->algorithm == XLB_CONFIG_ALGO_SOURCE_HASH ? " (hash of the source)"
+									     : "",
+				 ex.in_conntrack ? "; the flow's entry from before goes at its next packet"
+						 : "");
+		else if (stateful) /* the choice depends on the moment: say what is fixed */
 			snprintf(why, sizeof(why),
 				 "%s: a SYN (or UDP packet) is chosen by %s at that moment; "
 				 "other packets missing the table go by Maglev slot %u of %u",

@@ -237,6 +237,7 @@ struct raw_vip {
 	int *algorithm;
 	int *forward;
 	uint32_t *table_size;
+	int *stateless;
 	struct raw_rate_limit rate_limit;
 	struct raw_health_check health_check;
 	struct raw_circuit_breaker circuit_breaker;
@@ -338,6 +339,8 @@ static const cyaml_schema_field_t ld_vip_fields[] = {
     CYAML_FIELD_ENUM_PTR("forward", OPT_ENUM, struct raw_vip, forward, forward_names,
 			 N(forward_names)),
     CYAML_FIELD_UINT_PTR("table_size", OPT_PTR, struct raw_vip, table_size),
+    CYAML_FIELD_ENUM_PTR("stateless", OPT_ENUM | CYAML_FLAG_CASE_INSENSITIVE, struct raw_vip,
+			 stateless, bool_names, N(bool_names)),
     CYAML_FIELD_MAPPING("rate_limit", OPT, struct raw_vip, rate_limit, ld_rate_limit_fields),
     CYAML_FIELD_MAPPING("health_check", OPT, struct raw_vip, health_check, ld_health_check_fields),
     CYAML_FIELD_MAPPING("circuit_breaker", OPT, struct raw_vip, circuit_breaker,
@@ -467,6 +470,7 @@ static const cyaml_schema_field_t sv_vip_fields[] = {
     CYAML_FIELD_ENUM("forward", CYAML_FLAG_DEFAULT, struct xlb_config_vip, forward, forward_names,
 		     N(forward_names)),
     CYAML_FIELD_UINT("table_size", CYAML_FLAG_DEFAULT, struct xlb_config_vip, table_size),
+    CYAML_FIELD_BOOL("stateless", CYAML_FLAG_DEFAULT, struct xlb_config_vip, stateless),
     CYAML_FIELD_MAPPING("rate_limit", FLOW, struct xlb_config_vip, rate_limit,
 			sv_rate_limit_fields),
     CYAML_FIELD_MAPPING("health_check", FLOW, struct xlb_config_vip, health_check,
@@ -932,6 +936,7 @@ static void cyaml_err_msg(const struct cylog *log, cyaml_err_t cerr, const struc
 		    {"type", hc_type_names, N(hc_type_names)},
 		    {"mode", xdp_mode_names, N(xdp_mode_names)},
 		    {"drain", bool_names, N(bool_names)},
+		    {"stateless", bool_names, N(bool_names)},
 		};
 		size_t k;
 
@@ -981,6 +986,7 @@ void xlb_config__vip_defaults(struct xlb_config_vip *v)
 	v->algorithm = XLB_CONFIG_ALGO_MAGLEV;
 	v->forward = XLB_FWD_IPIP;
 	v->table_size = XLB_MAGLEV_DEFAULT_SIZE;
+	v->stateless = false;
 	memset(&v->rate_limit, 0, sizeof(v->rate_limit));
 	memset(&v->passive, 0, sizeof(v->passive));
 	hc->type = XLB_CONFIG_HC_NONE;
@@ -1011,6 +1017,8 @@ static void convert_vip(const struct raw_vip *r, struct xlb_config_vip *v, bool 
 		v->forward = (enum xlb_forward) * r->forward;
 	if (r->table_size)
 		v->table_size = *r->table_size;
+	if (r->stateless)
+		v->stateless = *r->stateless != 0;
 	v->rate_limit.pps = r->rate_limit.pps;
 	v->rate_limit.burst = r->rate_limit.burst;
 	v->rate_limit.source_new_flows = r->rate_limit.source_new_flows;
@@ -1370,6 +1378,16 @@ static int validate_vip(struct vctx *c, int vi, struct xlb_config_vip *v)
 	if (v->passive.syn_retransmit_ratio > 0 && v->addr.proto != IPPROTO_TCP)
 		return verr(c, vi, name, "passive",
 			    ": SYN retransmissions only exist for TCP VIPs");
+	if (v->stateless && v->algorithm != XLB_CONFIG_ALGO_MAGLEV &&
+	    v->algorithm != XLB_CONFIG_ALGO_SOURCE_HASH)
+		return verr(c, vi, name, "stateless",
+			    ": needs algorithm maglev or source-hash (%s picks a flow's backend "
+			    "once and needs the connection table to keep it)",
+			    xlb_config__algo_name(v->algorithm));
+	if (v->stateless && v->passive.syn_retransmit_ratio > 0)
+		return verr(c, vi, name, "passive",
+			    ": the SYN retransmission signal needs the connection table, which a "
+			    "stateless VIP does not use");
 	if (rl->pps && !rl->burst)
 		rl->burst = rl->pps;
 	if (rl->source_algorithm == XLB_CONFIG_SRC_SLIDING_WINDOW && !rl->source_new_flows)

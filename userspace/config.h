@@ -164,6 +164,7 @@ struct xlb_config_vip {
 	enum xlb_config_algo algorithm;
 	enum xlb_forward forward;
 	__u32 table_size; /* prime */
+	bool stateless;	  /* no connection table: every packet by its hash */
 	struct xlb_config_rate_limit rate_limit;
 	struct xlb_config_health_check health_check;
 	struct xlb_config_circuit_breaker circuit_breaker;

@@ -1549,6 +1549,32 @@ int xlb_dp__vip_set_limits(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	return 0;
 }
 
+int xlb_dp__vip_set_stateless(struct xlb_dp *dp, const struct xlb_vip_addr *vip, bool stateless,
+			      char *err, size_t errlen)
+{
+	struct xlb_vip_meta meta;
+	struct dp_vip *v;
+	char name[64];
+	int ret;
+
+	ret = check_vip(vip, err, errlen);
+	if (ret)
+		return ret;
+	v = vip_get(dp, vip, name, err, errlen);
+	if (!v)
+		return -ENOENT;
+	meta = v->meta;
+	meta.flags = (meta.flags & ~XLB_VIP_F_STATELESS) | (stateless ? XLB_VIP_F_STATELESS : 0);
+	if (meta.flags == v->meta.flags)
+		return 0;
+	ret = vip_meta_write(dp, vip, &meta, BPF_EXIST);
+	if (ret)
+		return xlb_err(err, errlen, ret, "making %s %s: %s", name,
+			       stateless ? "stateless" : "stateful", strerror(-ret));
+	v->meta = meta;
+	return 0;
+}
+
 int xlb_dp__vip_limits(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 		       struct xlb_dp_limits *out)
 {
@@ -2385,8 +2411,10 @@ static int explain_limits(struct xlb_dp *dp, const struct xlb_vip_meta *meta, __
 				out->vip_tokens += leases[cpu].tokens;
 		free(leases);
 	}
-	/* The per-source limit counts flows that miss the table (a TCP SYN, any UDP). */
-	if (meta->src_rate && !out->in_conntrack) {
+	/* The per-source limit counts flows that miss the table (a TCP SYN, any
+	 * UDP); a stateless VIP's flows all do.
+	 */
+	if (meta->src_rate && (!out->in_conntrack || (meta->flags & XLB_VIP_F_STATELESS))) {
 		struct xlb_src_key k = { .vip_id = id };
 		bool window = meta->flags & XLB_VIP_F_SRC_WINDOW;
 		struct xlb_src_limit s;

@@ -122,6 +122,16 @@ struct xlb_dp_limits {
  */
 int xlb_dp__vip_set_limits(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 			   const struct xlb_dp_limits *l, char *err, size_t errlen);
+/*
+ * Makes a live VIP stateless or not, in one update of its entry. A stateless
+ * VIP's packets go by the Maglev hash (the source hash for source-hash)
+ * without the connection table: no flow is recorded, and an entry from
+ * before is deleted when one of its packets comes (xlb_maps.h,
+ * XLB_VIP_F_STATELESS). The control plane keeps it to hash algorithms; the
+ * data path hashes whatever the algorithm. -ENOENT: no such VIP.
+ */
+int xlb_dp__vip_set_stateless(struct xlb_dp *dp, const struct xlb_vip_addr *vip, bool stateless,
+			      char *err, size_t errlen);
 /* The limits in force (lease as resolved); all 0 for a VIP without. */
 int xlb_dp__vip_limits(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 		       struct xlb_dp_limits *out);

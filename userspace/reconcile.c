@@ -234,6 +234,15 @@ int xlb_reconcile__apply(struct xlb_dp *dp, const struct xlb_config *cfg, char *
 		ret = sync_limits(dp, v, err, errlen);
 		if (ret)
 			goto out;
+		if (!exists || !(info->meta.flags & XLB_VIP_F_STATELESS) != !v->stateless) {
+			ret = xlb_dp__vip_set_stateless(dp, &v->addr, v->stateless, err, errlen);
+			if (ret)
+				goto out;
+			if (exists || v->stateless)
+				pr_info("vip %s: %s", v->vip,
+					v->stateless ? "stateless (no connection table)"
+						     : "records its flows again");
+		}
 		/* After adoption, the tables are rebuilt once whatever the entries
 		 * say (a killed xlbd may have written them without the table);
 		 * the same backends give the same table, so no flow moves. */

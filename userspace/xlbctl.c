@@ -47,7 +47,7 @@ struct args {
 	int npos;
 	const char *algo, *forward, *rate, *source_rate, *weight;
 	const char *interval, *count;
-	bool drain, undrain, dry_run, watch;
+	bool drain, undrain, dry_run, watch, stateless;
 };
 
 struct cmd {
@@ -67,6 +67,7 @@ static const struct option long_opts[] = {
 	{ "forward", required_argument, NULL, 'f' },
 	{ "rate", required_argument, NULL, 'r' },
 	{ "source-rate", required_argument, NULL, 's' },
+	{ "stateless", no_argument, NULL, 't' },
 	{ "weight", required_argument, NULL, 'w' },
 	{ "drain", no_argument, NULL, 'd' },
 	{ "undrain", no_argument, NULL, 'u' },
@@ -402,20 +403,22 @@ static void print_vips(json_t *j)
 {
 	json_t *vips = json_object_get(j, "vips"), *v, *b, *bs;
 	int w = name_width(vips, "  -> BACKEND");
-	char rate[96];
+	char rate[96], algo[48];
 	size_t i, k;
 
 	if (!json_array_size(vips)) {
 		printf("no VIPs\n");
 		return;
 	}
-	printf("%-*s  %-11s  %-7s  %8s  %s\n", w, "VIP", "ALGORITHM", "FORWARD", "BACKENDS",
+	printf("%-*s  %-22s  %-7s  %8s  %s\n", w, "VIP", "ALGORITHM", "FORWARD", "BACKENDS",
 	       "RATE LIMIT");
 	printf("%-*s  %6s  %s\n", w, "  -> BACKEND", "WEIGHT", "STATE");
 	json_array_foreach(vips, i, v) {
 		bs = json_object_get(v, "backends");
-		printf("%-*s  %-11s  %-7s  %8zu  %s\n", w, jstr(v, "vip"), jstr(v, "algorithm"),
-		       jstr(v, "forward"), json_array_size(bs),
+		snprintf(algo, sizeof(algo), "%s%s", jstr(v, "algorithm"),
+			 json_is_true(json_object_get(v, "stateless")) ? ", stateless" : "");
+		printf("%-*s  %-22s  %-7s  %8zu  %s\n", w, jstr(v, "vip"), algo, jstr(v, "forward"),
+		       json_array_size(bs),
 		       rate_text(rate, sizeof(rate), json_object_get(v, "rate_limit")));
 		json_array_foreach(bs, k, b)
 			printf("  -> %-*s  %6lld  %s\n", w - 5, jstr(b, "address"),
@@ -573,6 +576,8 @@ static int do_vip_add(struct ctl *ctl, const struct args *a)
 		json_object_set_new(body, "algorithm", json_string(a->algo));
 	if (a->forward)
 		json_object_set_new(body, "forward", json_string(a->forward));
+	if (a->stateless)
+		json_object_set_new(body, "stateless", json_true());
 	if (a->rate || a->source_rate)
 		json_object_set_new(body, "rate_limit",
 				    json_pack("{s:I,s:I,s:I,s:I}", "pps", (json_int_t)pps,
@@ -1170,14 +1175,16 @@ static const struct cmd cmds[] = {
 	{ "status", NULL, do_status, {}, 0, "",
 	  "status",
 	  "Show xlbd's version, uptime, state file, interfaces and counts." },
-	{ "vip", "add", do_vip_add, { "VIP" }, 1, "afrs",
+	{ "vip", "add", do_vip_add, { "VIP" }, 1, "afrst",
 	  "vip add VIP [--algo maglev|source-hash|wrr|rr|lc] [--forward ipip|l2dsr] "
-	  "[--rate PPS[/BURST]] [--source-rate NEWFLOWS[/BURST]]",
+	  "[--rate PPS[/BURST]] [--source-rate NEWFLOWS[/BURST]] [--stateless]",
 	  "Add a VIP, e.g. 198.18.1.100:80/tcp or [2001:2::100]:53/udp (port 0: all ports).\n"
 	  "  --algo          how new flows pick a backend (default maglev)\n"
 	  "  --forward       ipip encapsulation or l2dsr MAC rewrite (default ipip)\n"
 	  "  --rate          packets/s limit for the VIP, and its burst (0: off)\n"
-	  "  --source-rate   new flows/s limit per source address, and its burst" },
+	  "  --source-rate   new flows/s limit per source address, and its burst\n"
+	  "  --stateless     no connection table: every packet goes by its hash\n"
+	  "                  (maglev or source-hash; a backend change moves flows)" },
 	{ "vip", "del", do_vip_del, { "VIP" }, 1, "",
 	  "vip del VIP",
 	  "Delete a VIP and its backends." },
@@ -1292,6 +1299,9 @@ static int run_cmd(struct ctl *ctl, const struct cmd *cmd, int argc, char **argv
 			break;
 		case 's':
 			a.source_rate = optarg;
+			break;
+		case 't':
+			a.stateless = true;
 			break;
 		case 'w':
 			a.weight = optarg;

@@ -42,6 +42,7 @@
 #                                "COUNT BODY" per distinct body and
 #                                "COUNT FAILED" for failures; returns 1 if any
 #                                request failed
+#   count BACKEND TALLY          how many of TALLY's answers BACKEND gave
 #   wait_until TIMEOUT_S CMD...  polls CMD every 0.1 s; 0 once it succeeds,
 #                                1 after TIMEOUT_S
 #   ipip_udp_probe NAME OUTER_DST INNER_SRC VIP [TIMEOUT_S]
@@ -314,6 +315,9 @@ stop_xlbd() {
 xlbctl_lb() {
 	in_ns lb "$XLBT_ROOT/build/xlbctl" --socket "$XLBD_SOCK" "$@"
 }
+
+# count BACKEND TALLY: how many of http_tally's answers BACKEND gave
+count() { awk -v b="$1" '$2 == b {print $1}' <<<"$2" | grep . || echo 0; }
 
 # metric SERIES: its value in xlbd's own /metrics ("" when absent)
 metric() {
