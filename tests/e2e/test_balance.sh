@@ -95,9 +95,6 @@ wrr_shares() { # MODE URL
 	xlbctl_lb config apply "$XLBT_RUN/xlb.yaml" >/dev/null || fail "$1: config apply back"
 }
 
-# count BACKEND TALLY: how many answers came from BACKEND
-count() { awk -v b="$1" '$2 == b {print $1}' <<<"$2" | grep . || echo 0; }
-
 fair_share() { # URL WHAT
 	local tally
 	tally=$(http_tally 90 "$1") || fail "$2: failed requests: $tally"
@@ -121,7 +118,9 @@ run_mode() { # MODE
 	[ "$mode" = l2dsr ] && wrr_shares "$mode" "$url4"
 
 	# explain: the backend it names for a client flow is the one that answered.
-	for port in 40001 40002 40003 40004; do
+	# Source ports below the ephemeral range (32768-60999), which the
+	# requests before may have left in TIME_WAIT (curl: bind failed).
+	for port in 30001 30002 30003 30004; do
 		local who ex
 		who=$(http_get_from_client "$url4" --local-port "$port") || fail "request from port $port"
 		ex=$(xlbctl_lb -j explain "$VIP4:80/tcp" "198.18.0.1:$port") || fail "explain"
@@ -129,7 +128,7 @@ run_mode() { # MODE
 assert e["goes_to"] == "198.18.0.1" + sys.argv[2][-1], (e["goes_to"], sys.argv[2])' "$ex" "$who" ||
 			fail "$mode: explain says $(echo "$ex" | tr -d '\n') for a flow served by $who"
 	done
-	xlbctl_lb explain "$VIP4:80/tcp" 198.18.0.1:40001 |
+	xlbctl_lb explain "$VIP4:80/tcp" 198.18.0.1:30001 |
 		grep -q "^  goes to  *198.18.0.1[1-3]: an established flow" || fail "$mode: xlbctl explain"
 
 	# Long downloads in flight while the backend set changes.
