@@ -1540,6 +1540,18 @@ static void test_lc_recount(void **state)
 	}
 }
 
+/* Loads yaml and applies it to the fixture's data path; the caller frees it. */
+static struct xlb_config *reconcile_yaml(struct fixture *fx, const char *yaml)
+{
+	struct xlb_config *cfg;
+	char err[512];
+
+	assert_int_equal(xlb_config__load_string(yaml, strlen(yaml), &cfg, err, sizeof(err)), 0);
+	if (xlb_reconcile__apply(fx->dp, cfg, err, sizeof(err)))
+		fail_msg("reconcile: %s", err);
+	return cfg;
+}
+
 /* A config reaches the data path through reconcile: the algorithms and the
  * flood guard; an algorithm value it does not know is refused, named, and
  * nothing is applied. (VIPs without backends: no interface here to resolve
@@ -1555,12 +1567,9 @@ static void test_reconcile_algos_and_flood_guard(void **state)
 	static const enum xlb_algo want[3] = { XLB_ALGO_WRR, XLB_ALGO_LC, XLB_ALGO_RR };
 	struct fixture *fx = *state;
 	static struct xlb_dp_vip_info info;
-	struct xlb_config *cfg;
+	struct xlb_config *cfg = reconcile_yaml(fx, yaml);
 	char err[512];
 
-	assert_int_equal(xlb_config__load_string(yaml, strlen(yaml), &cfg, err, sizeof(err)), 0);
-	if (xlb_reconcile__apply(fx->dp, cfg, err, sizeof(err)))
-		fail_msg("reconcile: %s", err);
 	assert_int_equal(xlb_dp__flood_guard(fx->dp), 1234);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(xlb_dp__vip_info(fx->dp, &cfg->vips[i].addr, &info), 0);
@@ -1596,12 +1605,9 @@ static void test_reconcile_stateless(void **state)
 				   "  - {vip: \"198.18.1.121:80/tcp\"}\n";
 	struct fixture *fx = *state;
 	static struct xlb_dp_vip_info info;
-	struct xlb_config *cfg;
+	struct xlb_config *cfg = reconcile_yaml(fx, yaml);
 	char err[512];
 
-	assert_int_equal(xlb_config__load_string(yaml, strlen(yaml), &cfg, err, sizeof(err)), 0);
-	if (xlb_reconcile__apply(fx->dp, cfg, err, sizeof(err)))
-		fail_msg("reconcile: %s", err);
 	assert_int_equal(xlb_dp__vip_info(fx->dp, &cfg->vips[0].addr, &info), 0);
 	assert_true(info.meta.flags & XLB_VIP_F_STATELESS);
 	assert_int_equal(xlb_dp__vip_info(fx->dp, &cfg->vips[1].addr, &info), 0);

@@ -378,26 +378,13 @@ static void test_vip_add(void **state)
 
 	(void)state;
 	answer(201, "{\"vip\":\"198.18.1.100:80/tcp\"}");
-	xlbctl(&r, "vip", "add", VIP, "--algo", "wrr", "--forward=l2dsr", "--rate", "1000/2000",
-	       "--source-rate", "50", NULL);
+	xlbctl(&r, "vip", "add", VIP, "--algo", "source-hash", "--forward=l2dsr", "--rate",
+	       "1000/2000", "--source-rate", "50", "--stateless", NULL);
 	assert_int_equal(r.rc, 0);
 	q = one_req("POST", "/v1/vips", "");
 	b = body_json(q);
 	assert_string_equal(json_string_value(json_object_get(b, "vip")), VIP);
-	assert_string_equal(json_string_value(json_object_get(b, "algorithm")), "wrr");
-	assert_string_equal(json_string_value(json_object_get(b, "forward")), "l2dsr");
-	assert_null(json_object_get(b, "stateless"));
-	json_decref(b);
-
-	setup(NULL);
-	answer(201, "{\"vip\":\"198.18.1.100:80/tcp\"}");
-	xlbctl(&r, "vip", "add", VIP, "--stateless", "--algo", "wrr", "--forward=l2dsr", "--rate",
-	       "1000/2000", "--source-rate", "50", NULL);
-	assert_int_equal(r.rc, 0);
-	q = one_req("POST", "/v1/vips", "");
-	b = body_json(q);
-	assert_string_equal(json_string_value(json_object_get(b, "vip")), VIP);
-	assert_string_equal(json_string_value(json_object_get(b, "algorithm")), "wrr");
+	assert_string_equal(json_string_value(json_object_get(b, "algorithm")), "source-hash");
 	assert_string_equal(json_string_value(json_object_get(b, "forward")), "l2dsr");
 	rl = json_object_get(b, "rate_limit");
 	assert_int_equal(json_integer_value(json_object_get(rl, "pps")), 1000);

@@ -1075,6 +1075,18 @@ static int check_vip(const struct xlb_vip_addr *vip, char *err, size_t errlen)
 	return 0;
 }
 
+/* A live VIP by its address: check_vip(), then vip_get(); name gets its text. */
+static int vip_checked(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *name, char *err,
+		       size_t errlen, struct dp_vip **out)
+{
+	int ret = check_vip(vip, err, errlen);
+
+	if (ret)
+		return ret;
+	*out = vip_get(dp, vip, name, err, errlen);
+	return *out ? 0 : -ENOENT;
+}
+
 static int check_modes(enum xlb_algo algo, enum xlb_forward fwd, char *err, size_t errlen)
 {
 	if ((unsigned)algo >= XLB_ALGO_MAX)
@@ -1287,12 +1299,9 @@ int xlb_dp__vip_del(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *err
 
 	ids_changed(dp);
 
-	ret = check_vip(vip, err, errlen);
+	ret = vip_checked(dp, vip, name, err, errlen, &v);
 	if (ret)
 		return ret;
-	v = vip_get(dp, vip, name, err, errlen);
-	if (!v)
-		return -ENOENT;
 	vip_key(vip, &key);
 	{
 		/* First out of the fast path, then out of the hash. */
@@ -1365,12 +1374,9 @@ int xlb_dp__vip_update(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum x
 	char name[64];
 	int ret;
 
-	ret = check_vip(vip, err, errlen) ?: check_modes(algo, fwd, err, errlen);
+	ret = check_modes(algo, fwd, err, errlen) ?: vip_checked(dp, vip, name, err, errlen, &v);
 	if (ret)
 		return ret;
-	v = vip_get(dp, vip, name, err, errlen);
-	if (!v)
-		return -ENOENT;
 	if (algo != v->meta.algo) {
 		/* Prepare the new algorithm's state before packets use it. */
 		if (algo == XLB_ALGO_LC)
@@ -1510,12 +1516,9 @@ int xlb_dp__vip_set_limits(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	char name[64];
 	int ret;
 
-	ret = check_vip(vip, err, errlen) ?: check_limits(l, err, errlen);
+	ret = check_limits(l, err, errlen) ?: vip_checked(dp, vip, name, err, errlen, &v);
 	if (ret)
 		return ret;
-	v = vip_get(dp, vip, name, err, errlen);
-	if (!v)
-		return -ENOENT;
 	meta = v->meta;
 	meta.rate_pps = l->pps;
 	meta.rate_burst = l->burst;
@@ -1557,12 +1560,9 @@ int xlb_dp__vip_set_stateless(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	char name[64];
 	int ret;
 
-	ret = check_vip(vip, err, errlen);
+	ret = vip_checked(dp, vip, name, err, errlen, &v);
 	if (ret)
 		return ret;
-	v = vip_get(dp, vip, name, err, errlen);
-	if (!v)
-		return -ENOENT;
 	meta = v->meta;
 	meta.flags = (meta.flags & ~XLB_VIP_F_STATELESS) | (stateless ? XLB_VIP_F_STATELESS : 0);
 	if (meta.flags == v->meta.flags)
@@ -1908,12 +1908,9 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	char name[64];
 	int ret;
 
-	ret = check_vip(vip, err, errlen);
+	ret = vip_checked(dp, vip, name, err, errlen, &v);
 	if (ret)
 		return ret;
-	v = vip_get(dp, vip, name, err, errlen);
-	if (!v)
-		return -ENOENT;
 	ret = check_backends(dp, v, b, n, err, errlen);
 	if (ret)
 		return ret;
