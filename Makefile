@@ -126,8 +126,11 @@ bench-health: deps all
 	$(Q)bash scripts/bench_health.sh
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/xlb
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/xlb \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/sbin/
+	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' contrib/systemd/xlbd.service \
+		>$(DESTDIR)$(PREFIX)/lib/systemd/system/xlbd.service
 
 format:
 	clang-format -i $(BPF_SRC) $(BPF_H) $(MAPS_H) $(LIB_SRC) $(LIB_H) $(wildcard $(MAINS)) $(TEST_SRC)

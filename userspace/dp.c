@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <linux/capability.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -33,6 +34,7 @@
 #include "userspace/log.h"
 #include "userspace/maglev.h"
 #include "userspace/neigh.h"
+#include "userspace/privs.h"
 #include "userspace/wrr.h"
 #include "bpf/hash.h"
 #include "bpf/ratelimit.h"
@@ -791,6 +793,14 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 		return xlb_err(err, errlen, -EINVAL,
 			       "flow cache sets %u: not a power of two up to %u",
 			       opts->flow_cache_sets, XLB_FLOW_CACHE_SETS_MAX);
+	/* Without CAP_SYS_ADMIN libxdp cannot read the program's BTF, and the
+	 * libxdp of Debian 12 then crashes in xdp_program__attach(); a restart
+	 * also opens the attached program by id. Say so instead.
+	 */
+	if (opts->ifname && !(xlb_privs__has(CAP_SYS_ADMIN) && xlb_privs__has(CAP_NET_ADMIN)))
+		return xlb_err(err, errlen, -EPERM,
+			       "attaching XDP needs CAP_SYS_ADMIN and CAP_NET_ADMIN at start "
+			       "(xlbd keeps only CAP_BPF and CAP_NET_ADMIN once set up)");
 	dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return xlb_err(err, errlen, -ENOMEM, "out of memory");

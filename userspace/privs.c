@@ -28,6 +28,16 @@ static int last_cap(void)
 	return last;
 }
 
+bool xlb_privs__has(int cap)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+
+	if (cap < 0 || cap / 32 >= _LINUX_CAPABILITY_U32S_3 || syscall(SYS_capget, &hdr, data))
+		return false;
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
 int xlb_privs__drop(char *err, size_t errlen)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
@@ -41,9 +51,12 @@ int xlb_privs__drop(char *err, size_t errlen)
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL)
 		return xlb_err(err, errlen, -errno, "clearing ambient capabilities: %s",
 			       strerror(errno));
-	/* The bounding set first: dropping from it needs CAP_SETPCAP, dropped next. */
+	/* The bounding set first: dropping from it needs CAP_SETPCAP, dropped
+	 * next. What is not in it (a service manager's CapabilityBoundingSet=)
+	 * needs no drop.
+	 */
 	for (int c = 0; c <= last; c++) {
-		if (c == keep[0] || c == keep[1])
+		if (c == keep[0] || c == keep[1] || prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 0)
 			continue;
 		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) && errno != EINVAL)
 			return xlb_err(err, errlen, -errno,

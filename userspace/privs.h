@@ -16,7 +16,11 @@
 #ifndef XLB_PRIVS_H
 #define XLB_PRIVS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+/* Whether cap (CAP_*) is in this process's effective set. */
+bool xlb_privs__has(int cap);
 
 /* 0 or -errno with a message; on failure the process may be half dropped. */
 int xlb_privs__drop(char *err, size_t errlen);

@@ -73,6 +73,7 @@ XLBD_SOCK=$XLBT_RUN/xlbd.sock
 XLBD_LOG=$XLBT_RUN/xlbd.log
 XLBD_STATE_DIR=$XLBT_RUN/state
 XLBD_METRICS=127.0.0.1:9642
+XLBD_WRAP=() # a command that execs xlbd (e.g. setpriv), in start_xlbd
 XLBD_PID=
 BG_PID=
 _XLBT_BG_PIDS=()
@@ -273,7 +274,7 @@ start_xlbd() {
 	echo "=== start_xlbd $(date +%T.%N) $config $*" >>"$XLBD_LOG"
 	# Every step execs the next: the PID is xlbd's own.
 	topo_exec_argv "$XLBT_PREFIX" lb
-	"${TOPO_EXEC[@]}" "$XLBT_ROOT/build/xlbd" --config "$config" \
+	"${TOPO_EXEC[@]}" "${XLBD_WRAP[@]}" "$XLBT_ROOT/build/xlbd" --config "$config" \
 		--state-dir "$XLBD_STATE_DIR" --socket "$XLBD_SOCK" --foreground \
 		--metrics "$XLBD_METRICS" "$@" </dev/null >>"$XLBD_LOG" 2>&1 &
 	XLBD_PID=$!
