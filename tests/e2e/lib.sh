@@ -53,14 +53,16 @@
 #   start_xlbd CONFIG [ARG...]   xlbd in the lb namespace, in the background
 #                                (XLBD_PID), log appended to $XLBD_LOG; returns
 #                                once its API socket exists, fails if not
-#                                within 10 s or if xlbd exits
+#                                within 10 s or if xlbd exits; a command in
+#                                the array XLBD_WRAP (e.g. setpriv ...) runs
+#                                first and must exec xlbd
 #   stop_xlbd [SIGNAL]           SIGNAL (TERM, KILL, 9, -9..; default TERM) to
 #                                xlbd, wait <= 10 s for it to end
 #   xlbctl_lb ARG...             build/xlbctl --socket $XLBD_SOCK ARG... in lb
 #
 # Variables: XLBT_ROOT, XLBT_PREFIX, XLBT_RUN, XLBD_SOCK, XLBD_LOG,
 # XLBD_STATE_DIR, XLBD_METRICS (127.0.0.1:9642 inside the lb namespace, so
-# it never collides with another run), XLBD_PID, BG_PID.
+# it never collides with another run), XLBD_PID, BG_PID, XLBD_WRAP.
 
 XLBT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$XLBT_ROOT" || exit 1
