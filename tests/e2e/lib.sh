@@ -95,6 +95,8 @@ _xlbt_teardown() {
 		kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
+	# a config written before topology_up, left when it failed
+	rm -f "$XLBT_RUN.yaml"
 	return $rc
 }
 
