@@ -489,24 +489,18 @@ static __always_inline struct xlb_backend *flow_backend(struct xlb_dp_stats *st,
 	const struct xlb_flow4_key *k4 = key;
 	const struct xlb_flow6_key *k6 = key;
 	__u8 proto = family == XLB_AF_INET ? k4->proto : k6->proto;
-	struct xlb_flow *f = bpf_map_lookup_elem(flows, key);
-	bool lc = meta->algo == XLB_ALGO_LC, starts = starts_flow(proto, tcp_flags), track;
 	bool stateless = meta->flags & XLB_VIP_F_STATELESS;
+	/* A stateless VIP's entries from before are not read (dp.c makes them
+	 * stale when it records flows again).
+	 */
+	struct xlb_flow *f = stateless ? NULL : bpf_map_lookup_elem(flows, key);
+	bool lc = meta->algo == XLB_ALGO_LC, starts = starts_flow(proto, tcp_flags), track;
 	struct xlb_backend *be;
 	struct xlb_flow nf;
 	__u32 hash;
 	void *table;
 
 	*path = XLB_PATH_NEW;
-	/* Recorded before the VIP turned stateless: from now on the hash
-	 * decides, as for every other packet of the VIP. (The lookup is
-	 * cheap: the fast path has just looked this very bucket up.)
-	 */
-	if (f && stateless) {
-		if (!icmp)
-			bpf_map_delete_elem(flows, key);
-		f = NULL;
-	}
 	if (f) {
 		__u32 gen = f->backend_gen;
 		bool closed = gen & XLB_FLOW_GEN_CLOSED;
@@ -905,10 +899,10 @@ static __always_inline int process_ipv4(struct xdp_md *ctx, struct xlb_dp_stats 
 	void *data_end = (void *)(long)ctx->data_end;
 	struct iphdr *iph = data + l2->len;
 	struct xlb_flow4_key key = {};
-	struct xlb_vip_meta *meta;
+	struct xlb_vip_meta *meta = NULL;
 	__u32 hlen, ip_len, avail, room;
 	struct xlb_l4 l4 = {};
-	bool frag, well_formed;
+	bool frag, well_formed, looked_up = false;
 
 	if ((void *)(iph + 1) > data_end || iph->version != 4 || iph->ihl < 5) {
 		st->pass_not_ip++;
@@ -941,14 +935,24 @@ static __always_inline int process_ipv4(struct xdp_md *ctx, struct xlb_dp_stats 
 	key.dport = l4.dport;
 	key.proto = iph->protocol;
 	if (!frag && well_formed && l4.complete) {
-		int ret = established_cached(ctx, st, l2, cfg, XLB_AF_INET, &key, l4.tcp_flags,
-					     data_end - data, ip_len, iph->tos,
-					     bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport));
+		int ret = -1;
 
+		/* With a stateless VIP about, the VIP first: its packets skip
+		 * the flow cache and the table, two cold lines.
+		 */
+		if (cfg->flags & XLB_CFG_F_STATELESS) {
+			meta = vip4_lookup(cfg, iph->daddr, l4.dport, iph->protocol);
+			looked_up = true;
+		}
+		if (!looked_up || (meta && !(meta->flags & XLB_VIP_F_STATELESS)))
+			ret = established_cached(ctx, st, l2, cfg, XLB_AF_INET, &key, l4.tcp_flags,
+						 data_end - data, ip_len, iph->tos,
+						 bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport));
 		if (ret >= 0)
 			return ret;
 	}
-	meta = vip4_lookup(cfg, iph->daddr, l4.have_ports ? l4.dport : 0, iph->protocol);
+	if (!looked_up)
+		meta = vip4_lookup(cfg, iph->daddr, l4.have_ports ? l4.dport : 0, iph->protocol);
 	if (!meta) {
 		st->pass_not_vip++;
 		return XDP_PASS;
@@ -1025,10 +1029,10 @@ static __always_inline int process_ipv6(struct xdp_md *ctx, struct xlb_dp_stats 
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ipv6hdr *ip6h = data + l2->len;
 	struct xlb_flow6_key key = {};
-	struct xlb_vip_meta *meta;
+	struct xlb_vip_meta *meta = NULL;
 	__u32 ip_len, avail, room;
 	struct xlb_l4 l4 = {};
-	bool well_formed;
+	bool well_formed, looked_up = false;
 	int hlen, frag;
 	__u8 proto = 0;
 
@@ -1070,14 +1074,22 @@ static __always_inline int process_ipv6(struct xdp_md *ctx, struct xlb_dp_stats 
 	key.dport = l4.dport;
 	key.proto = proto;
 	if (!frag && well_formed && l4.complete) {
-		int ret = established_cached(ctx, st, l2, cfg, XLB_AF_INET6, &key, l4.tcp_flags,
-					     data_end - data, ip_len, ipv6_tclass(ip6h),
-					     bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport));
+		int ret = -1;
 
+		if (cfg->flags & XLB_CFG_F_STATELESS) { /* as in process_ipv4() */
+			meta = vip6_lookup(cfg, ip6h->daddr.in6_u.u6_addr32, l4.dport, proto);
+			looked_up = true;
+		}
+		if (!looked_up || (meta && !(meta->flags & XLB_VIP_F_STATELESS)))
+			ret = established_cached(ctx, st, l2, cfg, XLB_AF_INET6, &key, l4.tcp_flags,
+						 data_end - data, ip_len, ipv6_tclass(ip6h),
+						 bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport));
 		if (ret >= 0)
 			return ret;
 	}
-	meta = vip6_lookup(cfg, ip6h->daddr.in6_u.u6_addr32, l4.have_ports ? l4.dport : 0, proto);
+	if (!looked_up)
+		meta = vip6_lookup(cfg, ip6h->daddr.in6_u.u6_addr32, l4.have_ports ? l4.dport : 0,
+				   proto);
 	if (!meta) {
 		st->pass_not_vip++;
 		return XDP_PASS;

@@ -131,10 +131,11 @@ _Static_assert(sizeof(struct xlb_vip6_key) == 20, "xlb_vip6_key layout");
 #define XLB_VIP_F_SRC_WINDOW (1U << 0) /* per-source limit: sliding window, not a bucket */
 /* Only in xlb_vips_by_id: the slot holds a VIP (a zeroed slot does not). */
 #define XLB_VIP_F_LIVE (1U << 1)
-/* Stateless: no flow of the VIP is recorded in the connection table or the
- * flow cache, and none is sent by an entry; each packet goes by the Maglev
- * hash (or the source hash). Entries from before the VIP turned stateless
- * are deleted when met.
+/* Stateless: the VIP's packets neither read nor write the connection table
+ * or the flow cache (XLB_CFG_F_STATELESS: they find the VIP first); each
+ * goes by the Maglev hash (or the source hash). Entries from before the VIP
+ * turned stateless are left; userspace moves its backends' generation on
+ * when it records flows again, which makes them stale.
  */
 #define XLB_VIP_F_STATELESS (1U << 2)
 
@@ -390,6 +391,10 @@ _Static_assert(sizeof(struct xlb_backend_load) == 16, "xlb_backend_load layout")
 /* Per-interface settings, the single entry of xlb_config. */
 #define XLB_CFG_F_ANY_PORT4 (1U << 0) /* some IPv4 VIP has port 0 */
 #define XLB_CFG_F_ANY_PORT6 (1U << 1) /* some IPv6 VIP has port 0 */
+/* Some VIP is stateless: packets find their VIP before the flow cache, so a
+ * stateless VIP's skip it and the established fast path.
+ */
+#define XLB_CFG_F_STATELESS (1U << 2)
 
 struct xlb_lb_config {
 	__u8 if_mac[6];		/* source MAC of forwarded frames */

@@ -7,8 +7,9 @@
  * wrr_new_flow and lc_new_flow are new_flow on a VIP of that algorithm (100
  * backends, weights 100..106): the wrr cursor step, or lc's two candidates
  * and their active counts plus the count's atomic increment.
- * stateless_new_flow is new_flow on a stateless maglev VIP: the same misses
- * and table slot, without recording the flow.
+ * stateless_new_flow is new_flow on a stateless maglev VIP: the VIP lookup
+ * and the table slot, without the flow cache, the connection table or an
+ * insert.
  *
  * Each path runs under bench_restore (tests/bpf/bench.bpf.c), which restores
  * the original frame before every iteration and, for new_flow, writes a

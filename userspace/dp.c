@@ -232,8 +232,10 @@ static int config_write(struct xlb_dp *dp, const struct xlb_lb_config *cfg)
 	return 0;
 }
 
-/* Keeps XLB_CFG_F_ANY_PORT* in step with the port-0 VIPs of the data path. */
-static int any_port_flags_sync(struct xlb_dp *dp, const struct dp_vip *extra)
+/* Keeps XLB_CFG_F_ANY_PORT* in step with the port-0 VIPs of the data path,
+ * XLB_CFG_F_STATELESS with the stateless ones.
+ */
+static int vip_flags_sync(struct xlb_dp *dp, const struct dp_vip *extra)
 {
 	struct xlb_lb_config cfg = dp->cfg;
 	__u8 flags = 0;
@@ -241,9 +243,13 @@ static int any_port_flags_sync(struct xlb_dp *dp, const struct dp_vip *extra)
 	for (int i = 0; i < XLB_MAX_VIPS; i++) {
 		const struct dp_vip *v = &dp->vips[i];
 
-		if (!v->used || v->addr.port)
+		if (!v->used)
 			continue;
-		flags |= v->addr.family == XLB_AF_INET ? XLB_CFG_F_ANY_PORT4 : XLB_CFG_F_ANY_PORT6;
+		if (v->meta.flags & XLB_VIP_F_STATELESS)
+			flags |= XLB_CFG_F_STATELESS;
+		if (!v->addr.port)
+			flags |= v->addr.family == XLB_AF_INET ? XLB_CFG_F_ANY_PORT4
+							       : XLB_CFG_F_ANY_PORT6;
 	}
 	if (extra && !extra->addr.port)
 		flags |= extra->addr.family == XLB_AF_INET ? XLB_CFG_F_ANY_PORT4
@@ -1195,12 +1201,12 @@ int xlb_dp__vip_add(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_
 	table_fds_close(v);
 	memset(v, 0, sizeof(*v));
 	v->addr = *vip;
-	ret = any_port_flags_sync(dp, v) ?: vip_filter_sync(dp, v);
+	ret = vip_flags_sync(dp, v) ?: vip_filter_sync(dp, v);
 	if (ret)
 		return xlb_err(err, errlen, ret, "updating config maps: %s", strerror(-ret));
 	ret = vip_meta_write(dp, vip, &meta, BPF_NOEXIST);
 	if (ret) {
-		any_port_flags_sync(dp, NULL);
+		vip_flags_sync(dp, NULL);
 		vip_filter_sync(dp, NULL);
 		return xlb_err(err, errlen, ret, "adding %s to the VIP map: %s", name,
 			       strerror(-ret));
@@ -1342,7 +1348,7 @@ int xlb_dp__vip_del(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *err
 	table_fds_close(v);
 	free(v->parked);
 	memset(v, 0, sizeof(*v));
-	any_port_flags_sync(dp, NULL);
+	vip_flags_sync(dp, NULL);
 	vip_filter_sync(dp, NULL);
 	pr_debug("vip %s deleted", name);
 	return 0;
@@ -1577,11 +1583,25 @@ int xlb_dp__vip_set_stateless(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	meta.flags = (meta.flags & ~XLB_VIP_F_STATELESS) | (stateless ? XLB_VIP_F_STATELESS : 0);
 	if (meta.flags == v->meta.flags)
 		return 0;
-	ret = vip_meta_write(dp, vip, &meta, BPF_EXIST);
+	/* Entries from before the VIP went stateless were left as they were
+	 * (its packets skip the table): a new generation of its backends makes
+	 * them stale, so a flow the hash has moved since is not sent back.
+	 */
+	for (__u32 i = 0; i < v->nids && !stateless && !ret; i++) {
+		struct xlb_backend be;
+
+		if (!backend_read(dp, v->ids[i], &be) && (be.flags & XLB_BACKEND_F_ALLOCATED)) {
+			be.gen = (be.gen + 1) & XLB_BACKEND_GEN_MASK;
+			ret = backend_write(dp, v->ids[i], &be);
+		}
+	}
+	ret = ret ?: vip_meta_write(dp, vip, &meta, BPF_EXIST);
+	if (!ret)
+		v->meta = meta;
+	ret = ret ?: vip_flags_sync(dp, NULL);
 	if (ret)
 		return xlb_err(err, errlen, ret, "making %s %s: %s", name,
 			       stateless ? "stateless" : "stateful", strerror(-ret));
-	v->meta = meta;
 	return 0;
 }
 
