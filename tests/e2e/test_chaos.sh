@@ -146,7 +146,9 @@ if kinds:
 if unattributed:
     print("UNATTRIBUTED failures (no backend in its detection window):")
     for f in unattributed[:20]:
-        print("  %.3f..%.3f %s" % f)
+        near = ["%+.2f s %s %s" % (float(t) - f[0], b, what) for t, b, what in events
+                if abs(float(t) - f[0]) <= 5]
+        print("  %.3f..%.3f %s; events within 5 s: %s" % (f + ("; ".join(near) or "none",)))
     sys.exit(1)
 if n < 10 * len(stops):
     sys.exit("too few requests (%d) to say anything" % n)
