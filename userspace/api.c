@@ -596,8 +596,7 @@ static void get_explain(struct request *r)
 				 ex.slot, v->table_size,
 				 v->algorithm == XLB_CONFIG_ALGO_SOURCE_HASH ? " (hash of the source)"
 									     : "",
-				 ex.in_conntrack ? "; the flow's entry from before goes at its next packet"
-						 : "");
+				 ex.in_conntrack ? "; its entry from before is not used" : "");
 		else if (stateful) /* the choice depends on the moment: say what is fixed */
 			snprintf(why, sizeof(why),
 				 "%s: a SYN (or UDP packet) is chosen by %s at that moment; "
