@@ -2316,6 +2316,8 @@ static void test_stateless_vip(void **state)
 	const char *name = "198.18.1.100:443/tcp", *name6 = "[2001:2::100]:443/tcp";
 	struct xlb_vip_addr v = vip(name);
 	struct pkt_flow f = tcp4("198.18.1.100", 443, 1), f6 = tcp6("2001:2::100", 443, 1);
+	struct pkt_flow u = udp4("198.18.0.1", 1000, 53);
+	const char *dns = "198.18.1.100:53/udp";
 	struct xlb_backend was[41];
 	struct xlb_dp_backend b[4];
 	struct xlb_dp_stats st0, st;
@@ -2371,6 +2373,17 @@ static void test_stateless_vip(void **state)
 	assert_int_equal(xlb_dp__conntrack_entries(fx->dp, n), 0);
 	assert_int_equal(n[0], 40); /* only the 40 from before */
 	assert_int_equal(n[1], 0);
+	/* UDP (DNS, L2 DSR): every datagram by the table, each a new flow */
+	set_stateless(fx, dns, true);
+	new0 = vstats(fx, dns).new_flows;
+	for (__u16 p = 1000; p < 1010; p++) {
+		u.sport = p;
+		send_and_check(fx, dns, &u);
+		send_and_check(fx, dns, &u);
+	}
+	assert_int_equal(vstats(fx, dns).new_flows, new0 + 20);
+	assert_int_equal(xlb_dp__conntrack_entries(fx->dp, n), 0);
+	assert_int_equal(n[0], 40);
 
 	set_stateless(fx, name, false); /* recorded again; the old entries stale */
 	f.tcp_flags = 0x10;
