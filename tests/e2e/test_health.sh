@@ -49,7 +49,6 @@ for v in json.load(sys.stdin)["vips"]:
 field_is() { [ "$(field "$1" "$2")" = "$3" ]; }
 panic_is() { [ "$(panic)" = "$1" ]; }
 panic() { xlbctl_lb -j health | python3 -c 'import json,sys; print(json.load(sys.stdin)["vips"][0]["panic"])'; }
-metric() { in_ns lb curl -s "http://$XLBD_METRICS/metrics" | grep -F "$1" | awk '{print $2}'; }
 
 topology_up 5 l2dsr
 mv "$XLBT_RUN.yaml" "$XLBT_RUN/xlb.yaml"
