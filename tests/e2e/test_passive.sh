@@ -46,7 +46,13 @@ bg_in_ns client "$XLBT_RUN/clients" bash -c \
 	'for r in $(seq 8); do for i in $(seq 12); do
 		curl -s -o /dev/null --connect-timeout 2 http://198.18.1.100/ &
 	 done; wait; done'
-wait_until 20 is_open 198.18.0.12 || fail "be2 not ejected by the passive signal: $(circuit 198.18.0.12)"
+# a backend's counters: new flows and SYN retransmissions (for a failure's evidence)
+syns() { xlbctl_lb -j stats | python3 -c '
+import json, sys
+for b in json.load(sys.stdin)["vips"][0]["backends"]:
+    if b["address"] == sys.argv[1]: print("new_flows", b["new_flows"], "syn_retransmits", b["syn_retransmits"])' "$1"; }
+wait_until 20 is_open 198.18.0.12 ||
+	fail "be2 not ejected by the passive signal: $(circuit 198.18.0.12); $(syns 198.18.0.12)"
 grep -q "backend 198.18.0.12: circuit closed -> open.*passive" "$XLBD_LOG" || fail "no log line"
 for i in 1 3; do
 	circuit 198.18.0.1$i | grep -q '^closed' || fail "be$i ejected too: $(circuit 198.18.0.1$i)"
