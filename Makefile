@@ -28,8 +28,10 @@ ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 PKGS     := libbpf libxdp libmnl libevent jansson libcyaml libcurl
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LDLIBS   := $(PKG_LIBS) -lelf -lz -lm
+# Read when a program links, not when make starts: on a fresh machine
+# `make test` installs the -dev packages (deps) in the same make, first.
+PKG_LIBS  = $(shell pkg-config --libs $(PKGS))
+LDLIBS    = $(PKG_LIBS) -lelf -lz -lm
 
 XLB_VERSION := 0.1.0
 XLB_COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
