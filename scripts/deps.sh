@@ -15,6 +15,8 @@ PACKAGES=(
 	systemd util-linux
 	# metrics checks
 	prometheus
+	# make valgrind; the benchmarks' optional profiles (BENCH_PERF)
+	valgrind linux-perf
 )
 
 missing=()
