@@ -41,6 +41,9 @@
 # answers, no ICMP comes back.
 #
 # Options. BENCH_CONNTRACK_SIZE=N starts xlbd with --conntrack-size N.
+# BENCH_STATELESS=1 makes xlb's two VIPs stateless (`stateless: true`: no
+# flow cache, no connection table, every packet by its Maglev slot), which
+# shows what keeping per-flow state costs on this path.
 # BENCH_SLICES_OUT=FILE keeps the slices' own figures (JSON lines), which
 # `scripts/bench_e2e.sh --pool FILE...` pools over runs. BENCH_PERF=DIR
 # records a perf profile of every CPU during each xlb and forwarder slice
@@ -112,6 +115,8 @@ SECONDS_PER_RUN=${BENCH_SECONDS:-5}
 SLICES=${BENCH_SLICES:-5}
 # xlbd's connection-table size (flows per family); empty: its default
 CONNTRACK_SIZE=${BENCH_CONNTRACK_SIZE:-}
+# 1: xlb's VIPs are stateless
+STATELESS=${BENCH_STATELESS:-0}
 # a copy of the per-slice figures (JSON lines), kept after the run
 KEEP_SLICES=${BENCH_SLICES_OUT:-}
 # perf profiles of the xlb and forwarder slices go there
@@ -138,6 +143,7 @@ if ! [[ $SECONDS_PER_RUN =~ ^[0-9]+$ ]] || [ "$SECONDS_PER_RUN" -lt 1 ] ||
 	fail "BENCH_SECONDS must be 1..20"
 fi
 [[ $SLICES =~ ^[1-8]$ ]] || fail "BENCH_SLICES must be 1..8, not '$SLICES'"
+[[ $STATELESS =~ ^[01]$ ]] || fail "BENCH_STATELESS must be 0 or 1, not '$STATELESS'"
 SLICE_S=$(awk -v s="$SECONDS_PER_RUN" -v n="$SLICES" 'BEGIN { printf "%.3f", s / n }')
 
 [ ${#POOL_FILES[@]} -gt 0 ] || require_root
@@ -603,7 +609,8 @@ fwd_up() { # in lbfwd
 }
 
 xlb_up() { # in lb: VIP over the 3 backends, VIP1 over be1 alone
-	local i
+	local i stateless=false
+	[ "$STATELESS" = 0 ] || stateless=true
 	{
 	cat <<-YAML
 	interfaces:
@@ -612,6 +619,7 @@ xlb_up() { # in lb: VIP over the 3 backends, VIP1 over be1 alone
 	  - vip: "$VIP:9/udp"
 	    algorithm: maglev
 	    forward: l2dsr
+	    stateless: $stateless
 	    backends:
 	YAML
 	for ((i = 1; i <= BE_N; i++)); do
@@ -621,6 +629,7 @@ xlb_up() { # in lb: VIP over the 3 backends, VIP1 over be1 alone
 	  - vip: "$VIP1:9/udp"
 	    algorithm: maglev
 	    forward: l2dsr
+	    stateless: $stateless
 	    backends:
 	      - {address: $(topo_be4 1)}
 	YAML
@@ -669,7 +678,8 @@ print(d.decode().strip(), p[0])' "$VIP" 2>/dev/null) && break
 # ---- main ---------------------------------------------------------------
 
 echo "bench-e2e: $RUNS rounds of 5 modes, ${SECONDS_PER_RUN} s of trafgen each in $SLICES" \
-	"interleaved slices (60-byte UDP frames to port 9, $FLOWS new flows a slice)"
+	"interleaved slices (60-byte UDP frames to port 9, $FLOWS new flows a" \
+	"slice)$([ "$STATELESS" = 0 ] || echo "; xlb's VIPs stateless")"
 topology_up $BE_N l2dsr
 topo_add_lb "$XLBT_PREFIX" lbfwd $LBFWD4 xdp-pass || fail "lbfwd did not come up"
 topo_add_lb "$XLBT_PREFIX" lbnft $LBNFT4 || fail "lbnft did not come up"
