@@ -55,15 +55,18 @@ for _ in range(200000):
     t0 = time.time()
     if t0 >= deadline:
         break
+    phase = "connect" # a failure says whether the handshake or the answer failed
     try:
         c = http.client.HTTPConnection("198.18.1.100", 80, timeout=2)
+        c.connect()
+        phase = "request"
         c.request("GET", "/", headers={"Connection": "close"})
         r = c.getresponse()
         body = r.read().decode().strip()
         res = body if r.status == 200 else "HTTP%d" % r.status
         c.close()
     except Exception as e:
-        res = "ERR:" + type(e).__name__
+        res = "ERR:%s:%s" % (phase, type(e).__name__)
     out.write("%.3f %.3f %s\n" % (t0, time.time(), res))
 PY
 
@@ -113,7 +116,11 @@ done
 wait "$client" || fail "client failed: $(cat "$XLBT_RUN/client.log")"
 for i in "${down[@]}"; do topo_backend_http "$XLBT_PREFIX" "$i" start; done
 
-python3 - "$events" "$XLBT_RUN/requests" "$WINDOW_MS" <<'PY' || fail "unattributed failures"
+# The data path's drop counters, for a failure's evidence.
+drops() { xlbctl_lb -j stats | python3 -c '
+import json, sys
+print(json.dumps(json.load(sys.stdin)["global"]["drops"]))'; }
+python3 - "$events" "$XLBT_RUN/requests" "$WINDOW_MS" <<'PY' || fail "unattributed failures; drops: $(drops)"
 import collections, sys
 
 events = [l.split() for l in open(sys.argv[1])]
