@@ -516,6 +516,11 @@ static void test_defaults(void **state)
 
 /* ---- round trips ----------------------------------------------------- */
 
+static bool str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
 static void assert_config_equal(const struct xlb_config *a, const struct xlb_config *b)
 {
 	unsigned int i, j;
@@ -554,6 +559,8 @@ static void assert_config_equal(const struct xlb_config *a, const struct xlb_con
 		assert_int_equal(hx->timeout_ms, hy->timeout_ms);
 		assert_int_equal(hx->rise, hy->rise);
 		assert_int_equal(hx->fall, hy->fall);
+		assert_true(str_same(hx->payload_hex, hy->payload_hex));
+		assert_true(str_same(hx->response_hex, hy->response_hex));
 		assert_int_equal(x->n_backends, y->n_backends);
 		for (j = 0; j < x->n_backends; j++) {
 			const struct xlb_config_backend *p = &x->backends[j], *q = &y->backends[j];
@@ -913,6 +920,11 @@ static const struct {
      {"vips[0] (198.18.1.100:80/tcp): passive: the SYN retransmission signal needs the "
       "connection table"}},
     {"bad-empty.yaml", {"empty configuration"}},
+    {"bad-udp-payload-http.yaml",
+     {"vips[0] (198.18.1.100:80/tcp): health_check.payload: only for health_check type udp "
+      "(this one is http)"}},
+    {"bad-udp-response-hex.yaml",
+     {"vips[0] (198.18.1.100:53/udp): health_check.response_hex: not hex at character 5"}},
 };
 
 static void test_bad_files(void **state)
@@ -1058,6 +1070,70 @@ static void test_check_settings(void **state)
 		assert_int_equal(cfg->vips[0].circuit_breaker.max_ejection_percent, good[i].pct);
 		xlb_config__free(cfg);
 	}
+}
+
+/* A udp check's payload and response: text or hex in, canonical hex kept,
+ * exported and loaded back as such; refused elsewhere, twice, or too long.
+ */
+static void test_udp_check_bytes(void **state)
+{
+	static const char head[] = "vips:\n  - vip: \"198.18.1.100:53/udp\"\n"
+				   "    health_check: {type: udp, ";
+	const struct xlb_config_health_check *hc;
+	struct xlb_config *a, *b;
+	char text[4096], *out;
+	const char *msg;
+
+	(void)state;
+	snprintf(text, sizeof(text), "%s%s}\n", head,
+		 "payload: \"ping\\n\", response_hex: \"62 65 0A\"");
+	a = load_str_ok(text);
+	hc = &a->vips[0].health_check;
+	assert_null(hc->payload);
+	assert_string_equal(hc->payload_hex, "70696e670a");
+	assert_null(hc->response);
+	assert_string_equal(hc->response_hex, "62650a");
+	assert_int_equal(xlb_config__to_string(a, &out), 0);
+	assert_non_null(strstr(out, "payload_hex: 70696e670a"));
+	b = load_str_ok(out);
+	assert_config_equal(a, b);
+	free(out);
+	xlb_config__free(b);
+	assert_int_equal(xlb_config__dup(a, &b), 0);
+	assert_config_equal(a, b);
+	assert_ptr_not_equal(b->vips[0].health_check.payload_hex, hc->payload_hex);
+	xlb_config__free(b);
+	xlb_config__free(a);
+
+	/* empty = the default: an empty datagram, any reply */
+	snprintf(text, sizeof(text), "%s%s}\n", head, "payload: \"\", response_hex: \"\"");
+	a = load_str_ok(text);
+	assert_null(a->vips[0].health_check.payload_hex);
+	assert_null(a->vips[0].health_check.response_hex);
+	assert_int_equal(xlb_config__to_string(a, &out), 0);
+	assert_null(strstr(out, "_hex")); /* left out, not written empty */
+	free(out);
+	xlb_config__free(a);
+
+	snprintf(text, sizeof(text), "%s%s}\n", head, "payload: a, payload_hex: \"61\"");
+	msg = load_str_bad(text);
+	assert_non_null(strstr(msg, "health_check.payload and payload_hex both set"));
+	snprintf(text, sizeof(text), "%s%s}\n", head, "payload_hex: \"abc\"");
+	msg = load_str_bad(text);
+	assert_non_null(strstr(msg, "health_check.payload_hex: an odd number of hex digits"));
+	snprintf(text, sizeof(text), "%s%s}\n", head, "response_hex: \"6 2\"");
+	msg = load_str_bad(text);
+	assert_non_null(strstr(msg, "health_check.response_hex: not hex at character 2"));
+	snprintf(text, sizeof(text), "%s%s%0*d\"}\n", head, "payload: \"",
+		 XLB_CONFIG_HC_UDP_MAX + 1, 0);
+	msg = load_str_bad(text);
+	assert_non_null(strstr(msg, "health_check.payload: 1473 bytes, at most 1472"));
+	snprintf(text, sizeof(text),
+		 "vips:\n  - vip: \"198.18.1.100:80/tcp\"\n"
+		 "    health_check: {type: tcp, response: ok}\n");
+	msg = load_str_bad(text);
+	assert_non_null(
+	    strstr(msg, "health_check.response: only for health_check type udp (this one is tcp)"));
 }
 
 static void test_bad_strings(void **state)
@@ -1222,7 +1298,8 @@ int main(void)
 	    cmocka_unit_test(test_json),	   cmocka_unit_test(test_save_file),
 	    cmocka_unit_test(test_validate_model), cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_bad_files),	   cmocka_unit_test(test_bad_files_covered),
-	    cmocka_unit_test(test_bad_strings), cmocka_unit_test(test_check_settings),	   cmocka_unit_test(test_file_errors),
+	    cmocka_unit_test(test_bad_strings),	   cmocka_unit_test(test_udp_check_bytes),
+	    cmocka_unit_test(test_check_settings), cmocka_unit_test(test_file_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

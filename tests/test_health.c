@@ -876,6 +876,7 @@ static void test_target_from_config(void **state)
 {
 	struct xlb_config_vip vip = {0};
 	struct xlb_config_backend be = {0};
+	static struct xlb_health_udp_bytes bytes;
 	struct xlb_health_target t;
 
 	(void)state;
@@ -890,7 +891,7 @@ static void test_target_from_config(void **state)
 	be.family = XLB_AF_INET6;
 	be.addr[0] = htonl(0x20010002);
 	be.addr[3] = htonl(0x11);
-	assert_int_equal(xlb_health__target_from_config(&vip, &be, &t), 0);
+	assert_int_equal(xlb_health__target_from_config(&vip, &be, &t, &bytes), 0);
 	assert_int_equal(t.type, XLB_CONFIG_HC_HTTP);
 	assert_int_equal(t.family, XLB_AF_INET6);
 	assert_memory_equal(t.addr, be.addr, 16);
@@ -902,12 +903,28 @@ static void test_target_from_config(void **state)
 	assert_int_equal(t.payload_len, 0);
 
 	vip.health_check.port = 0; /* the VIP's */
-	assert_int_equal(xlb_health__target_from_config(&vip, &be, &t), 0);
+	assert_int_equal(xlb_health__target_from_config(&vip, &be, &t, &bytes), 0);
 	assert_int_equal(t.port, 80);
 	vip.addr.port = 0;
-	assert_int_equal(xlb_health__target_from_config(&vip, &be, &t), -EINVAL);
+	assert_int_equal(xlb_health__target_from_config(&vip, &be, &t, &bytes), -EINVAL);
 	vip.health_check.type = XLB_CONFIG_HC_NONE;
-	assert_int_equal(xlb_health__target_from_config(&vip, &be, &t), 0);
+	assert_int_equal(xlb_health__target_from_config(&vip, &be, &t, &bytes), 0);
+
+	/* udp: the validated hex decoded into bytes; absent = empty / any */
+	vip.addr.port = 53;
+	vip.health_check.type = XLB_CONFIG_HC_UDP;
+	vip.health_check.payload_hex = "00ff0a";
+	assert_int_equal(xlb_health__target_from_config(&vip, &be, &t, &bytes), 0);
+	assert_int_equal(t.payload_len, 3);
+	assert_memory_equal(t.payload, "\x00\xff\n", 3);
+	assert_null(t.reply);
+	assert_int_equal(t.reply_len, 0);
+	vip.health_check.response_hex = "6265";
+	assert_int_equal(xlb_health__target_from_config(&vip, &be, &t, &bytes), 0);
+	assert_int_equal(t.reply_len, 2);
+	assert_memory_equal(t.reply, "be", 2);
+	vip.health_check.response_hex = "626"; /* not what validation leaves */
+	assert_int_equal(xlb_health__target_from_config(&vip, &be, &t, &bytes), -EINVAL);
 }
 
 /* ---- scheduler ---- */

@@ -15,6 +15,7 @@
  * with libyaml's event parser that finds the node at a field path; it runs
  * only when there is an error to report, so good files are parsed once.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -221,6 +222,7 @@ struct raw_health_check {
 	char *path;
 	char *expect;
 	uint32_t *interval_ms, *timeout_ms, *rise, *fall;
+	char *payload, *payload_hex, *response, *response_hex;
 };
 
 struct raw_circuit_breaker {
@@ -314,6 +316,15 @@ static const cyaml_schema_field_t ld_health_check_fields[] = {
     CYAML_FIELD_UINT_PTR("timeout_ms", OPT_PTR, struct raw_health_check, timeout_ms),
     CYAML_FIELD_UINT_PTR("rise", OPT_PTR, struct raw_health_check, rise),
     CYAML_FIELD_UINT_PTR("fall", OPT_PTR, struct raw_health_check, fall),
+    /* lengths are checked by validation, which names the limit in bytes */
+    CYAML_FIELD_STRING_PTR("payload", OPT_PTR, struct raw_health_check, payload, 0,
+			   CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("payload_hex", OPT_PTR, struct raw_health_check, payload_hex, 0,
+			   CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("response", OPT_PTR, struct raw_health_check, response, 0,
+			   CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("response_hex", OPT_PTR, struct raw_health_check, response_hex, 0,
+			   CYAML_UNLIMITED),
     CYAML_FIELD_END,
 };
 
@@ -440,6 +451,10 @@ static const cyaml_schema_field_t sv_health_check_fields[] = {
     CYAML_FIELD_UINT("timeout_ms", CYAML_FLAG_DEFAULT, struct xlb_config_health_check, timeout_ms),
     CYAML_FIELD_UINT("rise", CYAML_FLAG_DEFAULT, struct xlb_config_health_check, rise),
     CYAML_FIELD_UINT("fall", CYAML_FLAG_DEFAULT, struct xlb_config_health_check, fall),
+    CYAML_FIELD_STRING_PTR("payload_hex", OPT_PTR, struct xlb_config_health_check, payload_hex, 0,
+			   CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("response_hex", OPT_PTR, struct xlb_config_health_check, response_hex, 0,
+			   CYAML_UNLIMITED),
     CYAML_FIELD_END,
 };
 
@@ -1043,6 +1058,10 @@ static void convert_vip(const struct raw_vip *r, struct xlb_config_vip *v, bool 
 		hc->rise = *rh->rise;
 	if (rh->fall)
 		hc->fall = *rh->fall;
+	hc->payload = dup_or_null(rh->payload, oom);
+	hc->payload_hex = dup_or_null(rh->payload_hex, oom);
+	hc->response = dup_or_null(rh->response, oom);
+	hc->response_hex = dup_or_null(rh->response_hex, oom);
 
 	if (rc->base_ejection_ms)
 		cb->base_ejection_ms = *rc->base_ejection_ms;
@@ -1139,6 +1158,89 @@ static bool is_prime(__u32 n)
 }
 
 /* Replace *s with a copy of canon when they differ. */
+/*
+ * hex in place as lowercase digits without the spaces (allowed between
+ * bytes); *bytes gets its length in bytes. -EINVAL at the first character
+ * that is neither a hex digit nor a space between bytes (its offset in
+ * *bad), -EDOM for an odd number of digits.
+ */
+static int hex_canon(char *hex, size_t *bytes, size_t *bad)
+{
+	size_t digits = 0, i;
+
+	for (i = 0; hex[i]; i++) {
+		char ch = hex[i];
+
+		if (ch == ' ' && !(digits % 2))
+			continue;
+		if (!isxdigit((unsigned char)ch)) {
+			*bad = i;
+			return -EINVAL;
+		}
+		hex[digits++] = (char)tolower((unsigned char)ch);
+	}
+	hex[digits] = '\0';
+	*bytes = digits / 2;
+	return digits % 2 ? -EDOM : 0;
+}
+
+/*
+ * A udp check's payload or response (what = "payload" or "response"): the
+ * text or the hex form, at most one, only for type udp, at most
+ * XLB_CONFIG_HC_UDP_MAX bytes. Leaves the canonical hex alone (NULL when
+ * empty) and the text NULL.
+ */
+static int hc_udp_bytes(struct vctx *c, int vi, const char *name,
+			const struct xlb_config_health_check *hc, const char *what, char **text,
+			char **hex)
+{
+	char field[64], field_hex[64];
+	size_t bytes, bad = 0;
+	int ret;
+
+	snprintf(field, sizeof(field), "health_check.%s", what);
+	snprintf(field_hex, sizeof(field_hex), "health_check.%s_hex", what);
+	if ((*text || *hex) && hc->type != XLB_CONFIG_HC_UDP)
+		return verr(c, vi, name, *text ? field : field_hex,
+			    ": only for health_check type udp (this one is %s)",
+			    xlb_config__hc_type_name(hc->type));
+	if (*text && *hex)
+		return verr(c, vi, name, field, " and %s_hex both set: give one of them", what);
+	if (*text) {
+		bytes = strlen(*text);
+		if (bytes > XLB_CONFIG_HC_UDP_MAX)
+			return verr(c, vi, name, field, ": %zu bytes, at most %u (one datagram)",
+				    bytes, XLB_CONFIG_HC_UDP_MAX);
+		*hex = malloc(2 * bytes + 1);
+		if (!*hex)
+			return -ENOMEM;
+		for (size_t i = 0; i < bytes; i++)
+			snprintf(*hex + 2 * i, 3, "%02x", (unsigned char)(*text)[i]);
+		(*hex)[2 * bytes] = '\0';
+		free(*text);
+		*text = NULL;
+	} else if (*hex) {
+		ret = hex_canon(*hex, &bytes, &bad);
+		if (ret == -EINVAL)
+			return verr(c, vi, name, field_hex,
+				    ": not hex at character %zu (two digits a byte, spaces only "
+				    "between bytes)",
+				    bad + 1);
+		if (ret)
+			return verr(c, vi, name, field_hex,
+				    ": an odd number of hex digits (two digits a byte)");
+		if (bytes > XLB_CONFIG_HC_UDP_MAX)
+			return verr(c, vi, name, field_hex,
+				    ": %zu bytes, at most %u (one datagram)", bytes,
+				    XLB_CONFIG_HC_UDP_MAX);
+	}
+	if (*hex && !**hex) { /* empty: the default */
+		free(*hex);
+		*hex = NULL;
+	}
+	return 0;
+}
+
 static int set_str(char **s, const char *canon)
 {
 	char *d;
@@ -1325,6 +1427,7 @@ static int validate_vip(struct vctx *c, int vi, struct xlb_config_vip *v)
 	struct xlb_config_rate_limit *rl = &v->rate_limit;
 	char msg[256], canon[XLB_VIP_NAME_MAX], list[128];
 	const char *name;
+	int ret;
 
 	if (!v->vip)
 		return verr(c, vi, NULL, "vip", ": required key missing");
@@ -1429,6 +1532,12 @@ static int validate_vip(struct vctx *c, int vi, struct xlb_config_vip *v)
 		snprintf(msg, sizeof(msg), "%u-%u", hc->expect_lo, hc->expect_hi);
 	if (set_str(&hc->expect, msg))
 		return -ENOMEM;
+	ret = hc_udp_bytes(c, vi, name, hc, "payload", &hc->payload, &hc->payload_hex);
+	if (ret)
+		return ret;
+	ret = hc_udp_bytes(c, vi, name, hc, "response", &hc->response, &hc->response_hex);
+	if (ret)
+		return ret;
 	if (hc->interval_ms < 2)
 		return verr(c, vi, name, "health_check.interval_ms",
 			    " must be at least 2 (a timeout below it must fit)");
@@ -1884,6 +1993,18 @@ int xlb_config__save_file(const struct xlb_config *cfg, const char *path, char *
 
 /* ---- copy, free, lookup ---------------------------------------------- */
 
+void xlb_config__hc_free(struct xlb_config_health_check *hc)
+{
+	free(hc->path);
+	free(hc->expect);
+	free(hc->payload);
+	free(hc->payload_hex);
+	free(hc->response);
+	free(hc->response_hex);
+	hc->path = hc->expect = hc->payload = hc->payload_hex = NULL;
+	hc->response = hc->response_hex = NULL;
+}
+
 void xlb_config__free(struct xlb_config *cfg)
 {
 	unsigned int i, j;
@@ -1898,8 +2019,7 @@ void xlb_config__free(struct xlb_config *cfg)
 		struct xlb_config_vip *v = &cfg->vips[i];
 
 		free(v->vip);
-		free(v->health_check.path);
-		free(v->health_check.expect);
+		xlb_config__hc_free(&v->health_check);
 		for (j = 0; j < v->n_backends && v->backends; j++)
 			free(v->backends[j].address);
 		free(v->backends);
@@ -1944,6 +2064,10 @@ int xlb_config__dup(const struct xlb_config *src, struct xlb_config **out)
 		d->vip = dup_or_null(s->vip, &oom);
 		d->health_check.path = dup_or_null(s->health_check.path, &oom);
 		d->health_check.expect = dup_or_null(s->health_check.expect, &oom);
+		d->health_check.payload = dup_or_null(s->health_check.payload, &oom);
+		d->health_check.payload_hex = dup_or_null(s->health_check.payload_hex, &oom);
+		d->health_check.response = dup_or_null(s->health_check.response, &oom);
+		d->health_check.response_hex = dup_or_null(s->health_check.response_hex, &oom);
 		d->backends = NULL;
 		d->n_backends = 0;
 		if (!s->n_backends)

@@ -16,6 +16,9 @@
  *       rate_limit: {pps: 0, burst: 0, source_new_flows: 0, source_burst: 0}
  *       health_check: {type: none, port: 80, path: /, expect: "200-399",
  *                      interval_ms: 1000, timeout_ms: 500, rise: 2, fall: 3}
+ *                      # udp only: payload (text) or payload_hex, the datagram
+ *                      # sent; response (text) or response_hex, what a reply
+ *                      # must start with (default: any reply)
  *       circuit_breaker: {base_ejection_ms: 5000, max_ejection_ms: 300000,
  *                         max_ejection_percent: 50, slow_start_ms: 10000}
  *       passive: {syn_retransmit_ratio: 0.5, min_syns: 20}   # optional, 0 = off
@@ -140,9 +143,23 @@ struct xlb_config_health_check {
 	__u32 timeout_ms; /* 1..interval_ms */
 	__u32 rise;	  /* successes to come back in service */
 	__u32 fall;	  /* failures to be ejected */
+	/* udp: the datagram sent and the start a reply must have, each given
+	 * as text or as hex (two digits a byte, spaces allowed). Validation
+	 * turns text into hex and canonicalises it (lowercase, no spaces),
+	 * so afterwards only the _hex fields are set; NULL or empty = an
+	 * empty datagram / any reply.
+	 */
+	char *payload, *payload_hex;
+	char *response, *response_hex;
 	/* derived */
 	__u16 expect_lo, expect_hi; /* inclusive status range */
 };
+
+/* The longest udp check payload or response: one datagram in a 1500-byte MTU. */
+#define XLB_CONFIG_HC_UDP_MAX 1472
+
+/* Frees the health check's strings (not hc itself). */
+void xlb_config__hc_free(struct xlb_config_health_check *hc);
 
 struct xlb_config_circuit_breaker {
 	__u32 base_ejection_ms;	    /* first ejection; doubles on each re-ejection */

@@ -28,8 +28,7 @@ void xlb_config__remove_vip(struct xlb_config *cfg, unsigned int i)
 	if (i >= cfg->n_vips)
 		return;
 	free(v->vip);
-	free(v->health_check.path);
-	free(v->health_check.expect);
+	xlb_config__hc_free(&v->health_check);
 	for (unsigned int j = 0; j < v->n_backends; j++)
 		free(v->backends[j].address);
 	free(v->backends);

@@ -785,14 +785,32 @@ void xlb_health__cancel(struct xlb_health_probe *p)
 		probe_release(p);
 }
 
+/* Bytes of canonical hex (config validation made it) into out: the count,
+ * or -EINVAL.
+ */
+static int hex_decode(const char *hex, unsigned char *out, size_t max)
+{
+	size_t n = 0;
+
+	for (; hex && hex[0] && hex[1]; hex += 2) {
+		unsigned int b;
+
+		if (n == max || sscanf(hex, "%2x", &b) != 1)
+			return -EINVAL;
+		out[n++] = (unsigned char)b;
+	}
+	return hex && *hex ? -EINVAL : (int)n;
+}
+
 int xlb_health__target_from_config(const struct xlb_config_vip *vip,
-				   const struct xlb_config_backend *be,
-				   struct xlb_health_target *t)
+				   const struct xlb_config_backend *be, struct xlb_health_target *t,
+				   struct xlb_health_udp_bytes *bytes)
 {
 	const struct xlb_config_health_check *hc;
+	int payload_len, reply_len;
 	__u32 port;
 
-	if (!vip || !be || !t)
+	if (!vip || !be || !t || !bytes)
 		return -EINVAL;
 	hc = &vip->health_check;
 	port = hc->port ? hc->port : vip->addr.port;
@@ -807,6 +825,14 @@ int xlb_health__target_from_config(const struct xlb_config_vip *vip,
 	t->path = hc->path;
 	t->expect_lo = hc->expect_lo;
 	t->expect_hi = hc->expect_hi;
+	payload_len = hex_decode(hc->payload_hex, bytes->payload, sizeof(bytes->payload));
+	reply_len = hex_decode(hc->response_hex, bytes->reply, sizeof(bytes->reply));
+	if (payload_len < 0 || reply_len < 0)
+		return -EINVAL;
+	t->payload = payload_len ? bytes->payload : NULL;
+	t->payload_len = (__u32)payload_len;
+	t->reply = reply_len ? bytes->reply : NULL;
+	t->reply_len = (__u32)reply_len;
 	return 0;
 }
 

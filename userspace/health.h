@@ -64,7 +64,7 @@ struct xlb_health_target {
 	__u32 reply_len;     /* <= XLB_HEALTH_UDP_MAX */
 };
 
-#define XLB_HEALTH_UDP_MAX 1472 /* one datagram in a 1500-byte MTU */
+#define XLB_HEALTH_UDP_MAX XLB_CONFIG_HC_UDP_MAX
 
 struct xlb_health_result {
 	bool ok;
@@ -99,15 +99,22 @@ void xlb_health__cancel(struct xlb_health_probe *p);
 /* Probes in flight. */
 unsigned int xlb_health__in_flight(const struct xlb_health *h);
 
+/* Where xlb_health__target_from_config() decodes a udp check's bytes. */
+struct xlb_health_udp_bytes {
+	unsigned char payload[XLB_HEALTH_UDP_MAX];
+	unsigned char reply[XLB_HEALTH_UDP_MAX];
+};
+
 /*
  * The probe target of one backend of a validated VIP config. Borrows
- * vip->health_check.path: keep the config alive while t is used, or let the
- * scheduler copy it (xlb_health_sched__add() does). Returns 0 or -EINVAL
- * (port 0 with a type other than none).
+ * vip->health_check.path, and points at the udp payload and reply decoded
+ * into bytes: keep both alive while t is used, or let the scheduler copy
+ * them (xlb_health_sched__add() does). Returns 0 or -EINVAL (port 0 with a
+ * type other than none, or a payload or response that is not hex).
  */
 int xlb_health__target_from_config(const struct xlb_config_vip *vip,
-				   const struct xlb_config_backend *be,
-				   struct xlb_health_target *t);
+				   const struct xlb_config_backend *be, struct xlb_health_target *t,
+				   struct xlb_health_udp_bytes *bytes);
 
 /*
  * interval_ms moved by a uniformly spread offset within +-pct% of it (pct

@@ -105,6 +105,12 @@ out:
 	return 0;
 }
 
+/* Equal strings, NULL equal only to NULL. */
+static bool str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
 static int diff_vip(struct xlb_plan *p, const struct xlb_config_vip *a,
 		    const struct xlb_config_vip *b)
 {
@@ -135,7 +141,9 @@ static int diff_vip(struct xlb_plan *p, const struct xlb_config_vip *a,
 	    a->health_check.rise != b->health_check.rise ||
 	    a->health_check.fall != b->health_check.fall ||
 	    strcmp(a->health_check.path, b->health_check.path) ||
-	    strcmp(a->health_check.expect, b->health_check.expect))
+	    strcmp(a->health_check.expect, b->health_check.expect) ||
+	    !str_same(a->health_check.payload_hex, b->health_check.payload_hex) ||
+	    !str_same(a->health_check.response_hex, b->health_check.response_hex))
 		ret = ret ?: add_change(p, "vip %s: health_check changed", b->vip);
 	for (unsigned int i = 0; i < a->n_backends && !ret; i++)
 		if (!find_backend(b, &a->backends[i]))

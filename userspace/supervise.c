@@ -77,6 +77,7 @@ struct xlb_supervisor {
 	 */
 	struct xlb_expo_labels labels;
 	bool labels_valid;
+	struct xlb_health_udp_bytes udp_bytes; /* configure()'s scratch, copied by the scheduler */
 };
 
 static void make_key(struct key *k, const struct xlb_config_vip *v,
@@ -372,7 +373,7 @@ static int configure(struct xlb_supervisor *s, struct entry *e, const struct xlb
 	e->type = v->health_check.type;
 	if (e->type == XLB_CONFIG_HC_NONE || !s->sched)
 		return 0;
-	ret = xlb_health__target_from_config(v, b, &t);
+	ret = xlb_health__target_from_config(v, b, &t, &s->udp_bytes);
 	if (ret)
 		return ret;
 	if (e->check)

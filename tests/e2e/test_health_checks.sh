@@ -4,7 +4,9 @@
 # The three check types against real servers in backend namespaces (not
 # loopback), observed through xlbd's health API (last result, detail,
 # latency), then slow start end to end:
-#  - tcp, http and udp checks succeed against running servers;
+#  - tcp, http and udp checks succeed against running servers; a udp
+#    check sends its payload (seen by nft on be1) and a reply that does not
+#    start with the expected response fails it;
 #  - on the wire, an http check's request carries the handshake's ACK (no
 #    bare ACK before it), counted by nft at be1's input;
 #  - a stopped server fails each at once ("connect refused", "port
@@ -29,6 +31,7 @@ require_build build/xlbd build/xlbctl
 HTTP_VIP=198.18.1.100:80/tcp
 TCP_VIP=198.18.1.101:80/tcp
 UDP_VIP=198.18.1.100:53/udp
+UDP_WRONG_VIP=198.18.1.101:53/udp # expects a reply the servers never give
 URL=http://198.18.1.100/
 TIMEOUT=400
 BE1=198.18.0.11 BE2=198.18.0.12 BE3=198.18.0.13
@@ -57,12 +60,20 @@ vips:
       - {address: $BE3}
   - vip: "$UDP_VIP"
     forward: l2dsr
-    health_check: {type: udp, port: 53, interval_ms: 600, timeout_ms: $TIMEOUT}
+    health_check: {type: udp, port: 53, interval_ms: 600, timeout_ms: $TIMEOUT,
+                   payload: "ping", response: "be"}
     circuit_breaker: {max_ejection_percent: 100}
     backends:
       - {address: $BE1}
       - {address: $BE2}
       - {address: $BE3}
+  - vip: "$UDP_WRONG_VIP"
+    forward: l2dsr
+    health_check: {type: udp, port: 53, interval_ms: 600, timeout_ms: $TIMEOUT,
+                   response_hex: "78 78"}
+    circuit_breaker: {max_ejection_percent: 100}
+    backends:
+      - {address: $BE1}
 YAML
 
 # get VIP BACKEND KEY...: the backends' fields from GET /v1/health, one per line
@@ -108,6 +119,8 @@ for be in $BE1 $BE2 $BE3; do
 	expect_check "$TCP_VIP" $be ok "ok connected" 0 $TIMEOUT
 	expect_check "$UDP_VIP" $be ok "ok reply 4 bytes" 0 $TIMEOUT
 done
+# The servers answer "beN\n": a check expecting "xx" fails at once.
+expect_check "$UDP_WRONG_VIP" $BE1 failed "unexpected reply (4 bytes)" 0 $TIMEOUT
 
 # What the lb sends be1's port 80 over ~6 s (~10 checks of each VIP): a tcp
 # check is SYN, ACK, RST; an http check SYN, request (carrying the
@@ -124,14 +137,17 @@ table inet xlbt_segs {
 		ip saddr $TOPO_LB4 tcp dport 80 tcp flags == ack meta length <= 80 counter
 		ip saddr $TOPO_LB4 tcp dport 80 tcp flags & (syn | rst | fin) == 0 \
 			meta length > 80 counter
+		ip saddr $TOPO_LB4 udp dport 53 udp length 12 @th,64,32 0x70696e67 counter
 	}
 }
 NFT
 sleep 6
-read -r syns acks reqs < <(in_ns be1 nft list table inet xlbt_segs |
+read -r syns acks reqs pings < <(in_ns be1 nft list table inet xlbt_segs |
 	sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | paste -sd' ')
 in_ns be1 nft delete table inet xlbt_segs || fail "removing the nft counters"
-echo "  be1 from the lb: $syns SYNs, $reqs requests, $acks bare ACKs"
+echo "  be1 from the lb: $syns SYNs, $reqs requests, $acks bare ACKs, $pings udp checks saying 'ping'"
+# ~10 udp checks of $UDP_VIP in 6 s, each the 4-byte payload "ping"
+[ "${pings:-0}" -ge 5 ] || fail "be1 saw ${pings:-0} udp checks carrying the payload 'ping' in 6 s"
 python3 -c 'import sys; s, a, r = map(int, sys.argv[1:]); sys.exit(not (r >= 5 and a - (s - r) <= 1.5 * r))' \
 	"${syns:-0}" "${acks:-0}" "${reqs:-0}" ||
 	fail "http checks sent $((acks - (syns - reqs))) bare ACKs for $reqs requests: the handshake's ACK went alone"
