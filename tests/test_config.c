@@ -471,6 +471,9 @@ static void test_defaults(void **state)
 	assert_int_equal(hc->timeout_ms, 500);
 	assert_int_equal(hc->rise, 2);
 	assert_int_equal(hc->fall, 3);
+	assert_int_equal(hc->jitter_percent, 10);
+	assert_null(hc->payload_hex);
+	assert_null(hc->response_hex);
 	cb = &v->circuit_breaker;
 	assert_int_equal(cb->base_ejection_ms, 5000);
 	assert_int_equal(cb->max_ejection_ms, 300000);
@@ -559,6 +562,7 @@ static void assert_config_equal(const struct xlb_config *a, const struct xlb_con
 		assert_int_equal(hx->timeout_ms, hy->timeout_ms);
 		assert_int_equal(hx->rise, hy->rise);
 		assert_int_equal(hx->fall, hy->fall);
+		assert_int_equal(hx->jitter_percent, hy->jitter_percent);
 		assert_true(str_same(hx->payload_hex, hy->payload_hex));
 		assert_true(str_same(hx->response_hex, hy->response_hex));
 		assert_int_equal(x->n_backends, y->n_backends);
@@ -1074,8 +1078,9 @@ static void test_check_settings(void **state)
 
 /* A udp check's payload and response: text or hex in, canonical hex kept,
  * exported and loaded back as such; refused elsewhere, twice, or too long.
+ * A check's jitter_percent too.
  */
-static void test_udp_check_bytes(void **state)
+static void test_check_fields(void **state)
 {
 	static const char head[] = "vips:\n  - vip: \"198.18.1.100:53/udp\"\n"
 				   "    health_check: {type: udp, ";
@@ -1114,6 +1119,21 @@ static void test_udp_check_bytes(void **state)
 	assert_null(strstr(out, "_hex")); /* left out, not written empty */
 	free(out);
 	xlb_config__free(a);
+
+	/* jitter_percent: 0..50, kept through export */
+	snprintf(text, sizeof(text), "%s%s}\n", head, "jitter_percent: 0");
+	a = load_str_ok(text);
+	assert_int_equal(a->vips[0].health_check.jitter_percent, 0);
+	xlb_config__free(a);
+	snprintf(text, sizeof(text), "%s%s}\n", head, "jitter_percent: 50");
+	a = load_str_ok(text);
+	assert_int_equal(xlb_config__to_string(a, &out), 0);
+	assert_non_null(strstr(out, "jitter_percent: 50"));
+	free(out);
+	xlb_config__free(a);
+	snprintf(text, sizeof(text), "%s%s}\n", head, "jitter_percent: 51");
+	msg = load_str_bad(text);
+	assert_non_null(strstr(msg, "health_check.jitter_percent 51 out of range 0..50"));
 
 	snprintf(text, sizeof(text), "%s%s}\n", head, "payload: a, payload_hex: \"61\"");
 	msg = load_str_bad(text);
@@ -1298,7 +1318,7 @@ int main(void)
 	    cmocka_unit_test(test_json),	   cmocka_unit_test(test_save_file),
 	    cmocka_unit_test(test_validate_model), cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_bad_files),	   cmocka_unit_test(test_bad_files_covered),
-	    cmocka_unit_test(test_bad_strings),	   cmocka_unit_test(test_udp_check_bytes),
+	    cmocka_unit_test(test_bad_strings),	   cmocka_unit_test(test_check_fields),
 	    cmocka_unit_test(test_check_settings), cmocka_unit_test(test_file_errors),
 	};
 

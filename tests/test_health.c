@@ -1062,6 +1062,44 @@ static void test_sched_spread(void **state)
 	xlb_health_sched__free(s);
 }
 
+/*
+ * A check's own jitter replaces the scheduler's: 0 gives the asked 400 ms
+ * (libevent arms a timer from the loop's cached clock, a few ms old at
+ * most; a busy machine only makes it late), 50 spreads it over 200..600 ms.
+ */
+static void test_sched_jitter(void **state)
+{
+	struct fixture *f = *state;
+	struct xlb_health_sched *s;
+	struct xlb_health_target t = target4(XLB_CONFIG_HC_TCP, f->http_port, 500);
+	__u64 lo[2] = {UINT64_MAX, UINT64_MAX}, hi[2] = {0, 0};
+	struct sched_ctx x[40];
+	int i;
+
+	assert_int_equal(xlb_health_sched__new(f->h, 10, 7, &s), 0);
+	for (i = 0; i < 40; i++) {
+		x[i] = (struct sched_ctx){.f = f, .stop_after = 2, .delay_ms = 400};
+		assert_int_equal(xlb_health_sched__add(s, &t, 0, sched_cb, &x[i], &x[i].c), 0);
+		xlb_health_sched__set_jitter(x[i].c, i < 4 ? 0 : 50);
+	}
+	run_until(f, 80, 5000);
+	for (i = 0; i < 40; i++) {
+		__u64 gap = x[i].t[1] - x[i].t[0];
+		int k = i >= 4;
+
+		assert_int_equal(x[i].calls, 2);
+		lo[k] = gap < lo[k] ? gap : lo[k];
+		hi[k] = gap > hi[k] ? gap : hi[k];
+	}
+	print_message("gaps: jitter 0 %llu..%llu ms, jitter 50 %llu..%llu ms\n",
+		      (unsigned long long)lo[0], (unsigned long long)hi[0],
+		      (unsigned long long)lo[1], (unsigned long long)hi[1]);
+	assert_true(lo[0] >= 390);
+	/* 36 draws over 200..600 ms all at 300 or more: 1 in 2^36 */
+	assert_true(lo[1] < 300);
+	xlb_health_sched__free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1083,6 +1121,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_http, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_spread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sched_jitter, setup, teardown),
 	};
 	struct rlimit rl;
 

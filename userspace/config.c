@@ -46,6 +46,8 @@ _Static_assert(XLB_CONFIG_ALGO_SOURCE_HASH == (int)XLB_ALGO_SOURCE_HASH,
 #define DEF_HC_TIMEOUT_MS 500
 #define DEF_HC_RISE 2
 #define DEF_HC_FALL 3
+#define DEF_HC_JITTER_PERCENT 10
+#define MAX_HC_JITTER_PERCENT 50
 #define DEF_CB_BASE_MS 5000
 #define DEF_CB_MAX_MS 300000
 #define DEF_CB_MAX_PERCENT 50
@@ -221,7 +223,7 @@ struct raw_health_check {
 	uint32_t *port;
 	char *path;
 	char *expect;
-	uint32_t *interval_ms, *timeout_ms, *rise, *fall;
+	uint32_t *interval_ms, *timeout_ms, *rise, *fall, *jitter_percent;
 	char *payload, *payload_hex, *response, *response_hex;
 };
 
@@ -316,6 +318,7 @@ static const cyaml_schema_field_t ld_health_check_fields[] = {
     CYAML_FIELD_UINT_PTR("timeout_ms", OPT_PTR, struct raw_health_check, timeout_ms),
     CYAML_FIELD_UINT_PTR("rise", OPT_PTR, struct raw_health_check, rise),
     CYAML_FIELD_UINT_PTR("fall", OPT_PTR, struct raw_health_check, fall),
+    CYAML_FIELD_UINT_PTR("jitter_percent", OPT_PTR, struct raw_health_check, jitter_percent),
     /* lengths are checked by validation, which names the limit in bytes */
     CYAML_FIELD_STRING_PTR("payload", OPT_PTR, struct raw_health_check, payload, 0,
 			   CYAML_UNLIMITED),
@@ -451,6 +454,8 @@ static const cyaml_schema_field_t sv_health_check_fields[] = {
     CYAML_FIELD_UINT("timeout_ms", CYAML_FLAG_DEFAULT, struct xlb_config_health_check, timeout_ms),
     CYAML_FIELD_UINT("rise", CYAML_FLAG_DEFAULT, struct xlb_config_health_check, rise),
     CYAML_FIELD_UINT("fall", CYAML_FLAG_DEFAULT, struct xlb_config_health_check, fall),
+    CYAML_FIELD_UINT("jitter_percent", CYAML_FLAG_DEFAULT, struct xlb_config_health_check,
+		     jitter_percent),
     CYAML_FIELD_STRING_PTR("payload_hex", OPT_PTR, struct xlb_config_health_check, payload_hex, 0,
 			   CYAML_UNLIMITED),
     CYAML_FIELD_STRING_PTR("response_hex", OPT_PTR, struct xlb_config_health_check, response_hex, 0,
@@ -1010,6 +1015,7 @@ void xlb_config__vip_defaults(struct xlb_config_vip *v)
 	hc->timeout_ms = DEF_HC_TIMEOUT_MS;
 	hc->rise = DEF_HC_RISE;
 	hc->fall = DEF_HC_FALL;
+	hc->jitter_percent = DEF_HC_JITTER_PERCENT;
 	cb->base_ejection_ms = DEF_CB_BASE_MS;
 	cb->max_ejection_ms = DEF_CB_MAX_MS;
 	cb->max_ejection_percent = DEF_CB_MAX_PERCENT;
@@ -1058,6 +1064,8 @@ static void convert_vip(const struct raw_vip *r, struct xlb_config_vip *v, bool 
 		hc->rise = *rh->rise;
 	if (rh->fall)
 		hc->fall = *rh->fall;
+	if (rh->jitter_percent)
+		hc->jitter_percent = *rh->jitter_percent;
 	hc->payload = dup_or_null(rh->payload, oom);
 	hc->payload_hex = dup_or_null(rh->payload_hex, oom);
 	hc->response = dup_or_null(rh->response, oom);
@@ -1551,6 +1559,9 @@ static int validate_vip(struct vctx *c, int vi, struct xlb_config_vip *v)
 		return verr(c, vi, name, "health_check.rise", " must be at least 1");
 	if (!hc->fall)
 		return verr(c, vi, name, "health_check.fall", " must be at least 1");
+	if (hc->jitter_percent > MAX_HC_JITTER_PERCENT)
+		return verr(c, vi, name, "health_check.jitter_percent", " %u out of range 0..%u",
+			    hc->jitter_percent, MAX_HC_JITTER_PERCENT);
 
 	if (!cb->base_ejection_ms)
 		return verr(c, vi, name, "circuit_breaker.base_ejection_ms", " must be at least 1");

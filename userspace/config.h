@@ -15,7 +15,8 @@
  *       table_size: 65537            # prime, backends..XLB_MAGLEV_MAX_SIZE (655373)
  *       rate_limit: {pps: 0, burst: 0, source_new_flows: 0, source_burst: 0}
  *       health_check: {type: none, port: 80, path: /, expect: "200-399",
- *                      interval_ms: 1000, timeout_ms: 500, rise: 2, fall: 3}
+ *                      interval_ms: 1000, timeout_ms: 500, rise: 2, fall: 3,
+ *                      jitter_percent: 10}   # each delay +-10%, 0..50
  *                      # udp only: payload (text) or payload_hex, the datagram
  *                      # sent; response (text) or response_hex, what a reply
  *                      # must start with (default: any reply)
@@ -36,10 +37,10 @@
  *   second's worth (burst = pps, source_burst = source_new_flows);
  *   health_check type none, port = the VIP's port, path "/", expect
  *   "200-399", interval_ms 1000, timeout_ms min(500, interval_ms), rise 2,
- *   fall 3; circuit_breaker base_ejection_ms 5000, max_ejection_ms
- *   max(300000, base_ejection_ms), max_ejection_percent 50, slow_start_ms
- *   10000; backend weight 100, drain false; interface mode native; metrics
- *   listen 127.0.0.1:9642.
+ *   fall 3, jitter_percent 10; circuit_breaker base_ejection_ms 5000,
+ *   max_ejection_ms max(300000, base_ejection_ms), max_ejection_percent 50,
+ *   slow_start_ms 10000; backend weight 100, drain false; interface mode
+ *   native; metrics listen 127.0.0.1:9642.
  *
  * Loading is all-or-nothing: on any error the loader returns -errno, writes
  * one line into err that names the field and, when the text came from a
@@ -143,6 +144,7 @@ struct xlb_config_health_check {
 	__u32 timeout_ms; /* 1..interval_ms */
 	__u32 rise;	  /* successes to come back in service */
 	__u32 fall;	  /* failures to be ejected */
+	__u32 jitter_percent; /* each delay between checks +- this share, 0..50 */
 	/* udp: the datagram sent and the start a reply must have, each given
 	 * as text or as hex (two digits a byte, spaces allowed). Validation
 	 * turns text into hex and canonicalises it (lowercase, no spaces),

@@ -851,6 +851,7 @@ struct xlb_health_check {
 	struct xlb_health_target t; /* path, payload, reply: owned copies */
 	struct event *timer;
 	struct xlb_health_probe *probe;
+	__u32 jitter_pct; /* the scheduler's until set_jitter() */
 	xlb_health_result_fn cb;
 	void *arg;
 	bool in_cb, dead;
@@ -961,7 +962,7 @@ static void check_done(void *arg, const struct xlb_health_result *r)
 	if (next >= 0) {
 		__u32 d = next > UINT32_MAX ? UINT32_MAX : (__u32)next;
 
-		check_arm(c, xlb_health__jitter(d, c->s->jitter_pct, sched_rand(c->s)));
+		check_arm(c, xlb_health__jitter(d, c->jitter_pct, sched_rand(c->s)));
 	}
 }
 
@@ -998,6 +999,7 @@ int xlb_health_sched__add(struct xlb_health_sched *s, const struct xlb_health_ta
 	if (!c)
 		return -ENOMEM;
 	c->s = s;
+	c->jitter_pct = s->jitter_pct;
 	c->cb = cb;
 	c->arg = arg;
 	c->timer = evtimer_new(s->h->base, check_timer_cb, c);
@@ -1030,6 +1032,12 @@ int xlb_health_sched__set_target(struct xlb_health_check *c, const struct xlb_he
 	target_free(&c->t);
 	c->t = n;
 	return 0;
+}
+
+void xlb_health_sched__set_jitter(struct xlb_health_check *c, __u32 jitter_pct)
+{
+	if (c)
+		c->jitter_pct = jitter_pct > 100 ? 100 : jitter_pct;
 }
 
 void xlb_health_sched__kick(struct xlb_health_check *c, __u32 delay_ms)

@@ -171,6 +171,11 @@ int xlb_health_sched__add(struct xlb_health_sched *s, const struct xlb_health_ta
 /* Replace the target (config change): from the next probe on. 0 or -errno. */
 int xlb_health_sched__set_target(struct xlb_health_check *c, const struct xlb_health_target *t);
 
+/* This check's jitter from its next probe on: +-jitter_pct (at most 100) of
+ * the delay its callback asks for, instead of the scheduler's.
+ */
+void xlb_health_sched__set_jitter(struct xlb_health_check *c, __u32 jitter_pct);
+
 /*
  * Probe after exactly delay_ms (no jitter), replacing the pending timer.
  * While a probe is in flight, or from within this check's own callback

@@ -140,6 +140,7 @@ static int diff_vip(struct xlb_plan *p, const struct xlb_config_vip *a,
 	    a->health_check.timeout_ms != b->health_check.timeout_ms ||
 	    a->health_check.rise != b->health_check.rise ||
 	    a->health_check.fall != b->health_check.fall ||
+	    a->health_check.jitter_percent != b->health_check.jitter_percent ||
 	    strcmp(a->health_check.path, b->health_check.path) ||
 	    strcmp(a->health_check.expect, b->health_check.expect) ||
 	    !str_same(a->health_check.payload_hex, b->health_check.payload_hex) ||

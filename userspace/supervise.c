@@ -377,9 +377,13 @@ static int configure(struct xlb_supervisor *s, struct entry *e, const struct xlb
 	if (ret)
 		return ret;
 	if (e->check)
-		return xlb_health_sched__set_target(e->check, &t);
-	return xlb_health_sched__add(s->sched, &t, v->health_check.interval_ms, on_check, e,
-				     &e->check);
+		ret = xlb_health_sched__set_target(e->check, &t);
+	else
+		ret = xlb_health_sched__add(s->sched, &t, v->health_check.interval_ms, on_check, e,
+					    &e->check);
+	if (!ret)
+		xlb_health_sched__set_jitter(e->check, v->health_check.jitter_percent);
+	return ret;
 }
 
 static struct entry *entry_new(struct xlb_supervisor *s, const struct key *k,
