@@ -556,6 +556,7 @@ static void assert_config_equal(const struct xlb_config *a, const struct xlb_con
 		assert_int_equal(hx->port, hy->port);
 		assert_string_equal(hx->path, hy->path);
 		assert_string_equal(hx->expect, hy->expect);
+		assert_true(str_same(hx->host, hy->host));
 		assert_int_equal(hx->expect_lo, hy->expect_lo);
 		assert_int_equal(hx->expect_hi, hy->expect_hi);
 		assert_int_equal(hx->interval_ms, hy->interval_ms);
@@ -1078,7 +1079,7 @@ static void test_check_settings(void **state)
 
 /* A udp check's payload and response: text or hex in, canonical hex kept,
  * exported and loaded back as such; refused elsewhere, twice, or too long.
- * A check's jitter_percent too.
+ * An http check's host and any check's jitter_percent too.
  */
 static void test_check_fields(void **state)
 {
@@ -1119,6 +1120,29 @@ static void test_check_fields(void **state)
 	assert_null(strstr(out, "_hex")); /* left out, not written empty */
 	free(out);
 	xlb_config__free(a);
+
+	/* host: http only, kept through export, no spaces or URL characters */
+	snprintf(text, sizeof(text),
+		 "vips:\n  - vip: \"198.18.1.100:80/tcp\"\n"
+		 "    health_check: {type: http, host: \"www.example.test:8080\"}\n");
+	a = load_str_ok(text);
+	assert_string_equal(a->vips[0].health_check.host, "www.example.test:8080");
+	assert_int_equal(xlb_config__to_string(a, &out), 0);
+	b = load_str_ok(out);
+	assert_config_equal(a, b);
+	free(out);
+	xlb_config__free(b);
+	xlb_config__free(a);
+	snprintf(text, sizeof(text),
+		 "vips:\n  - vip: \"198.18.1.100:80/tcp\"\n"
+		 "    health_check: {type: http, host: \"www.example.test/x\"}\n");
+	msg = load_str_bad(text);
+	assert_non_null(strstr(msg, "health_check.host 'www.example.test/x': character 17 is not "
+				    "allowed"));
+	snprintf(text, sizeof(text), "%s%s}\n", head, "host: www.example.test");
+	msg = load_str_bad(text);
+	assert_non_null(
+	    strstr(msg, "health_check.host: only for health_check type http (this one is udp)"));
 
 	/* jitter_percent: 0..50, kept through export */
 	snprintf(text, sizeof(text), "%s%s}\n", head, "jitter_percent: 0");

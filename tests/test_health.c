@@ -108,6 +108,18 @@ static void http_bad(struct evhttp_request *req, void *arg)
 	evhttp_send_reply(req, 503, "Service Unavailable", NULL);
 }
 
+/* 200 for the virtual host www.example.test, 421 (misdirected) otherwise. */
+static void http_vhost(struct evhttp_request *req, void *arg)
+{
+	const char *host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
+
+	(void)arg;
+	if (host && !strcmp(host, "www.example.test"))
+		evhttp_send_reply(req, 200, "OK", NULL);
+	else
+		evhttp_send_reply(req, 421, "Misdirected Request", NULL);
+}
+
 static void http_hang(struct evhttp_request *req, void *arg)
 {
 	(void)req;
@@ -124,6 +136,7 @@ static struct evhttp *http_server(struct event_base *base, const char *addr, __u
 	evhttp_set_cb(http, "/ok", http_ok, NULL);
 	evhttp_set_cb(http, "/bad", http_bad, NULL);
 	evhttp_set_cb(http, "/hang", http_hang, NULL);
+	evhttp_set_cb(http, "/vhost", http_vhost, NULL);
 	/* Our own listener: evhttp's backlog of 128 would drop SYNs of the
 	 * many-probes test and have them retried a second later.
 	 */
@@ -379,6 +392,20 @@ static void test_http(void **state)
 	r = probe1(f, &t);
 	assert_false(r->ok);
 	assert_string_equal(r->detail, "HTTP 404");
+
+	/* A virtual host answers only with its name in the Host header; the
+	 * default Host is the backend's address. A probe's own header list
+	 * does not stay on the reused curl handle.
+	 */
+	t.path = "/vhost";
+	r = probe1(f, &t);
+	assert_string_equal(r->detail, "HTTP 421");
+	t.host = "www.example.test";
+	r = probe1(f, &t);
+	assert_string_equal(r->detail, "ok HTTP 200");
+	t.host = NULL;
+	r = probe1(f, &t);
+	assert_string_equal(r->detail, "HTTP 421");
 
 	/* path NULL is "/": also 404 here, but it went through. */
 	t.path = NULL;
@@ -897,10 +924,16 @@ static void test_target_from_config(void **state)
 	assert_memory_equal(t.addr, be.addr, 16);
 	assert_int_equal(t.port, 8080);
 	assert_string_equal(t.path, "/healthz");
+	assert_null(t.host);
 	assert_int_equal(t.expect_lo, 200);
 	assert_int_equal(t.expect_hi, 299);
 	assert_int_equal(t.timeout_ms, 250);
 	assert_int_equal(t.payload_len, 0);
+
+	vip.health_check.host = "www.example.test";
+	assert_int_equal(xlb_health__target_from_config(&vip, &be, &t, &bytes), 0);
+	assert_string_equal(t.host, "www.example.test");
+	vip.health_check.host = NULL;
 
 	vip.health_check.port = 0; /* the VIP's */
 	assert_int_equal(xlb_health__target_from_config(&vip, &be, &t, &bytes), 0);

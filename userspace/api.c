@@ -99,7 +99,8 @@ static json_t *vip_json(const struct xlb_config_vip *v)
 	}
 	return json_pack(
 		"{s:s, s:s, s:s, s:i, s:b, s:{s:i, s:i, s:i, s:i, s:s}, "
-		"s:{s:s, s:i, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:s*, s:s*}, s:{s:i, s:i, s:i, s:i}, "
+		"s:{s:s, s:i, s:s, s:s, s:s*, s:i, s:i, s:i, s:i, s:i, s:s*, s:s*}, "
+		"s:{s:i, s:i, s:i, s:i}, "
 		"s:{s:f, s:i}, s:o}",
 		"vip", v->vip, "algorithm", xlb_config__algo_name(v->algorithm), "forward",
 		xlb_config__forward_name(v->forward), "table_size", v->table_size, "stateless",
@@ -110,12 +111,12 @@ static json_t *vip_json(const struct xlb_config_vip *v)
 										 : "token-bucket",
 		"health_check", "type", xlb_config__hc_type_name(v->health_check.type), "port",
 		v->health_check.port, "path", v->health_check.path, "expect", v->health_check.expect,
-		"interval_ms", v->health_check.interval_ms, "timeout_ms", v->health_check.timeout_ms,
-		"rise", v->health_check.rise, "fall", v->health_check.fall, "jitter_percent",
-		v->health_check.jitter_percent, "payload_hex",
-		v->health_check.payload_hex, "response_hex", v->health_check.response_hex,
-		"circuit_breaker", "base_ejection_ms", v->circuit_breaker.base_ejection_ms,
-		"max_ejection_ms",
+		"host", v->health_check.host, "interval_ms", v->health_check.interval_ms,
+		"timeout_ms", v->health_check.timeout_ms, "rise", v->health_check.rise, "fall",
+		v->health_check.fall, "jitter_percent", v->health_check.jitter_percent,
+		"payload_hex", v->health_check.payload_hex, "response_hex",
+		v->health_check.response_hex, "circuit_breaker", "base_ejection_ms",
+		v->circuit_breaker.base_ejection_ms, "max_ejection_ms",
 		v->circuit_breaker.max_ejection_ms, "max_ejection_percent",
 		v->circuit_breaker.max_ejection_percent, "slow_start_ms",
 		v->circuit_breaker.slow_start_ms, "passive", "syn_retransmit_ratio",

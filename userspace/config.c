@@ -223,6 +223,7 @@ struct raw_health_check {
 	uint32_t *port;
 	char *path;
 	char *expect;
+	char *host;
 	uint32_t *interval_ms, *timeout_ms, *rise, *fall, *jitter_percent;
 	char *payload, *payload_hex, *response, *response_hex;
 };
@@ -314,6 +315,7 @@ static const cyaml_schema_field_t ld_health_check_fields[] = {
     CYAML_FIELD_UINT_PTR("port", OPT_PTR, struct raw_health_check, port),
     CYAML_FIELD_STRING_PTR("path", OPT_PTR, struct raw_health_check, path, 0, STR_MAX),
     CYAML_FIELD_STRING_PTR("expect", OPT_PTR, struct raw_health_check, expect, 0, STR_MAX),
+    CYAML_FIELD_STRING_PTR("host", OPT_PTR, struct raw_health_check, host, 0, STR_MAX),
     CYAML_FIELD_UINT_PTR("interval_ms", OPT_PTR, struct raw_health_check, interval_ms),
     CYAML_FIELD_UINT_PTR("timeout_ms", OPT_PTR, struct raw_health_check, timeout_ms),
     CYAML_FIELD_UINT_PTR("rise", OPT_PTR, struct raw_health_check, rise),
@@ -448,6 +450,8 @@ static const cyaml_schema_field_t sv_health_check_fields[] = {
     CYAML_FIELD_STRING_PTR("path", CYAML_FLAG_POINTER, struct xlb_config_health_check, path, 0,
 			   CYAML_UNLIMITED),
     CYAML_FIELD_STRING_PTR("expect", CYAML_FLAG_POINTER, struct xlb_config_health_check, expect, 0,
+			   CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("host", OPT_PTR, struct xlb_config_health_check, host, 0,
 			   CYAML_UNLIMITED),
     CYAML_FIELD_UINT("interval_ms", CYAML_FLAG_DEFAULT, struct xlb_config_health_check,
 		     interval_ms),
@@ -1054,6 +1058,7 @@ static void convert_vip(const struct raw_vip *r, struct xlb_config_vip *v, bool 
 		hc->port = *rh->port;
 	hc->path = dup_or_null(rh->path, oom);
 	hc->expect = dup_or_null(rh->expect, oom);
+	hc->host = dup_or_null(rh->host, oom);
 	if (rh->interval_ms)
 		hc->interval_ms = *rh->interval_ms;
 	if (rh->timeout_ms)
@@ -1166,6 +1171,41 @@ static bool is_prime(__u32 n)
 }
 
 /* Replace *s with a copy of canon when they differ. */
+/*
+ * An http check's host: the Host header's value, a name or address with an
+ * optional port as a client would send it; empty = the default (NULL).
+ */
+static int hc_host(struct vctx *c, int vi, const char *name, struct xlb_config_health_check *hc)
+{
+	size_t n;
+
+	if (!hc->host)
+		return 0;
+	if (hc->type != XLB_CONFIG_HC_HTTP)
+		return verr(c, vi, name, "health_check.host",
+			    ": only for health_check type http (this one is %s)",
+			    xlb_config__hc_type_name(hc->type));
+	n = strlen(hc->host);
+	if (!n) {
+		free(hc->host);
+		hc->host = NULL;
+		return 0;
+	}
+	if (n > XLB_CONFIG_HC_HOST_MAX)
+		return verr(c, vi, name, "health_check.host", ": %zu characters, at most %u", n,
+			    XLB_CONFIG_HC_HOST_MAX);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)hc->host[i];
+
+		if (ch <= ' ' || ch >= 0x7f || strchr("/?#@\\\"", ch))
+			return verr(c, vi, name, "health_check.host",
+				    " '%s': character %zu is not allowed in a host name "
+				    "(name or address, optional :port)",
+				    hc->host, i + 1);
+	}
+	return 0;
+}
+
 /*
  * hex in place as lowercase digits without the spaces (allowed between
  * bytes); *bytes gets its length in bytes. -EINVAL at the first character
@@ -1540,6 +1580,9 @@ static int validate_vip(struct vctx *c, int vi, struct xlb_config_vip *v)
 		snprintf(msg, sizeof(msg), "%u-%u", hc->expect_lo, hc->expect_hi);
 	if (set_str(&hc->expect, msg))
 		return -ENOMEM;
+	ret = hc_host(c, vi, name, hc);
+	if (ret)
+		return ret;
 	ret = hc_udp_bytes(c, vi, name, hc, "payload", &hc->payload, &hc->payload_hex);
 	if (ret)
 		return ret;
@@ -2008,11 +2051,12 @@ void xlb_config__hc_free(struct xlb_config_health_check *hc)
 {
 	free(hc->path);
 	free(hc->expect);
+	free(hc->host);
 	free(hc->payload);
 	free(hc->payload_hex);
 	free(hc->response);
 	free(hc->response_hex);
-	hc->path = hc->expect = hc->payload = hc->payload_hex = NULL;
+	hc->path = hc->expect = hc->host = hc->payload = hc->payload_hex = NULL;
 	hc->response = hc->response_hex = NULL;
 }
 
@@ -2075,6 +2119,7 @@ int xlb_config__dup(const struct xlb_config *src, struct xlb_config **out)
 		d->vip = dup_or_null(s->vip, &oom);
 		d->health_check.path = dup_or_null(s->health_check.path, &oom);
 		d->health_check.expect = dup_or_null(s->health_check.expect, &oom);
+		d->health_check.host = dup_or_null(s->health_check.host, &oom);
 		d->health_check.payload = dup_or_null(s->health_check.payload, &oom);
 		d->health_check.payload_hex = dup_or_null(s->health_check.payload_hex, &oom);
 		d->health_check.response = dup_or_null(s->health_check.response, &oom);

@@ -17,6 +17,8 @@
  *       health_check: {type: none, port: 80, path: /, expect: "200-399",
  *                      interval_ms: 1000, timeout_ms: 500, rise: 2, fall: 3,
  *                      jitter_percent: 10}   # each delay +-10%, 0..50
+ *                      # http only: host, the Host header (default: the
+ *                      # backend's address)
  *                      # udp only: payload (text) or payload_hex, the datagram
  *                      # sent; response (text) or response_hex, what a reply
  *                      # must start with (default: any reply)
@@ -140,6 +142,7 @@ struct xlb_config_health_check {
 	__u32 port;   /* 0 on input = the VIP's port; resolved by validation */
 	char *path;   /* http: request path, starts with '/'; NULL = "/" */
 	char *expect; /* http: "200-399" or "200" (NULL = "200-399"); canonical */
+	char *host;   /* http: the Host header; NULL = the backend's address */
 	__u32 interval_ms;
 	__u32 timeout_ms; /* 1..interval_ms */
 	__u32 rise;	  /* successes to come back in service */
@@ -157,6 +160,8 @@ struct xlb_config_health_check {
 	__u16 expect_lo, expect_hi; /* inclusive status range */
 };
 
+/* The longest http check Host header value. */
+#define XLB_CONFIG_HC_HOST_MAX 255
 /* The longest udp check payload or response: one datagram in a 1500-byte MTU. */
 #define XLB_CONFIG_HC_UDP_MAX 1472
 

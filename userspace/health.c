@@ -67,6 +67,7 @@ struct xlb_health_probe {
 	short curl_what; /* EV_READ/EV_WRITE curl waits for on it */
 	__u16 lo, hi;
 	int status; /* the final status, once its head is in */
+	struct curl_slist *headers; /* with the target's Host; NULL: h->headers */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -183,6 +184,8 @@ static void probe_release(struct xlb_health_probe *p)
 	if (p->easy)
 		easy_put(h, p->easy);
 	p->easy = NULL;
+	curl_slist_free_all(p->headers);
+	p->headers = NULL;
 	if (p->io)
 		event_free(p->io);
 	if (p->timer)
@@ -614,6 +617,7 @@ static void easy_put(struct xlb_health *h, CURL *e)
 {
 	curl_multi_remove_handle(h->multi, e);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers); /* a probe's own list goes */
 	if (h->n_idle < XLB_HEALTH_IDLE_EASY_MAX)
 		h->idle[h->n_idle++] = e;
 	else
@@ -638,11 +642,20 @@ static int http_start(struct xlb_health_probe *p, const struct xlb_health_target
 	p->lo = t->expect_lo || t->expect_hi ? t->expect_lo : 200;
 	p->hi = t->expect_lo || t->expect_hi ? t->expect_hi : 399;
 
+	if (t->host) {
+		char line[16 + XLB_CONFIG_HC_HOST_MAX];
+
+		snprintf(line, sizeof(line), "Host: %s", t->host);
+		p->headers = curl_slist_append(NULL, "Connection: close");
+		if (!p->headers || !curl_slist_append(p->headers, line))
+			return -ENOMEM; /* probe_release() frees the list */
+	}
 	e = h->n_idle ? h->idle[--h->n_idle] : easy_new(h);
 	if (!e)
 		return -ENOMEM;
 	p->errbuf[0] = 0;
-	if (curl_easy_setopt(e, CURLOPT_URL, url) || curl_easy_setopt(e, CURLOPT_PRIVATE, p) ||
+	if ((p->headers && curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers)) ||
+	    curl_easy_setopt(e, CURLOPT_URL, url) || curl_easy_setopt(e, CURLOPT_PRIVATE, p) ||
 	    curl_easy_setopt(e, CURLOPT_HEADERDATA, p) ||
 	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf) ||
 	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, backstop_ms) ||
@@ -823,6 +836,7 @@ int xlb_health__target_from_config(const struct xlb_config_vip *vip,
 	t->port = (__u16)port;
 	t->timeout_ms = hc->timeout_ms;
 	t->path = hc->path;
+	t->host = hc->host;
 	t->expect_lo = hc->expect_lo;
 	t->expect_hi = hc->expect_hi;
 	payload_len = hex_decode(hc->payload_hex, bytes->payload, sizeof(bytes->payload));
@@ -888,6 +902,7 @@ int xlb_health_sched__new(struct xlb_health *h, __u32 jitter_pct, __u64 seed,
 static void target_free(struct xlb_health_target *t)
 {
 	free((void *)t->path);
+	free((void *)t->host);
 	free((void *)t->payload);
 	free((void *)t->reply);
 	memset(t, 0, sizeof(*t));
@@ -910,9 +925,11 @@ static int target_dup(const struct xlb_health_target *src, struct xlb_health_tar
 	struct xlb_health_target t = *src;
 
 	t.path = NULL;
+	t.host = NULL;
 	t.payload = NULL;
 	t.reply = NULL;
 	if ((src->path && !(t.path = strdup(src->path))) ||
+	    (src->host && !(t.host = strdup(src->host))) ||
 	    (src->payload_len && !(t.payload = dup_mem(src->payload, src->payload_len))) ||
 	    (src->reply_len && !(t.reply = dup_mem(src->reply, src->reply_len)))) {
 		target_free(&t);

@@ -56,6 +56,7 @@ struct xlb_health_target {
 	__u32 timeout_ms; /* >= 1 */
 	/* http */
 	const char *path;	    /* starts with '/'; NULL = "/" */
+	const char *host;	    /* the Host header; NULL = the backend's address */
 	__u16 expect_lo, expect_hi; /* inclusive; both 0 = 200-399 */
 	/* udp */
 	const void *payload; /* NULL with payload_len 0: an empty datagram */

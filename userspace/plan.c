@@ -143,6 +143,7 @@ static int diff_vip(struct xlb_plan *p, const struct xlb_config_vip *a,
 	    a->health_check.jitter_percent != b->health_check.jitter_percent ||
 	    strcmp(a->health_check.path, b->health_check.path) ||
 	    strcmp(a->health_check.expect, b->health_check.expect) ||
+	    !str_same(a->health_check.host, b->health_check.host) ||
 	    !str_same(a->health_check.payload_hex, b->health_check.payload_hex) ||
 	    !str_same(a->health_check.response_hex, b->health_check.response_hex))
 		ret = ret ?: add_change(p, "vip %s: health_check changed", b->vip);
