@@ -1077,6 +1077,22 @@ static void test_check_settings(void **state)
 	}
 }
 
+/* cfg exported and loaded back is equal to it; returns the export text
+ * (valid until the next call).
+ */
+static const char *assert_export_loads_back(const struct xlb_config *cfg)
+{
+	static char *out;
+	struct xlb_config *back;
+
+	free(out);
+	assert_int_equal(xlb_config__to_string(cfg, &out), 0);
+	back = load_str_ok(out);
+	assert_config_equal(cfg, back);
+	xlb_config__free(back);
+	return out;
+}
+
 /* A udp check's payload and response: text or hex in, canonical hex kept,
  * exported and loaded back as such; refused elsewhere, twice, or too long.
  * An http check's host and any check's jitter_percent too.
@@ -1085,9 +1101,20 @@ static void test_check_fields(void **state)
 {
 	static const char head[] = "vips:\n  - vip: \"198.18.1.100:53/udp\"\n"
 				   "    health_check: {type: udp, ";
+	/* refused keys of that udp check, and the message naming them */
+	static const struct {
+		const char *keys, *msg;
+	} bad[] = {
+	    {"jitter_percent: 51", "health_check.jitter_percent 51 out of range 0..50"},
+	    {"payload: a, payload_hex: \"61\"", "health_check.payload and payload_hex both set"},
+	    {"payload_hex: \"abc\"", "health_check.payload_hex: an odd number of hex digits"},
+	    {"response_hex: \"6 2\"", "health_check.response_hex: not hex at character 2"},
+	    {"host: www.example.test",
+	     "health_check.host: only for health_check type http (this one is udp)"},
+	};
 	const struct xlb_config_health_check *hc;
 	struct xlb_config *a, *b;
-	char text[4096], *out;
+	char text[4096];
 	const char *msg;
 
 	(void)state;
@@ -1099,12 +1126,7 @@ static void test_check_fields(void **state)
 	assert_string_equal(hc->payload_hex, "70696e670a");
 	assert_null(hc->response);
 	assert_string_equal(hc->response_hex, "62650a");
-	assert_int_equal(xlb_config__to_string(a, &out), 0);
-	assert_non_null(strstr(out, "payload_hex: 70696e670a"));
-	b = load_str_ok(out);
-	assert_config_equal(a, b);
-	free(out);
-	xlb_config__free(b);
+	assert_non_null(strstr(assert_export_loads_back(a), "payload_hex: 70696e670a"));
 	assert_int_equal(xlb_config__dup(a, &b), 0);
 	assert_config_equal(a, b);
 	assert_ptr_not_equal(b->vips[0].health_check.payload_hex, hc->payload_hex);
@@ -1116,9 +1138,7 @@ static void test_check_fields(void **state)
 	a = load_str_ok(text);
 	assert_null(a->vips[0].health_check.payload_hex);
 	assert_null(a->vips[0].health_check.response_hex);
-	assert_int_equal(xlb_config__to_string(a, &out), 0);
-	assert_null(strstr(out, "_hex")); /* left out, not written empty */
-	free(out);
+	assert_null(strstr(assert_export_loads_back(a), "_hex")); /* left out, not empty */
 	xlb_config__free(a);
 
 	/* host: http only, kept through export, no spaces or URL characters */
@@ -1127,11 +1147,7 @@ static void test_check_fields(void **state)
 		 "    health_check: {type: http, host: \"www.example.test:8080\"}\n");
 	a = load_str_ok(text);
 	assert_string_equal(a->vips[0].health_check.host, "www.example.test:8080");
-	assert_int_equal(xlb_config__to_string(a, &out), 0);
-	b = load_str_ok(out);
-	assert_config_equal(a, b);
-	free(out);
-	xlb_config__free(b);
+	assert_non_null(strstr(assert_export_loads_back(a), "www.example.test:8080"));
 	xlb_config__free(a);
 	snprintf(text, sizeof(text),
 		 "vips:\n  - vip: \"198.18.1.100:80/tcp\"\n"
@@ -1139,10 +1155,6 @@ static void test_check_fields(void **state)
 	msg = load_str_bad(text);
 	assert_non_null(strstr(msg, "health_check.host 'www.example.test/x': character 17 is not "
 				    "allowed"));
-	snprintf(text, sizeof(text), "%s%s}\n", head, "host: www.example.test");
-	msg = load_str_bad(text);
-	assert_non_null(
-	    strstr(msg, "health_check.host: only for health_check type http (this one is udp)"));
 
 	/* jitter_percent: 0..50, kept through export */
 	snprintf(text, sizeof(text), "%s%s}\n", head, "jitter_percent: 0");
@@ -1151,23 +1163,14 @@ static void test_check_fields(void **state)
 	xlb_config__free(a);
 	snprintf(text, sizeof(text), "%s%s}\n", head, "jitter_percent: 50");
 	a = load_str_ok(text);
-	assert_int_equal(xlb_config__to_string(a, &out), 0);
-	assert_non_null(strstr(out, "jitter_percent: 50"));
-	free(out);
+	assert_non_null(strstr(assert_export_loads_back(a), "jitter_percent: 50"));
 	xlb_config__free(a);
-	snprintf(text, sizeof(text), "%s%s}\n", head, "jitter_percent: 51");
-	msg = load_str_bad(text);
-	assert_non_null(strstr(msg, "health_check.jitter_percent 51 out of range 0..50"));
-
-	snprintf(text, sizeof(text), "%s%s}\n", head, "payload: a, payload_hex: \"61\"");
-	msg = load_str_bad(text);
-	assert_non_null(strstr(msg, "health_check.payload and payload_hex both set"));
-	snprintf(text, sizeof(text), "%s%s}\n", head, "payload_hex: \"abc\"");
-	msg = load_str_bad(text);
-	assert_non_null(strstr(msg, "health_check.payload_hex: an odd number of hex digits"));
-	snprintf(text, sizeof(text), "%s%s}\n", head, "response_hex: \"6 2\"");
-	msg = load_str_bad(text);
-	assert_non_null(strstr(msg, "health_check.response_hex: not hex at character 2"));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s}\n", head, bad[i].keys);
+		msg = load_str_bad(text);
+		if (!strstr(msg, bad[i].msg))
+			fail_msg("%s: '%s', want '%s'", bad[i].keys, msg, bad[i].msg);
+	}
 	snprintf(text, sizeof(text), "%s%s%0*d\"}\n", head, "payload: \"",
 		 XLB_CONFIG_HC_UDP_MAX + 1, 0);
 	msg = load_str_bad(text);
