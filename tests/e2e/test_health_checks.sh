@@ -6,7 +6,8 @@
 # latency), then slow start end to end:
 #  - tcp, http and udp checks succeed against running servers; a udp
 #    check sends its payload (seen by nft on be1) and a reply that does not
-#    start with the expected response fails it;
+#    start with the expected response fails it, until `config apply`
+#    changes the response;
 #  - on the wire, an http check's request carries the handshake's ACK (no
 #    bare ACK before it), counted by nft at be1's input;
 #  - a stopped server fails each at once ("connect refused", "port
@@ -121,6 +122,11 @@ for be in $BE1 $BE2 $BE3; do
 done
 # The servers answer "beN\n": a check expecting "xx" fails at once.
 expect_check "$UDP_WRONG_VIP" $BE1 failed "unexpected reply (4 bytes)" 0 $TIMEOUT
+# Changed live (config apply), the next checks expect "be" and pass.
+sed 's/response_hex: "78 78"/response: "be"/' "$XLBT_RUN/xlb.yaml" >"$XLBT_RUN/fixed.yaml"
+plan=$(xlbctl_lb config apply "$XLBT_RUN/fixed.yaml") || fail "config apply: $plan"
+grep -q "vip $UDP_WRONG_VIP: health_check changed" <<<"$plan" || fail "apply's plan: $plan"
+expect_check "$UDP_WRONG_VIP" $BE1 ok "ok reply 4 bytes" 0 $TIMEOUT
 
 # What the lb sends be1's port 80 over ~6 s (~10 checks of each VIP): a tcp
 # check is SYN, ACK, RST; an http check SYN, request (carrying the
