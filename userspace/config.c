@@ -1170,7 +1170,6 @@ static bool is_prime(__u32 n)
 	return true;
 }
 
-/* Replace *s with a copy of canon when they differ. */
 /*
  * An http check's host: the Host header's value, a name or address with an
  * optional port as a client would send it; empty = the default (NULL).
@@ -1235,8 +1234,8 @@ static int hex_canon(char *hex, size_t *bytes, size_t *bad)
 /*
  * A udp check's payload or response (what = "payload" or "response"): the
  * text or the hex form, at most one, only for type udp, at most
- * XLB_CONFIG_HC_UDP_MAX bytes. Leaves the canonical hex alone (NULL when
- * empty) and the text NULL.
+ * XLB_CONFIG_HC_UDP_MAX bytes. Leaves only the canonical hex (NULL when
+ * empty) and the text NULL, so validating again changes nothing.
  */
 static int hc_udp_bytes(struct vctx *c, int vi, const char *name,
 			const struct xlb_config_health_check *hc, const char *what, char **text,
@@ -1289,6 +1288,7 @@ static int hc_udp_bytes(struct vctx *c, int vi, const char *name,
 	return 0;
 }
 
+/* Replace *s with a copy of canon when they differ. */
 static int set_str(char **s, const char *canon)
 {
 	char *d;

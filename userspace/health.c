@@ -862,7 +862,7 @@ struct xlb_health_sched {
 struct xlb_health_check {
 	struct xlb_health_sched *s;
 	struct xlb_health_check *prev, *next;
-	struct xlb_health_target t; /* path, payload, reply: owned copies */
+	struct xlb_health_target t; /* path, host, payload, reply: owned copies */
 	struct event *timer;
 	struct xlb_health_probe *probe;
 	__u32 jitter_pct; /* the scheduler's until set_jitter() */

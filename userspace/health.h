@@ -108,7 +108,7 @@ struct xlb_health_udp_bytes {
 
 /*
  * The probe target of one backend of a validated VIP config. Borrows
- * vip->health_check.path, and points at the udp payload and reply decoded
+ * vip->health_check.path and host, and points at the udp payload and reply decoded
  * into bytes: keep both alive while t is used, or let the scheduler copy
  * them (xlb_health_sched__add() does). Returns 0 or -EINVAL (port 0 with a
  * type other than none, or a payload or response that is not hex).
