@@ -11,6 +11,8 @@ PACKAGES=(
 	libevent-dev libcurl4-openssl-dev libjansson-dev libcyaml-dev libmnl-dev
 	# tests
 	libcmocka-dev libclang-rt-14-dev iproute2 ethtool curl python3 netsniff-ng xdp-tools nftables
+	# tests: a certificate for the https check's server
+	openssl
 	# tests: the systemd unit (systemd-analyze; setpriv, prlimit)
 	systemd util-linux
 	# metrics checks

@@ -1110,7 +1110,7 @@ static void test_check_fields(void **state)
 	    {"payload_hex: \"abc\"", "health_check.payload_hex: an odd number of hex digits"},
 	    {"response_hex: \"6 2\"", "health_check.response_hex: not hex at character 2"},
 	    {"host: www.example.test",
-	     "health_check.host: only for health_check type http (this one is udp)"},
+	     "health_check.host: only for health_check type http or https (this one is udp)"},
 	};
 	const struct xlb_config_health_check *hc;
 	struct xlb_config *a, *b;
@@ -1148,6 +1148,16 @@ static void test_check_fields(void **state)
 	a = load_str_ok(text);
 	assert_string_equal(a->vips[0].health_check.host, "www.example.test:8080");
 	assert_non_null(strstr(assert_export_loads_back(a), "www.example.test:8080"));
+	xlb_config__free(a);
+	/* https: the http fields apply */
+	snprintf(
+	    text, sizeof(text),
+	    "vips:\n  - vip: \"198.18.1.100:443/tcp\"\n"
+	    "    health_check: {type: https, path: /healthz, expect: \"200\", host: a.test}\n");
+	a = load_str_ok(text);
+	assert_int_equal(a->vips[0].health_check.type, XLB_CONFIG_HC_HTTPS);
+	assert_int_equal(a->vips[0].health_check.port, 443);
+	assert_non_null(strstr(assert_export_loads_back(a), "type: https"));
 	xlb_config__free(a);
 	snprintf(text, sizeof(text),
 		 "vips:\n  - vip: \"198.18.1.100:80/tcp\"\n"

@@ -85,6 +85,7 @@ static const cyaml_strval_t hc_type_names[] = {
     {"tcp", XLB_CONFIG_HC_TCP},
     {"http", XLB_CONFIG_HC_HTTP},
     {"udp", XLB_CONFIG_HC_UDP},
+    {"https", XLB_CONFIG_HC_HTTPS},
 };
 
 static const cyaml_strval_t xdp_mode_names[] = {
@@ -1180,9 +1181,9 @@ static int hc_host(struct vctx *c, int vi, const char *name, struct xlb_config_h
 
 	if (!hc->host)
 		return 0;
-	if (hc->type != XLB_CONFIG_HC_HTTP)
+	if (hc->type != XLB_CONFIG_HC_HTTP && hc->type != XLB_CONFIG_HC_HTTPS)
 		return verr(c, vi, name, "health_check.host",
-			    ": only for health_check type http (this one is %s)",
+			    ": only for health_check type http or https (this one is %s)",
 			    xlb_config__hc_type_name(hc->type));
 	n = strlen(hc->host);
 	if (!n) {

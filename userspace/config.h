@@ -17,8 +17,9 @@
  *       health_check: {type: none, port: 80, path: /, expect: "200-399",
  *                      interval_ms: 1000, timeout_ms: 500, rise: 2, fall: 3,
  *                      jitter_percent: 10}   # each delay +-10%, 0..50
- *                      # http only: host, the Host header (default: the
- *                      # backend's address)
+ *                      # type: none | tcp | http | https | udp
+ *                      # http and https only: host, the Host header
+ *                      # (default: the backend's address)
  *                      # udp only: payload (text) or payload_hex, the datagram
  *                      # sent; response (text) or response_hex, what a reply
  *                      # must start with (default: any reply)
@@ -85,6 +86,7 @@ enum xlb_config_hc_type {
 	XLB_CONFIG_HC_TCP = 1,
 	XLB_CONFIG_HC_HTTP = 2,
 	XLB_CONFIG_HC_UDP = 3,
+	XLB_CONFIG_HC_HTTPS = 4, /* http over TLS; the certificate is not verified */
 	XLB_CONFIG_HC_MAX,
 };
 
@@ -142,7 +144,7 @@ struct xlb_config_health_check {
 	__u32 port;   /* 0 on input = the VIP's port; resolved by validation */
 	char *path;   /* http: request path, starts with '/'; NULL = "/" */
 	char *expect; /* http: "200-399" or "200" (NULL = "200-399"); canonical */
-	char *host;   /* http: the Host header; NULL = the backend's address */
+	char *host;   /* http(s): the Host header; NULL = the backend's address */
 	__u32 interval_ms;
 	__u32 timeout_ms; /* 1..interval_ms */
 	__u32 rise;	  /* successes to come back in service */

@@ -152,6 +152,7 @@ static int check_target(const struct xlb_health_target *t)
 	case XLB_CONFIG_HC_TCP:
 		return 0;
 	case XLB_CONFIG_HC_HTTP:
+	case XLB_CONFIG_HC_HTTPS:
 		if (t->path && !path_ok(t->path))
 			return -EINVAL;
 		if (t->expect_lo > t->expect_hi)
@@ -554,7 +555,8 @@ static void http_done(struct xlb_health_probe *p, CURLcode rc)
 		probe_finish(p, false, 0, "timeout after %u ms", p->timeout_ms);
 		return;
 	}
-	probe_finish(p, false, 0, "http: %s", p->errbuf[0] ? p->errbuf : curl_easy_strerror(rc));
+	probe_finish(p, false, 0, "%s: %s", p->type == XLB_CONFIG_HC_HTTPS ? "https" : "http",
+		     p->errbuf[0] ? p->errbuf : curl_easy_strerror(rc));
 }
 
 /*
@@ -586,11 +588,17 @@ static CURL *easy_new(struct xlb_health *h)
 	if (!e)
 		return NULL;
 #if LIBCURL_VERSION_NUM >= 0x075500
-	bad = curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http") != CURLE_OK;
+	bad = curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
 #else
-	bad = curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP) != CURLE_OK;
+	bad = curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) !=
+	      CURLE_OK;
 #endif
 	bad = bad || curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
+	      /* https: a backend's certificate names its service, not the
+	       * address checked, and is often self-signed; the check asks
+	       * whether it answers, as HAProxy's check-ssl with verify none. */
+	      curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) ||
+	      curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) ||
 	      curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L) ||
 	      curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L) ||
 	      curl_easy_setopt(e, CURLOPT_NOPROXY, "*") || curl_easy_setopt(e, CURLOPT_PROXY, "") ||
@@ -636,8 +644,9 @@ static int http_start(struct xlb_health_probe *p, const struct xlb_health_target
 	if (!inet_ntop(t->family == XLB_AF_INET ? AF_INET : AF_INET6, t->addr, addr, sizeof(addr)))
 		return -EINVAL;
 	if ((size_t)snprintf(url, sizeof(url),
-			     t->family == XLB_AF_INET ? "http://%s:%u%s" : "http://[%s]:%u%s", addr,
-			     t->port, path) >= sizeof(url))
+			     t->family == XLB_AF_INET ? "%s://%s:%u%s" : "%s://[%s]:%u%s",
+			     t->type == XLB_CONFIG_HC_HTTPS ? "https" : "http", addr, t->port,
+			     path) >= sizeof(url))
 		return -EINVAL;
 	p->lo = t->expect_lo || t->expect_hi ? t->expect_lo : 200;
 	p->hi = t->expect_lo || t->expect_hi ? t->expect_hi : 399;
@@ -767,7 +776,7 @@ int xlb_health__probe(struct xlb_health *h, const struct xlb_health_target *t,
 			err = -ENOMEM;
 			goto err;
 		}
-		if (t->type == XLB_CONFIG_HC_HTTP) {
+		if (t->type == XLB_CONFIG_HC_HTTP || t->type == XLB_CONFIG_HC_HTTPS) {
 			err = http_start(p, t);
 		} else {
 			p->fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -17,7 +17,11 @@
  *         says, no redirects followed, the timeout covers the whole
  *         exchange. The check ends once the final response's head is in (no
  *         body is read) and closes with an RST, as tcp; interim 1xx
- *         responses are skipped.
+ *         responses are skipped. The Host header is the address unless
+ *         the target names a host.
+ *   https the same over TLS, the certificate not verified (it names the
+ *         service, not the address checked); no SNI (the URL holds an
+ *         address).
  *   udp   a datagram with the payload (default: empty, zero bytes) to
  *         addr:port from a connected socket; success when any reply arrives
  *         within the timeout, or, with reply_len > 0, a reply starting with
@@ -29,7 +33,7 @@
  * "ok HTTP 200", "ok reply 5 bytes", "HTTP 503", "connect refused",
  * "timeout after 500 ms", "port unreachable", "unexpected reply (3 bytes)",
  * "connect failed: No route to host", "http: <libcurl's error message>"
- * (e.g. a reply that is not HTTP).
+ * (e.g. a reply that is not HTTP), "https: <the same>" (e.g. no TLS).
  *
  * Sockets: each probe in flight holds one descriptor. With thousands of
  * backends and a timeout that is a good part of the interval, raise

@@ -4,7 +4,8 @@
 # The three check types against real servers in backend namespaces (not
 # loopback), observed through xlbd's health API (last result, detail,
 # latency), then slow start end to end:
-#  - tcp, http and udp checks succeed against running servers; a udp
+#  - tcp, http, https and udp checks succeed against running servers (an
+#    https check of a plain http port fails the handshake); a udp
 #    check sends its payload (seen by nft on be1) and a reply that does not
 #    start with the expected response fails it, until `config apply`
 #    changes the response;
@@ -26,13 +27,15 @@ set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
 require_root
-require_cmd ip ethtool python3 curl nft
+require_cmd ip ethtool python3 curl nft openssl
 require_build build/xlbd build/xlbctl
 
 HTTP_VIP=198.18.1.100:80/tcp
 TCP_VIP=198.18.1.101:80/tcp
 UDP_VIP=198.18.1.100:53/udp
 UDP_WRONG_VIP=198.18.1.101:53/udp # expects a reply the servers never give
+HTTPS_VIP=198.18.1.102:443/tcp      # be1 serves https on 443 (below)
+HTTPS_PLAIN_VIP=198.18.1.102:80/tcp # https checks of be1's plain http port
 URL=http://198.18.1.100/
 TIMEOUT=400
 BE1=198.18.0.11 BE2=198.18.0.12 BE3=198.18.0.13
@@ -75,7 +78,42 @@ vips:
     circuit_breaker: {max_ejection_percent: 100}
     backends:
       - {address: $BE1}
+  - vip: "$HTTPS_VIP"
+    forward: l2dsr
+    health_check: {type: https, path: /, interval_ms: 600, timeout_ms: $TIMEOUT}
+    circuit_breaker: {max_ejection_percent: 100}
+    backends:
+      - {address: $BE1}
+  - vip: "$HTTPS_PLAIN_VIP"
+    forward: l2dsr
+    health_check: {type: https, path: /, interval_ms: 600, timeout_ms: $TIMEOUT}
+    circuit_breaker: {max_ejection_percent: 100}
+    backends:
+      - {address: $BE1}
 YAML
+
+# be1's https server: a self-signed certificate (not for its address: the
+# check does not verify it, as HAProxy's check-ssl with verify none).
+cat >"$XLBT_RUN.https.py" <<'PY'
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+import http.server, ssl, sys
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "3")
+        self.end_headers()
+        self.wfile.write(b"ok\n")
+
+    def log_message(self, *args):
+        pass
+
+server = http.server.HTTPServer((sys.argv[1], 443), Handler)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+server.socket = ctx.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+PY
 
 # get VIP BACKEND KEY...: the backends' fields from GET /v1/health, one per line
 get() {
@@ -111,6 +149,12 @@ expect_check() {
 
 topology_up 3 l2dsr
 mv "$XLBT_RUN.yaml" "$XLBT_RUN/xlb.yaml"
+mv "$XLBT_RUN.https.py" "$XLBT_RUN/https.py"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+	-subj /CN=www.example.test -keyout "$XLBT_RUN/key.pem" -out "$XLBT_RUN/cert.pem" \
+	2>/dev/null || fail "openssl: a test certificate"
+bg_in_ns be1 "$XLBT_RUN/https.log" python3 "$XLBT_RUN/https.py" $BE1 \
+	"$XLBT_RUN/cert.pem" "$XLBT_RUN/key.pem"
 start_xlbd "$XLBT_RUN/xlb.yaml"
 SLACK=$((TIMEOUT + 1000))
 
@@ -122,6 +166,12 @@ for be in $BE1 $BE2 $BE3; do
 done
 # The servers answer "beN\n": a check expecting "xx" fails at once.
 expect_check "$UDP_WRONG_VIP" $BE1 failed "unexpected reply (4 bytes)" 0 $TIMEOUT
+# https: be1's TLS server answers; its plain http port fails the handshake.
+expect_check "$HTTPS_VIP" $BE1 ok "ok HTTP 200" 0 $TIMEOUT
+wait_until 5 eval '[[ "$(get "$HTTPS_PLAIN_VIP" '$BE1' detail)" == https:* ]]' ||
+	fail "$HTTPS_PLAIN_VIP: no TLS failure (last: $(get "$HTTPS_PLAIN_VIP" $BE1 detail))"
+assert_eq failed "$(get "$HTTPS_PLAIN_VIP" $BE1 last_result)" "https check of a plain port"
+echo "  $HTTPS_PLAIN_VIP $BE1: $(get "$HTTPS_PLAIN_VIP" $BE1 detail)"
 # Changed live (config apply), the next checks expect "be" and pass.
 sed 's/response_hex: "78 78"/response: "be"/' "$XLBT_RUN/xlb.yaml" >"$XLBT_RUN/fixed.yaml"
 plan=$(xlbctl_lb config apply "$XLBT_RUN/fixed.yaml") || fail "config apply: $plan"
