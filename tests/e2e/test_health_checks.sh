@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #
-# The three check types against real servers in backend namespaces (not
+# The check types against real servers in backend namespaces (not
 # loopback), observed through xlbd's health API (last result, detail,
 # latency), then slow start end to end:
 #  - tcp, http, https and udp checks succeed against running servers (an
