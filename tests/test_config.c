@@ -1141,7 +1141,7 @@ static void test_check_fields(void **state)
 	assert_null(strstr(assert_export_loads_back(a), "_hex")); /* left out, not empty */
 	xlb_config__free(a);
 
-	/* host: http only, kept through export, no spaces or URL characters */
+	/* host: http(s) only, kept through export, no spaces or URL characters */
 	snprintf(text, sizeof(text),
 		 "vips:\n  - vip: \"198.18.1.100:80/tcp\"\n"
 		 "    health_check: {type: http, host: \"www.example.test:8080\"}\n");
