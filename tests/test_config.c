@@ -1093,6 +1093,18 @@ static const char *assert_export_loads_back(const struct xlb_config *cfg)
 	return out;
 }
 
+#define HC_FIELD(f) offsetof(struct xlb_config_health_check, f)
+/* The health check's compared fields, for test_check_fields. */
+static const size_t hc_nums[] = {HC_FIELD(type),	  HC_FIELD(port), HC_FIELD(interval_ms),
+				 HC_FIELD(timeout_ms),	  HC_FIELD(rise), HC_FIELD(fall),
+				 HC_FIELD(jitter_percent)};
+static const size_t hc_strs[] = {HC_FIELD(path), HC_FIELD(expect), HC_FIELD(host),
+				 HC_FIELD(payload_hex), HC_FIELD(response_hex)};
+#define N_HC_NUMS (sizeof(hc_nums) / sizeof(hc_nums[0]))
+#define N_HC_STRS (sizeof(hc_strs) / sizeof(hc_strs[0]))
+_Static_assert(sizeof(((struct xlb_config_health_check *)0)->type) == sizeof(__u32),
+	       "type is moved as a __u32");
+
 /* A udp check's payload and response: text or hex in, canonical hex kept,
  * exported and loaded back as such; refused elsewhere, twice, or too long.
  * An http check's host and any check's jitter_percent too.
@@ -1181,6 +1193,33 @@ static void test_check_fields(void **state)
 		if (!strstr(msg, bad[i].msg))
 			fail_msg("%s: '%s', want '%s'", bad[i].keys, msg, bad[i].msg);
 	}
+	/* equal health checks: every field counts (numbers moved by one,
+	 * strings changed or set)
+	 */
+	snprintf(text, sizeof(text), "%s%s}\n", head, "payload: a, response: b");
+	a = load_str_ok(text);
+	for (size_t i = 0; i < N_HC_NUMS + N_HC_STRS; i++) {
+		struct xlb_config_health_check *y;
+		char **str;
+
+		assert_int_equal(xlb_config__dup(a, &b), 0);
+		y = &b->vips[0].health_check;
+		assert_true(xlb_config__hc_equal(&a->vips[0].health_check, y));
+		if (i < N_HC_NUMS) {
+			(*(__u32 *)((char *)y + hc_nums[i]))++;
+		} else {
+			str = (char **)((char *)y + hc_strs[i - N_HC_NUMS]);
+			if (*str)
+				(*str)[0] ^= 1;
+			else
+				*str = strdup("x");
+		}
+		if (xlb_config__hc_equal(&a->vips[0].health_check, y))
+			fail_msg("health checks differing in field %zu compared equal", i);
+		xlb_config__free(b);
+	}
+	xlb_config__free(a);
+
 	snprintf(text, sizeof(text), "%s%s%0*d\"}\n", head, "payload: \"",
 		 XLB_CONFIG_HC_UDP_MAX + 1, 0);
 	msg = load_str_bad(text);

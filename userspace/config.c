@@ -2061,6 +2061,35 @@ void xlb_config__hc_free(struct xlb_config_health_check *hc)
 	hc->response = hc->response_hex = NULL;
 }
 
+/* hc's strings replaced by copies of them (*oom set when one fails). */
+static void hc_dup_strings(struct xlb_config_health_check *hc, bool *oom)
+{
+	hc->path = dup_or_null(hc->path, oom);
+	hc->expect = dup_or_null(hc->expect, oom);
+	hc->host = dup_or_null(hc->host, oom);
+	hc->payload = dup_or_null(hc->payload, oom);
+	hc->payload_hex = dup_or_null(hc->payload_hex, oom);
+	hc->response = dup_or_null(hc->response, oom);
+	hc->response_hex = dup_or_null(hc->response_hex, oom);
+}
+
+/* Equal strings, NULL equal only to NULL. */
+static bool str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+bool xlb_config__hc_equal(const struct xlb_config_health_check *a,
+			  const struct xlb_config_health_check *b)
+{
+	return a->type == b->type && a->port == b->port && a->interval_ms == b->interval_ms &&
+	       a->timeout_ms == b->timeout_ms && a->rise == b->rise && a->fall == b->fall &&
+	       a->jitter_percent == b->jitter_percent && str_same(a->path, b->path) &&
+	       str_same(a->expect, b->expect) && str_same(a->host, b->host) &&
+	       str_same(a->payload_hex, b->payload_hex) &&
+	       str_same(a->response_hex, b->response_hex);
+}
+
 void xlb_config__free(struct xlb_config *cfg)
 {
 	unsigned int i, j;
@@ -2118,13 +2147,7 @@ int xlb_config__dup(const struct xlb_config *src, struct xlb_config **out)
 
 		*d = *s;
 		d->vip = dup_or_null(s->vip, &oom);
-		d->health_check.path = dup_or_null(s->health_check.path, &oom);
-		d->health_check.expect = dup_or_null(s->health_check.expect, &oom);
-		d->health_check.host = dup_or_null(s->health_check.host, &oom);
-		d->health_check.payload = dup_or_null(s->health_check.payload, &oom);
-		d->health_check.payload_hex = dup_or_null(s->health_check.payload_hex, &oom);
-		d->health_check.response = dup_or_null(s->health_check.response, &oom);
-		d->health_check.response_hex = dup_or_null(s->health_check.response_hex, &oom);
+		hc_dup_strings(&d->health_check, &oom);
 		d->backends = NULL;
 		d->n_backends = 0;
 		if (!s->n_backends)

@@ -169,6 +169,9 @@ struct xlb_config_health_check {
 
 /* Frees the health check's strings (not hc itself). */
 void xlb_config__hc_free(struct xlb_config_health_check *hc);
+/* Two validated health checks ask the same of a backend. */
+bool xlb_config__hc_equal(const struct xlb_config_health_check *a,
+			  const struct xlb_config_health_check *b);
 
 struct xlb_config_circuit_breaker {
 	__u32 base_ejection_ms;	    /* first ejection; doubles on each re-ejection */

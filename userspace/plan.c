@@ -105,12 +105,6 @@ out:
 	return 0;
 }
 
-/* Equal strings, NULL equal only to NULL. */
-static bool str_same(const char *a, const char *b)
-{
-	return a == b || (a && b && !strcmp(a, b));
-}
-
 static int diff_vip(struct xlb_plan *p, const struct xlb_config_vip *a,
 		    const struct xlb_config_vip *b)
 {
@@ -134,18 +128,7 @@ static int diff_vip(struct xlb_plan *p, const struct xlb_config_vip *a,
 		ret = ret ?: add_change(p, "vip %s: passive health changed", b->vip);
 	if (memcmp(&a->circuit_breaker, &b->circuit_breaker, sizeof(a->circuit_breaker)))
 		ret = ret ?: add_change(p, "vip %s: circuit_breaker changed", b->vip);
-	if (a->health_check.type != b->health_check.type ||
-	    a->health_check.port != b->health_check.port ||
-	    a->health_check.interval_ms != b->health_check.interval_ms ||
-	    a->health_check.timeout_ms != b->health_check.timeout_ms ||
-	    a->health_check.rise != b->health_check.rise ||
-	    a->health_check.fall != b->health_check.fall ||
-	    a->health_check.jitter_percent != b->health_check.jitter_percent ||
-	    strcmp(a->health_check.path, b->health_check.path) ||
-	    strcmp(a->health_check.expect, b->health_check.expect) ||
-	    !str_same(a->health_check.host, b->health_check.host) ||
-	    !str_same(a->health_check.payload_hex, b->health_check.payload_hex) ||
-	    !str_same(a->health_check.response_hex, b->health_check.response_hex))
+	if (!xlb_config__hc_equal(&a->health_check, &b->health_check))
 		ret = ret ?: add_change(p, "vip %s: health_check changed", b->vip);
 	for (unsigned int i = 0; i < a->n_backends && !ret; i++)
 		if (!find_backend(b, &a->backends[i]))
