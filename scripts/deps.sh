@@ -15,6 +15,8 @@ PACKAGES=(
 	openssl
 	# tests: the systemd unit (systemd-analyze; setpriv, prlimit)
 	systemd util-linux
+	# the fleet tests and demo: BGP + BFD between the router and the xlb hosts
+	bird2
 	# metrics checks
 	prometheus
 	# make valgrind; the benchmarks' optional profiles (BENCH_PERF)
