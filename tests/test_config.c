@@ -346,7 +346,7 @@ static void test_load_full(void **state)
 	assert_int_equal(cfg->metrics.port, 9642);
 	assert_int_equal(cfg->n_vips, 4);
 
-	/* DESIGN.md's example, every key given */
+	/* vips[0]: the documented example, its keys written out */
 	v = &cfg->vips[0];
 	assert_string_equal(v->vip, "198.18.1.100:80/tcp");
 	assert_int_equal(v->addr.family, XLB_AF_INET);

@@ -2,7 +2,7 @@
 /*
  * xlb's configuration model: the YAML file given to `xlbd --config`, the
  * state file xlbd keeps, and the bodies of `config apply` are all this one
- * schema (DESIGN.md, "Interface contract"):
+ * schema (every key, default and range: docs/CONFIG.md):
  *
  *   interfaces:                      # optional
  *     - {name: eth0, mode: native}   # mode: native (default) | generic
