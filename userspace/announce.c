@@ -39,7 +39,7 @@ struct xlb_announcer {
 	struct vip_state *vips;
 	size_t n_vips;
 	unsigned long warned_gen; /* cfg_gen whose per-host algorithms were warned about */
-	int last_err;		  /* the last sync's error, logged once */
+	char last_err[512];	  /* the last tick's error, logged once */
 };
 
 int xlb_announce__new(struct xlb_announcer **out)
@@ -368,6 +368,21 @@ int xlb_announce__sync(struct xlb_announcer *a, struct xlb_daemon *d, char *err,
 	a->vips = vs;
 	a->n_vips = d->cfg->n_vips;
 	return 0;
+}
+
+void xlb_announce__tick(struct xlb_announcer *a, struct xlb_daemon *d)
+{
+	char err[sizeof(a->last_err)];
+
+	if (!xlb_announce__sync(a, d, err, sizeof(err))) {
+		if (a->last_err[0])
+			pr_info("announce: the routes of table %u are written again", a->table);
+		a->last_err[0] = '\0';
+		return;
+	}
+	if (strcmp(err, a->last_err))
+		pr_err("announce: %s (retried every second)", err);
+	snprintf(a->last_err, sizeof(a->last_err), "%s", err);
 }
 
 bool xlb_announce__vip_announced(const struct xlb_announcer *a, const struct xlb_config_vip *v)

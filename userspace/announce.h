@@ -35,6 +35,11 @@ void xlb_announce__free(struct xlb_announcer *a);
  */
 int xlb_announce__sync(struct xlb_announcer *a, struct xlb_daemon *d, char *err, size_t errlen);
 
+/* sync() on the daemon's tick and after each change: an error is logged
+ * once, until it changes or goes away.
+ */
+void xlb_announce__tick(struct xlb_announcer *a, struct xlb_daemon *d);
+
 /* GET /v1/announce: {"table":..,"drained":..,"addresses":[..]}, as of the last sync. */
 json_t *xlb_announce__json(const struct xlb_announcer *a, const struct xlb_daemon *d);
 

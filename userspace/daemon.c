@@ -84,23 +84,11 @@ static int publish_config(struct xlb_daemon *d, const struct xlb_config *cfg, un
 	return ret;
 }
 
-/* After any change: the routes follow. A failure is logged once and
- * retried on the next tick.
- */
+/* After any change, and every second: the routes follow. */
 static void announce_sync(struct xlb_daemon *d)
 {
-	static char last[512];
-	char err[512];
-
-	if (!d->announcer)
-		return;
-	if (!xlb_announce__sync(d->announcer, d, err, sizeof(err))) {
-		last[0] = '\0';
-		return;
-	}
-	if (strcmp(err, last))
-		pr_err("announce: %s", err);
-	snprintf(last, sizeof(last), "%s", err);
+	if (d->announcer)
+		xlb_announce__tick(d->announcer, d);
 }
 
 /* The supervisor's call: health changed what is in service. */

@@ -189,4 +189,15 @@ routes_are 200 "" || fail "announce off kept routes: '$(routes 200)'"
 out=$(xlbctl_lb announce drain 2>&1) && fail "drain accepted with announcing off"
 [[ $out == *"announcing is off"* ]] || fail "drain with announcing off: '$out'"
 echo "bad input refused; announce off withdrew everything"
+
+# A route for a VIP address that is someone else's is not overwritten.
+in_ns lb ip route add blackhole "$V4/32" table 300 proto static || fail "foreign VIP route"
+write_config 300 1 "$XLBT_RUN/t300.yaml"
+xlbctl_lb config apply "$XLBT_RUN/t300.yaml" >/dev/null || fail "apply table 300"
+routes_are 300 "$WRR $V6 " || fail "table 300: '$(routes 300)'"
+in_ns lb ip route show table 300 | grep -q "^blackhole $V4 proto static" ||
+	fail "the operator's route for $V4 was replaced: $(in_ns lb ip route show table 300)"
+[[ $(reason $V4) == "table 300 already has a route for it that is not xlb's" ]] ||
+	fail "reason: '$(reason $V4)'"
+echo "someone else's route for a VIP address: left alone, and said so"
 echo ok
