@@ -4,10 +4,12 @@
   longconn.py server NAME PORT
       On each backend: answers every line on a connection with "NAME\\n".
   longconn.py client HOST PORT --conns N --duration S --report FILE
-                     [--interval 0.1] [--new-per-s R] [--ready FILE]
+                     [--interval 0.1] [--new-per-s R [--new-host H]]
+                     [--ready FILE]
       Opens N connections (spread over ~1 s), each asking every INTERVAL s
       and waiting for the answer; with --new-per-s also R short connections
-      a second (connect, one question, close). Stops after S seconds or on
+      a second (connect, one question, close) to H (default HOST), e.g. the
+      other VIP, so a host's counters tell them from the long-lived ones. Stops after S seconds or on
       SIGTERM/SIGINT, then writes the JSON report to FILE and a summary line
       to stdout. --ready FILE is written once all N connections are open.
   longconn.py probe HOST PORT [--timeout S]
@@ -16,7 +18,7 @@
 The report: opened, connect_errors, resets (ECONNRESET, or the peer closing
 the connection), timeouts (no answer within 10 s), other_errors, alive (at
 the end), longest_stall_ms (the longest wait for an answer on any
-connection) and when it began (stall_at, seconds from the start),
+long-lived connection) and when it began (stall_at, seconds from the start),
 per_backend (connections by the backend answering their first question),
 new (the short connections: ok, failed, per_backend) and conns (local port,
 backend, outcome of each long-lived connection).
@@ -65,12 +67,12 @@ class Client:
         self.stall = (0.0, 0.0)  # (ms, began at)
         self.new = {"ok": 0, "failed": 0, "errors": {}, "per_backend": {}}
 
-    async def open(self):
+    async def open(self, host=None):
         r, w = await asyncio.wait_for(
-            asyncio.open_connection(self.a.host, self.a.port), CONNECT_TIMEOUT)
+            asyncio.open_connection(host or self.a.host, self.a.port), CONNECT_TIMEOUT)
         return r, w
 
-    async def ask(self, r, w):
+    async def ask(self, r, w, track=True):
         t = time.monotonic()
         w.write(b"?\n")
         await w.drain()
@@ -78,7 +80,7 @@ class Client:
         if not line:
             raise ConnectionResetError(errno.ECONNRESET, "closed by peer")
         ms = (time.monotonic() - t) * 1000
-        if ms > self.stall[0]:
+        if track and ms > self.stall[0]:
             self.stall = (ms, t - self.t0)
         return line.decode().strip()
 
@@ -116,9 +118,9 @@ class Client:
 
     async def short(self):
         try:
-            r, w = await self.open()
+            r, w = await self.open(self.a.new_host)
             try:
-                b = await self.ask(r, w)
+                b = await self.ask(r, w, track=False)
             finally:
                 w.close()
             self.new["ok"] += 1
@@ -210,6 +212,7 @@ def main():
     c.add_argument("--duration", type=float, required=True)
     c.add_argument("--interval", type=float, default=0.1)
     c.add_argument("--new-per-s", type=float, default=0)
+    c.add_argument("--new-host")
     c.add_argument("--report", required=True)
     c.add_argument("--ready")
     q = sub.add_parser("probe")
