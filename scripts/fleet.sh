@@ -84,8 +84,9 @@ fleet_xlbd() { bash "$XLB_FLEET_SCRIPT" xlbd "$@"; }
 # fleet_paths PREFIX [VIP]: the router's next hops for VIP (default the
 # IPv4 VIP), one lbI per line, from its FIB.
 fleet_paths() {
-	local vip=${2:-$FLEET_VIP4}
-	ip -n "$(topo_ns "$1" router)" route show "$vip" 2>/dev/null |
+	local vip=${2:-$FLEET_VIP4} fam=-4
+	[[ $vip == *:* ]] && fam=-6
+	ip -n "$(topo_ns "$1" router)" $fam route show "$vip" 2>/dev/null |
 		awk '{ for (i = 1; i < NF; i++) if ($i == "via") print $(i + 1) }' |
 		while read -r a; do
 			case $a in
