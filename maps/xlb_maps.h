@@ -21,8 +21,8 @@
 /* Per VIP: a control-plane limit (config validation, xlbd's bookkeeping,
  * the Maglev builder), not part of any pinned map's layout: the data path
  * only sees backend ids < XLB_MAX_BACKENDS. 8192 so that one VIP can hold
- * 5,000 backends (issue 4's benchmark). A table needs size >= backends;
- * for an even spread keep size >= ~100 x backends (see README).
+ * 5,000 backends (make bench-health). A table needs size >= backends;
+ * for an even spread keep size >= ~100 x backends (docs/CONFIG.md, table_size).
  */
 #define XLB_MAX_BACKENDS_PER_VIP 8192
 #define XLB_MAGLEV_DEFAULT_SIZE 65537
@@ -30,7 +30,7 @@
 #define XLB_CONNTRACK_DEFAULT_SIZE (1 << 20)
 #define XLB_WEIGHT_MAX 65535
 
-/* Rate limits (DESIGN.md step 3). A CPU takes up to XLB_RL_LEASE_MAX
+/* Rate limits (docs/ARCHITECTURE.md, step 3). A CPU takes up to XLB_RL_LEASE_MAX
  * tokens at a time from a VIP's shared bucket; per-source state lives in an
  * LRU map of XLB_SRC_LIMIT_DEFAULT_SIZE entries, serialised by one of
  * XLB_SRC_LOCKS striped locks (LRU maps cannot hold a bpf_spin_lock).
@@ -293,7 +293,7 @@ _Static_assert(sizeof(struct xlb_flow) == 8, "xlb_flow layout");
  * of the connection table (xlb_flow_cache4 before xlb_flows4,
  * xlb_flow_cache6 before xlb_flows6). A lookup in the table walks a bucket
  * array and an element in two places of a table sized for a million flows,
- * ~200 ns a packet when neither is in cache (README, "make bench-e2e"); the
+ * ~200 ns a packet when neither is in cache (docs/PERFORMANCE.md); the
  * cache's set is one 64-byte line of the CPU's own sets for IPv4, two for
  * IPv6: a power of two of them, up to XLB_FLOW_CACHE_BYTES_CPU a CPU and
  * XLB_FLOW_CACHE_BYTES_MAX in all, each family (dp.c). Two ways a set, the

@@ -27,7 +27,7 @@
 # Load: trafgen (one process, which trafgen pins to CPU 0) in the client
 # sends 60-byte UDP frames to the VIP's port 9 as fast as it can, the source
 # port counting over FLOWS (10000) ports, UDP checksum 0 (legal for
-# UDP/IPv4, so KERNEL-NOTES 2 does not arise). Each mode gets BENCH_SECONDS
+# UDP/IPv4, so docs/KERNEL.md's veth trap 2 does not arise). Each mode gets BENCH_SECONDS
 # (5) s of load a round, in BENCH_SLICES (5) slices that take turns with the
 # other modes' slices (slice 1 of every mode, then slice 2, ..., the order
 # rotating so each mode takes each place once): a slow patch of this shared
@@ -80,7 +80,7 @@
 #
 # Fairness: the switch-side peers of the lb's and lbfwd's veths carry an
 # XDP_PASS program only because veth drops XDP_TX frames without one
-# (KERNEL-NOTES 1); lbnft's has none (it would cost skb-path traffic a
+# (docs/KERNEL.md, veth trap 1); lbnft's has none (it would cost skb-path traffic a
 # copy). Bridge FDB entries are static so nothing is flooded, and the bridge
 # does not call netfilter (bridge-nf-call-* = 0 in the switch namespace),
 # as a hardware switch would not.

@@ -36,13 +36,13 @@
 # logs, the backends' document roots, and one bpffs per lb/backend namespace
 # mounted at RUN/bpf/ROLE. `topo_exec` bind-mounts that bpffs on /sys/fs/bpf
 # inside `ip netns exec` (which otherwise gives every command a fresh /sys
-# with no bpffs, KERNEL-NOTES 3), so objects pinned there by one command
+# with no bpffs, docs/KERNEL.md veth trap 3), so objects pinned there by one command
 # (xlbd) are still there for the next one, e.g. a restarted xlbd. `down`
 # kills those PIDs and any other process left in the PREFIX namespaces,
 # deletes the namespaces, unmounts the bpffs (dropping the pins) and
 # removes RUN. It succeeds when there is nothing to remove.
 #
-# The veth traps of KERNEL-NOTES handled here:
+# The veth traps of docs/KERNEL.md handled here:
 #  1. XDP_TX from the lb's eth0 is delivered only when its peer ("lb" in
 #     PREFIX-sw) has a native XDP program: tests/bpf/xdp_pass.bpf.o goes there.
 #  2. The client sends with checksum offload, which XDP forwarding loses:

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * The cost of one /metrics scrape at the issue's scale, 1,000 VIPs x 100
+ * The cost of one /metrics scrape at its target scale, 1,000 VIPs x 100
  * backends (half the VIPs IPv6), against the 50 ms budget. One JSON line
  * per measurement (ms: median wall time; max_ms: the slowest; cpu_ms: the
  * median CPU time, which a busy machine inflates less):

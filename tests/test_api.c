@@ -439,6 +439,36 @@ static void assert_vip_json(json_t *o, const struct xlb_config_vip *v)
 	}
 }
 
+/* Announcing off (the fixture's config): shown as off, drain refused. The
+ * routes themselves are tested in namespaces (tests/e2e/test_announce.sh).
+ */
+static void test_announce_off(void **state)
+{
+	struct fixture *f = *state;
+	struct reply r;
+	char *before = running_yaml(f), *after;
+
+	call(f, "GET", "/v1/announce", NULL, 200, &r);
+	assert_int_equal(int_field(r.json, "table"), 0);
+	assert_int_equal(int_field(r.json, "protocol"), 173);
+	assert_int_equal(json_array_size(json_object_get(r.json, "addresses")), 0);
+	reply_free(&r);
+	call(f, "POST", "/v1/announce/drain", NULL, 400, &r);
+	assert_non_null(strstr(str_field(r.json, "error"),
+				"announcing is off (announce.table is 0): there is nothing to drain"));
+	reply_free(&r);
+	call(f, "POST", "/v1/announce/undrain", NULL, 400, &r);
+	reply_free(&r);
+	call(f, "GET", "/v1/announce/drain", NULL, 405, &r);
+	reply_free(&r);
+	call(f, "POST", "/v1/announce/sideways", NULL, 404, &r);
+	reply_free(&r);
+	after = running_yaml(f);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
 static void test_get_vips(void **state)
 {
 	struct fixture *f = *state;
@@ -1190,6 +1220,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_status, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_announce_off, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_get_vips, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_post_vip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_delete_vip, setup, teardown),

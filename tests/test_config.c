@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "maps/xlb_maps.h"
+#include "userspace/config_edit.h"
 #include "userspace/config.h"
 #include "userspace/vipaddr.h"
 
@@ -345,7 +346,7 @@ static void test_load_full(void **state)
 	assert_int_equal(cfg->metrics.port, 9642);
 	assert_int_equal(cfg->n_vips, 4);
 
-	/* DESIGN.md's example, every key given */
+	/* vips[0]: the documented example, its keys written out */
 	v = &cfg->vips[0];
 	assert_string_equal(v->vip, "198.18.1.100:80/tcp");
 	assert_int_equal(v->addr.family, XLB_AF_INET);
@@ -538,6 +539,9 @@ static void assert_config_equal(const struct xlb_config *a, const struct xlb_con
 	assert_int_equal(a->metrics.port, b->metrics.port);
 	assert_int_equal(a->conntrack.flood_guard_new_flows_per_cpu,
 			 b->conntrack.flood_guard_new_flows_per_cpu);
+	assert_int_equal(a->announce.table, b->announce.table);
+	assert_int_equal(a->announce.min_healthy, b->announce.min_healthy);
+	assert_int_equal(a->announce.drained, b->announce.drained);
 	assert_int_equal(a->n_vips, b->n_vips);
 	for (i = 0; i < a->n_vips; i++) {
 		const struct xlb_config_vip *x = &a->vips[i], *y = &b->vips[i];
@@ -1356,6 +1360,74 @@ static void test_conntrack(void **state)
 	assert_contains(msg, "flood_guard");
 }
 
+#define TWO_BACKENDS                                                                           \
+	"vips:\n  - vip: 198.18.1.100:80/tcp\n    backends: [{address: 198.18.0.11}, "     \
+	"{address: 198.18.0.12}]\n"
+
+/* announce: off by default, saved (drained too), and each refusal named. */
+static void test_announce(void **state)
+{
+	struct xlb_config *cfg, *again;
+	const char *msg;
+	char *text;
+
+	(void)state;
+	cfg = load_str_ok("vips: []");
+	assert_int_equal(cfg->announce.table, 0);
+	assert_int_equal(cfg->announce.min_healthy, 1);
+	assert_false(cfg->announce.drained);
+	xlb_config__free(cfg);
+
+	cfg = load_str_ok("announce: {table: 4294967294, min_healthy: 2, drained: yes}\n" TWO_BACKENDS);
+	assert_int_equal(cfg->announce.table, 4294967294u);
+	assert_int_equal(cfg->announce.min_healthy, 2);
+	assert_true(cfg->announce.drained);
+	assert_int_equal(xlb_config__to_string(cfg, &text), 0);
+	assert_contains(text, "announce: {table: 4294967294, min_healthy: 2, drained: true}");
+	again = load_str_ok(text);
+	assert_config_equal(cfg, again);
+	free(text);
+	xlb_config__free(again);
+	assert_int_equal(xlb_config__dup(cfg, &again), 0);
+	assert_config_equal(cfg, again);
+	/* a file applied keeps the running drain, unless it turns announcing off */
+	again->announce.drained = false;
+	xlb_config__keep_drained(again, cfg);
+	assert_true(again->announce.drained);
+	again->announce.table = 0;
+	xlb_config__keep_drained(again, cfg);
+	assert_false(again->announce.drained);
+	xlb_config__free(again);
+	xlb_config__free(cfg);
+
+	/* min_healthy 0 is the default; a VIP without backends is not held to it */
+	cfg = load_str_ok("announce: {table: 1, min_healthy: 0}\nvips: [{vip: 198.18.1.1:80/tcp}]\n");
+	assert_int_equal(cfg->announce.min_healthy, 1);
+	xlb_config__free(cfg);
+
+	msg = load_str_bad("announce: {table: 254}\n");
+	assert_contains(msg, "announce.table 254 is the kernel's main table");
+	msg = load_str_bad("announce: {table: 255}\n");
+	assert_contains(msg, "announce.table 255 is the kernel's local table");
+	msg = load_str_bad("announce: {table: 253}\n");
+	assert_contains(msg, "announce.table 253 is the kernel's default table");
+	msg = load_str_bad("announce: {table: 4294967295}\n");
+	assert_contains(msg, "announce.table out of range 1..4294967294");
+	msg = load_str_bad("announce: {table: 99999999999}\n");
+	assert_contains(msg, "announce.table out of range 1..4294967294");
+	msg = load_str_bad("announce: {table: -1}\n");
+	assert_contains(msg, "table");
+	msg = load_str_bad("announce: {table: 100, min_healthy: 3}\n" TWO_BACKENDS);
+	assert_contains(msg, "announce.min_healthy 3 is above the 2 backends of VIP "
+			     "198.18.1.100:80/tcp: it could never be announced");
+	msg = load_str_bad("announce: {drained: true}\n");
+	assert_contains(msg, "announce.drained: there is nothing to drain with announcing off");
+	msg = load_str_bad("announce: {table: 100, drained: maybe}\n");
+	assert_contains(msg, "announce.drained: unknown value 'maybe'");
+	msg = load_str_bad("announce: {tabel: 100}\n");
+	assert_contains(msg, "tabel");
+}
+
 static void test_examples(void **state)
 {
 	static const char *const files[] = { "examples/xlb.yaml", "examples/ipip.yaml",
@@ -1387,6 +1459,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_examples),	   cmocka_unit_test(test_conntrack),
+	    cmocka_unit_test(test_announce),
 	    cmocka_unit_test(test_vip_parse_good), cmocka_unit_test(test_vip_parse_bad),
 	    cmocka_unit_test(test_vip_cmp),	   cmocka_unit_test(test_addr),
 	    cmocka_unit_test(test_hostport),	   cmocka_unit_test(test_load_full),

@@ -7,8 +7,8 @@
  *  - the writer: label escaping, lines longer than its buffer;
  *  - the text: every family has HELP and TYPE before its samples and its
  *    samples together, no series twice, counters end in _total, histogram
- *    buckets cumulative with +Inf equal to _count, the families DESIGN.md
- *    and issue 6 list are there;
+ *    buckets cumulative with +Inf equal to _count, the main families of
+ *    docs/METRICS.md are there;
  *  - `promtool check metrics` (Debian package prometheus) accepts it;
  *  - xlb_metrics__render_evbuffer() gives the same bytes as
  *    xlb_metrics__render(), across many pool chunks and twice in a row;
@@ -606,7 +606,7 @@ static void test_render_promtool(void **state)
 	close_daemon(&f);
 }
 
-/* Everything DESIGN.md's contract and issue 6 name, with the right labels. */
+/* The main families of docs/METRICS.md, with the right labels. */
 static void test_render_families(void **state)
 {
 	static const struct {

@@ -15,6 +15,7 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
+#include "userspace/announce.h"
 #include "userspace/api.h"
 #include "userspace/config_edit.h"
 #include "userspace/counters.h"
@@ -71,6 +72,8 @@ static int status_of(int err)
 	switch (err) {
 	case -ENOENT:
 		return 404;
+	case -EPERM:
+		return 403;
 	case -EEXIST:
 		return 409;
 	case -EINVAL:
@@ -669,6 +672,7 @@ static void post_config(struct request *r)
 		reply_error(r, 400, "%s", msg);
 		return;
 	}
+	xlb_config__keep_drained(cfg, r->d->cfg);
 	ret = xlb_daemon__apply(r->d, cfg, dry_run, &plan, msg, sizeof(msg));
 	xlb_config__free(cfg);
 	if (ret) {
@@ -677,6 +681,22 @@ static void post_config(struct request *r)
 	}
 	reply_json(r, 200, xlb_plan__to_json(&plan, !dry_run));
 	xlb_plan__free(&plan);
+}
+
+static void get_announce(struct request *r)
+{
+	reply_json(r, 200, xlb_announce__json(r->d->announcer, r->d));
+}
+
+static void post_announce(struct request *r, bool drained)
+{
+	char msg[1024];
+	int ret = xlb_daemon__set_drained(r->d, drained, msg, sizeof(msg));
+
+	if (ret)
+		reply_error(r, status_of(ret), "%s", msg);
+	else
+		get_announce(r);
 }
 
 /* ---- routing --------------------------------------------------------------- */
@@ -740,6 +760,17 @@ static bool route(struct request *r)
 	if (!strcmp(top, "stats") && r->nseg == 1) {
 		if (!strcmp(r->method, "GET"))
 			return get_stats(r), true;
+		return false;
+	}
+	if (!strcmp(top, "announce") && r->nseg == 1) {
+		if (!strcmp(r->method, "GET"))
+			return get_announce(r), true;
+		return false;
+	}
+	if (!strcmp(top, "announce") && r->nseg == 2 &&
+	    (!strcmp(r->seg[1], "drain") || !strcmp(r->seg[1], "undrain"))) {
+		if (!strcmp(r->method, "POST"))
+			return post_announce(r, !strcmp(r->seg[1], "drain")), true;
 		return false;
 	}
 	if (!strcmp(top, "config") && r->nseg == 1) {

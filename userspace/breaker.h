@@ -12,7 +12,7 @@
  * In the table: CLOSED only (and whatever panic mode keeps, below).
  *
  * PENDING: a newly added backend, out of service until its first successful
- *   check (issue 4). Failures keep it PENDING (no ejection, no backoff: it
+ *   check. Failures keep it PENDING (no ejection, no backoff: it
  *   was never in); it is checked at the normal interval. A backend that needs
  *   no check (health_check type none), or one adopted in service from pinned
  *   maps on an xlbd restart, is started CLOSED instead, so nothing moves.

@@ -256,11 +256,19 @@ struct raw_conntrack {
 	uint32_t flood_guard_new_flows_per_cpu;
 };
 
+/* table as 64 bits, so a value past 2^32-1 gets our message, not libcyaml's */
+struct raw_announce {
+	uint64_t table;
+	uint32_t *min_healthy;
+	int *drained;
+};
+
 struct raw_config {
 	struct raw_interface *interfaces;
 	unsigned int n_interfaces;
 	struct raw_metrics *metrics;
 	struct raw_conntrack conntrack;
+	struct raw_announce announce;
 	struct raw_vip *vips;
 	unsigned int n_vips;
 };
@@ -378,11 +386,20 @@ static const cyaml_schema_field_t ld_conntrack_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t ld_announce_fields[] = {
+    CYAML_FIELD_UINT("table", OPT, struct raw_announce, table),
+    CYAML_FIELD_UINT_PTR("min_healthy", OPT_PTR, struct raw_announce, min_healthy),
+    CYAML_FIELD_ENUM_PTR("drained", OPT_ENUM | CYAML_FLAG_CASE_INSENSITIVE, struct raw_announce,
+			 drained, bool_names, N(bool_names)),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t ld_config_fields[] = {
     CYAML_FIELD_SEQUENCE_COUNT("interfaces", OPT_SEQ, struct raw_config, interfaces, n_interfaces,
 			       &ld_interface, 0, XLB_CONFIG_MAX_INTERFACES),
     CYAML_FIELD_MAPPING_PTR("metrics", OPT_SEQ, struct raw_config, metrics, ld_metrics_fields),
     CYAML_FIELD_MAPPING("conntrack", OPT, struct raw_config, conntrack, ld_conntrack_fields),
+    CYAML_FIELD_MAPPING("announce", OPT, struct raw_config, announce, ld_announce_fields),
     CYAML_FIELD_SEQUENCE_COUNT("vips", OPT_SEQ, struct raw_config, vips, n_vips, &ld_vip, 0,
 			       XLB_MAX_VIPS),
     CYAML_FIELD_END,
@@ -417,6 +434,13 @@ static const cyaml_schema_field_t sv_metrics_fields[] = {
 static const cyaml_schema_field_t sv_conntrack_fields[] = {
     CYAML_FIELD_UINT("flood_guard_new_flows_per_cpu", CYAML_FLAG_DEFAULT,
 		     struct xlb_config_conntrack, flood_guard_new_flows_per_cpu),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t sv_announce_fields[] = {
+    CYAML_FIELD_UINT("table", CYAML_FLAG_DEFAULT, struct xlb_config_announce, table),
+    CYAML_FIELD_UINT("min_healthy", CYAML_FLAG_DEFAULT, struct xlb_config_announce, min_healthy),
+    CYAML_FIELD_BOOL("drained", CYAML_FLAG_DEFAULT, struct xlb_config_announce, drained),
     CYAML_FIELD_END,
 };
 
@@ -517,6 +541,7 @@ static const cyaml_schema_field_t sv_config_fields[] = {
 			       n_interfaces, &sv_interface, 0, CYAML_UNLIMITED),
     CYAML_FIELD_MAPPING("metrics", FLOW, struct xlb_config, metrics, sv_metrics_fields),
     CYAML_FIELD_MAPPING("conntrack", FLOW, struct xlb_config, conntrack, sv_conntrack_fields),
+    CYAML_FIELD_MAPPING("announce", FLOW, struct xlb_config, announce, sv_announce_fields),
     CYAML_FIELD_SEQUENCE_COUNT("vips", CYAML_FLAG_POINTER, struct xlb_config, vips, n_vips, &sv_vip,
 			       0, CYAML_UNLIMITED),
     CYAML_FIELD_END,
@@ -962,6 +987,7 @@ static void cyaml_err_msg(const struct cylog *log, cyaml_err_t cerr, const struc
 		    {"mode", xdp_mode_names, N(xdp_mode_names)},
 		    {"drain", bool_names, N(bool_names)},
 		    {"stateless", bool_names, N(bool_names)},
+		    {"drained", bool_names, N(bool_names)},
 		};
 		size_t k;
 
@@ -1124,6 +1150,10 @@ static struct xlb_config *convert(const struct raw_config *r)
 	if (r->metrics)
 		cfg->metrics.listen = dup_or_null(r->metrics->listen, &oom);
 	cfg->conntrack.flood_guard_new_flows_per_cpu = r->conntrack.flood_guard_new_flows_per_cpu;
+	/* out of range stays out of range, for validate() to name */
+	cfg->announce.table = r->announce.table > UINT32_MAX ? UINT32_MAX : (__u32)r->announce.table;
+	cfg->announce.min_healthy = r->announce.min_healthy ? *r->announce.min_healthy : 0;
+	cfg->announce.drained = r->announce.drained && *r->announce.drained;
 
 	if (r->n_interfaces) {
 		cfg->interfaces = calloc(r->n_interfaces, sizeof(*cfg->interfaces));
@@ -1620,6 +1650,43 @@ static int validate_vip(struct vctx *c, int vi, struct xlb_config_vip *v)
 	return validate_backends(c, vi, v);
 }
 
+/*
+ * The kernel's own tables (253 default, 254 main, 255 local) hold routes
+ * that are not xlb's; 2^32-1 is not a table the kernel accepts.
+ */
+static int validate_announce(struct vctx *c, struct xlb_config *cfg)
+{
+	struct xlb_config_announce *a = &cfg->announce;
+
+	if (a->table >= 253 && a->table <= 255)
+		return verr(c, -1, NULL, "announce.table",
+			    " %u is the kernel's %s table: use one of xlb's own (1..252 or "
+			    "256..4294967294)",
+			    a->table, a->table == 253 ? "default" : a->table == 254 ? "main" : "local");
+	if (a->table == UINT32_MAX)
+		return verr(c, -1, NULL, "announce.table", " out of range 1..4294967294 (0 = off)");
+	if (!a->min_healthy) /* a VIP without backends is never announced */
+		a->min_healthy = XLB_CONFIG_ANNOUNCE_MIN_HEALTHY_DEFAULT;
+	if (!a->table) {
+		if (a->drained)
+			return verr(c, -1, NULL, "announce.drained",
+				    ": there is nothing to drain with announcing off (announce.table "
+				    "is 0)");
+		return 0;
+	}
+	for (unsigned int i = 0; i < cfg->n_vips; i++) {
+		const struct xlb_config_vip *v = &cfg->vips[i];
+
+		if (v->n_backends && v->n_backends < a->min_healthy)
+			return verr(c, -1, NULL, "announce.min_healthy",
+				    " %u is above the %u backend%s of VIP %s: it could never be "
+				    "announced",
+				    a->min_healthy, v->n_backends, v->n_backends == 1 ? "" : "s",
+				    v->vip ? v->vip : "?");
+	}
+	return 0;
+}
+
 static int validate(struct xlb_config *cfg, const struct src *src, char *err, size_t errlen)
 {
 	struct vctx c = {.src = src, .err = err, .errlen = errlen};
@@ -1686,7 +1753,7 @@ static int validate(struct xlb_config *cfg, const struct src *src, char *err, si
 	if (found)
 		return verr(&c, (int)dup, cfg->vips[dup].vip, "vip", ": %s duplicates vips[%u]",
 			    cfg->vips[dup].vip, orig);
-	return 0;
+	return validate_announce(&c, cfg);
 }
 
 int xlb_config__validate(struct xlb_config *cfg, char *err, size_t errlen)
@@ -2125,6 +2192,7 @@ int xlb_config__dup(const struct xlb_config *src, struct xlb_config **out)
 	cfg->metrics = src->metrics;
 	cfg->metrics.listen = dup_or_null(src->metrics.listen, &oom);
 	cfg->conntrack = src->conntrack;
+	cfg->announce = src->announce;
 	if (src->n_interfaces) {
 		cfg->interfaces = calloc(src->n_interfaces, sizeof(*cfg->interfaces));
 		if (!cfg->interfaces)

@@ -2,7 +2,7 @@
 /*
  * xlb's configuration model: the YAML file given to `xlbd --config`, the
  * state file xlbd keeps, and the bodies of `config apply` are all this one
- * schema (DESIGN.md, "Interface contract"):
+ * schema (every key, default and range: docs/CONFIG.md):
  *
  *   interfaces:                      # optional
  *     - {name: eth0, mode: native}   # mode: native (default) | generic
@@ -71,6 +71,7 @@
 #define XLB_CONFIG_METRICS_DEFAULT "127.0.0.1:9642"
 #define XLB_CONFIG_HC_PATH_MAX 1024
 #define XLB_CONFIG_FLOOD_GUARD_MAX 100000000 /* new flows/s per CPU */
+#define XLB_CONFIG_ANNOUNCE_MIN_HEALTHY_DEFAULT 1
 
 enum xlb_config_algo {
 	XLB_CONFIG_ALGO_MAGLEV = 0,	 /* weighted Maglev over the 5-tuple */
@@ -115,6 +116,15 @@ struct xlb_config_conntrack {
 	 * cannot evict established flows. 0 = off.
 	 */
 	__u32 flood_guard_new_flows_per_cpu;
+};
+
+/* Announcing VIPs to a routing daemon through kernel routes
+ * (docs/OPERATIONS.md, "Several xlb hosts"). table 0 = off.
+ */
+struct xlb_config_announce {
+	__u32 table;	   /* kernel routing table; not 253..255 or 2^32-1 */
+	__u32 min_healthy; /* backends in the table for a VIP to be ready; 0 = 1 */
+	bool drained;	   /* every VIP withdrawn (xlbctl announce drain) */
 };
 
 struct xlb_config_backend {
@@ -209,6 +219,7 @@ struct xlb_config {
 	unsigned int n_interfaces;
 	struct xlb_config_metrics metrics;
 	struct xlb_config_conntrack conntrack;
+	struct xlb_config_announce announce;
 	struct xlb_config_vip *vips;
 	unsigned int n_vips;
 };

@@ -73,6 +73,11 @@ int xlb_config__find_backend(const struct xlb_config_vip *v, __u8 family, const 
 	return -1;
 }
 
+void xlb_config__keep_drained(struct xlb_config *dst, const struct xlb_config *src)
+{
+	dst->announce.drained = dst->announce.table && src->announce.drained;
+}
+
 int xlb_config__copy_runtime(struct xlb_config *dst, const struct xlb_config *src)
 {
 	struct xlb_config_interface *ifs = NULL;

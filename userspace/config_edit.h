@@ -18,6 +18,10 @@ int xlb_config__move_backend(struct xlb_config_vip *dst, struct xlb_config_vip *
 void xlb_config__remove_backend(struct xlb_config_vip *v, unsigned int i);
 /* Index of the backend with this address, or -1. */
 int xlb_config__find_backend(const struct xlb_config_vip *v, __u8 family, const __be32 *addr);
+/* A file applied (config apply, SIGHUP) keeps the running drain: draining
+ * is the operator's runtime switch (xlbctl announce drain), not the file's.
+ */
+void xlb_config__keep_drained(struct xlb_config *dst, const struct xlb_config *src);
 /* Replaces dst's interfaces and metrics with copies of src's. */
 int xlb_config__copy_runtime(struct xlb_config *dst, const struct xlb_config *src);
 

@@ -9,11 +9,14 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <event2/event.h>
+#include <linux/capability.h>
 
+#include "userspace/announce.h"
 #include "userspace/config_edit.h"
 #include "userspace/counters.h"
 #include "userspace/daemon.h"
 #include "userspace/log.h"
+#include "userspace/privs.h"
 #include "userspace/reconcile.h"
 
 /* Unique over every daemon of the process, so a cache keyed on it cannot
@@ -81,6 +84,25 @@ static int publish_config(struct xlb_daemon *d, const struct xlb_config *cfg, un
 	return ret;
 }
 
+/* After any change: the routes follow. A failure is logged once and
+ * retried on the next tick.
+ */
+static void announce_sync(struct xlb_daemon *d)
+{
+	static char last[512];
+	char err[512];
+
+	if (!d->announcer)
+		return;
+	if (!xlb_announce__sync(d->announcer, d, err, sizeof(err))) {
+		last[0] = '\0';
+		return;
+	}
+	if (strcmp(err, last))
+		pr_err("announce: %s", err);
+	snprintf(last, sizeof(last), "%s", err);
+}
+
 /* The supervisor's call: health changed what is in service. */
 static void on_health_change(void *arg)
 {
@@ -91,6 +113,7 @@ static void on_health_change(void *arg)
 	if (ret)
 		pr_err("publishing health changes failed, retrying: %s", err);
 	xlb_supervisor__mark_published(d->sup, !ret);
+	announce_sync(d);
 }
 
 /* The supervisor's call: counters for the passive health signal. */
@@ -157,6 +180,7 @@ static void on_attach_check(evutil_socket_t fd, short what, void *arg)
 			       "is not balanced; restart xlbd to attach it",
 			       di->name, xlb_dp__prog_id(di->dp));
 	}
+	announce_sync(d);
 }
 
 static struct event *timer_start(struct event_base *base, int ms, event_callback_fn fn, void *arg)
@@ -194,6 +218,38 @@ static void remove_stale_temps(const char *dir)
 				e->d_name);
 	}
 	closedir(dh);
+}
+
+/* Writing routes needs CAP_NET_ADMIN, which xlbd keeps (privs.h). */
+static int announce_allowed(const struct xlb_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->announce.table && !xlb_privs__has(CAP_NET_ADMIN))
+		return xlb_err(err, errlen, -EPERM,
+			       "announce.table %u: xlbd cannot write routes without "
+			       "CAP_NET_ADMIN",
+			       cfg->announce.table);
+	return 0;
+}
+
+/*
+ * Takes over the table as it is: a restart after kill -9 finds its routes
+ * in place and leaves those that are still right; routes of VIPs that are
+ * gone are removed.
+ */
+static int announce_start(struct xlb_daemon *d, char *err, size_t errlen)
+{
+	char msg[512];
+	int ret = xlb_announce__new(&d->announcer);
+
+	if (ret)
+		return xlb_err(err, errlen, ret, "out of memory");
+	ret = announce_allowed(d->cfg, err, errlen);
+	if (ret)
+		return ret;
+	ret = xlb_announce__sync(d->announcer, d, msg, sizeof(msg));
+	if (ret)
+		return xlb_err(err, errlen, ret, "announce: %s", msg);
+	return 0;
 }
 
 int xlb_daemon__open(const struct xlb_daemon_opts *opts, struct xlb_daemon **out, char *err,
@@ -258,6 +314,9 @@ int xlb_daemon__open(const struct xlb_daemon_opts *opts, struct xlb_daemon **out
 	if (ret)
 		goto fail;
 	xlb_supervisor__mark_published(d->sup, true);
+	ret = announce_start(d, err, errlen);
+	if (ret)
+		goto fail;
 	if (opts->base) {
 		d->lc_timer = timer_start(opts->base, XLB_LC_RECOUNT_MS, on_lc_recount, d);
 		d->attach_timer = timer_start(opts->base, XLB_ATTACH_CHECK_MS, on_attach_check, d);
@@ -286,6 +345,7 @@ void xlb_daemon__close(struct xlb_daemon *d)
 		event_free(d->lc_timer);
 	if (d->attach_timer)
 		event_free(d->attach_timer);
+	xlb_announce__free(d->announcer); /* the routes stay: the data path forwards */
 	xlb_supervisor__free(d->sup);
 	for (unsigned int i = 0; i < d->n_ifs; i++)
 		xlb_dp__close(d->ifs[i].dp);
@@ -323,7 +383,7 @@ int xlb_daemon__apply(struct xlb_daemon *d, const struct xlb_config *desired, bo
 		xlb_err(err, errlen, ret, "out of memory");
 		goto out;
 	}
-	ret = xlb_reconcile__check(next, err, errlen);
+	ret = xlb_reconcile__check(next, err, errlen) ?: announce_allowed(next, err, errlen);
 	if (ret)
 		goto out;
 	ret = xlb_plan__build(d->cfg, next, plan ? plan : &local);
@@ -371,10 +431,31 @@ int xlb_daemon__apply(struct xlb_daemon *d, const struct xlb_config *desired, bo
 	if (xlb_supervisor__sync(d->sup, d->cfg, NULL, NULL))
 		pr_err("health checks: out of memory following the change");
 	xlb_supervisor__mark_published(d->sup, true);
+	announce_sync(d);
 out:
 	if (ret && plan)
 		xlb_plan__free(plan);
 	xlb_config__free(next);
+	return ret;
+}
+
+int xlb_daemon__set_drained(struct xlb_daemon *d, bool drained, char *err, size_t errlen)
+{
+	struct xlb_config *next;
+	int ret;
+
+	if (!d->cfg->announce.table)
+		return xlb_err(err, errlen, -EINVAL,
+			       "announcing is off (announce.table is 0): there is nothing to %s",
+			       drained ? "drain" : "undrain");
+	ret = xlb_config__dup(d->cfg, &next);
+	if (ret)
+		return xlb_err(err, errlen, ret, "out of memory");
+	next->announce.drained = drained;
+	ret = xlb_daemon__apply(d, next, false, NULL, err, errlen);
+	xlb_config__free(next);
+	if (!ret)
+		pr_info("announce: %s", drained ? "drained: every VIP withdrawn" : "undrained");
 	return ret;
 }
 
@@ -387,6 +468,7 @@ int xlb_daemon__reload(struct xlb_daemon *d, char *err, size_t errlen)
 	ret = xlb_config__load_file(d->config_path, &cfg, msg, sizeof(msg));
 	if (ret)
 		return xlb_err(err, errlen, ret, "%s", msg);
+	xlb_config__keep_drained(cfg, d->cfg);
 	ret = xlb_daemon__apply(d, cfg, false, NULL, err, errlen);
 	xlb_config__free(cfg);
 	return ret;

@@ -48,6 +48,7 @@ struct xlb_daemon {
 	time_t started;
 	struct event *lc_timer; /* recounts lc's active flows (XLB_LC_RECOUNT_MS) */
 	struct event *attach_timer; /* checks the programs are attached */
+	struct xlb_announcer *announcer; /* VIP routes for the routing daemon */
 };
 
 /* How often xlbd recounts lc backends' active flows from the connection
@@ -62,6 +63,14 @@ struct xlb_daemon {
  * doing. Restarting xlbd attaches it again.
  */
 #define XLB_ATTACH_CHECK_MS 1000
+/* The announced routes are checked on the same tick, and at once after
+ * every change of what is in service (announce.h).
+ */
+
+/* POST /v1/announce/{drain,undrain}: drained is persisted like any change.
+ * -EINVAL with a message when announcing is off.
+ */
+int xlb_daemon__set_drained(struct xlb_daemon *d, bool drained, char *err, size_t errlen);
 
 /*
  * Loads <state_dir>/state.yaml if present (it is the truth), else the config

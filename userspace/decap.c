@@ -46,7 +46,7 @@ static int attach(struct xlb_decap *d, char *err, size_t errlen)
 	if (ret)
 		return xlb_err(err, errlen, ret, "libxdp: %s", strerror(-ret));
 	/* libxdp tries its dispatcher first and falls back to attaching the
-	 * single program where the kernel refuses the dispatcher (KERNEL-NOTES 4).
+	 * single program where the kernel refuses the dispatcher (docs/KERNEL.md).
 	 */
 	ret = xdp_program__attach(prog, d->ifindex, d->mode, 0);
 	if (ret) {

@@ -357,7 +357,7 @@ static int ensure_bpffs(char *err, size_t errlen)
 
 	if (!statfs("/sys/fs/bpf", &st) && st.f_type == BPF_FS_MAGIC_NUMBER)
 		return 0;
-	/* `ip netns exec` gives a fresh /sys without a bpffs (KERNEL-NOTES 3) */
+	/* `ip netns exec` gives a fresh /sys without a bpffs (docs/KERNEL.md, veth trap 3) */
 	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
 		return xlb_err(err, errlen, -errno, "cannot mount bpffs on /sys/fs/bpf: %s",
 			       strerror(errno));
@@ -611,7 +611,7 @@ static int attach(struct xlb_dp *dp, char *err, size_t errlen)
 	if (ret)
 		return xlb_err(err, errlen, ret, "libxdp: %s", strerror(-ret));
 	/* libxdp tries its dispatcher first and falls back to a plain attach
-	 * where the kernel refuses it (KERNEL-NOTES 4).
+	 * where the kernel refuses it (docs/KERNEL.md, "libxdp's dispatcher").
 	 */
 	ret = xdp_program__attach(prog, dp->ifindex, dp->mode, 0);
 	xdp_program__close(prog);

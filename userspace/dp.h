@@ -90,7 +90,7 @@ int xlb_dp__vip_update(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum x
 		       enum xlb_forward fwd, char *err, size_t errlen);
 
 /*
- * A VIP's rate limits (DESIGN.md step 3). A rate of 0 is off and costs the
+ * A VIP's rate limits (docs/ARCHITECTURE.md, step 3). A rate of 0 is off and costs the
  * VIP's packets nothing. Every field is a __u32, which the arithmetic
  * (bpf/ratelimit.h) handles whole: rates up to 4,294,967,295/s, bursts as
  * large, any idle time.

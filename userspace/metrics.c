@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <event2/buffer.h>
 
+#include "userspace/announce.h"
 #include "userspace/counters.h"
 #include "userspace/daemon.h"
 #include "userspace/metrics.h"
@@ -446,6 +447,23 @@ static void build_info(struct xlb_expo *e, const struct xlb_daemon *d)
 	}
 }
 
+static void announce_family(struct xlb_expo *e, const struct xlb_daemon *d)
+{
+	char labels[256];
+	size_t n;
+
+	xlb_expo__family(e, "xlb_vip_announced", "gauge",
+			 "1 while the VIP's address is announced to the routers (its route is "
+			 "in announce.table), else 0; always 0 with announcing off.");
+	for (unsigned int i = 0; i < d->cfg->n_vips; i++) {
+		const struct xlb_config_vip *v = &d->cfg->vips[i];
+
+		n = xlb_expo__label(labels, sizeof(labels), 0, "vip", v->vip);
+		xlb_expo__u64(e, "xlb_vip_announced", labels, n, NULL,
+			      d->announcer && xlb_announce__vip_announced(d->announcer, v));
+	}
+}
+
 /* One sample per VIP of a per-VIP counter at byte offset off in xlb_vip_stats. */
 static void vip_family(struct xlb_expo *e, const struct xlb_counters *c,
 		       const struct xlb_expo_labels *vl, const char *name, const char *help,
@@ -679,6 +697,7 @@ static int render(struct xlb_daemon *d, FILE *f)
 		goto out;
 	xlb_expo__init(e, f);
 	build_info(e, d);
+	announce_family(e, d);
 	vip_families(e, d->cfg, &c, &vl);
 	backend_families(e, d->cfg, &c, &bl);
 	xlb_expo__flush(e);

@@ -20,10 +20,7 @@
 #include <linux/rtnetlink.h>
 
 #include "userspace/neigh.h"
-
-/* Large enough for any single RTM_NEWLINK reply (they carry stats). */
-#define NL_BUF_SIZE 32768
-#define NL_REQ_SIZE 512
+#include "userspace/nl.h"
 
 /* The kernel's NUD_VALID (include/net/neighbour.h), not in the uapi. */
 #define NEIGH_NUD_VALID \
@@ -34,17 +31,6 @@
 #define NEIGH_POLL_MAX_MS 50
 
 #define NEIGH_LLADDR_MAX 32 /* MAX_ADDR_LEN */
-
-struct nl {
-	struct mnl_socket *sk;
-	unsigned int portid;
-	unsigned int seq;
-};
-
-struct attrs {
-	const struct nlattr **tb;
-	unsigned int max;
-};
 
 struct route {
 	bool found;
@@ -170,69 +156,10 @@ static int addr_len(int family)
 	return family == AF_INET ? 4 : 16;
 }
 
-static int nl_open(struct nl *nl)
-{
-	int ret;
-
-	nl->sk = mnl_socket_open(NETLINK_ROUTE);
-	if (!nl->sk)
-		return -errno;
-	if (mnl_socket_bind(nl->sk, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		mnl_socket_close(nl->sk);
-		return ret;
-	}
-	nl->portid = mnl_socket_get_portid(nl->sk);
-	nl->seq = time(NULL);
-	return 0;
-}
-
-static void nl_close(struct nl *nl)
-{
-	mnl_socket_close(nl->sk);
-}
-
-/*
- * Send one request and pass each reply to cb (may be NULL) until the kernel's
- * ACK. Returns 0 or -errno (the kernel's error for the request).
- */
-static int nl_talk(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
-{
-	_Alignas(struct nlmsghdr) char buf[NL_BUF_SIZE];
-	ssize_t n;
-	int ret;
-
-	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = ++nl->seq;
-	if (mnl_socket_sendto(nl->sk, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	for (;;) {
-		n = mnl_socket_recvfrom(nl->sk, buf, sizeof(buf));
-		if (n < 0)
-			return -errno;
-		errno = 0;
-		ret = mnl_cb_run(buf, n, nlh->nlmsg_seq, nl->portid, cb, data);
-		if (ret < 0)
-			return errno ? -errno : -EPROTO;
-		if (ret == MNL_CB_STOP)
-			return 0;
-	}
-}
-
-static int attr_cb(const struct nlattr *attr, void *data)
-{
-	struct attrs *a = data;
-	unsigned int type = mnl_attr_get_type(attr);
-
-	if (type <= a->max) /* newer attributes than ours are skipped */
-		a->tb[type] = attr;
-	return MNL_CB_OK;
-}
-
 static int route_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[RTA_MAX + 1] = {};
-	struct attrs a = { tb, RTA_MAX };
+	struct xlb_nl_attrs a = { tb, RTA_MAX };
 	struct route *rt = data;
 	const struct rtmsg *rtm;
 	const struct rtvia *via;
@@ -245,7 +172,7 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_ERROR;
 	}
 	rtm = mnl_nlmsg_get_payload(nlh);
-	mnl_attr_parse(nlh, sizeof(*rtm), attr_cb, &a);
+	mnl_attr_parse(nlh, sizeof(*rtm), xlb_nl__attr_cb, &a);
 
 	rt->found = true;
 	rt->type = rtm->rtm_type;
@@ -271,9 +198,9 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int route_get(struct nl *nl, int ifindex, int family, const void *addr, struct route *rt)
+static int route_get(struct xlb_nl *nl, int ifindex, int family, const void *addr, struct route *rt)
 {
-	_Alignas(struct nlmsghdr) char req[NL_REQ_SIZE];
+	_Alignas(struct nlmsghdr) char req[XLB_NL_REQ_SIZE];
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
 	int ret;
@@ -293,7 +220,7 @@ static int route_get(struct nl *nl, int ifindex, int family, const void *addr, s
 		mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
 
 	memset(rt, 0, sizeof(*rt));
-	ret = nl_talk(nl, nlh, route_cb, rt);
+	ret = xlb_nl__talk(nl, nlh, route_cb, rt);
 	if (!ret && !rt->found)
 		ret = -EPROTO;
 	return ret;
@@ -302,7 +229,7 @@ static int route_get(struct nl *nl, int ifindex, int family, const void *addr, s
 static int neigh_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[NDA_MAX + 1] = {};
-	struct attrs a = { tb, NDA_MAX };
+	struct xlb_nl_attrs a = { tb, NDA_MAX };
 	struct neigh *n = data;
 	const struct ndmsg *ndm;
 	int len;
@@ -314,7 +241,7 @@ static int neigh_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_ERROR;
 	}
 	ndm = mnl_nlmsg_get_payload(nlh);
-	mnl_attr_parse(nlh, sizeof(*ndm), attr_cb, &a);
+	mnl_attr_parse(nlh, sizeof(*ndm), xlb_nl__attr_cb, &a);
 
 	n->found = true;
 	n->state = ndm->ndm_state;
@@ -330,9 +257,9 @@ static int neigh_cb(const struct nlmsghdr *nlh, void *data)
 }
 
 /* Read the entry for addr on ifindex; n->found is false when there is none. */
-static int neigh_get(struct nl *nl, int ifindex, int family, const void *addr, struct neigh *n)
+static int neigh_get(struct xlb_nl *nl, int ifindex, int family, const void *addr, struct neigh *n)
 {
-	_Alignas(struct nlmsghdr) char req[NL_REQ_SIZE];
+	_Alignas(struct nlmsghdr) char req[XLB_NL_REQ_SIZE];
 	struct nlmsghdr *nlh;
 	struct ndmsg *ndm;
 	int ret;
@@ -345,7 +272,7 @@ static int neigh_get(struct nl *nl, int ifindex, int family, const void *addr, s
 	mnl_attr_put(nlh, NDA_DST, addr_len(family), addr);
 
 	memset(n, 0, sizeof(*n));
-	ret = nl_talk(nl, nlh, neigh_cb, n);
+	ret = xlb_nl__talk(nl, nlh, neigh_cb, n);
 	return ret == -ENOENT ? 0 : ret;
 }
 
@@ -354,9 +281,9 @@ static int neigh_get(struct nl *nl, int ifindex, int family, const void *addr, s
  * waiting for it would: NTF_USE runs neigh_event_send() on the entry, and
  * NLM_F_CREATE creates the entry first (state NONE) when it is missing.
  */
-static int neigh_kick(struct nl *nl, int ifindex, int family, const void *addr)
+static int neigh_kick(struct xlb_nl *nl, int ifindex, int family, const void *addr)
 {
-	_Alignas(struct nlmsghdr) char req[NL_REQ_SIZE];
+	_Alignas(struct nlmsghdr) char req[XLB_NL_REQ_SIZE];
 	struct nlmsghdr *nlh;
 	struct ndmsg *ndm;
 
@@ -370,7 +297,7 @@ static int neigh_kick(struct nl *nl, int ifindex, int family, const void *addr)
 	ndm->ndm_flags = NTF_USE;
 	mnl_attr_put(nlh, NDA_DST, addr_len(family), addr);
 
-	return nl_talk(nl, nlh, NULL, NULL);
+	return xlb_nl__talk(nl, nlh, NULL, NULL);
 }
 
 /*
@@ -379,7 +306,7 @@ static int neigh_kick(struct nl *nl, int ifindex, int family, const void *addr)
  * for its own ucast_solicit probes). -ETIMEDOUT leaves the last seen state
  * in n.
  */
-static int neigh_wait(struct nl *nl, int ifindex, int family, const void *addr, int timeout_ms,
+static int neigh_wait(struct xlb_nl *nl, int ifindex, int family, const void *addr, int timeout_ms,
 		      struct neigh *n)
 {
 	long long deadline = now_ms() + timeout_ms, left;
@@ -422,7 +349,7 @@ int xlb_neigh__resolve(int ifindex, int family, const void *addr, bool on_link_o
 	const void *hop = addr;
 	struct route rt;
 	struct neigh n;
-	struct nl nl;
+	struct xlb_nl nl;
 	int ret;
 
 	set_err(err, errlen, "%s", "");
@@ -434,7 +361,7 @@ int xlb_neigh__resolve(int ifindex, int family, const void *addr, bool on_link_o
 	addr_str(family, addr, dst_str);
 	if_name(ifindex, ifname);
 
-	ret = nl_open(&nl);
+	ret = xlb_nl__open(&nl);
 	if (ret) {
 		set_err(err, errlen, "rtnetlink socket: %s", strerror(-ret));
 		return ret;
@@ -502,14 +429,14 @@ int xlb_neigh__resolve(int ifindex, int family, const void *addr, bool on_link_o
 	}
 	memcpy(mac, n.lladdr, ETH_ALEN);
 out:
-	nl_close(&nl);
+	xlb_nl__close(&nl);
 	return ret;
 }
 
 static int link_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[IFLA_MAX + 1] = {};
-	struct attrs a = { tb, IFLA_MAX };
+	struct xlb_nl_attrs a = { tb, IFLA_MAX };
 	struct link *l = data;
 	const struct ifinfomsg *ifi;
 	int len;
@@ -521,7 +448,7 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_ERROR;
 	}
 	ifi = mnl_nlmsg_get_payload(nlh);
-	mnl_attr_parse(nlh, sizeof(*ifi), attr_cb, &a);
+	mnl_attr_parse(nlh, sizeof(*ifi), xlb_nl__attr_cb, &a);
 
 	l->found = true;
 	if (tb[IFLA_ADDRESS]) {
@@ -536,12 +463,12 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 
 int xlb_neigh__if_mac(int ifindex, __u8 mac[6], char *err, size_t errlen)
 {
-	_Alignas(struct nlmsghdr) char req[NL_REQ_SIZE];
+	_Alignas(struct nlmsghdr) char req[XLB_NL_REQ_SIZE];
 	char ifname[IF_NAMESIZE];
 	struct ifinfomsg *ifi;
 	struct nlmsghdr *nlh;
 	struct link l = {};
-	struct nl nl;
+	struct xlb_nl nl;
 	int ret;
 
 	set_err(err, errlen, "%s", "");
@@ -549,7 +476,7 @@ int xlb_neigh__if_mac(int ifindex, __u8 mac[6], char *err, size_t errlen)
 		set_err(err, errlen, "invalid argument");
 		return -EINVAL;
 	}
-	ret = nl_open(&nl);
+	ret = xlb_nl__open(&nl);
 	if (ret) {
 		set_err(err, errlen, "rtnetlink socket: %s", strerror(-ret));
 		return ret;
@@ -560,7 +487,7 @@ int xlb_neigh__if_mac(int ifindex, __u8 mac[6], char *err, size_t errlen)
 	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
-	ret = nl_talk(&nl, nlh, link_cb, &l);
+	ret = xlb_nl__talk(&nl, nlh, link_cb, &l);
 	if (!ret && !l.found)
 		ret = -EPROTO;
 	if (ret) {
@@ -575,6 +502,6 @@ int xlb_neigh__if_mac(int ifindex, __u8 mac[6], char *err, size_t errlen)
 	}
 	memcpy(mac, l.addr, ETH_ALEN);
 out:
-	nl_close(&nl);
+	xlb_nl__close(&nl);
 	return ret;
 }

@@ -8,7 +8,8 @@
  *                 it holds need no capability (explain reads tables through
  *                 kept descriptors too: by id would need CAP_SYS_ADMIN);
  *   CAP_NET_ADMIN RTM_NEWNEIGH with NTF_USE, to make the kernel resolve a
- *                 new backend's (or next hop's) MAC address.
+ *                 new backend's (or next hop's) MAC address; RTM_NEWROUTE
+ *                 and RTM_DELROUTE for the announced VIP routes.
  * Everything else goes from the effective, permitted, inheritable, ambient
  * and bounding sets, and no_new_privs is set. On a kernel without CAP_BPF
  * (before 5.8), CAP_SYS_ADMIN is kept in its place.

@@ -503,6 +503,22 @@ int xlb_supervisor__effective(struct xlb_supervisor *s, const struct xlb_config 
 	return 0;
 }
 
+unsigned int xlb_supervisor__healthy_in_table(struct xlb_supervisor *s,
+					      const struct xlb_config_vip *v)
+{
+	unsigned int n = 0;
+
+	for (unsigned int j = 0; s->pub_valid && j < v->n_backends; j++) {
+		struct entry *e;
+		struct key k;
+
+		make_key(&k, v, &v->backends[j]);
+		e = find(s, &k);
+		n += e && e->pub && !e->pub_drained && !e->br.panic_kept;
+	}
+	return n;
+}
+
 static bool vip_panic(struct xlb_supervisor *s, const struct xlb_config_vip *v)
 {
 	for (unsigned int j = 0; j < v->n_backends; j++) {

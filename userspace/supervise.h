@@ -64,6 +64,14 @@ int xlb_supervisor__effective(struct xlb_supervisor *s, const struct xlb_config 
  */
 void xlb_supervisor__mark_published(struct xlb_supervisor *s, bool ok);
 
+/*
+ * How many of v's backends the data path's table holds by their own health:
+ * published with a weight, not drained, not kept there only by panic mode.
+ * 0 until a publish succeeded.
+ */
+unsigned int xlb_supervisor__healthy_in_table(struct xlb_supervisor *s,
+					      const struct xlb_config_vip *v);
+
 /* GET /v1/health: {"vips":[...]} for cfg (one VIP when only is not NULL). */
 json_t *xlb_supervisor__health_json(struct xlb_supervisor *s, const struct xlb_config *cfg,
 				    const struct xlb_config_vip *only);

@@ -1099,6 +1099,54 @@ static int do_health(struct ctl *ctl, const struct args *a)
 	return ret;
 }
 
+static void print_announce(json_t *j)
+{
+	json_t *addrs = json_object_get(j, "addresses"), *ad, *v;
+	size_t i, k;
+
+	if (!jint(j, "table")) {
+		printf("announcing is off (announce.table is 0)\n");
+		return;
+	}
+	printf("table %lld (routes of protocol %lld), min_healthy %lld%s\n", jint(j, "table"),
+	       jint(j, "protocol"), jint(j, "min_healthy"),
+	       json_is_true(json_object_get(j, "drained")) ? ", DRAINED" : "");
+	printf("%-40s  %-9s  %s\n", "ADDRESS / VIP", "ANNOUNCED", "DETAIL");
+	json_array_foreach(addrs, i, ad) {
+		bool on = json_is_true(json_object_get(ad, "announced"));
+		char via[64];
+
+		snprintf(via, sizeof(via), "via %s", jstr(ad, "interface"));
+		printf("%-40s  %-9s  %s\n", jstr(ad, "address"), on ? "yes" : "NO",
+		       on ? via : jstr(ad, "reason"));
+		json_array_foreach(json_object_get(ad, "vips"), k, v) {
+			const char *warn = json_string_value(json_object_get(v, "warning"));
+
+			printf("  %-38s  %-9s  %lld of %lld backends up%s%s\n", jstr(v, "vip"),
+			       jstr(v, "algorithm"), jint(v, "backends_up"), jint(v, "backends"),
+			       warn ? "; warning: " : "", warn ? warn : "");
+		}
+	}
+}
+
+static int do_announce(struct ctl *ctl, const struct args *a)
+{
+	(void)a;
+	return simple(ctl, "GET", "/v1/announce", NULL, print_announce);
+}
+
+static int do_announce_drain(struct ctl *ctl, const struct args *a)
+{
+	(void)a;
+	return simple(ctl, "POST", "/v1/announce/drain", NULL, print_announce);
+}
+
+static int do_announce_undrain(struct ctl *ctl, const struct args *a)
+{
+	(void)a;
+	return simple(ctl, "POST", "/v1/announce/undrain", NULL, print_announce);
+}
+
 static int do_config_export(struct ctl *ctl, const struct args *a)
 {
 	struct ctl_http_resp resp;
@@ -1216,6 +1264,18 @@ static const struct cmd cmds[] = {
 	  "                  blocks of lines; with -j one JSON object per refresh\n"
 	  "  --interval S    seconds between refreshes (default 1)\n"
 	  "  --count N       stop after N refreshes (default: until interrupted)" },
+	/* the verbs before the bare object: run() takes the first match */
+	{ "announce", "drain", do_announce_drain, {}, 0, "",
+	  "announce drain",
+	  "Withdraw every VIP of this host from the routers (maintenance: drain, wait,\n"
+	  "stop). The data path keeps forwarding whatever still arrives. Persisted." },
+	{ "announce", "undrain", do_announce_undrain, {}, 0, "",
+	  "announce undrain",
+	  "Announce this host's ready VIPs again." },
+	{ "announce", NULL, do_announce, {}, 0, "",
+	  "announce",
+	  "Show each VIP address: announced to the routers (its route in announce.table)\n"
+	  "or why not, and its VIPs' backends in service." },
 	{ "config", "export", do_config_export, {}, 0, "",
 	  "config export",
 	  "Print the current state as YAML, loadable by xlbd --config." },
@@ -1362,7 +1422,7 @@ static int run(struct ctl *ctl, int argc, char **argv)
 	if (!known) {
 		fprintf(stderr, "xlbctl: unknown object '%s'\n"
 				"usage: xlbctl [--socket PATH] [-j] "
-				"{status|vip|backend|health|stats|config} ... (see 'xlbctl --help')\n",
+				"{status|vip|backend|health|explain|stats|announce|config} ... (see 'xlbctl --help')\n",
 			argv[0]);
 		return -EINVAL;
 	}

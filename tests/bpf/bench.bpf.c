@@ -3,7 +3,7 @@
  * Benchmark harness programs (tests/bench_dp.c).
  *
  * BPF_PROG_TEST_RUN with repeat=N reruns a program on the same buffer without
- * restoring it (KERNEL-NOTES 9): after one encapsulation every later
+ * restoring it (docs/KERNEL.md, "Test runs reuse the buffer"): after one encapsulation every later
  * iteration would see an IPIP packet and take another path. bench_restore
  * puts the original frame back before each iteration, optionally makes it a
  * new flow by writing a counter into the source address and port, and then

@@ -3,7 +3,7 @@
  * Passes every frame. Test topologies attach it, in native mode, to the
  * switch-side peer of a veth whose other end runs an XDP_TX program: veth
  * delivers XDP_TX frames only when the peer has a native XDP program
- * (KERNEL-NOTES 1); without one they are dropped as rx_queue_N_xdp_tx_errors.
+ * (docs/KERNEL.md, veth trap 1); without one they are dropped as rx_queue_N_xdp_tx_errors.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>

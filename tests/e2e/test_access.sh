@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #
-# Who may use xlbd, and what it keeps (issue 8, item 5):
+# Who may use xlbd, and what it keeps (docs/OPERATIONS.md, "Privileges"):
 #  - the API socket is root:root 0600, or root:GROUP 0660 with
 #    --socket-group; an unknown group stops xlbd at startup;
 #  - every API request is checked against the peer's credentials: a user

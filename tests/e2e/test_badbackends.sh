@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #
-# Misbehaving backends (issue 8, item 3), each behind the same VIP:
+# Misbehaving backends (docs/TESTING.md), each behind the same VIP:
 #   be1 accepts connections and never answers;
 #   be2 resets every connection (RST);
 #   be3 answers, but only after 2 s, past the 250 ms check timeout;

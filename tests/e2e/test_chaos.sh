@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #
-# Chaos (issue 8, item 3): for CHAOS_SECONDS (20 in `make test`, 60 in
+# Chaos (docs/TESTING.md): for CHAOS_SECONDS (20 in `make test`, 60 in
 # `make chaos`), a random backend's server is stopped or started every 1 to
 # 2 s (at most two of four down at once), while a client makes HTTP
 # requests through the VIP back to back, each on a new connection. A

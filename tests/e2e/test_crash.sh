@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #
-# kill -9 at random points (issue 8, item 3). KILL_ITERATIONS times (12 in
+# kill -9 at random points (docs/TESTING.md). KILL_ITERATIONS times (12 in
 # `make test`, 30 in `make chaos`):
 # start a change (`xlbctl config apply` of the other of two configs, or a
 # backend added/removed), SIGKILL xlbd after a random 0-50 ms

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #
-# A state directory that refuses writes (issue 8, item 3): a 64 KiB tmpfs
+# A state directory that refuses writes (docs/TESTING.md): a 64 KiB tmpfs
 # as the state directory, filled up, then remounted read-only. Each time a
 # change (add a VIP, add a backend, config apply) is refused with an error
 # naming the problem, and nothing of the running state moves: the state

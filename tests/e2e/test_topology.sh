@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #
 # The test topology itself (scripts/topology.sh), without xlbd: hosts,
-# addresses, routes, the KERNEL-NOTES settings and the backends' servers in
+# addresses, routes, the veth-trap settings (docs/KERNEL.md) and the backends' servers in
 # l2dsr mode, and a further balancer namespace (add-lb); in ipip mode,
 # xlb-decap attached on every backend and really decapsulating; after each
 # `down`, nothing left.
