@@ -20,8 +20,11 @@
 #  6. host death while a backend is added: the share of connections broken,
 #     printed beside the prediction (share ECMP moved x share of Maglev
 #     slots changed); no pass/fail on it.
-# FLEET_ANNOUNCE=manual (debugging without xlbd's announce) runs 1, 2, 4, 6
-# with hand-added routes.
+# Prints each scenario's figures (convergence times, stalls, break share)
+# and the total time at the end. FLEET_MODE=ipip runs it with IPIP
+# backends (default l2dsr), FLEET_CONNS sets the connections (240);
+# FLEET_ANNOUNCE=manual (debugging BIRD without xlbd's announce) runs 1, 2,
+# 4 and 6 with hand-added routes.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$XLBT_ROOT/scripts/fleet.sh"
@@ -118,7 +121,8 @@ for e in sorted(json.load(sys.stdin), key=lambda e: int.from_bytes(bytes(int(b, 
 }
 
 # ---- topology: 3 lbs, 4 backends of which 3 configured (be4: scenario 6)
-fleet_up "$P" 3 4 l2dsr 3 || fail "fleet did not come up"
+MODE=${FLEET_MODE:-l2dsr} # or ipip
+fleet_up "$P" 3 4 "$MODE" 3 || fail "fleet did not come up"
 for i in 1 2 3; do
 	wait_until 20 fleet_established "$P" $i || fail "lb$i: no BGP session to the router"
 done
