@@ -64,7 +64,7 @@ TEST_BINS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 PREFIX   ?= /usr/local
 
-.PHONY: all deps test chaos demo bench bench-e2e bench-health clean install format
+.PHONY: all deps test chaos demo demo-fleet bench bench-e2e bench-health clean install format
 all: $(BPF_OBJ) $(SKELS) $(BUILD)/libxlb.a $(PROGS) $(TEST_BINS)
 
 deps:
@@ -114,6 +114,10 @@ chaos: deps all
 
 demo: deps all
 	$(Q)bash scripts/demo.sh
+
+# Three xlb hosts behind an ECMP router (BGP + BFD with BIRD): one dies.
+demo-fleet: deps all
+	$(Q)bash scripts/demo_fleet.sh
 
 bench: deps all
 	$(Q)$(BUILD)/tests/bench_dp

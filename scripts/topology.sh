@@ -20,6 +20,7 @@
 #   PREFIX-client  eth0 198.18.0.1/24 2001:2::1/64; VIPs routed via the lb
 #   PREFIX-lb      eth0 198.18.0.2/24 2001:2::2/64
 #   PREFIX-lbNAME  (add-lb) eth0 V4/24: another balancer beside the lb
+#   PREFIX-router  (scripts/fleet.sh, which builds on this file)
 #   PREFIX-beI     eth0 198.18.0.(10+I)/24 2001:2::(10+I)/64; VIPs on lo;
 #                  HTTP on :80 answering "beI\n" (GET /bytes/N: N bytes;
 #                  503 while the file RUN/beI/down exists); UDP on :53
@@ -147,7 +148,7 @@ _topo_kill() {
 
 _topo_namespaces() {
 	ip netns list 2>/dev/null | awk '{print $1}' |
-		grep -E "^$1-(sw|client|lb[a-z0-9]*|be[0-9]+)\$" || true
+		grep -E "^$1-(sw|client|router|lb[a-z0-9]*|be[0-9]+)\$" || true
 }
 
 _topo_check_prefix() {
@@ -379,6 +380,37 @@ _topo_xdp_pass() {
 		"$XLB_TOPO_ROOT/build/tests/xdp_pass.bpf.o" "$2"
 }
 
+# _topo_backend PREFIX I MODE: beI's namespace (made by _topo_node) gets its
+# addresses, every VIP of $TOPO_VIPS on lo, xlb-decap for them in ipip mode,
+# and its server (not waited for). scripts/fleet.sh uses it too.
+_topo_backend() {
+	local prefix=$1 i=$2 mode=$3 run role ns v
+	run=$(topo_run_dir "$prefix")
+	role=be$i
+	ns=$(topo_ns "$prefix" "$role")
+	mkdir -p "$run/$role"
+	echo "$role" >"$run/$role/index.html"
+	ip -n "$ns" addr add "$(topo_be4 "$i")/24" dev eth0
+	ip -n "$ns" addr add "$(topo_be6 "$i")/64" dev eth0 nodad
+	for v in $TOPO_VIPS; do
+		case $v in
+		*:*) ip -n "$ns" addr add "$v/128" dev lo nodad ;;
+		*) ip -n "$ns" addr add "$v/32" dev lo ;;
+		esac
+	done
+	# Never answer ARP for the VIPs on lo, never source from them.
+	ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.arp_ignore=1 \
+		net.ipv4.conf.all.arp_announce=2 \
+		net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2
+	if [ "$mode" = ipip ]; then
+		topo_exec_argv "$prefix" "$role"
+		"${TOPO_EXEC[@]}" "$XLB_TOPO_ROOT/build/xlb-decap" attach eth0 $TOPO_VIPS \
+			</dev/null >"$run/$role/decap.log" 2>&1 &
+		_topo_record "$run/$role/decap.pid" $!
+	fi
+	_topo_spawn_http "$prefix" "$i"
+}
+
 # add-lb: a further lb-like namespace on the bridge, for benchmarks that
 # run other balancers next to xlb's lb (scripts/bench_e2e.sh). No backend
 # routes or VIPs: the caller sets up what it runs there.
@@ -477,27 +509,7 @@ _topo_up() {
 
 	_topo_write_server "$run/server.py"
 	for ((i = 1; i <= n; i++)); do
-		role=be$i
-		ns=$(topo_ns "$prefix" "$role")
-		mkdir -p "$run/$role"
-		echo "$role" >"$run/$role/index.html"
-		_topo_addr "$role" "$(topo_be4 $i)" "$(topo_be6 $i)"
-		ip -n "$ns" addr add $TOPO_VIP4/32 dev lo
-		ip -n "$ns" addr add $TOPO_VIP4_SPARE/32 dev lo
-		ip -n "$ns" addr add $TOPO_VIP6/128 dev lo nodad
-		ip -n "$ns" addr add $TOPO_VIP6_SPARE/128 dev lo nodad
-		# Never answer ARP for the VIPs on lo, never source from them.
-		ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.arp_ignore=1 \
-			net.ipv4.conf.all.arp_announce=2 \
-			net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2
-		if [ $mode = ipip ]; then
-			topo_exec_argv "$prefix" "$role"
-			"${TOPO_EXEC[@]}" "$XLB_TOPO_ROOT/$decap" attach eth0 $TOPO_VIPS \
-				</dev/null >"$run/$role/decap.log" 2>&1 &
-			pid=$!
-			_topo_record "$run/$role/decap.pid" $pid
-		fi
-		_topo_spawn_http "$prefix" "$i"
+		_topo_backend "$prefix" $i $mode
 	done
 	for ((i = 1; i <= n; i++)); do
 		_topo_wait_http "$prefix" "$i"
