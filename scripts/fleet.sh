@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #
-# Fleet topology (DESIGN.md "Fleet"): a client behind a router that spreads
-# the VIPs over several xlb hosts by ECMP, learnt over BGP + BFD from each
-# host's BIRD, which announces what that host's xlbd keeps in table 100.
+# Fleet topology (docs/OPERATIONS.md, "Several xlb hosts"): a client
+# behind a router that spreads the VIPs over several xlb hosts by ECMP,
+# learnt over BGP + BFD from each host's BIRD, which announces what that
+# host's xlbd keeps in table 100.
 # Built on scripts/topology.sh: same run directory, PID files, bpffs per
 # namespace, backends and `down`.
 #

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #
-# The fleet (issue 18): xlb hosts behind an ECMP router, each announcing
+# The fleet: xlb hosts behind an ECMP router, each announcing
 # its VIPs through xlbd's table 100 and BIRD (contrib/bird/bird.conf) over
 # BGP + BFD; scripts/fleet.sh builds it once, the scenarios run in turn,
 # each with CONNS long-lived connections asking every 100 ms
