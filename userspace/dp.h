@@ -27,7 +27,10 @@ struct xlb_dp_opts {
 	__u32 conntrack_size; /* flows per family; 0: XLB_CONNTRACK_DEFAULT_SIZE */
 	__be32 ipip_src4;     /* outer IPv4 source prefix (/16) */
 	__be32 ipip_src6[4];  /* outer IPv6 source prefix (/96) */
-	__u8 if_mac[6];	      /* all zero: read from ifname */
+	/* The data path acts only on frames sent to this MAC, and sends from
+	 * it. All zero: read from ifname, at every open (adoption included).
+	 */
+	__u8 if_mac[6];
 	bool test_poison;     /* tests: fill new headroom with 0xFF */
 	int neigh_timeout_ms; /* MAC resolution; 0: 1000 ms */
 	bool test_clock;      /* tests: the data path's time is xlb_dp__test_clock_set()'s */
