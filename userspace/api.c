@@ -155,7 +155,8 @@ static json_t *vip_stats_json(const struct xlb_config_vip *v, const struct xlb_v
 static json_t *global_stats_json(const struct xlb_dp_stats *g)
 {
 	return json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I}}", "rx",
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I}, s:I, s:I}",
+	    "rx",
 	    (json_int_t)g->rx, "pass_not_ip", (json_int_t)g->pass_not_ip, "pass_not_vip",
 	    (json_int_t)g->pass_not_vip, "pass_other_l4", (json_int_t)g->pass_other_l4,
 	    "tx_new_flow", (json_int_t)g->tx_new_flow, "tx_established",
@@ -164,7 +165,8 @@ static json_t *global_stats_json(const struct xlb_dp_stats *g)
 	    drops_json(g->drops), "flow_cache", "hits_ipv4", (json_int_t)g->flow_cache_hits[0],
 	    "hits_ipv6", (json_int_t)g->flow_cache_hits[1], "bypasses_ipv4",
 	    (json_int_t)g->flow_cache_bypasses[0], "bypasses_ipv6",
-	    (json_int_t)g->flow_cache_bypasses[1]);
+	    (json_int_t)g->flow_cache_bypasses[1], "pass_other_host",
+	    (json_int_t)g->pass_other_host, "pass_multicast", (json_int_t)g->pass_multicast);
 }
 
 /* ---- helpers ----------------------------------------------------------------- */
