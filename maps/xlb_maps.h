@@ -487,7 +487,8 @@ struct xlb_decap_stats {
 	__u64 decap4in6;   /* IPv4-in-IPv6 stripped */
 	__u64 pass;	   /* not for us: untouched */
 	__u64 drop_malformed;
-	__u64 reserved[2];
+	__u64 pass_other_mac; /* not addressed to the interface's MAC: untouched */
+	__u64 reserved;
 };
 
 /*
