@@ -28,7 +28,9 @@
 #include "lib/pkt.h"
 #include "userspace/dp.h"
 #include "userspace/log.h"
+#include "userspace/maglev.h"
 #include "userspace/reconcile.h"
+#include "userspace/table_digest.h"
 
 /* The balancer's interface MAC: the address pkt_build() sends frames to, as
  * the data path acts only on frames addressed to its interface.
@@ -842,6 +844,68 @@ static void test_empty_vip_drops(void **state)
 	assert_int_equal(stats(fx).drops[XLB_DROP_NO_BACKEND], 1);
 	assert_int_equal(xlb_dp__vip_stats(fx->dp, &v, &vs), 0);
 	assert_int_equal(vs.drops[XLB_DROP_NO_BACKEND], 1);
+}
+
+/*
+ * The live table's digest is over backend addresses: two VIPs given the
+ * same backends in opposite orders hold different ids in their tables but
+ * get the same digest, the one the userspace builder's table of those
+ * addresses has; a weight changed changes it; it follows the change back.
+ */
+static void test_table_digest(void **state)
+{
+	static const __u16 weights[] = { 100, 50, 300, 1, 100, 7 };
+	struct fixture *fx = *state;
+	struct xlb_vip_addr a = vip("198.18.1.110:80/tcp"), b = vip("198.18.1.111:80/tcp");
+	struct xlb_vip_addr none = vip("198.18.1.112:80/tcp");
+	struct xlb_dp_backend fwd[6], rev[6];
+	struct xlb_maglev_backend mb[6];
+	__u32 *ta = calloc(XLB_MAGLEV_DEFAULT_SIZE, sizeof(*ta));
+	__u32 *tb = calloc(XLB_MAGLEV_DEFAULT_SIZE, sizeof(*tb));
+	__u64 da, db, want;
+
+	for (int i = 0; i < 6; i++) {
+		fwd[i] = backend(i < 3 ? XLB_AF_INET : XLB_AF_INET6, 20 + i, weights[i]);
+		rev[5 - i] = fwd[i];
+		mb[i] = (struct xlb_maglev_backend){ .id = 1000 + i, .family = fwd[i].family,
+						     .weight = fwd[i].weight };
+		memcpy(mb[i].addr, fwd[i].addr, sizeof(mb[i].addr));
+	}
+	assert_int_equal(xlb_dp__vip_add(fx->dp, &a, XLB_ALGO_MAGLEV, XLB_FWD_IPIP, 0, fx->err,
+					 sizeof(fx->err)), 0);
+	assert_int_equal(xlb_dp__vip_add(fx->dp, &b, XLB_ALGO_MAGLEV, XLB_FWD_IPIP, 0, fx->err,
+					 sizeof(fx->err)), 0);
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &a, fwd, 6, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &b, rev, 6, fx->err, sizeof(fx->err)), 0);
+
+	assert_int_equal(xlb_dp__read_table(fx->dp, &a, ta, XLB_MAGLEV_DEFAULT_SIZE), 0);
+	assert_int_equal(xlb_dp__read_table(fx->dp, &b, tb, XLB_MAGLEV_DEFAULT_SIZE), 0);
+	assert_memory_not_equal(ta, tb, XLB_MAGLEV_DEFAULT_SIZE * sizeof(*ta)); /* other ids */
+	assert_int_equal(xlb_dp__table_digest(fx->dp, &a, &da), 0);
+	assert_int_equal(xlb_dp__table_digest(fx->dp, &b, &db), 0);
+	assert_true(da == db);
+
+	/* The userspace builder's table of the same addresses, under its own ids. */
+	assert_int_equal(xlb_maglev__build(mb, 6, XLB_MAGLEV_DEFAULT_SIZE, ta), 0);
+	want = xlb_table_digest__begin(XLB_MAGLEV_DEFAULT_SIZE);
+	for (__u32 i = 0; i < XLB_MAGLEV_DEFAULT_SIZE; i++)
+		want = xlb_table_digest__slot(want, mb[ta[i] - 1000].family, mb[ta[i] - 1000].addr);
+	assert_true(da == want);
+
+	rev[0].weight = 99;
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &b, rev, 6, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(xlb_dp__table_digest(fx->dp, &b, &db), 0);
+	assert_true(da != db);
+	rev[0].weight = fwd[5].weight;
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &b, rev, 6, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(xlb_dp__table_digest(fx->dp, &b, &db), 0);
+	assert_true(da == db);
+
+	assert_int_equal(xlb_dp__table_digest(fx->dp, &none, &db), -ENOENT);
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &b, NULL, 0, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(xlb_dp__table_digest(fx->dp, &b, &db), -ENODATA);
+	free(ta);
+	free(tb);
 }
 
 static void test_counters(void **state)
@@ -2739,6 +2803,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fragments_and_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_vip_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_table_digest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syn_retransmit_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_gen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_counters_kept_out_of_table, setup,

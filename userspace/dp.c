@@ -35,6 +35,7 @@
 #include "userspace/maglev.h"
 #include "userspace/neigh.h"
 #include "userspace/privs.h"
+#include "userspace/table_digest.h"
 #include "userspace/wrr.h"
 #include "bpf/hash.h"
 #include "bpf/ratelimit.h"
@@ -2679,5 +2680,39 @@ int xlb_dp__read_table(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u32 
 		return -errno;
 	ret = read_array(inner, table, sizeof(*table), size);
 	close(inner);
+	return ret;
+}
+
+int xlb_dp__table_digest(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u64 *out)
+{
+	struct dp_vip *v = vip ? vip_find(dp, vip) : NULL;
+	__u32 size, *table;
+	__u64 d;
+	int ret;
+
+	if (!v)
+		return -ENOENT;
+	size = v->meta.table_size;
+	if (!size)
+		return -ENODATA;
+	table = malloc((size_t)size * sizeof(*table));
+	if (!table)
+		return -ENOMEM;
+	ret = xlb_dp__read_table(dp, vip, table, size);
+	d = xlb_table_digest__begin(size);
+	for (__u32 i = 0; i < size && !ret; i++) {
+		const struct xlb_backend *be;
+
+		/* this handle is the map's only writer: its copy is the map */
+		be = table[i] < XLB_MAX_BACKENDS ? &dp->be_mirror[table[i]] : NULL;
+		if (!be || (be->family != XLB_AF_INET && be->family != XLB_AF_INET6)) {
+			ret = -EIO; /* a slot that names no backend */
+			break;
+		}
+		d = xlb_table_digest__slot(d, be->family, be->addr);
+	}
+	free(table);
+	if (!ret)
+		*out = d;
 	return ret;
 }

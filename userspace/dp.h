@@ -269,5 +269,14 @@ int xlb_dp__vip_foreach(struct xlb_dp *dp, int (*fn)(const struct xlb_vip_addr *
 /* Copies the live table of a VIP (size entries of backend ids). */
 int xlb_dp__read_table(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u32 *table,
 		       __u32 size);
+/*
+ * The digest of a VIP's live table (userspace/table_digest.h): read from
+ * the data path and taken over the backend addresses in its slots, so it
+ * is the same on every host whose table sends each new flow where this one
+ * does, whatever ids the hosts gave their backends. 0, -ENOENT (no such
+ * VIP), -ENODATA (an empty table: no backend takes new flows), or the
+ * read's -errno.
+ */
+int xlb_dp__table_digest(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u64 *out);
 
 #endif /* XLB_DP_H */
