@@ -8,7 +8,8 @@
  * connection table or choose one by the VIP's algorithm (Maglev, source hash,
  * smooth weighted round robin, least connections), then forward by L2 DSR or
  * IPIP with XDP_TX.
- * Traffic that is not for a VIP passes untouched.
+ * Traffic that is not for a VIP, or in a frame not addressed to this
+ * interface's MAC, passes untouched.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -1105,6 +1106,21 @@ static __always_inline int process_ipv6(struct xdp_md *ctx, struct xlb_dp_stats 
 		     bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport));
 }
 
+/*
+ * Is the frame addressed to this interface? A promiscuous NIC (a bridge
+ * port, tcpdump) or a switch flooding unknown unicast hands us frames for
+ * other hosts: another xlb host on the segment balances those, and so
+ * would we, twice. Broadcast and multicast are never VIP unicast traffic.
+ * Six bytes as a 4- and a 2-byte load a side: no loop, no helper.
+ */
+static __always_inline bool eth_to_us(const struct ethhdr *eth, const struct xlb_lb_config *cfg)
+{
+	__u32 hi = *(const __u32 *)eth->h_dest ^ *(const __u32 *)cfg->if_mac;
+	__u16 lo = *(const __u16 *)&eth->h_dest[4] ^ *(const __u16 *)&cfg->if_mac[4];
+
+	return !(hi | lo);
+}
+
 SEC("xdp")
 int xlb_balance(struct xdp_md *ctx)
 {
@@ -1122,6 +1138,14 @@ int xlb_balance(struct xdp_md *ctx)
 	st->rx++;
 	if (parse_eth(data, data_end, &l2)) {
 		st->pass_not_ip++;
+		return XDP_PASS;
+	}
+	/* parse_eth() checked the Ethernet header is inside the frame. */
+	if (!eth_to_us(data, cfg)) {
+		if (((struct ethhdr *)data)->h_dest[0] & 1) /* the group bit */
+			st->pass_multicast++;
+		else
+			st->pass_other_host++;
 		return XDP_PASS;
 	}
 	if (l2.l3_proto == bpf_htons(ETH_P_IP))

@@ -11,6 +11,11 @@
  * emits them). From then on a truncated or inconsistent header is dropped
  * and counted, as the stack would only drop it later. Everything else passes
  * untouched, counted as "pass".
+ *
+ * Only frames addressed to the interface's MAC are looked at: a promiscuous
+ * NIC or a switch flooding unknown unicast hands a backend the IPIP frames
+ * of another backend serving the same VIP, and stripping those would hand a
+ * bridge (or a packet capture) a rewritten copy of someone else's packet.
  */
 #include <stdbool.h>
 #include <linux/bpf.h>
@@ -46,6 +51,11 @@ struct {
 	__uint(max_entries, XLB_MAX_VIPS);
 } xlb_decap_vips SEC(".maps");
 
+/* The interface's MAC (userspace sets it, decap.c): frames to any other
+ * address pass untouched. All zero: nothing is decapsulated.
+ */
+__u8 xlb_decap_if_mac[6] __attribute__((aligned(4)));
+
 /* One counter per branch, per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -56,6 +66,7 @@ struct {
 
 enum decap_result {
 	DECAP_PASS,	 /* not ours: untouched */
+	DECAP_OTHER_MAC, /* a frame not addressed to the interface: untouched */
 	DECAP_MALFORMED, /* IPIP with a truncated or inconsistent header */
 	DECAP_DONE4,	 /* IPv4-in-IPv4 stripped */
 	DECAP_DONE6,	 /* IPv6-in-IPv6 stripped */
@@ -208,6 +219,10 @@ static __always_inline int decap(struct xdp_md *ctx)
 
 	if ((void *)(eth + 1) > data_end)
 		return DECAP_PASS;
+	/* Six bytes as a 4- and a 2-byte load a side, as the balancer does. */
+	if ((*(__u32 *)eth->h_dest ^ *(__u32 *)xlb_decap_if_mac) |
+	    (*(__u16 *)&eth->h_dest[4] ^ *(__u16 *)&xlb_decap_if_mac[4]))
+		return DECAP_OTHER_MAC;
 	__builtin_memcpy(&l2.eth, eth, sizeof(*eth));
 	proto = eth->h_proto;
 	l3 = eth + 1;
@@ -253,6 +268,9 @@ int xlb_decap(struct xdp_md *ctx)
 	case DECAP_MALFORMED:
 		st->drop_malformed++;
 		return XDP_DROP;
+	case DECAP_OTHER_MAC:
+		st->pass_other_mac++;
+		return XDP_PASS;
 	default:
 		st->pass++;
 		return XDP_PASS;

@@ -397,7 +397,11 @@ _Static_assert(sizeof(struct xlb_backend_load) == 16, "xlb_backend_load layout")
 #define XLB_CFG_F_STATELESS (1U << 2)
 
 struct xlb_lb_config {
-	__u8 if_mac[6];		/* source MAC of forwarded frames */
+	/* The interface's MAC: the data path acts only on frames sent to it,
+	 * and it is the source MAC of forwarded frames. Read from the
+	 * interface at every open (it may have changed while xlbd was down).
+	 */
+	__u8 if_mac[6];
 	__u8 flags;		/* XLB_CFG_F_*: spares non-VIP traffic a 2nd lookup */
 	__u8 pad;
 	__be32 ipip_src4;	/* outer IPv4 source: /16 prefix, low 16 bits vary per flow */
@@ -432,7 +436,19 @@ struct xlb_dp_stats {
 	 */
 	__u64 flow_cache_hits[2];
 	__u64 flow_cache_bypasses[2];
+	/* Frames not addressed to the interface's MAC (xlb_lb_config.if_mac),
+	 * passed untouched: unicast to another host's MAC (a promiscuous NIC, a
+	 * bridge port, a switch flooding unknown unicast), and group-addressed
+	 * (broadcast, multicast). Only IPv4/IPv6 frames are counted here.
+	 */
+	__u64 pass_other_host;
+	__u64 pass_multicast;
+	__u64 reserved[6]; /* the next counters, without a layout change */
 };
+/* The pinned xlb_stats' value: a pin of another size is an older layout
+ * (dp.c replaces it; the counters restart from 0).
+ */
+_Static_assert(sizeof(struct xlb_dp_stats) == 256, "xlb_dp_stats layout");
 
 /* Per-VIP counters (xlb_vip_stats, indexed by vip_id). */
 struct xlb_vip_stats {
@@ -471,7 +487,8 @@ struct xlb_decap_stats {
 	__u64 decap4in6;   /* IPv4-in-IPv6 stripped */
 	__u64 pass;	   /* not for us: untouched */
 	__u64 drop_malformed;
-	__u64 reserved[2];
+	__u64 pass_other_mac; /* not addressed to the interface's MAC: untouched */
+	__u64 reserved;
 };
 
 /*

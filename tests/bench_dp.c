@@ -184,6 +184,14 @@ static int setup_vip(struct xlb_dp *dp, const char *name, enum xlb_algo algo,
 		b[i].weight = 100 + i % 7; /* wrr: a 10,295-entry sequence */
 		b[i].mac[0] = 0x02;
 		b[i].mac[5] = (__u8)i;
+		/* The balancer acts only on frames to its own MAC: an l2dsr
+		 * rewrite to the backend's MAC would make every repeat after the
+		 * first pass. Backends with the balancer's MAC leave the frame
+		 * addressed to it, so each repeat takes the same path, compare
+		 * included (KERNEL-NOTES 9).
+		 */
+		if (fwd == XLB_FWD_L2DSR)
+			memcpy(b[i].mac, PKT_LB_MAC, 6);
 	}
 	if (xlb_dp__set_backends(dp, &v, b, NBACKENDS, err, sizeof(err)))
 		goto fail;

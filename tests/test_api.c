@@ -19,6 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -503,6 +506,13 @@ static void test_get_vips(void **state)
 	/* Any spelling of the same VIP finds it; the answer is canonical. */
 	call(f, "GET", "/v1/vips/%5B2001%3A2%3A0%3A0%3A%3A100%5D%3A053%2FUDP", NULL, 200, &r);
 	assert_string_equal(str_field(r.json, "vip"), VIP6);
+	reply_free(&r);
+	/* Without a data path there is no live table to digest. */
+	call(f, "GET", VIP4_URI, NULL, 200, &r);
+	assert_null(json_object_get(r.json, "table_digest"));
+	reply_free(&r);
+	call(f, "GET", "/v1/vips/198.18.1.99%3A80%2Ftcp", NULL, 404, &r);
+	assert_string_equal(str_field(r.json, "error"), "no VIP 198.18.1.99:80/tcp");
 	reply_free(&r);
 
 	call(f, "GET", "/v1/stats", NULL, 200, &r);
@@ -1216,6 +1226,154 @@ static void test_restart_state_wins(void **state)
 	assert_state_is_running(f);
 }
 
+/* ---- the live table's digest, on two data paths -------------------------- */
+
+/* Runs a shell command; fails the test when it fails. */
+static void sh(const char *cmd)
+{
+	if (system(cmd))
+		fail_msg("failed: %s", cmd);
+}
+
+/*
+ * A host: a veth xa0 in a network namespace of its own (the one this
+ * process is in when called), with permanent neighbour entries for the
+ * backends, and an xlbd on it in XDP generic mode, pinning under pin_root.
+ */
+static struct xlb_daemon *open_host(struct fixture *f, int host, const char *config)
+{
+	struct xlb_daemon_opts opts = {};
+	char path[160], state[160], pins[64], err[1024] = "";
+	struct xlb_daemon *d = NULL;
+	int ret;
+
+	sh("ip link add xa0 type veth peer name xa1 && ip link set xa1 up && "
+	   "ip link set xa0 address 02:00:00:00:0a:01 up && "
+	   "ip addr add 198.18.0.1/24 dev xa0 && ip -6 addr add 2001:2::1/64 dev xa0 nodad");
+	for (int i = 11; i <= 22; i++) {
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd),
+			 "ip neigh add 198.18.0.%d lladdr 02:00:00:00:01:%d dev xa0 nud permanent && "
+			 "ip neigh add 2001:2::%d lladdr 02:00:00:00:02:%d dev xa0 nud permanent",
+			 i, i, i, i);
+		sh(cmd);
+	}
+	snprintf(path, sizeof(path), "%s/host%d.yaml", f->dir, host);
+	snprintf(state, sizeof(state), "%s/state%d", f->dir, host);
+	snprintf(pins, sizeof(pins), "/sys/fs/bpf/host%d", host);
+	write_file(path, config);
+	opts.config_path = path;
+	opts.state_dir = state;
+	opts.pin_root = pins;
+	ret = xlb_daemon__open(&opts, &d, err, sizeof(err));
+	if (ret)
+		fail_msg("host %d: xlb_daemon__open: %d: %s", host, ret, err);
+	return d;
+}
+
+#define HOST_HEAD                                                                          \
+	"# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause\n"                        \
+	"interfaces:\n"                                                                    \
+	"  - {name: xa0, mode: generic}\n"                                                 \
+	"vips:\n"
+
+/* Host 0 lists the backends in one order... */
+static const char host0_config[] = HOST_HEAD "  - vip: \"" VIP4 "\"\n"
+					     "    backends:\n"
+					     "      - {address: 198.18.0.11, weight: 100}\n"
+					     "      - {address: 198.18.0.12, weight: 50}\n"
+					     "      - {address: 198.18.0.13, weight: 200}\n"
+					     "      - {address: \"2001:2::11\", weight: 300}\n";
+/* ...host 1 in another, after a VIP whose backends take the first ids. */
+static const char host1_config[] = HOST_HEAD "  - vip: \"198.18.1.99:80/tcp\"\n"
+					     "    backends:\n"
+					     "      - {address: 198.18.0.21}\n"
+					     "      - {address: 198.18.0.22}\n"
+					     "  - vip: \"" VIP4 "\"\n"
+					     "    backends:\n"
+					     "      - {address: \"2001:2::11\", weight: 300}\n"
+					     "      - {address: 198.18.0.13, weight: 200}\n"
+					     "      - {address: 198.18.0.12, weight: 50}\n"
+					     "      - {address: 198.18.0.11, weight: 100}\n";
+
+/* GET /v1/vips/{VIP4} on d: its table_digest, 16 hex digits (static). */
+static const char *digest_of(struct xlb_daemon *d)
+{
+	struct fixture g = { .d = d };
+	static char out[2][17];
+	static int n;
+	struct reply r;
+	const char *hex;
+	char *o = out[n++ % 2];
+
+	call(&g, "GET", VIP4_URI, NULL, 200, &r);
+	hex = str_field(r.json, "table_digest");
+	assert_int_equal(strlen(hex), 16);
+	assert_int_equal(strspn(hex, "0123456789abcdef"), 16);
+	memcpy(o, hex, 17);
+	reply_free(&r);
+	return o;
+}
+
+/*
+ * Two xlb hosts (each an xlbd with a data path, in a network namespace of
+ * its own) with the same backends for a VIP, listed in other orders and
+ * given other ids: GET /v1/vips/{vip} shows both the same table digest. A
+ * weight changed on one host shows; changed back, they agree again. Needs
+ * root; pins in a private bpffs.
+ */
+static void test_table_digest_two_hosts(void **state)
+{
+	struct fixture *f = *state;
+	struct xlb_daemon *h[2];
+	int ns0;
+	struct reply r;
+	struct fixture g;
+
+	if (geteuid() != 0)
+		skip();
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL) || unshare(CLONE_NEWNET))
+		skip();
+	ns0 = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	assert_true(ns0 >= 0);
+	h[0] = open_host(f, 0, host0_config);
+	assert_int_equal(unshare(CLONE_NEWNET), 0);
+	h[1] = open_host(f, 1, host1_config);
+
+	assert_string_equal(digest_of(h[0]), digest_of(h[1]));
+
+	g.d = h[1];
+	call(&g, "PATCH", VIP4_URI "/backends/198.18.0.12", "{\"weight\": 51}", 200, &r);
+	reply_free(&r);
+	assert_string_not_equal(digest_of(h[0]), digest_of(h[1]));
+	call(&g, "PATCH", VIP4_URI "/backends/198.18.0.12", "{\"weight\": 50}", 200, &r);
+	reply_free(&r);
+	assert_string_equal(digest_of(h[0]), digest_of(h[1]));
+
+	/* No backend left: no table, no digest. */
+	call(&g, "DELETE", "/v1/vips/198.18.1.99%3A80%2Ftcp", NULL, 200, &r);
+	reply_free(&r);
+	for (int i = 0; i < 4; i++) {
+		static const char *const be[] = { "198.18.0.11", "198.18.0.12", "198.18.0.13",
+						  "2001%3A2%3A%3A11" };
+		char uri[160];
+
+		snprintf(uri, sizeof(uri), "%s/backends/%s", VIP4_URI, be[i]);
+		call(&g, "DELETE", uri, NULL, 200, &r);
+		reply_free(&r);
+	}
+	call(&g, "GET", VIP4_URI, NULL, 200, &r);
+	assert_true(json_is_null(json_object_get(r.json, "table_digest")));
+	reply_free(&r);
+
+	/* Closing leaves the programs attached: their namespaces take them. */
+	xlb_daemon__close(h[1]);
+	xlb_daemon__close(h[0]);
+	close(ns0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1234,6 +1392,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_config_malformed_yaml, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_get_config, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restart_state_wins, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_table_digest_two_hosts, setup, teardown),
 	    /* last: it crashed xlbd once (freed an uninitialised plan) */
 	    cmocka_unit_test_setup_teardown(test_config_algorithms, setup, teardown),
 	};
@@ -1241,6 +1400,7 @@ int main(void)
 	int failed;
 
 	xlb_log_set_level(XLB_LOG_WARN);
+	xlb_log_capture_libs(); /* libbpf's and libxdp's notes, one level down */
 	failed = cmocka_run_group_tests(tests, NULL, NULL);
 	remove_live_dir();
 	return failed;

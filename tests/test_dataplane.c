@@ -28,9 +28,14 @@
 #include "lib/pkt.h"
 #include "userspace/dp.h"
 #include "userspace/log.h"
+#include "userspace/maglev.h"
 #include "userspace/reconcile.h"
+#include "userspace/table_digest.h"
 
-static const __u8 LB_IF_MAC[6] = { 0x02, 0, 0, 0, 0, 0xaa };
+/* The balancer's interface MAC: the address pkt_build() sends frames to, as
+ * the data path acts only on frames addressed to its interface.
+ */
+#define LB_IF_MAC PKT_LB_MAC
 
 struct fixture {
 	struct xlb_dp *dp;
@@ -436,6 +441,105 @@ static void test_non_vip_passes_untouched(void **state)
 	assert_frame("ICMP echo", out, out_len, in, len);
 }
 
+/* Does the connection table hold the flow f to VIP vipname? */
+static bool in_conntrack(struct fixture *fx, const char *vipname, const struct pkt_flow *f)
+{
+	struct xlb_vip_addr v = vip(vipname);
+	struct xlb_dp_explain ex;
+	__be32 saddr[4] = {};
+	__u8 family;
+
+	assert_int_equal(xlb_addr__parse(f->saddr, &family, saddr), 0);
+	assert_int_equal(xlb_dp__explain(fx->dp, &v, family, saddr, f->sport, f->dport, &ex), 0);
+	return ex.in_conntrack;
+}
+
+/*
+ * Frames to another MAC pass untouched, whatever they carry: a promiscuous
+ * NIC or a flooding switch hands the balancer frames for another xlb host,
+ * which balances them itself. Unicast to another host and group addresses
+ * (broadcast, IPv4 and IPv6 multicast) have their own counters; nothing is
+ * recorded or counted for the VIP. MACs that differ from the balancer's in
+ * the first four bytes only, or in the last two only, catch a compare of
+ * half the address.
+ */
+static void test_frames_for_other_macs_pass(void **state)
+{
+	static const struct {
+		const char *what;
+		__u8 mac[6];
+		bool group;
+	} rows[] = {
+		{ "another host", { 0x02, 0, 0, 0, 0, 0xbb }, false },
+		{ "another host, first 4 bytes differ", { 0x06, 0, 0, 0x01, 0, 0x02 }, false },
+		{ "another host, last 2 bytes differ", { 0x02, 0, 0, 0, 0x01, 0x02 }, false },
+		{ "broadcast", { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, true },
+		{ "IPv4 multicast", { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 }, true },
+		{ "IPv6 multicast", { 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 }, true },
+	};
+	struct fixture *fx = *state;
+	struct pkt_flow flows[] = {
+		tcp4("198.18.1.100", 80, 7001),	  /* ipip */
+		tcp4("198.18.1.100", 443, 7002),  /* l2dsr */
+		tcp6("2001:2::100", 80, 7003),	  /* ipip */
+		tcp4("198.18.1.102", 8080, 7004), /* all ports */
+	};
+	struct xlb_vip_addr v = vip("198.18.1.100:80/tcp");
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	struct xlb_vip_stats vs0, vs1;
+	struct xlb_dp_stats s0, s1;
+	size_t len, out_len;
+	__u64 hosts = 0, groups = 0;
+
+	flows[1].vlan = 7; /* the tag does not hide the address */
+	s0 = stats(fx);
+	assert_int_equal(xlb_dp__vip_stats(fx->dp, &v, &vs0), 0);
+	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+		for (size_t i = 0; i < sizeof(flows) / sizeof(flows[0]); i++) {
+			len = pkt_build(&flows[i], in);
+			memcpy(in, rows[r].mac, 6);
+			if (run(fx, in, len, out, &out_len) != XDP_PASS)
+				fail_msg("%s, flow %zu: not passed", rows[r].what, i);
+			assert_frame(rows[r].what, out, out_len, in, len);
+			hosts += !rows[r].group;
+			groups += rows[r].group;
+		}
+	}
+	s1 = stats(fx);
+	assert_int_equal(s1.pass_other_host - s0.pass_other_host, hosts);
+	assert_int_equal(s1.pass_multicast - s0.pass_multicast, groups);
+	assert_int_equal(s1.rx - s0.rx, hosts + groups);
+	assert_int_equal(s1.tx_new_flow, s0.tx_new_flow);
+	assert_int_equal(s1.pass_not_vip, s0.pass_not_vip);
+	assert_int_equal(xlb_dp__vip_stats(fx->dp, &v, &vs1), 0);
+	assert_int_equal(vs1.packets, vs0.packets);
+	for (size_t i = 0; i < sizeof(flows) / sizeof(flows[0]); i++)
+		assert_false(in_conntrack(fx, i == 1   ? "198.18.1.100:443/tcp"
+					      : i == 2 ? "[2001:2::100]:80/tcp"
+					      : i == 3 ? "198.18.1.102:0/tcp"
+						       : "198.18.1.100:80/tcp",
+					  &flows[i]));
+
+	/* The same frames to the balancer's own MAC: balanced as ever. */
+	send_and_check(fx, "198.18.1.100:80/tcp", &flows[0]);
+	send_and_check(fx, "198.18.1.100:443/tcp", &flows[1]);
+	send_and_check(fx, "[2001:2::100]:80/tcp", &flows[2]);
+	send_and_check(fx, "198.18.1.102:0/tcp", &flows[3]);
+	assert_true(in_conntrack(fx, "198.18.1.100:80/tcp", &flows[0]));
+	assert_int_equal(stats(fx).tx_new_flow - s1.tx_new_flow, 4);
+	assert_int_equal(stats(fx).pass_other_host, s1.pass_other_host);
+
+	/* An established flow's later frames to another host pass too: the
+	 * connection table does not make a frame ours.
+	 */
+	flows[0].tcp_flags = 0x10;
+	len = pkt_build(&flows[0], in);
+	memcpy(in, rows[0].mac, 6);
+	assert_int_equal(run(fx, in, len, out, &out_len), XDP_PASS);
+	assert_frame("established, another host", out, out_len, in, len);
+	assert_int_equal(stats(fx).tx_established, s1.tx_established);
+}
+
 static void set_pool(struct fixture *fx, const char *vipname, int family, int first, int n)
 {
 	struct xlb_vip_addr v = vip(vipname);
@@ -740,6 +844,68 @@ static void test_empty_vip_drops(void **state)
 	assert_int_equal(stats(fx).drops[XLB_DROP_NO_BACKEND], 1);
 	assert_int_equal(xlb_dp__vip_stats(fx->dp, &v, &vs), 0);
 	assert_int_equal(vs.drops[XLB_DROP_NO_BACKEND], 1);
+}
+
+/*
+ * The live table's digest is over backend addresses: two VIPs given the
+ * same backends in opposite orders hold different ids in their tables but
+ * get the same digest, the one the userspace builder's table of those
+ * addresses has; a weight changed changes it; it follows the change back.
+ */
+static void test_table_digest(void **state)
+{
+	static const __u16 weights[] = { 100, 50, 300, 1, 100, 7 };
+	struct fixture *fx = *state;
+	struct xlb_vip_addr a = vip("198.18.1.110:80/tcp"), b = vip("198.18.1.111:80/tcp");
+	struct xlb_vip_addr none = vip("198.18.1.112:80/tcp");
+	struct xlb_dp_backend fwd[6], rev[6];
+	struct xlb_maglev_backend mb[6];
+	__u32 *ta = calloc(XLB_MAGLEV_DEFAULT_SIZE, sizeof(*ta));
+	__u32 *tb = calloc(XLB_MAGLEV_DEFAULT_SIZE, sizeof(*tb));
+	__u64 da, db, want;
+
+	for (int i = 0; i < 6; i++) {
+		fwd[i] = backend(i < 3 ? XLB_AF_INET : XLB_AF_INET6, 20 + i, weights[i]);
+		rev[5 - i] = fwd[i];
+		mb[i] = (struct xlb_maglev_backend){ .id = 1000 + i, .family = fwd[i].family,
+						     .weight = fwd[i].weight };
+		memcpy(mb[i].addr, fwd[i].addr, sizeof(mb[i].addr));
+	}
+	assert_int_equal(xlb_dp__vip_add(fx->dp, &a, XLB_ALGO_MAGLEV, XLB_FWD_IPIP, 0, fx->err,
+					 sizeof(fx->err)), 0);
+	assert_int_equal(xlb_dp__vip_add(fx->dp, &b, XLB_ALGO_MAGLEV, XLB_FWD_IPIP, 0, fx->err,
+					 sizeof(fx->err)), 0);
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &a, fwd, 6, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &b, rev, 6, fx->err, sizeof(fx->err)), 0);
+
+	assert_int_equal(xlb_dp__read_table(fx->dp, &a, ta, XLB_MAGLEV_DEFAULT_SIZE), 0);
+	assert_int_equal(xlb_dp__read_table(fx->dp, &b, tb, XLB_MAGLEV_DEFAULT_SIZE), 0);
+	assert_memory_not_equal(ta, tb, XLB_MAGLEV_DEFAULT_SIZE * sizeof(*ta)); /* other ids */
+	assert_int_equal(xlb_dp__table_digest(fx->dp, &a, &da), 0);
+	assert_int_equal(xlb_dp__table_digest(fx->dp, &b, &db), 0);
+	assert_true(da == db);
+
+	/* The userspace builder's table of the same addresses, under its own ids. */
+	assert_int_equal(xlb_maglev__build(mb, 6, XLB_MAGLEV_DEFAULT_SIZE, ta), 0);
+	want = xlb_table_digest__begin(XLB_MAGLEV_DEFAULT_SIZE);
+	for (__u32 i = 0; i < XLB_MAGLEV_DEFAULT_SIZE; i++)
+		want = xlb_table_digest__slot(want, mb[ta[i] - 1000].family, mb[ta[i] - 1000].addr);
+	assert_true(da == want);
+
+	rev[0].weight = 99;
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &b, rev, 6, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(xlb_dp__table_digest(fx->dp, &b, &db), 0);
+	assert_true(da != db);
+	rev[0].weight = fwd[5].weight;
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &b, rev, 6, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(xlb_dp__table_digest(fx->dp, &b, &db), 0);
+	assert_true(da == db);
+
+	assert_int_equal(xlb_dp__table_digest(fx->dp, &none, &db), -ENOENT);
+	assert_int_equal(xlb_dp__set_backends(fx->dp, &b, NULL, 0, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(xlb_dp__table_digest(fx->dp, &b, &db), -ENODATA);
+	free(ta);
+	free(tb);
 }
 
 static void test_counters(void **state)
@@ -2524,7 +2690,9 @@ static void test_pin_and_adopt(void **state)
 	{
 		struct xlb_dp_backend b1 = backend(XLB_AF_INET, 1, 100);
 		struct xlb_backend_stats out1, bs;
-		char legacy[192];
+		char legacy[192], stats_pin[192];
+		struct bpf_map_info info = {};
+		__u32 info_len = sizeof(info);
 		int fd;
 
 		assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b1.family, b1.addr, &out1), 0);
@@ -2537,9 +2705,21 @@ static void test_pin_and_adopt(void **state)
 		assert_true(fd >= 0);
 		assert_int_equal(bpf_obj_pin(fd, legacy), 0);
 		close(fd);
+		/* Global counters as pinned before the MAC counters (192 bytes). */
+		snprintf(stats_pin, sizeof(stats_pin), "%s/%s", dir, XLB_MAP_STATS);
+		assert_int_equal(unlink(stats_pin), 0);
+		fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, XLB_MAP_STATS, 4, 192, 1, NULL);
+		assert_true(fd >= 0);
+		assert_int_equal(bpf_obj_pin(fd, stats_pin), 0);
+		close(fd);
 		if (xlb_dp__open(&opts, &fx->dp, err, sizeof(err)))
 			fail_msg("reopen pinned: %s", err);
 		assert_int_equal(access(legacy, F_OK), -1);
+		fd = bpf_obj_get(stats_pin);
+		assert_true(fd >= 0);
+		assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &info_len), 0);
+		assert_int_equal(info.value_size, sizeof(struct xlb_dp_stats));
+		close(fd);
 		assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
 		assert_int_equal(bs.packets, out1.packets);
 		set_pool(fx, "198.18.1.100:80/tcp", XLB_AF_INET, 1, 8);
@@ -2550,6 +2730,58 @@ static void test_pin_and_adopt(void **state)
 	assert_int_equal(access(dir, F_OK), -1);
 }
 
+/*
+ * The data path learns its interface's MAC at every open: a MAC changed
+ * while xlbd was down is followed on adoption, frames to the old one then
+ * pass. In a private network namespace (the veth pair goes with the
+ * process), XDP generic mode.
+ */
+static void test_if_mac_follows_interface(void **state)
+{
+	static const __u8 mac1[6] = { 0x02, 0, 0, 0, 0, 0xc1 }, mac2[6] = { 0x02, 0, 0, 0, 0, 0xc2 };
+	struct xlb_dp_opts opts = { .ifname = "xt0", .generic = true, .conntrack_size = 4096 };
+	struct pkt_flow f = tcp4("198.18.1.100", 80, 9001);
+	struct fixture fx2 = {}, *fx = &fx2;
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len, out_len;
+	char err[256];
+	__u64 other;
+
+	(void)state;
+	if (unshare(CLONE_NEWNET))
+		skip();
+	if (system("ip link add xt0 type veth peer name xt1 && "
+		   "ip link set xt0 address 02:00:00:00:00:c1 up && ip link set xt1 up"))
+		fail_msg("cannot make the veth pair");
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/xlb-test-mac-%d", getpid());
+	opts.pin_dir = pin_dir;
+	if (xlb_dp__open(&opts, &fx->dp, err, sizeof(err)))
+		fail_msg("open on xt0: %s", err);
+	add_vip(fx, "198.18.1.100:80/tcp", XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, XLB_AF_INET, 3);
+	len = pkt_build(&f, in);
+	memcpy(in, mac1, 6);
+	assert_int_equal(run(fx, in, len, out, &out_len), XDP_TX);
+	assert_memory_equal(out + 6, mac1, 6);
+	memcpy(in, PKT_LB_MAC, 6); /* the tests' usual address, not xt0's */
+	assert_int_equal(run(fx, in, len, out, &out_len), XDP_PASS);
+	xlb_dp__close(fx->dp);
+
+	if (system("ip link set xt0 address 02:00:00:00:00:c2"))
+		fail_msg("cannot change xt0's MAC");
+	if (xlb_dp__open(&opts, &fx->dp, err, sizeof(err)))
+		fail_msg("reopen on xt0: %s", err);
+	assert_true(xlb_dp__adopted(fx->dp));
+	other = stats(fx).pass_other_host;
+	memcpy(in, mac1, 6);
+	assert_int_equal(run(fx, in, len, out, &out_len), XDP_PASS);
+	assert_frame("to the old MAC", out, out_len, in, len);
+	assert_int_equal(stats(fx).pass_other_host - other, 1);
+	memcpy(in, mac2, 6);
+	assert_int_equal(run(fx, in, len, out, &out_len), XDP_TX);
+	assert_memory_equal(out + 6, mac2, 6);
+	assert_int_equal(xlb_dp__destroy(fx->dp, err, sizeof(err)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2557,6 +2789,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_source_hash_affinity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vlan_tagged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_non_vip_passes_untouched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_frames_for_other_macs_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_established_flow_survives_backend_change, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_established_follows_vip_changes, setup,
@@ -2570,6 +2803,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fragments_and_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_vip_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_table_digest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syn_retransmit_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_gen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_counters_kept_out_of_table, setup,
@@ -2609,6 +2843,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flood_guard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stateless_vip, setup, teardown),
 		cmocka_unit_test_teardown(test_pin_and_adopt, unpin_teardown),
+		cmocka_unit_test_teardown(test_if_mac_follows_interface, unpin_teardown),
 	};
 
 	if (geteuid() != 0) {

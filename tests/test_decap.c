@@ -42,7 +42,8 @@
 #define BACKEND4 "198.18.0.11" /* outer destination: this backend */
 #define BACKEND6 "2001:2::11"
 
-static const __u8 BACKEND_MAC[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x0b };
+static const __u8 BACKEND_MAC[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x0b }; /* the interface's */
+static const __u8 LB_MAC[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x0c };	    /* an xlb host's */
 
 /* Eight bytes of IPv4 options: Router Alert, then NOP, NOP, NOP, EOL. */
 static const __u8 OPTS8[8] = { 0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00 };
@@ -73,6 +74,7 @@ static int setup(void **state)
 	assert_int_equal(inet_pton(AF_INET6, VIP6, &a6), 1);
 	assert_int_equal(xlb_decap__add_vip(fx->d, 4, &a4), 0);
 	assert_int_equal(xlb_decap__add_vip(fx->d, 6, &a6), 0);
+	assert_int_equal(xlb_decap__set_if_mac(fx->d, BACKEND_MAC), 0);
 	*state = fx;
 	return 0;
 }
@@ -196,13 +198,15 @@ static size_t build_row(const struct row *r, __u8 *in, __u8 *inner, size_t *inne
 
 	*inner_len = pkt_build(&r->inner, inner);
 	assert_true(*inner_len > 0);
+	/* Every frame comes to this backend's MAC. */
+	memcpy(inner, BACKEND_MAC, 6);
 	if (r->outer == OUTER_NONE) {
 		memcpy(in, inner, *inner_len);
 		len = *inner_len;
 	} else {
 		if (r->new_macs) {
 			e.dmac = BACKEND_MAC;
-			e.smac = PKT_LB_MAC;
+			e.smac = LB_MAC;
 		}
 		len = pkt_build_encap_ex(&e, inner, *inner_len, in);
 		assert_true(len > *inner_len);
@@ -420,7 +424,59 @@ static void test_stats_add_up(void **state)
 	assert_int_equal(s.rx, 3 * ARRAY_SIZE(rows));
 	for (enum counter c = CNT_DECAP4; c <= CNT_DROP; c++)
 		assert_int_equal(counter(&s, c), want[c]);
-	assert_int_equal(s.rx, s.decap4 + s.decap6 + s.decap4in6 + s.pass + s.drop_malformed);
+	assert_int_equal(s.rx, s.decap4 + s.decap6 + s.decap4in6 + s.pass + s.drop_malformed +
+				   s.pass_other_mac);
+}
+
+/*
+ * Frames not addressed to this backend pass untouched, whatever they carry:
+ * a promiscuous NIC or a flooding switch hands it the IPIP frames of
+ * another backend of the same VIP. Unicast differing in the first four or
+ * the last two bytes (a compare of half the address would miss it),
+ * broadcast, multicast; with no MAC set, nothing is decapsulated.
+ */
+static void test_frames_for_other_macs_pass(void **state)
+{
+	static const __u8 zero[6], macs[][6] = {
+		{ 0x02, 0x00, 0x00, 0x00, 0x00, 0x0d }, /* another backend */
+		{ 0x06, 0x00, 0x00, 0x01, 0x00, 0x0b },
+		{ 0x02, 0x00, 0x00, 0x00, 0x01, 0x0b },
+		{ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+		{ 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 },
+		{ 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 },
+	};
+	struct fixture *fx = *state;
+	__u8 in[PKT_MAX], inner[PKT_MAX], out[PKT_MAX];
+	size_t len, inner_len, out_len, n = 0;
+	struct xlb_decap_stats s0 = stats(fx), s1;
+
+	for (size_t m = 0; m < ARRAY_SIZE(macs); m++) {
+		for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+			if (!rows[i].decapsulated)
+				continue;
+			len = build_row(&rows[i], in, inner, &inner_len);
+			memcpy(in, macs[m], 6);
+			assert_int_equal(run(fx, in, len, out, &out_len), XDP_PASS);
+			assert_frame(rows[i].desc, out, out_len, in, len);
+			n++;
+		}
+	}
+	s1 = stats(fx);
+	assert_int_equal(s1.pass_other_mac - s0.pass_other_mac, n);
+	assert_int_equal(s1.rx - s0.rx, n);
+	assert_int_equal(s1.decap4 + s1.decap6 + s1.decap4in6,
+			 s0.decap4 + s0.decap6 + s0.decap4in6);
+	assert_int_equal(s1.pass, s0.pass);
+
+	/* The same frames to this backend's MAC are stripped as ever. */
+	len = build_row(&rows[0], in, inner, &inner_len);
+	assert_int_equal(run(fx, in, len, out, &out_len), XDP_PASS);
+	assert_frame(rows[0].desc, out, out_len, inner, inner_len);
+
+	assert_int_equal(xlb_decap__set_if_mac(fx->d, zero), 0);
+	assert_int_equal(run(fx, in, len, out, &out_len), XDP_PASS);
+	assert_frame("no MAC set", out, out_len, in, len);
+	assert_int_equal(xlb_decap__set_if_mac(NULL, zero), -EINVAL);
 }
 
 /* Removing a VIP stops its decapsulation; bad arguments are refused. */
@@ -486,6 +542,26 @@ static __u32 attached_id(int ifindex, __u32 flags)
 	return flags == XDP_FLAGS_SKB_MODE ? q.skb_prog_id : q.drv_prog_id;
 }
 
+/* A handle opened on xdec0 (MAC 02:..:d0) strips frames to that MAC only. */
+static void check_if_mac(struct xlb_decap *d)
+{
+	static const __u8 xdec0_mac[6] = { 0x02, 0, 0, 0, 0, 0xd0 };
+	struct fixture fx = { .d = d, .prog_fd = xlb_decap__prog_fd(d) };
+	__u8 in[PKT_MAX], inner[PKT_MAX], out[PKT_MAX];
+	size_t len, inner_len, out_len;
+	struct in_addr a4;
+
+	assert_int_equal(inet_pton(AF_INET, VIP4, &a4), 1);
+	assert_int_equal(xlb_decap__add_vip(d, 4, &a4), 0);
+	len = build_row(&rows[0], in, inner, &inner_len); /* to BACKEND_MAC */
+	assert_int_equal(run(&fx, in, len, out, &out_len), XDP_PASS);
+	assert_frame("to another MAC", out, out_len, in, len);
+	memcpy(in, xdec0_mac, 6);
+	memcpy(inner, xdec0_mac, 6);
+	assert_int_equal(run(&fx, in, len, out, &out_len), XDP_PASS);
+	assert_frame("to xdec0's MAC", out, out_len, inner, inner_len);
+}
+
 static void test_attach_detach(void **state)
 {
 	static const bool modes[] = { false, true };
@@ -499,7 +575,7 @@ static void test_attach_detach(void **state)
 	    mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL))
 		skip();
 	if (system("ip link add xdec0 type veth peer name xdec1 >/dev/null 2>&1 && "
-		   "ip link set xdec0 up && ip link set xdec1 up"))
+		   "ip link set xdec0 address 02:00:00:00:00:d0 up && ip link set xdec1 up"))
 		skip();
 	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
 		__u32 flags = modes[i] ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
@@ -521,6 +597,7 @@ static void test_attach_detach(void **state)
 		close(fd);
 		if (strcmp(info.name, "xlb_decap") && strcmp(info.name, "xdp_dispatcher"))
 			fail_msg("attached program is %s", info.name);
+		check_if_mac(d);
 		xlb_decap__close(d);
 		assert_int_equal(attached_id(ifindex, flags), 0);
 	}
@@ -716,6 +793,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_truncations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_add_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vip_add_del, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_frames_for_other_macs_pass, setup, teardown),
 		cmocka_unit_test(test_open_bad_args),
 		cmocka_unit_test(test_attach_detach),
 	};

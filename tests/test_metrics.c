@@ -714,6 +714,8 @@ static void test_render_families(void **state)
 	assert_true(value_of(&p, "xlb_conntrack_untracked_total", "") == 0);
 	assert_true(value_of(&p, "xlb_flow_cache_hits_total", "family=\"ipv6\"") == 0);
 	assert_true(value_of(&p, "xlb_flow_cache_bypasses_total", "family=\"ipv4\"") == 0);
+	assert_true(value_of(&p, "xlb_packets_passed_total", "reason=\"other_host\"") == 0);
+	assert_true(value_of(&p, "xlb_packets_passed_total", "reason=\"multicast\"") == 0);
 	assert_true(value_of(&p, "xlb_api_requests_total", "code=\"200\"") >= 3);
 	assert_true(value_of(&p, "xlb_api_requests_total", "code=\"404\"") >= 1);
 	assert_null(series(&p, "xlb_api_requests_total", "code=\"500\""));

@@ -448,6 +448,73 @@ static void test_vip_list(void **state)
 	assert_string_equal(r.out, "no VIPs\n");
 }
 
+/* One VIP as GET /v1/vips/{vip} answers it, with the live table's digest. */
+#define VIP_JSON(digest)                                                                  \
+	"{\"vip\":\"198.18.1.100:80/tcp\",\"algorithm\":\"source-hash\",\"forward\":\"l2dsr\"," \
+	"\"table_size\":65537,\"stateless\":false,\"rate_limit\":{\"pps\":1000,\"burst\":2000,"  \
+	"\"source_new_flows\":0,\"source_burst\":0},\"health_check\":{\"type\":\"http\"},"     \
+	"\"backends\":[{\"address\":\"198.18.0.11\",\"weight\":100,\"drain\":false,"          \
+	"\"in_table\":true},{\"address\":\"2001:2::12\",\"weight\":7,\"drain\":true,"           \
+	"\"in_table\":false}]" digest "}"
+
+static void test_vip_show(void **state)
+{
+	struct run r;
+
+	(void)state;
+	answer(200, VIP_JSON(",\"table_digest\":\"0123456789abcdef\""));
+	xlbctl(&r, "vip", "show", VIP, NULL);
+	assert_int_equal(r.rc, 0);
+	one_req("GET", "/v1/vips/" VIP, "");
+	assert_string_equal(fake.reqs[0].raw, "/v1/vips/" VIP_ESC);
+	assert_contains(r.out, "vip 198.18.1.100:80/tcp\n");
+	assert_contains(r.out, "  algorithm     source-hash\n");
+	assert_contains(r.out, "  forward       l2dsr\n");
+	assert_contains(r.out, "  rate limit    1000/2000 pps\n");
+	assert_contains(r.out, "  health check  http\n");
+	assert_contains(r.out, "  table size    65537\n");
+	assert_contains(r.out, "  table digest  0123456789abcdef\n");
+	assert_contains(r.out, "  198.18.0.11     100  in table\n");
+	assert_contains(r.out, "  2001:2::12        7  drained\n");
+
+	/* No backend in the table; no data path at all. */
+	setup(NULL);
+	answer(200, VIP_JSON(",\"table_digest\":null"));
+	xlbctl(&r, "vip", "show", VIP, NULL);
+	assert_int_equal(r.rc, 0);
+	assert_contains(r.out, "  table digest  none: no backend takes new flows\n");
+	setup(NULL);
+	answer(200, VIP_JSON(""));
+	xlbctl(&r, "vip", "show", VIP, NULL);
+	assert_int_equal(r.rc, 0);
+	assert_contains(r.out, "  table digest  -: xlbd runs without a data path\n");
+
+	/* -j: xlbd's JSON as it came. */
+	setup(NULL);
+	answer(200, VIP_JSON(",\"table_digest\":\"0123456789abcdef\""));
+	xlbctl(&r, "-j", "vip", "show", "[2001:2::100]:53/udp", NULL);
+	assert_int_equal(r.rc, 0);
+	one_req("GET", "/v1/vips/[2001:2::100]:53/udp", "");
+	assert_string_equal(r.out, VIP_JSON(",\"table_digest\":\"0123456789abcdef\"") "\n");
+
+	/* An unknown VIP: xlbd's message, exit 1. A bad one: usage, nothing sent. */
+	setup(NULL);
+	answer(404, "{\"error\":\"no VIP 198.18.1.99:80/tcp\"}");
+	xlbctl(&r, "vip", "show", "198.18.1.99:80/tcp", NULL);
+	assert_int_equal(r.rc, 1);
+	assert_string_equal(r.err, "xlbctl: no VIP 198.18.1.99:80/tcp\n");
+	setup(NULL);
+	xlbctl(&r, "vip", "show", "198.18.1.99:80", NULL);
+	assert_int_equal(r.rc, 2);
+	assert_int_equal(fake.n, 0);
+	assert_contains(r.err, "bad VIP");
+	setup(NULL);
+	xlbctl(&r, "vip", "show", NULL);
+	assert_int_equal(r.rc, 2);
+	assert_int_equal(fake.n, 0);
+	assert_contains(r.err, "missing VIP");
+}
+
 static void test_backend_add(void **state)
 {
 	json_t *b;
@@ -1074,6 +1141,7 @@ int main(void)
 		cmocka_unit_test_setup(test_vip_add, setup),
 		cmocka_unit_test_setup(test_vip_del, setup),
 		cmocka_unit_test_setup(test_vip_list, setup),
+		cmocka_unit_test_setup(test_vip_show, setup),
 		cmocka_unit_test_setup(test_backend_add, setup),
 		cmocka_unit_test_setup(test_backend_set, setup),
 		cmocka_unit_test_setup(test_backend_del, setup),

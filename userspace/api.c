@@ -21,6 +21,7 @@
 #include "userspace/counters.h"
 #include "userspace/health.h"
 #include "userspace/log.h"
+#include "userspace/table_digest.h"
 
 #define MAX_SEGMENTS 6
 
@@ -158,7 +159,8 @@ static json_t *vip_stats_json(const struct xlb_config_vip *v, const struct xlb_v
 static json_t *global_stats_json(const struct xlb_dp_stats *g)
 {
 	return json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I}}", "rx",
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I}, s:I, s:I}",
+	    "rx",
 	    (json_int_t)g->rx, "pass_not_ip", (json_int_t)g->pass_not_ip, "pass_not_vip",
 	    (json_int_t)g->pass_not_vip, "pass_other_l4", (json_int_t)g->pass_other_l4,
 	    "tx_new_flow", (json_int_t)g->tx_new_flow, "tx_established",
@@ -167,7 +169,8 @@ static json_t *global_stats_json(const struct xlb_dp_stats *g)
 	    drops_json(g->drops), "flow_cache", "hits_ipv4", (json_int_t)g->flow_cache_hits[0],
 	    "hits_ipv6", (json_int_t)g->flow_cache_hits[1], "bypasses_ipv4",
 	    (json_int_t)g->flow_cache_bypasses[0], "bypasses_ipv6",
-	    (json_int_t)g->flow_cache_bypasses[1]);
+	    (json_int_t)g->flow_cache_bypasses[1], "pass_other_host",
+	    (json_int_t)g->pass_other_host, "pass_multicast", (json_int_t)g->pass_multicast);
 }
 
 /* ---- helpers ----------------------------------------------------------------- */
@@ -285,6 +288,36 @@ static void get_vips(struct request *r)
 	for (unsigned int i = 0; i < r->d->cfg->n_vips; i++)
 		json_array_append_new(arr, vip_json(&r->d->cfg->vips[i]));
 	reply_json(r, 200, json_pack("{s:o}", "vips", arr));
+}
+
+/*
+ * One VIP, plus "table_digest": its live table's digest in the data path
+ * (the first interface's; all are built from the same backends), null
+ * while no backend is in the table, absent when xlbd runs without one.
+ */
+static void get_vip(struct request *r, const char *name)
+{
+	struct xlb_config_vip *v = vip_from_segment(r, name, r->d->cfg);
+	char hex[XLB_TABLE_DIGEST_STR];
+	json_t *o;
+	__u64 d;
+	int ret;
+
+	if (!v)
+		return;
+	o = vip_json(v);
+	if (r->d->n_ifs) {
+		ret = xlb_dp__table_digest(r->d->ifs[0].dp, &v->addr, &d);
+		if (ret && ret != -ENODATA) {
+			json_decref(o);
+			reply_error(r, 500, "reading the live table of %s on %s: %s", v->vip,
+				    r->d->ifs[0].name, strerror(-ret));
+			return;
+		}
+		json_object_set_new(o, "table_digest",
+				    ret ? json_null() : json_string(xlb_table_digest__format(d, hex)));
+	}
+	reply_json(r, 200, o);
 }
 
 static void reply_vip(struct request *r, int status, const struct xlb_vip_addr *addr)
@@ -724,13 +757,8 @@ static bool route(struct request *r)
 		return false;
 	}
 	if (!strcmp(top, "vips") && r->nseg == 2) {
-		if (!strcmp(r->method, "GET")) {
-			struct xlb_config_vip *v = vip_from_segment(r, r->seg[1], r->d->cfg);
-
-			if (v)
-				reply_json(r, 200, vip_json(v));
-			return true;
-		}
+		if (!strcmp(r->method, "GET"))
+			return get_vip(r, r->seg[1]), true;
 		if (!strcmp(r->method, "DELETE"))
 			return delete_vip(r, r->seg[1]), true;
 		return false;

@@ -19,6 +19,7 @@
 #include "maps/xlb_maps.h"
 #include "userspace/decap.h"
 #include "userspace/log.h"
+#include "userspace/neigh.h"
 
 struct xlb_decap {
 	struct xlb_decap_bpf *skel;
@@ -90,7 +91,10 @@ int xlb_decap__open(const char *ifname, bool generic, struct xlb_decap **out, ch
 		goto err_free;
 	}
 	if (ifname) {
-		ret = attach(d, err, errlen);
+		/* Before the load: the program starts out knowing its MAC. */
+		ret = xlb_neigh__if_mac(d->ifindex, d->skel->bss->xlb_decap_if_mac, err, errlen);
+		if (!ret)
+			ret = attach(d, err, errlen);
 	} else {
 		ret = xlb_decap_bpf__load(d->skel);
 		if (ret)
@@ -162,6 +166,33 @@ int xlb_decap__del_vip(struct xlb_decap *d, int family, const void *addr)
 	return 0;
 }
 
+int xlb_decap__set_if_mac(struct xlb_decap *d, const unsigned char mac[6])
+{
+	struct bpf_map *bss;
+	__u32 zero = 0;
+	void *val;
+	int ret = 0;
+
+	if (!d || !mac)
+		return -EINVAL;
+	/* The whole .bss is the map's one value: change our six bytes of it. */
+	bss = d->skel->maps.bss;
+	val = calloc(1, bpf_map__value_size(bss));
+	if (!val)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(bss), &zero, val)) {
+		ret = -errno;
+		goto out;
+	}
+	memcpy((char *)val + ((char *)d->skel->bss->xlb_decap_if_mac - (char *)d->skel->bss), mac,
+	       6);
+	if (bpf_map_update_elem(bpf_map__fd(bss), &zero, val, BPF_ANY))
+		ret = -errno;
+out:
+	free(val);
+	return ret;
+}
+
 int xlb_decap__prog_fd(struct xlb_decap *d)
 {
 	if (!d)
@@ -195,6 +226,7 @@ int xlb_decap__stats(struct xlb_decap *d, struct xlb_decap_stats *out)
 		out->decap4in6 += vals[i].decap4in6;
 		out->pass += vals[i].pass;
 		out->drop_malformed += vals[i].drop_malformed;
+		out->pass_other_mac += vals[i].pass_other_mac;
 	}
 out:
 	free(vals);

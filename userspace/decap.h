@@ -18,6 +18,9 @@ struct xlb_decap;
  * Loads the program; with ifname, attaches it there (native XDP, or generic
  * "SKB" mode when generic is set). ifname NULL only loads it, for tests
  * that drive it through BPF_PROG_TEST_RUN.
+ *
+ * The program decapsulates only frames addressed to the interface's MAC,
+ * read here; without ifname nothing is, until xlb_decap__set_if_mac().
  */
 int xlb_decap__open(const char *ifname, bool generic, struct xlb_decap **out, char *err,
 		    size_t errlen);
@@ -29,6 +32,9 @@ int xlb_decap__open(const char *ifname, bool generic, struct xlb_decap **out, ch
  */
 int xlb_decap__add_vip(struct xlb_decap *d, int family, const void *addr);
 int xlb_decap__del_vip(struct xlb_decap *d, int family, const void *addr);
+
+/* The MAC the program takes frames for (the interface's is read at open). */
+int xlb_decap__set_if_mac(struct xlb_decap *d, const unsigned char mac[6]);
 
 int xlb_decap__prog_fd(struct xlb_decap *d);
 

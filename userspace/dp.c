@@ -35,6 +35,7 @@
 #include "userspace/maglev.h"
 #include "userspace/neigh.h"
 #include "userspace/privs.h"
+#include "userspace/table_digest.h"
 #include "userspace/wrr.h"
 #include "bpf/hash.h"
 #include "bpf/ratelimit.h"
@@ -774,6 +775,76 @@ static int backend_counters_map(struct xlb_dp *dp, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The pinned counters of an older layout (another value size) would make
+ * the object's load fail: unpin them, and the load creates them anew. Their
+ * counts are lost once, at the upgrade; a still-attached older program
+ * counts into the unpinned map until the new one replaces it.
+ */
+static void stats_pin_check(struct xlb_dp *dp)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX + 64];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, XLB_MAP_STATS);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	    info.value_size != sizeof(struct xlb_dp_stats) && !unlink(path))
+		pr_warn("%s: removed %s, counters of an older layout (%u bytes, now %zu); they "
+			"restart from 0", dp->ifname, path, info.value_size,
+			sizeof(struct xlb_dp_stats));
+	close(fd);
+}
+
+static const char *mac_str(const __u8 mac[6], char buf[18])
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+		 mac[5]);
+	return buf;
+}
+
+static bool mac_zero(const __u8 mac[6])
+{
+	return !memcmp(mac, "\0\0\0\0\0\0", 6);
+}
+
+/*
+ * The data path acts only on frames sent to if_mac, so it must be the
+ * interface's MAC now: read it at every open, adoption included (an
+ * operator may have changed it while xlbd was down). opts->if_mac, when
+ * set, wins (tests; no interface). 0 or -errno.
+ */
+static int if_mac_sync(struct xlb_dp *dp, const struct xlb_dp_opts *opts, char *err,
+		       size_t errlen)
+{
+	struct xlb_lb_config cfg = dp->cfg;
+	char was[18], now[18];
+	int ret;
+
+	memcpy(cfg.if_mac, opts->if_mac, 6);
+	if (dp->ifindex && mac_zero(cfg.if_mac)) {
+		ret = xlb_neigh__if_mac(dp->ifindex, cfg.if_mac, err, errlen);
+		if (ret)
+			return ret;
+	}
+	if (dp->ifindex && mac_zero(cfg.if_mac))
+		pr_warn("%s: the interface has no MAC: the data path passes every frame untouched",
+			dp->ifname);
+	if (!memcmp(cfg.if_mac, dp->cfg.if_mac, 6))
+		return 0;
+	if (dp->adopted)
+		pr_info("%s: the interface MAC is now %s (was %s): the data path follows",
+			dp->ifname, mac_str(cfg.if_mac, now), mac_str(dp->cfg.if_mac, was));
+	ret = config_write(dp, &cfg);
+	if (ret)
+		return xlb_err(err, errlen, ret, "writing config map: %s", strerror(-ret));
+	return 0;
+}
+
 int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
@@ -869,6 +940,7 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 	dp->skel->rodata->xlb_test_clock = opts->test_clock;
 	dp->test_clock = opts->test_clock;
 	if (dp->pinned) {
+		stats_pin_check(dp);
 		/* Reuse needs identical map sizes: take the pinned ones. */
 		if (!pinned_max_entries(dp->pin_dir, XLB_MAP_FLOWS4, &ct_size) &&
 		    opts->conntrack_size && ct_size != opts->conntrack_size)
@@ -920,20 +992,17 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 			goto fail;
 		}
 	} else {
-		memcpy(cfg.if_mac, opts->if_mac, 6);
 		cfg.ipip_src4 = opts->ipip_src4;
 		memcpy(cfg.ipip_src6, opts->ipip_src6, sizeof(cfg.ipip_src6));
-		if (dp->ifindex && !memcmp(cfg.if_mac, "\0\0\0\0\0\0", 6)) {
-			ret = xlb_neigh__if_mac(dp->ifindex, cfg.if_mac, err, errlen);
-			if (ret)
-				goto fail;
-		}
 		ret = config_write(dp, &cfg);
 		if (ret) {
 			xlb_err(err, errlen, ret, "writing config map: %s", strerror(-ret));
 			goto fail;
 		}
 	}
+	ret = if_mac_sync(dp, opts, err, errlen);
+	if (ret)
+		goto fail;
 
 	mapcount_open(dp);
 	dp->prog_id = prog_id(bpf_program__fd(dp->skel->progs.xlb_balance));
@@ -2611,5 +2680,39 @@ int xlb_dp__read_table(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u32 
 		return -errno;
 	ret = read_array(inner, table, sizeof(*table), size);
 	close(inner);
+	return ret;
+}
+
+int xlb_dp__table_digest(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u64 *out)
+{
+	struct dp_vip *v = vip ? vip_find(dp, vip) : NULL;
+	__u32 size, *table;
+	__u64 d;
+	int ret;
+
+	if (!v)
+		return -ENOENT;
+	size = v->meta.table_size;
+	if (!size)
+		return -ENODATA;
+	table = malloc((size_t)size * sizeof(*table));
+	if (!table)
+		return -ENOMEM;
+	ret = xlb_dp__read_table(dp, vip, table, size);
+	d = xlb_table_digest__begin(size);
+	for (__u32 i = 0; i < size && !ret; i++) {
+		const struct xlb_backend *be;
+
+		/* this handle is the map's only writer: its copy is the map */
+		be = table[i] < XLB_MAX_BACKENDS ? &dp->be_mirror[table[i]] : NULL;
+		if (!be || (be->family != XLB_AF_INET && be->family != XLB_AF_INET6)) {
+			ret = -EIO; /* a slot that names no backend */
+			break;
+		}
+		d = xlb_table_digest__slot(d, be->family, be->addr);
+	}
+	free(table);
+	if (!ret)
+		*out = d;
 	return ret;
 }

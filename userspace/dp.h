@@ -27,7 +27,10 @@ struct xlb_dp_opts {
 	__u32 conntrack_size; /* flows per family; 0: XLB_CONNTRACK_DEFAULT_SIZE */
 	__be32 ipip_src4;     /* outer IPv4 source prefix (/16) */
 	__be32 ipip_src6[4];  /* outer IPv6 source prefix (/96) */
-	__u8 if_mac[6];	      /* all zero: read from ifname */
+	/* The data path acts only on frames sent to this MAC, and sends from
+	 * it. All zero: read from ifname, at every open (adoption included).
+	 */
+	__u8 if_mac[6];
 	bool test_poison;     /* tests: fill new headroom with 0xFF */
 	int neigh_timeout_ms; /* MAC resolution; 0: 1000 ms */
 	bool test_clock;      /* tests: the data path's time is xlb_dp__test_clock_set()'s */
@@ -266,5 +269,14 @@ int xlb_dp__vip_foreach(struct xlb_dp *dp, int (*fn)(const struct xlb_vip_addr *
 /* Copies the live table of a VIP (size entries of backend ids). */
 int xlb_dp__read_table(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u32 *table,
 		       __u32 size);
+/*
+ * The digest of a VIP's live table (userspace/table_digest.h): read from
+ * the data path and taken over the backend addresses in its slots, so it
+ * is the same on every host whose table sends each new flow where this one
+ * does, whatever ids the hosts gave their backends. 0, -ENOENT (no such
+ * VIP), -ENODATA (an empty table: no backend takes new flows), or the
+ * read's -errno.
+ */
+int xlb_dp__table_digest(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u64 *out);
 
 #endif /* XLB_DP_H */

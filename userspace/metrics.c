@@ -628,6 +628,10 @@ static void global_families(struct xlb_expo *e, const struct xlb_counters *c)
 	xlb_expo__u64(e, "xlb_packets_passed_total", "", 0, "reason=\"not_vip\"", g->pass_not_vip);
 	xlb_expo__u64(e, "xlb_packets_passed_total", "", 0, "reason=\"other_l4\"",
 		      g->pass_other_l4);
+	xlb_expo__u64(e, "xlb_packets_passed_total", "", 0, "reason=\"other_host\"",
+		      g->pass_other_host);
+	xlb_expo__u64(e, "xlb_packets_passed_total", "", 0, "reason=\"multicast\"",
+		      g->pass_multicast);
 }
 
 static void api_family(struct xlb_expo *e)

@@ -426,6 +426,39 @@ static void print_vips(json_t *j)
 	}
 }
 
+/* `vip show`: one VIP's settings, its backends and its live table's digest. */
+static void print_vip(json_t *v)
+{
+	json_t *bs = json_object_get(v, "backends"), *b, *hc = json_object_get(v, "health_check");
+	json_t *digest = json_object_get(v, "table_digest");
+	size_t k, w = strlen("BACKEND");
+	char rate[96];
+
+	printf("vip %s\n", jstr(v, "vip"));
+	printf("  algorithm     %s%s\n", jstr(v, "algorithm"),
+	       json_is_true(json_object_get(v, "stateless")) ? ", stateless" : "");
+	printf("  forward       %s\n", jstr(v, "forward"));
+	printf("  rate limit    %s\n", rate_text(rate, sizeof(rate), json_object_get(v, "rate_limit")));
+	printf("  health check  %s\n", jstr(hc, "type"));
+	printf("  table size    %lld\n", jint(v, "table_size"));
+	if (json_is_string(digest))
+		printf("  table digest  %s\n", json_string_value(digest));
+	else if (digest) /* null */
+		printf("  table digest  none: no backend takes new flows\n");
+	else
+		printf("  table digest  -: xlbd runs without a data path\n");
+	json_array_foreach(bs, k, b) {
+		if (strlen(jstr(b, "address")) > w)
+			w = strlen(jstr(b, "address"));
+	}
+	printf("  %-*s  %6s  %s\n", (int)w, "BACKEND", "WEIGHT", "STATE");
+	json_array_foreach(bs, k, b)
+		printf("  %-*s  %6lld  %s\n", (int)w, jstr(b, "address"), jint(b, "weight"),
+		       backend_state(b));
+	if (!json_array_size(bs))
+		printf("  (no backends)\n");
+}
+
 static void print_stats(json_t *j)
 {
 	json_t *global = json_object_get(j, "global");
@@ -602,6 +635,17 @@ static int do_vip_list(struct ctl *ctl, const struct args *a)
 {
 	(void)a;
 	return simple(ctl, "GET", "/v1/vips", NULL, print_vips);
+}
+
+static int do_vip_show(struct ctl *ctl, const struct args *a)
+{
+	char name[XLB_VIP_NAME_MAX], esc[ESC_MAX], path[PATH_LEN];
+	int ret;
+
+	if ((ret = parse_vip(ctl, a->pos[0], name, esc)))
+		return ret;
+	snprintf(path, sizeof(path), "/v1/vips/%s", esc);
+	return simple(ctl, "GET", path, NULL, print_vip);
 }
 
 static int do_backend_add(struct ctl *ctl, const struct args *a)
@@ -1239,6 +1283,12 @@ static const struct cmd cmds[] = {
 	{ "vip", "list", do_vip_list, {}, 0, "",
 	  "vip list",
 	  "List the VIPs with their backends, weights and table state." },
+	{ "vip", "show", do_vip_show, { "VIP" }, 1, "",
+	  "vip show VIP",
+	  "Show one VIP: algorithm, forwarding, limits, backends, table size, and the\n"
+	  "digest of its live lookup table (backend addresses per slot, 16 hex digits):\n"
+	  "for a maglev or source-hash VIP, hosts showing the same digest send each new\n"
+	  "flow of the VIP to the same backend." },
 	{ "backend", "add", do_backend_add, { "VIP", "ADDR" }, 2, "w",
 	  "backend add VIP ADDR [--weight N]",
 	  "Add a backend (an IPv4 or IPv6 address) to a VIP; weight 1..65535, default 100." },

@@ -47,7 +47,10 @@
 /* Frames longer than this are cut: BPF_PROG_TEST_RUN takes one page. */
 #define FRAME_MAX 1600
 
-static const __u8 LB_IF_MAC[6] = {0x02, 0, 0, 0, 0, 0xaa};
+/* The seeds' frames are addressed to the balancer's interface: the data
+ * path acts only on those.
+ */
+#define LB_IF_MAC PKT_LB_MAC
 #define IPIP_SRC4 "198.19.0.0"	    /* /16 */
 #define IPIP_SRC6 "2001:2:0:ffff::" /* /96 */
 #define NBACKENDS 3
@@ -473,7 +476,9 @@ static void check_counters(const struct xlb_dp_stats *a, const struct xlb_dp_sta
 			   __u32 verdict)
 {
 	__u64 pass = (b->pass_not_ip - a->pass_not_ip) + (b->pass_not_vip - a->pass_not_vip) +
-		     (b->pass_other_l4 - a->pass_other_l4);
+		     (b->pass_other_l4 - a->pass_other_l4) +
+		     (b->pass_other_host - a->pass_other_host) +
+		     (b->pass_multicast - a->pass_multicast);
 	__u64 tx = (b->tx_new_flow - a->tx_new_flow) + (b->tx_established - a->tx_established) +
 		   (b->tx_rechosen - a->tx_rechosen) + (b->tx_icmp - a->tx_icmp);
 	__u64 drops = 0;
