@@ -1352,6 +1352,13 @@ static void test_bad_strings(void **state)
 	assert_contains(msg, "line 3");
 	assert_contains(msg, "rate_limit.pps");
 
+	/* an http path goes into the request line as it is: ASCII only */
+	msg = load_str_bad("vips:\n"
+			   "  - vip: 198.18.1.100:80/tcp\n"
+			   "    health_check: {type: http, path: \"/caf\\xe9\"}\n");
+	assert_contains(msg, "line 3: vips[0] (198.18.1.100:80/tcp): health_check.path '/caf");
+	assert_contains(msg, "bytes past ASCII (percent-encode them)");
+
 	/* anchors and aliases are YAML: fine */
 	cfg = load_str_ok("vips:\n"
 			  "  - vip: 198.18.1.100:80/tcp\n"

@@ -318,14 +318,14 @@ static int parse_expect(const char *s, __u16 *lo, __u16 *hi)
 	return 0;
 }
 
-static bool is_http_path(const char *s)
+bool xlb_config__hc_path_ok(const char *s)
 {
 	size_t i;
 
-	if (s[0] != '/' || strlen(s) > XLB_CONFIG_HC_PATH_MAX)
+	if (!s || s[0] != '/' || strlen(s) > XLB_CONFIG_HC_PATH_MAX)
 		return false;
 	for (i = 0; s[i]; i++)
-		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
 			return false;
 	return true;
 }
@@ -551,9 +551,10 @@ static int validate_vip(struct vctx *c, int vi, struct xlb_config_vip *v)
 			    xlb_config__hc_type_name(hc->type));
 	if (!hc->path && set_str(&hc->path, DEF_HC_PATH))
 		return -ENOMEM;
-	if (!is_http_path(hc->path))
+	if (!xlb_config__hc_path_ok(hc->path))
 		return verr(c, vi, name, "health_check.path",
-			    " '%s' must start with '/' and have no spaces or control characters",
+			    " '%s' must start with '/' and have no spaces, control characters or "
+			    "bytes past ASCII (percent-encode them)",
 			    hc->path);
 	if (!hc->expect && set_str(&hc->expect, DEF_HC_EXPECT))
 		return -ENOMEM;

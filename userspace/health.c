@@ -23,6 +23,7 @@
 
 #include "maps/xlb_maps.h"
 #include "userspace/health.h"
+#include "userspace/log.h"
 
 #ifndef XLB_VERSION
 #define XLB_VERSION "0"
@@ -132,40 +133,45 @@ static int target_sockaddr(const struct xlb_health_target *t, struct sockaddr_st
 	return 0;
 }
 
-/* A path fit for a URL without escaping, as config validation requires. */
-static bool path_ok(const char *p)
+int xlb_health__target_check(const struct xlb_health_target *t, char *err, size_t errlen)
 {
-	if (p[0] != '/')
-		return false;
-	for (; *p; p++)
-		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
-			return false;
-	return true;
-}
-
-static int check_target(const struct xlb_health_target *t)
-{
-	if (!t || !t->port || !t->timeout_ms ||
-	    (t->family != XLB_AF_INET && t->family != XLB_AF_INET6))
-		return -EINVAL;
+	if (!t)
+		return xlb_err(err, errlen, -EINVAL, "no target");
+	if (!t->port)
+		return xlb_err(err, errlen, -EINVAL, "port 0");
+	if (!t->timeout_ms)
+		return xlb_err(err, errlen, -EINVAL, "timeout 0");
+	if (t->family != XLB_AF_INET && t->family != XLB_AF_INET6)
+		return xlb_err(err, errlen, -EINVAL, "address family %u", t->family);
 	switch (t->type) {
 	case XLB_CONFIG_HC_TCP:
 		return 0;
 	case XLB_CONFIG_HC_HTTP:
 	case XLB_CONFIG_HC_HTTPS:
-		if (t->path && !path_ok(t->path))
-			return -EINVAL;
+		if (t->path && !xlb_config__hc_path_ok(t->path))
+			return xlb_err(
+			    err, errlen, -EINVAL,
+			    "path '%s' is not printable ASCII without spaces after a '/'", t->path);
 		if (t->expect_lo > t->expect_hi)
-			return -EINVAL;
+			return xlb_err(err, errlen, -EINVAL, "expected status %u-%u is empty",
+				       t->expect_lo, t->expect_hi);
 		return 0;
 	case XLB_CONFIG_HC_UDP:
-		if (t->payload_len > XLB_HEALTH_UDP_MAX || t->reply_len > XLB_HEALTH_UDP_MAX ||
-		    (t->payload_len && !t->payload) || (t->reply_len && !t->reply))
-			return -EINVAL;
+		if (t->payload_len > XLB_HEALTH_UDP_MAX || t->reply_len > XLB_HEALTH_UDP_MAX)
+			return xlb_err(err, errlen, -EINVAL, "datagram over %u bytes",
+				       XLB_HEALTH_UDP_MAX);
+		if ((t->payload_len && !t->payload) || (t->reply_len && !t->reply))
+			return xlb_err(err, errlen, -EINVAL, "datagram bytes missing");
 		return 0;
 	default:
-		return -EINVAL;
+		return xlb_err(err, errlen, -EINVAL, "type %s is not probed",
+			       xlb_config__hc_type_name(t->type));
 	}
+}
+
+static int check_target(const struct xlb_health_target *t)
+{
+	return xlb_health__target_check(t, NULL, 0);
 }
 
 /* ---- probe life cycle ---- */

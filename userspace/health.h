@@ -98,6 +98,12 @@ void xlb_health__free(struct xlb_health *h);
 int xlb_health__probe(struct xlb_health *h, const struct xlb_health_target *t,
 		      xlb_health_done_fn done, void *arg, struct xlb_health_probe **handle);
 
+/*
+ * Whether a probe of t can start (what probe() and the scheduler refuse
+ * with -EINVAL): 0, or -EINVAL with the reason in err ("port 0").
+ */
+int xlb_health__target_check(const struct xlb_health_target *t, char *err, size_t errlen);
+
 /* Stop a probe in flight; its done callback will not be called. */
 void xlb_health__cancel(struct xlb_health_probe *p);
 
