@@ -987,6 +987,57 @@ static void test_bad_files_covered(void **state)
 	assert_int_equal(seen, sizeof(bad_files) / sizeof(bad_files[0]));
 }
 
+/*
+ * libcyaml gives no structured errors: config_errors.c reads a few forms of
+ * its log text (cyaml_forms[] and the backtrace's frames). One input per
+ * form, with the whole message it must give: a libcyaml that words a form
+ * otherwise fails here, not in a user's face.
+ */
+static void test_cyaml_forms(void **state)
+{
+	static const struct {
+		const char *yaml, *msg;
+	} forms[] = {
+	    /* "Unexpected key: ", frames "in mapping field" and "in sequence entry" */
+	    {"vips:\n  - vip: 198.18.1.100:80/tcp\n    health_check: {bogus: 1}\n",
+	     "line 3: vips[0] (198.18.1.100:80/tcp): health_check.bogus: unknown key"},
+	    /* "Missing required mapping field: " */
+	    {"vips: [{vip: 198.18.1.100:80/tcp, backends: [{weight: 3}, {address: 1.2.3.4}]}]",
+	     "line 1: vips[0] (198.18.1.100:80/tcp): backends[0].address: required key missing"},
+	    {"vips: [{vip: 198.18.1.100:80/tcp, backends: [{}]}]",
+	     "line 1: vips[0] (198.18.1.100:80/tcp): backends[0].address: required key missing"},
+	    /* "Mapping field already seen: " */
+	    {"vips:\n  - vip: 198.18.1.100:80/tcp\n    forward: ipip\n    forward: l2dsr\n",
+	     "line 4: vips[0] (198.18.1.100:80/tcp): forward: duplicate key"},
+	    /* "Excessive entries (" */
+	    {"interfaces: [{name: a}, {name: b}, {name: c}, {name: d}, {name: e}, {name: f}, "
+	     "{name: g}, {name: h}, {name: i}, {name: j}, {name: k}, {name: l}, {name: m}, "
+	     "{name: n}, {name: o}, {name: p}, {name: q}, {name: r}, {name: s}, {name: t}, "
+	     "{name: u}, {name: v}, {name: w}, {name: x}, {name: y}, {name: z}, {name: aa}, "
+	     "{name: ab}, {name: ac}, {name: ad}, {name: ae}, {name: af}, {name: ag}, {name: ah}, "
+	     "{name: ai}, {name: aj}, {name: ak}, {name: al}, {name: am}, {name: an}, {name: ao}, "
+	     "{name: ap}, {name: aq}, {name: ar}, {name: as}, {name: at}, {name: au}, {name: av}, "
+	     "{name: aw}, {name: ax}, {name: ay}, {name: az}, {name: ba}, {name: bb}, {name: bc}, "
+	     "{name: bd}, {name: be}, {name: bf}, {name: bg}, {name: bh}, {name: bi}, {name: bj}, "
+	     "{name: bk}, {name: bl}, {name: bm}]",
+	     "line 1: interfaces: too many entries (at most 64)"},
+	    /* "Invalid ENUM value: " */
+	    {"interfaces:\n  - {name: eth0, mode: x}\n",
+	     "line 2: interfaces[0].mode: unknown value 'x' (expected native or generic)"},
+	    {"announce: {table: 5, drained: maybe}",
+	     "line 1: announce.drained: unknown value 'maybe' (expected true, false, yes, no, on or "
+	     "off)"},
+	    /* any other form: libcyaml's own words, at the right place */
+	    {"vips: [{vip: 198.18.1.100:80/tcp, table_size: {a: 1}}]",
+	     "line 1: vips[0] (198.18.1.100:80/tcp): table_size: Expecting UINT, got event: "
+	     "MAPPING_START (Invalid value)"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+		assert_string_equal(load_str_bad(forms[i].yaml), forms[i].msg);
+}
+
 static char *gen_vips(unsigned int n_vips, unsigned int n_backends)
 {
 	size_t cap = 64 + (size_t)n_vips * 64 + (size_t)n_backends * 48, off;
@@ -1301,6 +1352,13 @@ static void test_bad_strings(void **state)
 	assert_contains(msg, "line 3");
 	assert_contains(msg, "rate_limit.pps");
 
+	/* an http path goes into the request line as it is: ASCII only */
+	msg = load_str_bad("vips:\n"
+			   "  - vip: 198.18.1.100:80/tcp\n"
+			   "    health_check: {type: http, path: \"/caf\\xe9\"}\n");
+	assert_contains(msg, "line 3: vips[0] (198.18.1.100:80/tcp): health_check.path '/caf");
+	assert_contains(msg, "bytes past ASCII (percent-encode them)");
+
 	/* anchors and aliases are YAML: fine */
 	cfg = load_str_ok("vips:\n"
 			  "  - vip: 198.18.1.100:80/tcp\n"
@@ -1459,7 +1517,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_examples),	   cmocka_unit_test(test_conntrack),
-	    cmocka_unit_test(test_announce),
+	    cmocka_unit_test(test_announce),	   cmocka_unit_test(test_cyaml_forms),
 	    cmocka_unit_test(test_vip_parse_good), cmocka_unit_test(test_vip_parse_bad),
 	    cmocka_unit_test(test_vip_cmp),	   cmocka_unit_test(test_addr),
 	    cmocka_unit_test(test_hostport),	   cmocka_unit_test(test_load_full),

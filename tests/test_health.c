@@ -29,6 +29,7 @@
 
 #include "maps/xlb_maps.h"
 #include "userspace/health.h"
+#include "userspace/supervise.h"
 
 #define MAX_RESULTS 1100
 
@@ -960,7 +961,90 @@ static void test_target_from_config(void **state)
 	assert_int_equal(xlb_health__target_from_config(&vip, &be, &t, &bytes), -EINVAL);
 }
 
+/* A config whose check could not start is refused before it is applied,
+ * with the backend and the reason (not "out of memory" after the fact).
+ */
+static void test_check_config(void **state)
+{
+	static const char yaml[] = "vips: [{vip: 198.18.1.100:80/tcp, health_check: {type: http},"
+				   " backends: [{address: 127.0.0.1}, {address: 127.0.0.2}]}]";
+	struct xlb_config *cfg;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(xlb_config__load_string(yaml, strlen(yaml), &cfg, err, sizeof(err)), 0);
+	assert_int_equal(xlb_supervisor__check_config(cfg, err, sizeof(err)), 0);
+	/* a model changed in code after validation */
+	free(cfg->vips[0].health_check.path);
+	cfg->vips[0].health_check.path = strdup("/caf\xc3\xa9");
+	assert_int_equal(xlb_supervisor__check_config(cfg, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "vips[0] (198.18.1.100:80/tcp): backends[0] 127.0.0.1: the health "
+				 "check cannot start: path '/caf\xc3\xa9' is not printable ASCII "
+				 "without spaces after a '/'");
+	cfg->vips[0].health_check.type = XLB_CONFIG_HC_NONE; /* nothing to start */
+	assert_int_equal(xlb_supervisor__check_config(cfg, err, sizeof(err)), 0);
+	xlb_config__free(cfg);
+}
+
 /* ---- scheduler ---- */
+
+static long long sched_cb_never(void *arg, const struct xlb_health_result *r)
+{
+	(void)arg;
+	(void)r;
+	fail_msg("a check ran");
+	return XLB_HEALTH_PAUSE;
+}
+
+/*
+ * The config and the prober judge an http check's path by one rule: every
+ * path the config accepts, a check starts with, and every path it refuses
+ * is refused (a byte at a time, 1..255, behind "/a"). A path accepted by
+ * the one and refused by the other was a check that never ran.
+ */
+static void test_path_rule_shared(void **state)
+{
+	static const char yaml[] = "vips: [{vip: 198.18.1.100:80/tcp, health_check: {type: http},"
+				   " backends: [{address: 127.0.0.1}]}]";
+	struct fixture *f = *state;
+	static struct xlb_health_udp_bytes bytes;
+	struct xlb_health_sched *s;
+	unsigned int refused = 0;
+	char err[512];
+
+	assert_int_equal(xlb_health_sched__new(f->h, 0, 1, &s), 0);
+	for (unsigned int b = 1; b < 256; b++) {
+		struct xlb_health_check *c = NULL;
+		struct xlb_health_target t;
+		struct xlb_config *cfg;
+		struct xlb_config_vip *v;
+		char path[4] = {'/', 'a', (char)b, 0};
+		int ret;
+
+		assert_int_equal(
+		    xlb_config__load_string(yaml, strlen(yaml), &cfg, err, sizeof(err)), 0);
+		v = &cfg->vips[0];
+		free(v->health_check.path);
+		v->health_check.path = strdup(path);
+		if (xlb_config__validate(cfg, err, sizeof(err))) {
+			assert_non_null(strstr(err, "health_check.path"));
+			refused++;
+			xlb_config__free(cfg);
+			continue;
+		}
+		assert_int_equal(xlb_health__target_from_config(v, &v->backends[0], &t, &bytes), 0);
+		ret = xlb_health_sched__add(s, &t, 60000, sched_cb_never, NULL, &c);
+		if (ret)
+			fail_msg("path \"/a\\x%02x\": the config accepts it, the prober refuses it "
+				 "(%d)",
+				 b, ret);
+		xlb_health_sched__del(c);
+		xlb_config__free(cfg);
+	}
+	/* controls, space, DEL and the 128 bytes past ASCII */
+	assert_int_equal(refused, 32 + 1 + 128);
+	xlb_health_sched__free(s);
+}
 
 struct sched_ctx {
 	struct fixture *f;
@@ -1136,25 +1220,27 @@ static void test_sched_jitter(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_jitter),
-		cmocka_unit_test(test_target_from_config),
-		cmocka_unit_test_setup_teardown(test_bad_targets, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tcp, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tcp_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_http, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_http_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_http_parse, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stalled_loop, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stalled_loop_http, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_http_ignores_proxy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_udp, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_many_tcp, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_many_http, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sched, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sched_spread, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sched_jitter, setup, teardown),
+	    cmocka_unit_test(test_jitter),
+	    cmocka_unit_test(test_target_from_config),
+	    cmocka_unit_test(test_check_config),
+	    cmocka_unit_test_setup_teardown(test_bad_targets, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_http, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_http_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_http_parse, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stalled_loop, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stalled_loop_http, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_http_ignores_proxy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_udp, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_many_tcp, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_many_http, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sched, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sched_spread, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sched_jitter, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_path_rule_shared, setup, teardown),
 	};
 	struct rlimit rl;
 

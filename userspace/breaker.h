@@ -60,8 +60,10 @@
  *
  * Integration (one struct xlb_breaker per backend, embedded by the caller):
  *   - init CLOSED or PENDING; on each check result call on_result(); call
- *     tick() whenever next_deadline() is reached (and it does no harm to
- *     call it more often); a return of 1 means one state transition was made,
+ *     tick() at or after next_deadline() (calling it more often does no
+ *     harm: xlbd calls it on every breaker from one 100 ms tick in
+ *     supervise.c, so a time-driven change lands within 100 ms of its
+ *     deadline); a return of 1 means one state transition was made,
  *     described by *ev: log it (xlb_breaker__event_str()).
  *   - after any call that may have changed a backend of a VIP, call
  *     xlb_breaker__vip_apply_panic() over that VIP's non-drained backends

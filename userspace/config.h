@@ -177,6 +177,13 @@ struct xlb_config_health_check {
 /* The longest udp check payload or response: one datagram in a 1500-byte MTU. */
 #define XLB_CONFIG_HC_UDP_MAX 1472
 
+/*
+ * An http check's path: '/' first, at most XLB_CONFIG_HC_PATH_MAX bytes of
+ * printable ASCII without spaces, as it goes into the request line unescaped
+ * (percent-encode anything else). The one rule of the config and the prober.
+ */
+bool xlb_config__hc_path_ok(const char *path);
+
 /* Frees the health check's strings (not hc itself). */
 void xlb_config__hc_free(struct xlb_config_health_check *hc);
 /* Two validated health checks ask the same of a backend. */

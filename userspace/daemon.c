@@ -371,7 +371,8 @@ int xlb_daemon__apply(struct xlb_daemon *d, const struct xlb_config *desired, bo
 		xlb_err(err, errlen, ret, "out of memory");
 		goto out;
 	}
-	ret = xlb_reconcile__check(next, err, errlen) ?: announce_allowed(next, err, errlen);
+	ret = xlb_reconcile__check(next, err, errlen) ?: announce_allowed(next, err, errlen) ?:
+	      xlb_supervisor__check_config(next, err, errlen);
 	if (ret)
 		goto out;
 	ret = xlb_plan__build(d->cfg, next, plan ? plan : &local);

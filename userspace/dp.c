@@ -30,6 +30,7 @@
 
 #include "xlb.skel.h"
 #include "xlb_mapcount.skel.h"
+#include "userspace/clock.h"
 #include "userspace/dp.h"
 #include "userspace/log.h"
 #include "userspace/maglev.h"
@@ -1759,14 +1760,6 @@ static int backend_alloc(struct xlb_dp *dp, __u32 *id)
 	return -ENOSPC;
 }
 
-static __u64 mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
-}
-
 /* A backend address with its position, to sort and search lists of them. */
 struct addr_pos {
 	__u8 family;
@@ -2046,7 +2039,7 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	/* Match by address: a kept backend keeps its id, hence its flows, and
 	 * its MAC while that is fresh.
 	 */
-	now = mono_ms();
+	now = xlb_clock__mono_ms();
 	for (size_t i = 0; i < n; i++) {
 		struct addr_pos k, *hit;
 
@@ -2466,12 +2459,9 @@ int xlb_dp__backend_id(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 f
 /* The data path's clock: CLOCK_MONOTONIC is bpf_ktime_get_ns()'s. */
 static __u64 dp_now_ns(const struct xlb_dp *dp)
 {
-	struct timespec ts;
-
 	if (dp->test_clock && dp->skel->bss)
 		return dp->skel->bss->xlb_test_now_ns;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	return xlb_clock__mono_ns();
 }
 
 /*

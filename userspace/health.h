@@ -98,6 +98,12 @@ void xlb_health__free(struct xlb_health *h);
 int xlb_health__probe(struct xlb_health *h, const struct xlb_health_target *t,
 		      xlb_health_done_fn done, void *arg, struct xlb_health_probe **handle);
 
+/*
+ * Whether a probe of t can start (what probe() and the scheduler refuse
+ * with -EINVAL): 0, or -EINVAL with the reason in err ("port 0").
+ */
+int xlb_health__target_check(const struct xlb_health_target *t, char *err, size_t errlen);
+
 /* Stop a probe in flight; its done callback will not be called. */
 void xlb_health__cancel(struct xlb_health_probe *p);
 
@@ -132,19 +138,19 @@ __u32 xlb_health__jitter(__u32 interval_ms, __u32 pct, __u32 rand);
 __u64 xlb_health__now_ms(void);
 
 /*
- * Scheduler: one check per backend, each with its own timer. A check runs a
- * probe, hands the result to its callback, and the callback says when to
- * probe next (ms after the result; the scheduler jitters it by +-jitter_pct,
- * so probes started together drift apart), or XLB_HEALTH_PAUSE to stop until
- * xlb_health_sched__kick(). Probes of one check never overlap.
+ * Scheduler (health_sched.c): one check per backend, each with its own
+ * probe timer. A check runs a probe, hands the result to its callback, and
+ * the callback says when to probe next (ms after the result; the scheduler
+ * jitters it by +-jitter_pct, so probes started together drift apart), or
+ * XLB_HEALTH_PAUSE to stop until xlb_health_sched__kick(). Probes of one
+ * check never overlap.
  *
- * A typical callback (see breaker.h):
- *     tick + on_result on the backend's breaker, apply panic over the VIP,
- *     republish the table if needed, then
- *     return b->state == XLB_BREAKER_OPEN ? XLB_HEALTH_PAUSE
- *                                         : xlb_breaker__next_check_delay(b, now);
- * and a per-backend deadline timer calls tick() at next_deadline() and
- * kick(c, 0) on OPEN -> HALF_OPEN.
+ * xlbd's callback (supervise.c, see breaker.h) feeds the result to the
+ * backend's breaker and returns xlb_breaker__next_check_delay(). Time-driven
+ * breaker changes are not the scheduler's: the supervisor's one 100 ms tick
+ * calls xlb_breaker__tick() on every breaker, applies panic mode and
+ * republishes when the effective set changed, and kicks a check (kick(c, 0))
+ * when its breaker goes OPEN -> HALF_OPEN.
  */
 #define XLB_HEALTH_PAUSE (-1LL)
 

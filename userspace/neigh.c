@@ -19,6 +19,8 @@
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 
+#include "userspace/clock.h"
+#include "userspace/log.h"
 #include "userspace/neigh.h"
 #include "userspace/nl.h"
 
@@ -53,17 +55,8 @@ struct link {
 	__u8 addr[NEIGH_LLADDR_MAX];
 };
 
-__attribute__((format(printf, 3, 4)))
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+/* xlb_err() for the callers here, which return their own code. */
+#define set_err(err, errlen, ...) ((void)xlb_err(err, errlen, 0, __VA_ARGS__))
 
 static const char *addr_str(int family, const void *addr, char buf[INET6_ADDRSTRLEN])
 {
@@ -134,14 +127,6 @@ static const char *route_err_str(int err)
 	default:
 		return NULL;
 	}
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 static void sleep_ms(long long ms)
@@ -309,7 +294,7 @@ static int neigh_kick(struct xlb_nl *nl, int ifindex, int family, const void *ad
 static int neigh_wait(struct xlb_nl *nl, int ifindex, int family, const void *addr, int timeout_ms,
 		      struct neigh *n)
 {
-	long long deadline = now_ms() + timeout_ms, left;
+	long long deadline = (long long)xlb_clock__mono_ms() + timeout_ms, left;
 	long long interval = NEIGH_POLL_MIN_MS;
 	int ret;
 
@@ -332,7 +317,7 @@ static int neigh_wait(struct xlb_nl *nl, int ifindex, int family, const void *ad
 			if (ret)
 				return ret;
 		}
-		left = deadline - now_ms();
+		left = deadline - (long long)xlb_clock__mono_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		sleep_ms(interval < left ? interval : left);

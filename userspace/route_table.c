@@ -14,6 +14,7 @@
 
 #include <linux/rtnetlink.h>
 
+#include "userspace/log.h"
 #include "userspace/nl.h"
 #include "userspace/route_table.h"
 
@@ -27,21 +28,6 @@ struct dump {
 	size_t n, cap;
 	int err;
 };
-
-static int set_err(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int set_err(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
 static int addr_len(int family)
 {
@@ -115,7 +101,7 @@ int xlb_route_table__list(__u32 table, struct xlb_route **out, size_t *n, char *
 
 	ret = xlb_nl__open(&nl);
 	if (ret)
-		return set_err(err, errlen, ret, "netlink: %s", strerror(-ret));
+		return xlb_err(err, errlen, ret, "netlink: %s", strerror(-ret));
 	/* Best effort: without it the kernel sends every route, filtered below. */
 	setsockopt(mnl_socket_get_fd(nl.sk), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one,
 		   sizeof(one));
@@ -132,7 +118,7 @@ int xlb_route_table__list(__u32 table, struct xlb_route **out, size_t *n, char *
 	xlb_nl__close(&nl);
 	if (ret) {
 		free(d.routes);
-		return set_err(err, errlen, ret, "listing routes of table %u: %s", table,
+		return xlb_err(err, errlen, ret, "listing routes of table %u: %s", table,
 			       strerror(-ret));
 	}
 	*out = d.routes;
@@ -161,7 +147,7 @@ static int change(__u16 type, __u16 flags, __u32 table, const struct xlb_route *
 	}
 	if (ret) {
 		inet_ntop(r->family, r->addr, a, sizeof(a));
-		return set_err(err, errlen, ret, "%s route %s/%d in table %u: %s",
+		return xlb_err(err, errlen, ret, "%s route %s/%d in table %u: %s",
 			       type == RTM_NEWROUTE ? "adding" : "deleting", a,
 			       addr_len(r->family) * 8, table, strerror(-ret));
 	}

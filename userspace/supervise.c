@@ -386,6 +386,35 @@ static int configure(struct xlb_supervisor *s, struct entry *e, const struct xlb
 	return ret;
 }
 
+int xlb_supervisor__check_config(const struct xlb_config *cfg, char *err, size_t errlen)
+{
+	static struct xlb_health_udp_bytes bytes; /* large; xlbd is single-threaded */
+	char why[256];
+
+	for (unsigned int i = 0; i < cfg->n_vips; i++) {
+		const struct xlb_config_vip *v = &cfg->vips[i];
+
+		if (v->health_check.type == XLB_CONFIG_HC_NONE)
+			continue;
+		for (unsigned int j = 0; j < v->n_backends; j++) {
+			struct xlb_health_target t;
+			int ret;
+
+			ret = xlb_health__target_from_config(v, &v->backends[j], &t, &bytes);
+			if (ret)
+				snprintf(why, sizeof(why), "no probe target (%s)", strerror(-ret));
+			else
+				ret = xlb_health__target_check(&t, why, sizeof(why));
+			if (ret)
+				return xlb_err(err, errlen, ret,
+					       "vips[%u] (%s): backends[%u] %s: the health check "
+					       "cannot start: %s",
+					       i, v->vip, j, v->backends[j].address, why);
+		}
+	}
+	return 0;
+}
+
 static struct entry *entry_new(struct xlb_supervisor *s, const struct key *k,
 			       const struct xlb_config_vip *v, const struct xlb_config_backend *b,
 			       bool in_service)

@@ -43,6 +43,13 @@ int xlb_supervisor__new(struct event_base *base, xlb_supervisor_publish_fn publi
 void xlb_supervisor__free(struct xlb_supervisor *s);
 
 /*
+ * Whether every health check of cfg can start: 0, or -EINVAL with the
+ * backend and the reason in err. A config is refused with this before it
+ * is applied: a check that cannot start would leave its backend unchecked.
+ */
+int xlb_supervisor__check_config(const struct xlb_config *cfg, char *err, size_t errlen);
+
+/*
  * Follow a new running config: start supervising new backends (in service
  * at once without a health check, or when serving() says the adopted data
  * path had them in service; else out until their first successful check),

@@ -12,25 +12,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "userspace/log.h"
 #include "userspace/vipaddr.h"
 
 /* Longer input than this is not a VIP name; refuse before copying. */
 #define XLB_VIP_INPUT_MAX 256
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
+/* Every refusal here is -EINVAL with a message. */
+#define fail(err, errlen, ...) xlb_err(err, errlen, -EINVAL, __VA_ARGS__)
 
 /* Decimal port, no sign, no spaces. -EINVAL if not a number, -ERANGE if
  * above 65535.

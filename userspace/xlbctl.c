@@ -23,10 +23,11 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "userspace/api_socket.h"
+#include "userspace/config.h"
 #include "userspace/ctl_http.h"
 #include "userspace/vipaddr.h"
 
-#define XLBCTL_SOCKET_DEFAULT "/run/xlb/xlbd.sock"
 #define XLBCTL_FILE_MAX (64 << 20) /* bytes of a config file to send */
 #define ESC_MAX 256		   /* a percent-encoded VIP name or address */
 #define PATH_LEN 1024
@@ -81,8 +82,6 @@ static const struct option long_opts[] = {
 	{},
 };
 
-static const char *const algos[] = { "maglev", "source-hash", "wrr", "rr", "lc", NULL };
-static const char *const forwards[] = { "ipip", "l2dsr", NULL };
 
 static int usage_err(struct ctl *ctl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -141,15 +140,6 @@ static int parse_weight(struct ctl *ctl, const char *s, __u32 *w)
 	if (parse_u32(s, 1, 65535, w))
 		return usage_err(ctl, "bad weight '%s' (expected an integer 1..65535)", s);
 	return 0;
-}
-
-static int parse_word(struct ctl *ctl, const char *what, const char *s,
-		      const char *const *words)
-{
-	for (int i = 0; words[i]; i++)
-		if (!strcmp(s, words[i]))
-			return 0;
-	return usage_err(ctl, "unknown %s '%s'", what, s);
 }
 
 /* Checks a VIP name; its canonical name goes into name, percent-encoded into esc. */
@@ -593,12 +583,16 @@ static int do_vip_add(struct ctl *ctl, const struct args *a)
 {
 	char name[XLB_VIP_NAME_MAX], esc[ESC_MAX];
 	__u32 pps = 0, burst = 0, src = 0, src_burst = 0;
+	enum xlb_config_algo algo;
+	enum xlb_forward fwd;
 	json_t *body;
 	int ret;
 
 	if ((ret = parse_vip(ctl, a->pos[0], name, esc)) ||
-	    (a->algo && (ret = parse_word(ctl, "algorithm", a->algo, algos))) ||
-	    (a->forward && (ret = parse_word(ctl, "forward mode", a->forward, forwards))) ||
+	    (a->algo && xlb_config__algo_parse(a->algo, &algo) &&
+	     (ret = usage_err(ctl, "unknown algorithm '%s'", a->algo))) ||
+	    (a->forward && xlb_config__forward_parse(a->forward, &fwd) &&
+	     (ret = usage_err(ctl, "unknown forward mode '%s'", a->forward))) ||
 	    (a->rate && (ret = parse_rate(ctl, "--rate", a->rate, &pps, &burst))) ||
 	    (a->source_rate &&
 	     (ret = parse_rate(ctl, "--source-rate", a->source_rate, &src, &src_burst))))
@@ -1353,7 +1347,7 @@ static void overview(FILE *f)
 		   "  -j, --json      print xlbd's JSON answers\n"
 		   "  -h, --help      this text; 'xlbctl OBJECT COMMAND --help' for one command\n"
 		   "\nExit codes: 0 ok, 1 rejected by xlbd, 2 usage error, 3 xlbd unreachable.\n",
-		XLBCTL_SOCKET_DEFAULT);
+		XLB_API_SOCKET_DEFAULT);
 }
 
 /* "vip {add|del|list}" */
@@ -1502,7 +1496,7 @@ int main(int argc, char **argv)
 	int c, ret;
 
 	if (!ctl.sock || !*ctl.sock)
-		ctl.sock = XLBCTL_SOCKET_DEFAULT;
+		ctl.sock = XLB_API_SOCKET_DEFAULT;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:jh", opts, NULL)) != -1) {
 		switch (c) {

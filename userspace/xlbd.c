@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <event2/event.h>
 
+#include "userspace/api_socket.h"
 #include "userspace/daemon.h"
 #include "userspace/log.h"
 #include "userspace/privs.h"
@@ -22,7 +23,6 @@
 #include "userspace/vipaddr.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/xlb"
-#define DEFAULT_SOCKET "/run/xlb/xlbd.sock"
 
 static void usage(FILE *out)
 {
@@ -36,7 +36,7 @@ static void usage(FILE *out)
 		"                without it, root:root 0600 and root only\n"
 		"--conntrack-size: flows the connection table holds per address family\n"
 		"                (default %u; ~88 bytes each); fixed once the maps are pinned\n",
-		DEFAULT_STATE_DIR, DEFAULT_SOCKET, XLB_CONNTRACK_DEFAULT_SIZE);
+		DEFAULT_STATE_DIR, XLB_API_SOCKET_DEFAULT, XLB_CONNTRACK_DEFAULT_SIZE);
 }
 
 struct loop {
@@ -134,7 +134,7 @@ int main(int argc, char **argv)
 		{},
 	};
 	struct xlb_daemon_opts opts = { .state_dir = DEFAULT_STATE_DIR };
-	const char *sock = DEFAULT_SOCKET, *cleanup = NULL, *group = NULL;
+	const char *sock = XLB_API_SOCKET_DEFAULT, *cleanup = NULL, *group = NULL;
 	struct event *sigs[4] = {};
 	struct xlb_server *srv = NULL;
 	enum xlb_log_level level;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * Health-check probes (tcp and udp on non-blocking sockets, http through
- * libcurl's multi interface) on a libevent loop, and the per-backend check
- * scheduler; see health.h.
+ * Health-check probes: tcp and udp on non-blocking sockets, http and https
+ * through libcurl's multi interface, all on one libevent loop; see health.h.
+ * When to probe is the scheduler's (health_sched.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,20 +15,21 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
 
 #include "maps/xlb_maps.h"
+#include "userspace/clock.h"
 #include "userspace/health.h"
+#include "userspace/health_int.h"
+#include "userspace/log.h"
 
 #ifndef XLB_VERSION
 #define XLB_VERSION "0"
 #endif
 
-#define DETAIL_MAX 128
 /* Easy handles kept for reuse: enough for the checks in flight at once with
  * thousands of backends; each costs a few KiB. */
 #define XLB_HEALTH_IDLE_EASY_MAX 4096
@@ -58,7 +59,7 @@ struct xlb_health_probe {
 	bool has_result; /* a result known at start, delivered from the loop */
 	bool in_timer, released; /* see timer_cb */
 	bool result_ok;
-	char detail[DETAIL_MAX];
+	char detail[XLB_HEALTH_DETAIL_MAX];
 	void *reply;
 	__u32 reply_len;
 	/* http */
@@ -73,40 +74,6 @@ struct xlb_health_probe {
 
 static void easy_put(struct xlb_health *h, CURL *e);
 static void curl_event_cb(evutil_socket_t fd, short what, void *arg);
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-}
-
-__u64 xlb_health__now_ms(void)
-{
-	return now_ns() / 1000000ULL;
-}
-
-__u32 xlb_health__jitter(__u32 interval_ms, __u32 pct, __u32 rand)
-{
-	__u64 span, v;
-
-	if (pct > 100)
-		pct = 100;
-	span = (__u64)interval_ms * pct / 100;
-	v = interval_ms - span + rand % (2 * span + 1);
-	return v > UINT32_MAX ? UINT32_MAX : (__u32)v;
-}
-
-static struct timeval ms_tv(__u64 ms)
-{
-	struct timeval tv = {
-		.tv_sec = ms / 1000,
-		.tv_usec = (ms % 1000) * 1000,
-	};
-
-	return tv;
-}
 
 static int target_sockaddr(const struct xlb_health_target *t, struct sockaddr_storage *ss,
 			   socklen_t *len)
@@ -132,40 +99,45 @@ static int target_sockaddr(const struct xlb_health_target *t, struct sockaddr_st
 	return 0;
 }
 
-/* A path fit for a URL without escaping, as config validation requires. */
-static bool path_ok(const char *p)
+int xlb_health__target_check(const struct xlb_health_target *t, char *err, size_t errlen)
 {
-	if (p[0] != '/')
-		return false;
-	for (; *p; p++)
-		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
-			return false;
-	return true;
-}
-
-static int check_target(const struct xlb_health_target *t)
-{
-	if (!t || !t->port || !t->timeout_ms ||
-	    (t->family != XLB_AF_INET && t->family != XLB_AF_INET6))
-		return -EINVAL;
+	if (!t)
+		return xlb_err(err, errlen, -EINVAL, "no target");
+	if (!t->port)
+		return xlb_err(err, errlen, -EINVAL, "port 0");
+	if (!t->timeout_ms)
+		return xlb_err(err, errlen, -EINVAL, "timeout 0");
+	if (t->family != XLB_AF_INET && t->family != XLB_AF_INET6)
+		return xlb_err(err, errlen, -EINVAL, "address family %u", t->family);
 	switch (t->type) {
 	case XLB_CONFIG_HC_TCP:
 		return 0;
 	case XLB_CONFIG_HC_HTTP:
 	case XLB_CONFIG_HC_HTTPS:
-		if (t->path && !path_ok(t->path))
-			return -EINVAL;
+		if (t->path && !xlb_config__hc_path_ok(t->path))
+			return xlb_err(
+			    err, errlen, -EINVAL,
+			    "path '%s' is not printable ASCII without spaces after a '/'", t->path);
 		if (t->expect_lo > t->expect_hi)
-			return -EINVAL;
+			return xlb_err(err, errlen, -EINVAL, "expected status %u-%u is empty",
+				       t->expect_lo, t->expect_hi);
 		return 0;
 	case XLB_CONFIG_HC_UDP:
-		if (t->payload_len > XLB_HEALTH_UDP_MAX || t->reply_len > XLB_HEALTH_UDP_MAX ||
-		    (t->payload_len && !t->payload) || (t->reply_len && !t->reply))
-			return -EINVAL;
+		if (t->payload_len > XLB_HEALTH_UDP_MAX || t->reply_len > XLB_HEALTH_UDP_MAX)
+			return xlb_err(err, errlen, -EINVAL, "datagram over %u bytes",
+				       XLB_HEALTH_UDP_MAX);
+		if ((t->payload_len && !t->payload) || (t->reply_len && !t->reply))
+			return xlb_err(err, errlen, -EINVAL, "datagram bytes missing");
 		return 0;
 	default:
-		return -EINVAL;
+		return xlb_err(err, errlen, -EINVAL, "type %s is not probed",
+			       xlb_config__hc_type_name(t->type));
 	}
+}
+
+static int check_target(const struct xlb_health_target *t)
+{
+	return xlb_health__target_check(t, NULL, 0);
 }
 
 /* ---- probe life cycle ---- */
@@ -208,7 +180,7 @@ static void probe_finish(struct xlb_health_probe *p, bool ok, int status, const 
 
 static void probe_finish(struct xlb_health_probe *p, bool ok, int status, const char *fmt, ...)
 {
-	char detail[DETAIL_MAX];
+	char detail[XLB_HEALTH_DETAIL_MAX];
 	struct xlb_health_result r = {
 		.ok = ok,
 		.status = status,
@@ -216,7 +188,7 @@ static void probe_finish(struct xlb_health_probe *p, bool ok, int status, const 
 	};
 	xlb_health_done_fn done = p->done;
 	void *arg = p->arg;
-	__u64 us = (now_ns() - p->start_ns) / 1000;
+	__u64 us = (xlb_clock__mono_ns() - p->start_ns) / 1000;
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -258,7 +230,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	/* libevent may use a coarse clock: never time out early. */
-	elapsed_us = (now_ns() - p->start_ns) / 1000;
+	elapsed_us = (xlb_clock__mono_ns() - p->start_ns) / 1000;
 	if (elapsed_us < (__u64)p->timeout_ms * 1000) {
 		left_us = (__u64)p->timeout_ms * 1000 - elapsed_us;
 		tv.tv_sec = left_us / 1000000;
@@ -307,7 +279,7 @@ static void defer_result(struct xlb_health_probe *p, bool ok, const char *detail
 
 static void defer_errno(struct xlb_health_probe *p, int err)
 {
-	char buf[DETAIL_MAX];
+	char buf[XLB_HEALTH_DETAIL_MAX];
 
 	if (err == ECONNREFUSED)
 		snprintf(buf, sizeof(buf), "%s",
@@ -483,7 +455,7 @@ static int curl_timer_fn(CURLM *multi, long timeout_ms, void *userp)
 	(void)multi;
 	if (timeout_ms < 0)
 		return evtimer_del(h->curl_timer);
-	tv = ms_tv((__u64)timeout_ms);
+	tv = xlb_health__ms_tv((__u64)timeout_ms);
 	return evtimer_add(h->curl_timer, &tv);
 }
 
@@ -758,7 +730,7 @@ int xlb_health__probe(struct xlb_health *h, const struct xlb_health_target *t,
 	p->timeout_ms = t->timeout_ms;
 	p->fd = -1;
 	p->curl_fd = -1;
-	p->start_ns = now_ns();
+	p->start_ns = xlb_clock__mono_ns();
 	p->next = h->probes;
 	if (h->probes)
 		h->probes->prev = p;
@@ -766,7 +738,7 @@ int xlb_health__probe(struct xlb_health *h, const struct xlb_health_target *t,
 	h->in_flight++;
 
 	{
-		struct timeval tv = ms_tv(t->timeout_ms);
+		struct timeval tv = xlb_health__ms_tv(t->timeout_ms);
 		int type = t->type == XLB_CONFIG_HC_UDP ? SOCK_DGRAM : SOCK_STREAM;
 
 		/* From a callback, the loop's cached time may be stale. */
@@ -859,241 +831,7 @@ int xlb_health__target_from_config(const struct xlb_config_vip *vip,
 	return 0;
 }
 
-/* ---- the scheduler ---- */
-
-struct xlb_health_sched {
-	struct xlb_health *h;
-	__u32 jitter_pct;
-	__u64 rng;
-	struct xlb_health_check *checks;
-};
-
-struct xlb_health_check {
-	struct xlb_health_sched *s;
-	struct xlb_health_check *prev, *next;
-	struct xlb_health_target t; /* path, host, payload, reply: owned copies */
-	struct event *timer;
-	struct xlb_health_probe *probe;
-	__u32 jitter_pct; /* the scheduler's until set_jitter() */
-	xlb_health_result_fn cb;
-	void *arg;
-	bool in_cb, dead;
-};
-
-/* xorshift64*: enough to spread timers, not for secrets. */
-static __u32 sched_rand(struct xlb_health_sched *s)
+struct event_base *xlb_health__base(const struct xlb_health *h)
 {
-	s->rng ^= s->rng >> 12;
-	s->rng ^= s->rng << 25;
-	s->rng ^= s->rng >> 27;
-	return (__u32)((s->rng * 0x2545F4914F6CDD1DULL) >> 32);
-}
-
-int xlb_health_sched__new(struct xlb_health *h, __u32 jitter_pct, __u64 seed,
-			  struct xlb_health_sched **out)
-{
-	struct xlb_health_sched *s;
-
-	if (!h || !out)
-		return -EINVAL;
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	s->h = h;
-	s->jitter_pct = jitter_pct > 100 ? 100 : jitter_pct;
-	if (!seed)
-		seed = now_ns() ^ ((__u64)getpid() << 32);
-	s->rng = seed ? seed : 1; /* xorshift must not start at 0 */
-	*out = s;
-	return 0;
-}
-
-static void target_free(struct xlb_health_target *t)
-{
-	free((void *)t->path);
-	free((void *)t->host);
-	free((void *)t->payload);
-	free((void *)t->reply);
-	memset(t, 0, sizeof(*t));
-}
-
-static void *dup_mem(const void *p, size_t n)
-{
-	void *q;
-
-	if (!n)
-		return NULL;
-	q = malloc(n);
-	if (q)
-		memcpy(q, p, n);
-	return q;
-}
-
-static int target_dup(const struct xlb_health_target *src, struct xlb_health_target *dst)
-{
-	struct xlb_health_target t = *src;
-
-	t.path = NULL;
-	t.host = NULL;
-	t.payload = NULL;
-	t.reply = NULL;
-	if ((src->path && !(t.path = strdup(src->path))) ||
-	    (src->host && !(t.host = strdup(src->host))) ||
-	    (src->payload_len && !(t.payload = dup_mem(src->payload, src->payload_len))) ||
-	    (src->reply_len && !(t.reply = dup_mem(src->reply, src->reply_len)))) {
-		target_free(&t);
-		return -ENOMEM;
-	}
-	*dst = t;
-	return 0;
-}
-
-static void check_free(struct xlb_health_check *c)
-{
-	struct xlb_health_sched *s = c->s;
-
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->checks = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	if (c->probe)
-		xlb_health__cancel(c->probe);
-	event_free(c->timer);
-	target_free(&c->t);
-	free(c);
-}
-
-static void check_arm(struct xlb_health_check *c, __u64 delay_ms)
-{
-	struct timeval tv = ms_tv(delay_ms);
-
-	evtimer_add(c->timer, &tv);
-}
-
-static void check_done(void *arg, const struct xlb_health_result *r)
-{
-	struct xlb_health_check *c = arg;
-	long long next;
-
-	c->probe = NULL;
-	c->in_cb = true;
-	next = c->cb(c->arg, r);
-	c->in_cb = false;
-	if (c->dead) {
-		check_free(c);
-		return;
-	}
-	if (next >= 0) {
-		__u32 d = next > UINT32_MAX ? UINT32_MAX : (__u32)next;
-
-		check_arm(c, xlb_health__jitter(d, c->jitter_pct, sched_rand(c->s)));
-	}
-}
-
-static void check_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct xlb_health_check *c = arg;
-	struct xlb_health_result r = {.ok = false};
-	char detail[DETAIL_MAX];
-	int err;
-
-	(void)fd;
-	(void)what;
-	err = xlb_health__probe(c->s->h, &c->t, check_done, c, &c->probe);
-	if (!err)
-		return;
-	/* Could not even start (e.g. out of descriptors): a failed check. */
-	c->probe = NULL;
-	snprintf(detail, sizeof(detail), "probe not started: %s", strerror(-err));
-	r.detail = detail;
-	check_done(c, &r);
-}
-
-int xlb_health_sched__add(struct xlb_health_sched *s, const struct xlb_health_target *t,
-			  __u32 first_delay_max_ms, xlb_health_result_fn cb, void *arg,
-			  struct xlb_health_check **out)
-{
-	struct xlb_health_check *c;
-	struct sockaddr_storage ss;
-	socklen_t salen;
-
-	if (!s || !cb || check_target(t) || target_sockaddr(t, &ss, &salen))
-		return -EINVAL;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	c->s = s;
-	c->jitter_pct = s->jitter_pct;
-	c->cb = cb;
-	c->arg = arg;
-	c->timer = evtimer_new(s->h->base, check_timer_cb, c);
-	if (!c->timer || target_dup(t, &c->t)) {
-		if (c->timer)
-			event_free(c->timer);
-		free(c);
-		return -ENOMEM;
-	}
-	c->next = s->checks;
-	if (s->checks)
-		s->checks->prev = c;
-	s->checks = c;
-	check_arm(c, first_delay_max_ms ? sched_rand(s) % ((__u64)first_delay_max_ms + 1) : 0);
-	if (out)
-		*out = c;
-	return 0;
-}
-
-int xlb_health_sched__set_target(struct xlb_health_check *c, const struct xlb_health_target *t)
-{
-	struct xlb_health_target n;
-	struct sockaddr_storage ss;
-	socklen_t salen;
-
-	if (!c || check_target(t) || target_sockaddr(t, &ss, &salen))
-		return -EINVAL;
-	if (target_dup(t, &n))
-		return -ENOMEM;
-	target_free(&c->t);
-	c->t = n;
-	return 0;
-}
-
-void xlb_health_sched__set_jitter(struct xlb_health_check *c, __u32 jitter_pct)
-{
-	if (c)
-		c->jitter_pct = jitter_pct > 100 ? 100 : jitter_pct;
-}
-
-void xlb_health_sched__kick(struct xlb_health_check *c, __u32 delay_ms)
-{
-	if (c->probe || c->in_cb || c->dead)
-		return;
-	check_arm(c, delay_ms);
-}
-
-bool xlb_health_sched__busy(const struct xlb_health_check *c)
-{
-	return c->probe != NULL;
-}
-
-void xlb_health_sched__del(struct xlb_health_check *c)
-{
-	if (!c)
-		return;
-	if (c->in_cb) {
-		c->dead = true; /* freed when its callback returns */
-		return;
-	}
-	check_free(c);
-}
-
-void xlb_health_sched__free(struct xlb_health_sched *s)
-{
-	if (!s)
-		return;
-	while (s->checks)
-		check_free(s->checks);
-	free(s);
+	return h->base;
 }
