@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "userspace/clock.h"
 #include "userspace/api_socket.h"
 #include "userspace/config.h"
 #include "userspace/ctl_http.h"
@@ -737,10 +738,7 @@ struct sample {
 
 static double mono_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return xlb_clock__mono_ns() / 1e9;
 }
 
 static void sleep_until(double t)
