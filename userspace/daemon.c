@@ -137,7 +137,9 @@ static void on_lc_recount(evutil_socket_t fd, short what, void *arg)
 			pr_warn("interface %s: recounting lc flows: %s", d->ifs[i].name, msg);
 }
 
-/* The attach timer: logs each change of an interface's attach state. */
+/* The attach timer: logs each change of an interface's attach state, and
+ * follows a change of its MAC.
+ */
 static void on_attach_check(evutil_socket_t fd, short what, void *arg)
 {
 	struct xlb_daemon *d = arg;
@@ -147,6 +149,7 @@ static void on_attach_check(evutil_socket_t fd, short what, void *arg)
 	for (unsigned int i = 0; i < d->n_ifs; i++) {
 		struct xlb_daemon_if *di = &d->ifs[i];
 		int ret = xlb_dp__attached(di->dp);
+		char msg[256];
 
 		if (ret < 0) {
 			if (ret != di->attach_query_err)
@@ -156,6 +159,8 @@ static void on_attach_check(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		di->attach_query_err = 0;
+		if (ret && xlb_dp__follow_if_mac(di->dp, msg, sizeof(msg)))
+			pr_warn("interface %s: reading its MAC: %s", di->name, msg);
 		if (ret == di->attached)
 			continue;
 		di->attached = ret;

@@ -74,6 +74,7 @@ struct xlb_dp {
 	char pin_dir[PATH_MAX];
 	bool pinned;
 	bool adopted;
+	bool mac_given; /* opts.if_mac set: not the interface's to follow */
 	bool tables_unverified; /* adopted: backend entries may be ahead of the tables */
 	int lock_fd;
 	int neigh_timeout_ms;
@@ -837,13 +838,22 @@ static int if_mac_sync(struct xlb_dp *dp, const struct xlb_dp_opts *opts, char *
 			dp->ifname);
 	if (!memcmp(cfg.if_mac, dp->cfg.if_mac, 6))
 		return 0;
-	if (dp->adopted)
+	if (!mac_zero(dp->cfg.if_mac))
 		pr_info("%s: the interface MAC is now %s (was %s): the data path follows",
 			dp->ifname, mac_str(cfg.if_mac, now), mac_str(dp->cfg.if_mac, was));
 	ret = config_write(dp, &cfg);
 	if (ret)
 		return xlb_err(err, errlen, ret, "writing config map: %s", strerror(-ret));
 	return 0;
+}
+
+int xlb_dp__follow_if_mac(struct xlb_dp *dp, char *err, size_t errlen)
+{
+	struct xlb_dp_opts none = {};
+
+	if (!dp->ifindex || dp->mac_given)
+		return 0;
+	return if_mac_sync(dp, &none, err, errlen);
 }
 
 int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err, size_t errlen)
@@ -1001,6 +1011,7 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 			goto fail;
 		}
 	}
+	dp->mac_given = !mac_zero(opts->if_mac);
 	ret = if_mac_sync(dp, opts, err, errlen);
 	if (ret)
 		goto fail;

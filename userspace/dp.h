@@ -64,6 +64,11 @@ int xlb_dp__cleanup(const char *ifname, const char *pin_dir, char *err, size_t e
 
 bool xlb_dp__adopted(const struct xlb_dp *dp); /* found pinned state at open */
 /*
+ * The data path acts only on frames to the interface's MAC: read it again
+ * and follow a change (xlbd's one-second tick). 0 or -errno.
+ */
+int xlb_dp__follow_if_mac(struct xlb_dp *dp, char *err, size_t errlen);
+/*
  * Is xlb's program still what the interface runs? 1 yes; 0 when it was
  * detached or replaced, or the interface is gone or was created anew (a
  * new index: the handle's program is on none of it); -errno when asking

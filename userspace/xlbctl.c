@@ -23,8 +23,8 @@
 #include <unistd.h>
 #include <jansson.h>
 
-#include "userspace/clock.h"
 #include "userspace/api_socket.h"
+#include "userspace/clock.h"
 #include "userspace/config.h"
 #include "userspace/ctl_http.h"
 #include "userspace/vipaddr.h"

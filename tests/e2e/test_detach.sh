@@ -65,4 +65,14 @@ attached_is 1 || fail "not attached after the restart: '$(metric "$ATTACHED")'"
 status_line | grep -q ' yes$' || fail "xlbctl status after the restart: $(status_line)"
 tally=$(http_tally 20 http://198.18.1.100/) || fail "requests failed after the restart: $tally"
 echo "after the restart: $(echo $tally)"
+
+# The interface's MAC changed under a running xlbd: the data path acts only
+# on frames to its own MAC, so it must follow within its one-second tick,
+# or every VIP frame would pass to the kernel unbalanced.
+in_ns lb ip link set dev eth0 address 02:00:5e:10:00:99 || fail "set MAC"
+in_ns client ip neigh flush dev eth0
+wait_until 3 grep -q "eth0: the interface MAC is now 02:00:5e:10:00:99" "$XLBD_LOG" ||
+	fail "xlbd did not follow the new MAC"
+tally=$(http_tally 10 http://198.18.1.100/) || fail "requests failed after the MAC change: $tally"
+echo "MAC changed under xlbd: followed, $(echo $tally)"
 echo ok
