@@ -291,7 +291,10 @@ int xlb_daemon__open(const struct xlb_daemon_opts *opts, struct xlb_daemon **out
 		d->cfg = edited;
 		d->cfg_gen = next_cfg_gen();
 	}
-	ret = xlb_reconcile__check(d->cfg, err, errlen);
+	/* before attaching, which needs CAP_NET_ADMIN too: the message names
+	 * what the operator asked for
+	 */
+	ret = xlb_reconcile__check(d->cfg, err, errlen) ?: announce_allowed(d->cfg, err, errlen);
 	if (ret)
 		goto fail;
 	ret = open_interfaces(d, opts, err, errlen);

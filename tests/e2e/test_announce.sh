@@ -62,6 +62,9 @@ routes() {
 	} | awk '{print $1}' | sort | tr '\n' ' '
 }
 routes_are() { [ "$(routes "$1")" = "$2" ]; }
+# table_has TABLE PATTERN: a line of `ip route show table TABLE` matches
+# (read whole first: grep -q would end the pipe early, and pipefail fail it)
+table_has() { local t; t=$(in_ns lb ip route show table "$1") && grep -q "$2" <<<"$t"; }
 announced() { # ADDRESS: "true"/"false" from xlbctl -j announce
 	xlbctl_lb -j announce | python3 -c '
 import json, sys
@@ -85,17 +88,26 @@ write_config 100 1 "$XLBT_RUN/xlb.yaml"
 in_ns lb ip route add 198.18.1.199/32 dev eth0 table 100 proto 173 || fail "stale route"
 in_ns lb ip route add blackhole 198.18.1.150/32 table 100 proto static || fail "foreign route"
 
+# Without CAP_NET_ADMIN xlbd cannot write routes: it says so and does not start.
+out=$(in_ns lb setpriv --bounding-set=-net_admin --inh-caps=-net_admin \
+	"$XLBT_ROOT/build/xlbd" --config "$XLBT_RUN/xlb.yaml" --state-dir "$XLBT_RUN/noperm" \
+	--socket "$XLBT_RUN/noperm.sock" --foreground --metrics 127.0.0.1:9643 2>&1) &&
+	fail "xlbd started without CAP_NET_ADMIN"
+[[ $out == *"announce.table 100: xlbd cannot write routes without CAP_NET_ADMIN"* ]] ||
+	fail "xlbd without CAP_NET_ADMIN: '$out'"
+echo "without CAP_NET_ADMIN: refused at start, saying why"
+
 start_xlbd "$XLBT_RUN/xlb.yaml"
 wait_until 5 routes_are 100 "$ALL" || fail "routes at start: '$(routes 100)', want '$ALL'"
-in_ns lb ip route show table 100 | grep -q "^blackhole 198.18.1.150 proto static" ||
+table_has 100 "^blackhole 198.18.1.150 proto static" ||
 	fail "the operator's own route in table 100 was touched: $(in_ns lb ip route show table 100)"
-in_ns lb ip route show table 100 | grep -q 198.18.1.199 && fail "the stale xlb route stayed"
+table_has 100 198.18.1.199 && fail "the stale xlb route stayed"
 route=$(in_ns lb ip route show table 100 "$V4/32")
 [[ $route == *"dev eth0"*"proto 173"*"scope link"* ]] || fail "route form: '$route'"
 assert_eq 1 "$(metric "xlb_vip_announced{vip=\"$V4:80/tcp\"}")" "xlb_vip_announced"
 grep -q "VIP $WRR:80/tcp uses wrr, which keeps per-host state" "$XLBD_LOG" ||
 	fail "no warning about the wrr VIP"
-xlbctl_lb announce | grep -q "$WRR:80/tcp .*warning: per-host state" ||
+xlbctl_lb announce | grep "$WRR:80/tcp .*warning: per-host state" >/dev/null ||
 	fail "xlbctl announce has no warning for wrr: $(xlbctl_lb announce)"
 echo "start: routes $(routes 100); stale removed, foreign kept"
 
@@ -169,7 +181,7 @@ write_config 200 1 "$XLBT_RUN/t200.yaml"
 xlbctl_lb config apply "$XLBT_RUN/t200.yaml" >/dev/null || fail "apply table 200"
 routes_are 200 "$ALL" || fail "table 200: '$(routes 200)'"
 routes_are 100 "" || fail "table 100 kept xlb routes: '$(routes 100)'"
-in_ns lb ip route show table 100 | grep -q "^blackhole 198.18.1.150 " || fail "the foreign route went"
+table_has 100 "^blackhole 198.18.1.150 " || fail "the foreign route went"
 echo "table 100 -> 200: moved"
 
 # Bad input: refused with the problem named, nothing applied.
@@ -195,7 +207,7 @@ in_ns lb ip route add blackhole "$V4/32" table 300 proto static || fail "foreign
 write_config 300 1 "$XLBT_RUN/t300.yaml"
 xlbctl_lb config apply "$XLBT_RUN/t300.yaml" >/dev/null || fail "apply table 300"
 routes_are 300 "$WRR $V6 " || fail "table 300: '$(routes 300)'"
-in_ns lb ip route show table 300 | grep -q "^blackhole $V4 proto static" ||
+table_has 300 "^blackhole $V4 proto static" ||
 	fail "the operator's route for $V4 was replaced: $(in_ns lb ip route show table 300)"
 [[ $(reason $V4) == "table 300 already has a route for it that is not xlb's" ]] ||
 	fail "reason: '$(reason $V4)'"
