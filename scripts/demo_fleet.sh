@@ -22,7 +22,7 @@ LONGCONN=$XLBT_ROOT/tests/lib/longconn.py
 if [ -t 1 ]; then B=$'\033[1m' N=$'\033[0m'; else B= N=; fi
 say() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
 now_ms() { date +%s%3N; }
-has_path() { fleet_paths "$P" | grep -qx "$1"; }
+has_path() { fleet_paths "$P" | grep -x "$1" >/dev/null; }
 path_count_is() { [ "$(fleet_path_count "$P")" = "$1" ]; }
 new_flows() { fleet_metric "$P" "$1" "xlb_vip_new_flows_total{vip=\"$FLEET_VIP\"}"; }
 jget() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }

@@ -45,7 +45,7 @@ SUMMARY=()
 now_ms() { date +%s%3N; }
 note() { echo "$*"; SUMMARY+=("$*"); }
 paths() { fleet_paths "$P" "$@" | sort | tr '\n' ' ' | sed 's/ $//'; }
-has_path() { fleet_paths "$P" | grep -qx "$1"; }
+has_path() { fleet_paths "$P" | grep -x "$1" >/dev/null; }
 path_count_is() { [ "$(fleet_path_count "$P" "${2:-}")" = "$1" ]; }
 # wait_ms TIMEOUT_S CMD...: like wait_until, printing the ms it took
 wait_ms() {
@@ -166,7 +166,7 @@ if [ $MANUAL = 0 ]; then
 	fleet_xlbctl "$P" 1 announce drain >/dev/null || fail "xlbctl announce drain"
 	ms=$(wait_ms 5 eval '! has_path lb1') || fail "lb1 still in the router's FIB 5 s after the drain"
 	[ "$ms" -le 1000 ] || fail "lb1 left the FIB $ms ms after the drain (> 1 s)"
-	fleet_paths "$P" "$FLEET_VIP6" | grep -qx lb1 && fail "lb1 still a path for $FLEET_VIP6"
+	fleet_paths "$P" "$FLEET_VIP6" | grep -x lb1 >/dev/null && fail "lb1 still a path for $FLEET_VIP6"
 	fleet_xlbctl "$P" 1 announce
 	sleep 2
 	n4=$(new_flows 1 "$FLEET_VIP") n6=$(new_flows 1 "$FLEET_VIP6_NAME")
@@ -219,7 +219,7 @@ if [ $MANUAL = 0 ]; then
 	ms=$(wait_ms 10 path_count_is 0) || fail "VIP still routed 10 s after its backends failed: $(paths)"
 	[ "$ms" -le "$bound" ] || fail "VIP withdrawn $ms ms after its backends failed (> $bound ms)"
 	for i in 1 3 4; do
-		in_ns "lb$i" ip route show table $FLEET_TABLE | grep -q "^$FLEET_VIP4 " &&
+		in_ns "lb$i" ip route show table $FLEET_TABLE | grep "^$FLEET_VIP4 " >/dev/null &&
 			fail "lb$i still has $FLEET_VIP4 in table $FLEET_TABLE"
 	done
 	probe=$(in_ns client python3 "$LONGCONN" probe "$FLEET_VIP4" "$FLEET_PORT" --timeout 5)
