@@ -413,12 +413,7 @@ _fleet_up() {
 	sw=$(topo_ns "$prefix" sw)
 	mtu=1500
 	[ $mode = ipip ] && mtu=$TOPO_IPIP_MTU
-	ip netns add "$sw"
-	ip -n "$sw" link set lo up
-	ip netns exec "$sw" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-	ip netns exec "$sw" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-	ip -n "$sw" link add br0 mtu $mtu type bridge
-	ip -n "$sw" link set br0 up
+	_topo_switch "$sw" $mtu
 
 	# Router: eth0 on the bridge, eth1 to the client.
 	_topo_node "$prefix" router $mtu

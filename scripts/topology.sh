@@ -327,6 +327,17 @@ _topo_wait_decap() {
 	return 1
 }
 
+# _topo_switch NS MTU: the namespace holding bridge br0 that joins the
+# hosts (IPv6 off in it: the bridge only forwards).
+_topo_switch() {
+	ip netns add "$1"
+	ip -n "$1" link set lo up
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	ip -n "$1" link add br0 mtu "$2" type bridge
+	ip -n "$1" link set br0 up
+}
+
 _topo_backend_http() {
 	local prefix=$1 i=$2 op=$3 run f p s
 	run=$(topo_run_dir "$prefix")
@@ -473,12 +484,7 @@ _topo_up() {
 	sw=$(topo_ns "$prefix" sw)
 	mtu=1500
 	[ $mode = ipip ] && mtu=$TOPO_IPIP_MTU
-	ip netns add "$sw"
-	ip -n "$sw" link set lo up
-	ip netns exec "$sw" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-	ip netns exec "$sw" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-	ip -n "$sw" link add br0 mtu $mtu type bridge
-	ip -n "$sw" link set br0 up
+	_topo_switch "$sw" $mtu
 
 	local roles="client lb"
 	for ((i = 1; i <= n; i++)); do roles+=" be$i"; done
