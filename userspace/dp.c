@@ -575,9 +575,9 @@ static int attach(struct xlb_dp *dp, char *err, size_t errlen)
 {
 	int fd = bpf_program__fd(dp->skel->progs.xlb_balance);
 	struct xdp_program *prog;
-	char name[BPF_OBJ_NAME_LEN];
+	char name[BPF_OBJ_NAME_LEN], why[256];
 	__u32 old_id = 0;
-	int ret;
+	int ret, held;
 
 	ret = attached_prog_id(dp->ifindex, dp->mode, &old_id);
 	if (ret)
@@ -611,13 +611,17 @@ static int attach(struct xlb_dp *dp, char *err, size_t errlen)
 	if (ret)
 		return xlb_err(err, errlen, ret, "libxdp: %s", strerror(-ret));
 	/* libxdp tries its dispatcher first and falls back to a plain attach
-	 * where the kernel refuses it (docs/KERNEL.md, "libxdp's dispatcher").
+	 * where the kernel refuses it (docs/KERNEL.md, "libxdp's dispatcher"):
+	 * the refusal's library warnings are held for one line of ours.
 	 */
+	xlb_log_libs_hold();
 	ret = xdp_program__attach(prog, dp->ifindex, dp->mode, 0);
+	held = xlb_log_libs_release(why, sizeof(why));
 	xdp_program__close(prog);
 	if (ret)
-		return xlb_err(err, errlen, ret, "attaching to %s in %s mode: %s", dp->ifname,
-			       dp->mode == XDP_MODE_SKB ? "generic" : "native", strerror(-ret));
+		return xlb_err(err, errlen, ret, "attaching to %s in %s mode: %s%s%s%s", dp->ifname,
+			       dp->mode == XDP_MODE_SKB ? "generic" : "native", strerror(-ret),
+			       held ? " (" : "", held ? why : "", held ? ")" : "");
 	pr_info("attached xlb to %s (%s)", dp->ifname,
 		dp->mode == XDP_MODE_SKB ? "generic" : "native");
 	/* ours, or libxdp's dispatcher in front of it */
@@ -625,6 +629,10 @@ static int attach(struct xlb_dp *dp, char *err, size_t errlen)
 	if (ret)
 		return xlb_err(err, errlen, ret, "querying XDP on %s: %s", dp->ifname,
 			       strerror(-ret));
+	if (dp->attach_id == dp->prog_id)
+		pr_info("libxdp's dispatcher is not usable here (%s); xlb is attached directly, "
+			"so it must be %s's only XDP program",
+			held ? why : "not loaded", dp->ifname);
 	return 0;
 }
 
