@@ -572,11 +572,15 @@ static void test_attach_detach(void **state)
 	 * first bpffs it finds, which would outlive the test in the host's. */
 	if (unshare(CLONE_NEWNET | CLONE_NEWNS) ||
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-	    mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL))
+	    mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL)) {
+		print_message("no private namespace and bpffs: %s\n", strerror(errno));
 		skip();
+	}
 	if (system("ip link add xdec0 type veth peer name xdec1 >/dev/null 2>&1 && "
-		   "ip link set xdec0 address 02:00:00:00:00:d0 up && ip link set xdec1 up"))
+		   "ip link set xdec0 address 02:00:00:00:00:d0 up && ip link set xdec1 up")) {
+		print_message("cannot make a veth pair\n");
 		skip();
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
 		__u32 flags = modes[i] ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 		int ifindex = (int)if_nametoindex("xdec0");

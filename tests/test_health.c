@@ -455,8 +455,8 @@ static void test_ipv6(void **state)
 	const struct result *r;
 
 	if (!f->http6) {
-		print_message("no IPv6 loopback: skipped\n");
-		return;
+		print_message("no IPv6 loopback\n");
+		skip(); /* counted as a skip by tests/run.sh, not a pass */
 	}
 	t = target6(XLB_CONFIG_HC_TCP, f->http6_port, 500);
 	r = probe1(f, &t);

@@ -850,6 +850,50 @@ static void run_loop(struct event_base *base, int ms)
 	event_base_dispatch(base);
 }
 
+/* A series' value, or -1 when absent (no assertion: polled). */
+static double value_or(const struct parsed *p, const char *name, const char *labels)
+{
+	const struct sample *v = series(p, name, labels);
+
+	return v ? v->value : -1;
+}
+
+#define UP_11 "backend=\"198.18.0.11\",vip=\"" VIP4 "\""
+#define UP_12 "backend=\"198.18.0.12\",vip=\"" VIP4 "\""
+#define HC_COUNT "xlb_healthcheck_duration_seconds_count"
+
+/*
+ * Runs the loop 20 ms at a time until the checks have counted more than
+ * min and each backend's up is what its server makes it, and returns that
+ * text; fails after timeout_ms. A wait on the outcome, not a fixed time:
+ * a slow machine fails loudly instead of checking less.
+ */
+static char *render_when_checked(struct fixture *f, double min, int timeout_ms)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 20) {
+		char *t;
+
+		run_loop(f->base, 20);
+		struct parsed p;
+		bool done;
+
+		t = xlb_metrics__render(f->d);
+		assert_non_null(t);
+		parse(t, &p);
+		done = value_or(&p, HC_COUNT, "") > min &&
+		       value_or(&p, "xlb_backend_up", UP_11) == 1 &&
+		       value_or(&p, "xlb_backend_up", UP_12) == 0;
+		parsed_free(&p);
+		if (done)
+			return t;
+		free(t);
+	}
+	fail_msg("after %d ms: health checks counted no more than %g, or the backends "
+		 "not up/down as their servers are",
+		 timeout_ms, min);
+	return NULL;
+}
+
 /* A namespace of our own with 198.18.0.11 on lo: checks never leave it. */
 static int private_net(void)
 {
@@ -895,17 +939,14 @@ static void test_health_histogram(void **state)
 	assert_int_equal(listen(fd, 128), 0);
 
 	open_daemon(&f, config, event_base_new());
-	run_loop(f.base, 600);
-	t1 = xlb_metrics__render(f.d);
-	run_loop(f.base, 400);
-	t2 = xlb_metrics__render(f.d);
-	assert_non_null(t1);
-	assert_non_null(t2);
+	/* two backends every 40 ms: 10 checks in ~200 ms; 10 s is for a slow machine */
+	t1 = render_when_checked(&f, 9, 10000);
 	parse(t1, &p1);
+	t2 = render_when_checked(&f, value_or(&p1, HC_COUNT, ""), 5000);
 	parse(t2, &p2);
 	check_histogram(&p1, "xlb_healthcheck_duration_seconds", &count1);
 	check_histogram(&p2, "xlb_healthcheck_duration_seconds", &count2);
-	assert_true(count1 >= 10); /* two backends every 40 ms for 600 ms */
+	assert_true(count1 >= 10);
 	assert_true(count2 > count1);
 	assert_true(value_of(&p2, "xlb_healthcheck_duration_seconds_sum", "") > 0);
 	assert_true(value_of(&p2, "xlb_backend_up",

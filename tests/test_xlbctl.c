@@ -900,7 +900,8 @@ static void test_config_apply(void **state)
 
 	answer(200, "{\"applied\":false,\"changes\":[\"add vip 198.18.1.101:80/tcp\","
 		    "\"add backend 198.18.0.14 to 198.18.1.100:80/tcp\"],"
-		    "\"moved\":{\"198.18.1.100:80/tcp\":0.25}}");
+		    "\"moved\":{\"198.18.1.100:80/tcp\":0.25},"
+		    "\"rebalanced\":{\"[2001:2::100]:80/tcp\":\"wrr\"}}");
 	xlbctl(&r, "config", "apply", "--dry-run", file, NULL);
 	assert_int_equal(r.rc, 0);
 	one_req("POST", "/v1/config", "dry_run=1");
@@ -909,7 +910,9 @@ static void test_config_apply(void **state)
 	assert_contains(r.out, "dry run, would apply 2 changes:\n");
 	assert_contains(r.out, "  add vip 198.18.1.101:80/tcp\n");
 	assert_contains(r.out, "  add backend 198.18.0.14 to 198.18.1.100:80/tcp\n");
-	assert_contains(r.out, "198.18.1.100:80/tcp: 25.0% of table slots move\n");
+	assert_contains(r.out, "198.18.1.100:80/tcp: 25.0% of the hash space goes to another backend\n");
+	assert_contains(r.out, "[2001:2::100]:80/tcp: wrr: new flows are rebalanced, established "
+			       "flows keep their backend\n");
 
 	setup(NULL);
 	answer(200, "{\"applied\":true,\"changes\":[],\"moved\":{}}");

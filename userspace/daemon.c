@@ -64,6 +64,8 @@ static int open_interfaces(struct xlb_daemon *d, const struct xlb_daemon_opts *o
 	return 0;
 }
 
+static void macs_watch(struct xlb_daemon *d, bool again);
+
 /* Brings interfaces 0..n-1 to what the supervisor makes of cfg. */
 static int publish_config(struct xlb_daemon *d, const struct xlb_config *cfg, unsigned int n,
 			  char *err, size_t errlen)
@@ -81,6 +83,7 @@ static int publish_config(struct xlb_daemon *d, const struct xlb_config *cfg, un
 			xlb_err(err, errlen, ret, "interface %s: %s", d->ifs[i].name, msg);
 	}
 	xlb_config__free(eff);
+	macs_watch(d, false);
 	return ret;
 }
 
@@ -173,6 +176,54 @@ static void on_attach_check(evutil_socket_t fd, short what, void *arg)
 			       "is not balanced; restart xlbd to attach it",
 			       di->name, xlb_dp__prog_id(di->dp));
 	}
+	announce_sync(d);
+}
+
+/*
+ * Arms the MAC poll while a backend waits for its MAC: soon after a
+ * publish (again false) that added waiting backends, later and later
+ * while they keep waiting (again true).
+ */
+static void macs_watch(struct xlb_daemon *d, bool again)
+{
+	unsigned int waiting = 0;
+	struct timeval tv;
+	bool grew;
+
+	if (!d->mac_timer)
+		return;
+	for (unsigned int i = 0; i < d->n_ifs; i++)
+		waiting += xlb_dp__macs_waiting(d->ifs[i].dp);
+	grew = waiting > d->macs_waiting;
+	d->macs_waiting = waiting;
+	if (!waiting || (!again && !grew && evtimer_pending(d->mac_timer, NULL)))
+		return;
+	if (!again) {
+		d->mac_poll_ms = XLB_MAC_POLL_MIN_MS;
+		evtimer_del(d->mac_timer);
+	} else if (d->mac_poll_ms < XLB_MAC_POLL_MAX_MS) {
+		d->mac_poll_ms = d->mac_poll_ms * 2 < XLB_MAC_POLL_MAX_MS ? d->mac_poll_ms * 2
+									   : XLB_MAC_POLL_MAX_MS;
+	}
+	tv.tv_sec = d->mac_poll_ms / 1000;
+	tv.tv_usec = d->mac_poll_ms % 1000 * 1000;
+	evtimer_add(d->mac_timer, &tv);
+}
+
+/* The MAC poll: asks the kernel again, without waiting, for each backend
+ * that waits for its MAC; those that have it enter their VIP's table.
+ */
+static void on_macs_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct xlb_daemon *d = arg;
+	char msg[512];
+
+	(void)fd;
+	(void)what;
+	for (unsigned int i = 0; i < d->n_ifs; i++)
+		if (xlb_dp__macs_poll(d->ifs[i].dp, msg, sizeof(msg)) < 0)
+			pr_err("interface %s: %s", d->ifs[i].name, msg);
+	macs_watch(d, true);
 	announce_sync(d);
 }
 
@@ -300,6 +351,13 @@ int xlb_daemon__open(const struct xlb_daemon_opts *opts, struct xlb_daemon **out
 	ret = open_interfaces(d, opts, err, errlen);
 	if (ret)
 		goto fail;
+	if (opts->base) {
+		d->mac_timer = evtimer_new(opts->base, on_macs_poll, d);
+		if (!d->mac_timer) {
+			ret = xlb_err(err, errlen, -ENOMEM, "starting the daemon's timers");
+			goto fail;
+		}
+	}
 	ret = xlb_supervisor__new(opts->base, on_health_change, read_counters, d, &d->sup);
 	if (ret) {
 		xlb_err(err, errlen, ret, "starting health checks: %s", strerror(-ret));
@@ -341,6 +399,8 @@ void xlb_daemon__close(struct xlb_daemon *d)
 		event_free(d->lc_timer);
 	if (d->attach_timer)
 		event_free(d->attach_timer);
+	if (d->mac_timer)
+		event_free(d->mac_timer);
 	xlb_announce__free(d->announcer); /* the routes stay: the data path forwards */
 	xlb_supervisor__free(d->sup);
 	for (unsigned int i = 0; i < d->n_ifs; i++)

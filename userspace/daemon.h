@@ -48,6 +48,9 @@ struct xlb_daemon {
 	time_t started;
 	struct event *lc_timer; /* recounts lc's active flows (XLB_LC_RECOUNT_MS) */
 	struct event *attach_timer; /* checks the programs are attached */
+	struct event *mac_timer;    /* polls backends waiting for their MAC */
+	int mac_poll_ms;	    /* its next interval */
+	unsigned int macs_waiting;  /* backends waiting at the last look */
 	struct xlb_announcer *announcer; /* VIP routes for the routing daemon */
 };
 
@@ -66,6 +69,13 @@ struct xlb_daemon {
 /* The announced routes are checked on the same tick, and at once after
  * every change of what is in service (announce.h).
  */
+/* Backends whose MAC is not known yet wait out of the table while the
+ * kernel runs ARP/ND (xlb_dp__macs_poll()); the loop asks again after
+ * XLB_MAC_POLL_MIN_MS, backing off to XLB_MAC_POLL_MAX_MS while none
+ * answers. Nothing on the loop ever waits for a neighbour.
+ */
+#define XLB_MAC_POLL_MIN_MS 50
+#define XLB_MAC_POLL_MAX_MS 1000
 
 /* POST /v1/announce/{drain,undrain}: drained is persisted like any change.
  * -EINVAL with a message when announcing is off.

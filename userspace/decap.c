@@ -40,23 +40,33 @@ static const char *mode_name(enum xdp_attach_mode mode)
 static int attach(struct xlb_decap *d, char *err, size_t errlen)
 {
 	struct xdp_program *prog;
-	int ret;
+	char why[256];
+	int ret, held;
 
 	prog = xdp_program__from_bpf_obj(d->skel->obj, NULL);
 	ret = libxdp_get_error(prog);
 	if (ret)
 		return xlb_err(err, errlen, ret, "libxdp: %s", strerror(-ret));
 	/* libxdp tries its dispatcher first and falls back to attaching the
-	 * single program where the kernel refuses the dispatcher (docs/KERNEL.md).
+	 * single program where the kernel refuses the dispatcher (docs/KERNEL.md):
+	 * the refusal's library warnings are held for one line of ours.
 	 */
+	xlb_log_libs_hold();
 	ret = xdp_program__attach(prog, d->ifindex, d->mode, 0);
+	held = xlb_log_libs_release(why, sizeof(why));
 	if (ret) {
 		xdp_program__close(prog);
-		return xlb_err(err, errlen, ret, "attaching xlb_decap to %s in %s mode: %s",
-			       d->ifname, mode_name(d->mode), strerror(-ret));
+		return xlb_err(err, errlen, ret, "attaching xlb_decap to %s in %s mode: %s%s%s%s",
+			       d->ifname, mode_name(d->mode), strerror(-ret), held ? " (" : "",
+			       held ? why : "", held ? ")" : "");
 	}
 	d->prog = prog;
 	pr_info("attached xlb_decap to %s (%s)", d->ifname, mode_name(d->mode));
+	/* warnings and yet attached: libxdp fell back to a direct attach */
+	if (held)
+		pr_info("libxdp's dispatcher is not usable here (%s); xlb_decap is attached "
+			"directly, so it must be %s's only XDP program",
+			why, d->ifname);
 	return 0;
 }
 

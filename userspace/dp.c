@@ -43,7 +43,22 @@
 
 #define BPF_FS_MAGIC_NUMBER 0xcafe4a11
 #define MAC_REUSE_MS 30000
+/* A kept backend's neighbour asked again: time to answer before the last
+ * MAC is kept with a warning (the kernel's ARP gives up after ~3 s).
+ */
+#define MAC_CONFIRM_MS 3000
 #define XLB_PROG_NAME "xlb_balance"
+
+enum mac_wait {
+	MAC_KNOWN = 0,
+	MAC_WAIT_OUT,	  /* no MAC yet: out of the table until ARP/ND answers */
+	MAC_WAIT_CONFIRM, /* in the table with its last MAC, asked again */
+};
+
+static bool mac_missing(const __u8 mac[6])
+{
+	return !memcmp(mac, "\0\0\0\0\0\0", 6);
+}
 
 struct dp_vip {
 	bool used;
@@ -77,7 +92,6 @@ struct xlb_dp {
 	bool mac_given; /* opts.if_mac set: not the interface's to follow */
 	bool tables_unverified; /* adopted: backend entries may be ahead of the tables */
 	int lock_fd;
-	int neigh_timeout_ms;
 	int ncpus;
 	/* xlb_backend_counters, mmapped: entry cpu * XLB_MAX_BACKENDS + id */
 	struct xlb_backend_stats *be_ctr;
@@ -96,6 +110,11 @@ struct xlb_dp {
 	 * do not ask netlink thousands of times.
 	 */
 	__u64 mac_at[XLB_MAX_BACKENDS];
+	/* Backends xlb_dp__macs_poll() asks the kernel about again (enum
+	 * mac_wait), and since when (CLOCK_MONOTONIC ms).
+	 */
+	__u8 mac_wait[XLB_MAX_BACKENDS];
+	__u64 mac_asked[XLB_MAX_BACKENDS];
 	__u32 be_cursor; /* next-fit: a freed id is reused as late as possible */
 	/*
 	 * Free ids whose counters still belong to the backend in be_mirror[id]
@@ -578,9 +597,9 @@ static int attach(struct xlb_dp *dp, char *err, size_t errlen)
 {
 	int fd = bpf_program__fd(dp->skel->progs.xlb_balance);
 	struct xdp_program *prog;
-	char name[BPF_OBJ_NAME_LEN];
+	char name[BPF_OBJ_NAME_LEN], why[256];
 	__u32 old_id = 0;
-	int ret;
+	int ret, held;
 
 	ret = attached_prog_id(dp->ifindex, dp->mode, &old_id);
 	if (ret)
@@ -614,13 +633,17 @@ static int attach(struct xlb_dp *dp, char *err, size_t errlen)
 	if (ret)
 		return xlb_err(err, errlen, ret, "libxdp: %s", strerror(-ret));
 	/* libxdp tries its dispatcher first and falls back to a plain attach
-	 * where the kernel refuses it (docs/KERNEL.md, "libxdp's dispatcher").
+	 * where the kernel refuses it (docs/KERNEL.md, "libxdp's dispatcher"):
+	 * the refusal's library warnings are held for one line of ours.
 	 */
+	xlb_log_libs_hold();
 	ret = xdp_program__attach(prog, dp->ifindex, dp->mode, 0);
+	held = xlb_log_libs_release(why, sizeof(why));
 	xdp_program__close(prog);
 	if (ret)
-		return xlb_err(err, errlen, ret, "attaching to %s in %s mode: %s", dp->ifname,
-			       dp->mode == XDP_MODE_SKB ? "generic" : "native", strerror(-ret));
+		return xlb_err(err, errlen, ret, "attaching to %s in %s mode: %s%s%s%s", dp->ifname,
+			       dp->mode == XDP_MODE_SKB ? "generic" : "native", strerror(-ret),
+			       held ? " (" : "", held ? why : "", held ? ")" : "");
 	pr_info("attached xlb to %s (%s)", dp->ifname,
 		dp->mode == XDP_MODE_SKB ? "generic" : "native");
 	/* ours, or libxdp's dispatcher in front of it */
@@ -628,6 +651,10 @@ static int attach(struct xlb_dp *dp, char *err, size_t errlen)
 	if (ret)
 		return xlb_err(err, errlen, ret, "querying XDP on %s: %s", dp->ifname,
 			       strerror(-ret));
+	if (dp->attach_id == dp->prog_id)
+		pr_info("libxdp's dispatcher is not usable here (%s); xlb is attached directly, "
+			"so it must be %s's only XDP program",
+			held ? why : "not loaded", dp->ifname);
 	return 0;
 }
 
@@ -894,7 +921,6 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 		return xlb_err(err, errlen, -ENOMEM, "out of memory");
 	dp->lock_fd = -1;
 	dp->mode = opts->generic ? XDP_MODE_SKB : XDP_MODE_NATIVE;
-	dp->neigh_timeout_ms = opts->neigh_timeout_ms ? opts->neigh_timeout_ms : 1000;
 	ids_changed(dp);
 	dp->ncpus = libbpf_num_possible_cpus();
 	if (dp->ncpus <= 0) {
@@ -1312,6 +1338,7 @@ static void backend_retire(struct xlb_dp *dp, __u32 id)
 	}
 	dp->be_used[id] = 0;
 	dp->mac_at[id] = 0;
+	dp->mac_wait[id] = 0;
 }
 
 static bool backend_addr_equal(const struct xlb_backend *be, __u8 family, const __be32 *addr)
@@ -1450,7 +1477,7 @@ static int republish(struct xlb_dp *dp, struct dp_vip *v, char *err, size_t errl
 	for (__u32 i = 0; i < v->nids; i++) {
 		const struct xlb_backend *be = &dp->be_mirror[v->ids[i]];
 
-		if (be->flags & XLB_BACKEND_F_DRAINED)
+		if ((be->flags & XLB_BACKEND_F_DRAINED) || mac_missing(be->mac))
 			continue;
 		mb[n].id = v->ids[i];
 		mb[n].family = be->family;
@@ -1846,14 +1873,26 @@ static int check_backends(struct xlb_dp *dp, const struct dp_vip *v,
 	return 0;
 }
 
+/* For log lines: one buffer, used before the next call. */
+static const char *backend_name(const struct xlb_dp_backend *b)
+{
+	static char buf[INET6_ADDRSTRLEN];
+
+	xlb_addr__format(b->family, b->addr, buf, sizeof(buf));
+	return buf;
+}
+
 /*
- * Finds each backend's next-hop MAC unless the caller gave it. A backend
- * already in the data path whose neighbour does not answer keeps the MAC it
- * had (last[i], when known): it may be down, which its health checks will
+ * Finds each backend's next-hop MAC unless the caller gave it, without
+ * waiting: a neighbour the kernel does not know yet is asked for (ARP/ND)
+ * and the backend's MAC left zero, to wait out of the table. Sleeping here
+ * would stall the event loop, a second per dark backend. A backend already
+ * in the data path whose neighbour does not answer keeps the MAC it had
+ * (last[i], when known): it may be down, which its health checks will
  * tell, and a restart or republish must not fail because of it.
  */
 static int resolve_macs(struct xlb_dp *dp, const struct dp_vip *v, struct xlb_dp_backend *b,
-			const __u8 (*last)[6], size_t n, char *err, size_t errlen)
+			const __u8 (*last)[6], bool *confirm, size_t n, char *err, size_t errlen)
 {
 	char addr[INET6_ADDRSTRLEN], msg[256];
 	int ret;
@@ -1867,14 +1906,13 @@ static int resolve_macs(struct xlb_dp *dp, const struct dp_vip *v, struct xlb_dp
 				       "backend %s has no MAC and there is no interface to resolve it on",
 				       addr);
 		ret = xlb_neigh__resolve(dp->ifindex, b[i].family == XLB_AF_INET ? AF_INET : AF_INET6,
-					 b[i].addr, v->meta.forward == XLB_FWD_L2DSR,
-					 dp->neigh_timeout_ms, b[i].mac, msg, sizeof(msg));
-		if (ret == -ETIMEDOUT && memcmp(last[i], "\0\0\0\0\0\0", 6)) {
+					 b[i].addr, v->meta.forward == XLB_FWD_L2DSR, 0, b[i].mac,
+					 msg, sizeof(msg));
+		if (ret == -ETIMEDOUT && !memcmp(last[i], "\0\0\0\0\0\0", 6))
+			continue; /* waits for its MAC */
+		if (ret == -ETIMEDOUT) { /* its last MAC, until it answers or not */
 			memcpy(b[i].mac, last[i], 6);
-			pr_warn("backend %s: %s; keeping its last known MAC "
-				"%02x:%02x:%02x:%02x:%02x:%02x",
-				addr, msg, b[i].mac[0], b[i].mac[1], b[i].mac[2], b[i].mac[3],
-				b[i].mac[4], b[i].mac[5]);
+			confirm[i] = true;
 			continue;
 		}
 		if (ret)
@@ -2004,7 +2042,7 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	struct xlb_backend *old = NULL;
 	struct addr_pos *oldk = NULL;
 	__u32 *ids = NULL, nold, nmb = 0, nkept = 0;
-	bool *is_new = NULL, *kept = NULL, *resolved = NULL, *revived = NULL;
+	bool *is_new = NULL, *kept = NULL, *resolved = NULL, *revived = NULL, *confirm = NULL;
 	__u8 (*last)[6] = NULL; /* a kept backend's MAC, the fallback */
 	__u64 now;
 	struct dp_vip *v;
@@ -2025,12 +2063,13 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	is_new = calloc(n + 1, sizeof(*is_new));
 	resolved = calloc(n + 1, sizeof(*resolved));
 	revived = calloc(n + 1, sizeof(*revived));
+	confirm = calloc(n + 1, sizeof(*confirm));
 	last = calloc(n + 1, sizeof(*last));
 	kept = calloc(nold + 1, sizeof(*kept));
 	old = calloc(nold + 1, sizeof(*old));
 	oldk = calloc(nold + 1, sizeof(*oldk));
-	if (!want || !mb || !ids || !is_new || !resolved || !revived || !last || !kept || !old ||
-	    !oldk) {
+	if (!want || !mb || !ids || !is_new || !resolved || !revived || !confirm || !last ||
+	    !kept || !old || !oldk) {
 		ret = xlb_err(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -2078,7 +2117,7 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	 */
 	if (nkept < n || nkept < nold)
 		ids_changed(dp);
-	ret = resolve_macs(dp, v, want, (const __u8(*)[6])last, n, err, errlen);
+	ret = resolve_macs(dp, v, want, (const __u8(*)[6])last, confirm, n, err, errlen);
 	if (ret)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -2134,9 +2173,9 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 			xlb_err(err, errlen, ret, "writing backend: %s", strerror(-ret));
 			goto rollback;
 		}
-		if (resolved[i])
+		if (resolved[i] && !mac_missing(want[i].mac))
 			dp->mac_at[ids[i]] = now;
-		if (!want[i].drain) {
+		if (!want[i].drain && !mac_missing(want[i].mac)) {
 			mb[nmb].id = ids[i];
 			mb[nmb].family = be.family;
 			memcpy(mb[nmb].addr, be.addr, sizeof(be.addr));
@@ -2158,6 +2197,33 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	}
 	v->nids = n;
 	memcpy(v->ids, ids, n * sizeof(*ids));
+	{
+		size_t newly = 0, first = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			__u8 was = dp->mac_wait[ids[i]];
+
+			if (mac_missing(want[i].mac)) {
+				if (was != MAC_WAIT_OUT && !newly++)
+					first = i;
+				dp->mac_wait[ids[i]] = MAC_WAIT_OUT;
+			} else if (confirm[i]) {
+				dp->mac_wait[ids[i]] = MAC_WAIT_CONFIRM;
+			} else {
+				dp->mac_wait[ids[i]] = MAC_KNOWN;
+			}
+			if (dp->mac_wait[ids[i]] && dp->mac_wait[ids[i]] != was)
+				dp->mac_asked[ids[i]] = now;
+		}
+		if (newly == 1)
+			pr_info("vip %s: backend %s waits for its MAC (ARP/ND asked), out of "
+				"the table until it answers",
+				name, backend_name(&want[first]));
+		else if (newly)
+			pr_info("vip %s: %zu backends (%s, ...) wait for their MAC (ARP/ND "
+				"asked), out of the table until they answer",
+				name, newly, backend_name(&want[first]));
+	}
 	pr_debug("vip %s: %zu backends, %u in the table", name, n, nmb);
 	goto out;
 
@@ -2182,8 +2248,88 @@ out:
 	free(oldk);
 	free(resolved);
 	free(revived);
+	free(confirm);
 	free(last);
 	return ret;
+}
+
+unsigned int xlb_dp__macs_waiting(const struct xlb_dp *dp)
+{
+	unsigned int n = 0;
+
+	for (__u32 vid = 0; vid < XLB_MAX_VIPS; vid++)
+		for (__u32 j = 0; dp->vips[vid].used && j < dp->vips[vid].nids; j++)
+			n += dp->mac_wait[dp->vips[vid].ids[j]] != MAC_KNOWN;
+	return n;
+}
+
+/* A kept backend that did not answer in time keeps its last MAC: it may be
+ * down, which its health checks will tell.
+ */
+static void mac_confirm_expired(struct xlb_dp *dp, __u32 id, const char *addr, const char *msg,
+				__u64 now)
+{
+	const __u8 *m = dp->be_mirror[id].mac;
+
+	pr_warn("backend %s: %s, %llu ms after asking; keeping its last known MAC "
+		"%02x:%02x:%02x:%02x:%02x:%02x",
+		addr, msg, (unsigned long long)(now - dp->mac_asked[id]), m[0], m[1], m[2], m[3],
+		m[4], m[5]);
+	dp->mac_wait[id] = MAC_KNOWN;
+	dp->mac_at[id] = now; /* asked again after MAC_REUSE_MS */
+}
+
+int xlb_dp__macs_poll(struct xlb_dp *dp, char *err, size_t errlen)
+{
+	char addr[INET6_ADDRSTRLEN], name[64], msg[256];
+	unsigned int waiting = 0;
+	__u64 now = mono_ms();
+	int ret;
+
+	for (__u32 vid = 0; vid < XLB_MAX_VIPS; vid++) {
+		struct dp_vip *v = &dp->vips[vid];
+		bool got = false;
+
+		for (__u32 j = 0; v->used && j < v->nids; j++) {
+			__u32 id = v->ids[j];
+			struct xlb_backend be = dp->be_mirror[id];
+			__u8 wait = dp->mac_wait[id];
+
+			if (wait == MAC_KNOWN)
+				continue;
+			xlb_addr__format(be.family, be.addr, addr, sizeof(addr));
+			ret = xlb_neigh__resolve(dp->ifindex,
+						 be.family == XLB_AF_INET ? AF_INET : AF_INET6, be.addr,
+						 v->meta.forward == XLB_FWD_L2DSR, 0, be.mac, msg,
+						 sizeof(msg));
+			if (ret && wait == MAC_WAIT_CONFIRM &&
+			    now - dp->mac_asked[id] >= MAC_CONFIRM_MS) {
+				mac_confirm_expired(dp, id, addr, msg, now);
+				continue;
+			}
+			if (ret) { /* not yet, or its route went: asked again next time */
+				if (ret != -ETIMEDOUT)
+					pr_debug("backend %s: %s", addr, msg);
+				waiting++;
+				continue;
+			}
+			ret = backend_write(dp, id, &be); /* a no-op when confirmed unchanged */
+			if (ret)
+				return xlb_err(err, errlen, ret, "writing backend %s: %s", addr,
+					       strerror(-ret));
+			dp->mac_wait[id] = MAC_KNOWN;
+			dp->mac_at[id] = now;
+			got |= wait == MAC_WAIT_OUT;
+		}
+		if (!got)
+			continue;
+		xlb_vip_addr__format(&v->addr, name, sizeof(name));
+		ret = republish(dp, v, msg, sizeof(msg));
+		if (ret)
+			return xlb_err(err, errlen, ret, "vip %s: %s", name, msg);
+		pr_info("vip %s: backends that waited for their MAC are in the table", name);
+	}
+	return (int)waiting;
 }
 
 /* ---- reading ---------------------------------------------------------------- */

@@ -32,7 +32,6 @@ struct xlb_dp_opts {
 	 */
 	__u8 if_mac[6];
 	bool test_poison;     /* tests: fill new headroom with 0xFF */
-	int neigh_timeout_ms; /* MAC resolution; 0: 1000 ms */
 	bool test_clock;      /* tests: the data path's time is xlb_dp__test_clock_set()'s */
 	__u32 source_table_size; /* per-source limit entries; 0: XLB_SRC_LIMIT_DEFAULT_SIZE */
 	/* tests: the flow cache's sets a CPU, each family, a power of two up to
@@ -163,9 +162,23 @@ int xlb_dp__test_clock_set(struct xlb_dp *dp, __u64 now_ns);
  * id, so their established flows stay; the new Maglev table is built and
  * published with one atomic flip; removed backends are retired after it, and
  * their flows are chosen again on their next packet.
+ *
+ * Never waits for ARP/ND: a backend given without a MAC whose neighbour is
+ * not known yet is written but kept out of the table (it waits for its
+ * MAC) while the kernel resolves it; xlb_dp__macs_poll() brings it in. A
+ * backend already in the data path keeps its last MAC meanwhile.
  */
 int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 			 const struct xlb_dp_backend *b, size_t n, char *err, size_t errlen);
+/*
+ * Backends waiting for their MAC: asks the kernel for each again, without
+ * waiting; one that has it now is written and its VIP's table published
+ * again. Returns how many still wait (0: nothing left to poll) or -errno
+ * with a message. An event loop calls it on a timer while it is non-zero.
+ */
+int xlb_dp__macs_poll(struct xlb_dp *dp, char *err, size_t errlen);
+/* How many backends wait for their MAC (no system call). */
+unsigned int xlb_dp__macs_waiting(const struct xlb_dp *dp);
 
 /* Stable name of a drop reason ("malformed", "no_backend", ...). */
 const char *xlb_dp__drop_name(enum xlb_drop_reason r);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -61,17 +62,70 @@ void xlb_log(enum xlb_log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Library warnings held by xlb_log_libs_hold(): their count and the first. */
+static struct {
+	bool on;
+	int n;
+	char first[256];
+} held;
+
+/* A library warning: debug while held (remembering the first), else info. */
+static void lib_warn(const char *fmt, va_list ap)
+{
+	va_list copy;
+	size_t len;
+
+	if (!held.on) {
+		vlog(XLB_LOG_INFO, fmt, ap);
+		return;
+	}
+	if (!held.n++) {
+		va_copy(copy, ap);
+		vsnprintf(held.first, sizeof(held.first), fmt, copy);
+		va_end(copy);
+		len = strlen(held.first);
+		while (len && held.first[len - 1] == '\n')
+			held.first[--len] = '\0';
+	}
+	vlog(XLB_LOG_DEBUG, fmt, ap);
+}
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	/* libbpf's warnings are mostly probes that fail on purpose. */
-	vlog(level == LIBBPF_WARN ? XLB_LOG_INFO : XLB_LOG_DEBUG, fmt, ap);
+	if (level == LIBBPF_WARN)
+		lib_warn(fmt, ap);
+	else
+		vlog(XLB_LOG_DEBUG, fmt, ap);
 	return 0;
 }
 
 static int libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
 {
-	vlog(level == LIBXDP_WARN ? XLB_LOG_INFO : XLB_LOG_DEBUG, fmt, ap);
+	if (level == LIBXDP_WARN)
+		lib_warn(fmt, ap);
+	else
+		vlog(XLB_LOG_DEBUG, fmt, ap);
 	return 0;
+}
+
+void xlb_log_libs_hold(void)
+{
+	held.on = true;
+	held.n = 0;
+	held.first[0] = '\0';
+}
+
+int xlb_log_libs_release(char *first, size_t len)
+{
+	const char *text = held.first;
+
+	held.on = false;
+	if (!strncmp(text, "libbpf: ", 8) || !strncmp(text, "libxdp: ", 8))
+		text += 8;
+	if (first && len)
+		snprintf(first, len, "%s", text);
+	return held.n;
 }
 
 void xlb_log_capture_libs(void)

@@ -18,6 +18,15 @@ int xlb_log_parse_level(const char *name, enum xlb_log_level *out);
 void xlb_log(enum xlb_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Routes libbpf and libxdp messages here, one level lower than they claim. */
 void xlb_log_capture_libs(void);
+/*
+ * Around a library call whose warnings are expected (libxdp probing its
+ * dispatcher, which fails on some kernels before its fallback succeeds):
+ * between hold and release libbpf's and libxdp's messages go to debug only.
+ * release returns how many warnings were held and copies the first, without
+ * its library prefix, into first (may be NULL), for the caller's own line.
+ */
+void xlb_log_libs_hold(void);
+int xlb_log_libs_release(char *first, size_t len);
 
 /* Formats an error for the caller's buffer (err may be NULL); returns ret. */
 int xlb_err(char *err, size_t errlen, int ret, const char *fmt, ...)

@@ -391,6 +391,16 @@ int xlb_neigh__resolve(int ifindex, int family, const void *addr, bool on_link_o
 	}
 
 	ret = neigh_wait(&nl, ifindex, hop_family, hop, timeout_ms, &n);
+	if (ret == -ETIMEDOUT && !timeout_ms) { /* asked, not waited for */
+		if (hop != addr)
+			set_err(err, errlen,
+				"gateway %s (next hop to %s) has not answered ARP/ND on %s yet (%s)",
+				gw_str, dst_str, ifname, nud_str(n.found, n.state));
+		else
+			set_err(err, errlen, "%s has not answered ARP/ND on %s yet (%s)", dst_str,
+				ifname, nud_str(n.found, n.state));
+		goto out;
+	}
 	if (ret == -ETIMEDOUT) {
 		if (hop != addr)
 			set_err(err, errlen,

@@ -4,7 +4,8 @@
  * neighbour tables (rtnetlink), so operators never type a MAC.
  *
  * Not a hot path: each call opens its own netlink socket and may block for
- * up to timeout_ms while the kernel runs ARP/ND.
+ * up to timeout_ms while the kernel runs ARP/ND (xlbd passes 0 and polls
+ * from its event loop instead).
  */
 #ifndef XLB_NEIGH_H
 #define XLB_NEIGH_H

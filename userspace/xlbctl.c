@@ -538,7 +538,7 @@ static void print_health(json_t *j)
 
 static void print_plan(json_t *j)
 {
-	json_t *changes = json_object_get(j, "changes"), *c, *share;
+	json_t *changes = json_object_get(j, "changes"), *c, *share, *algo;
 	bool applied = json_is_true(json_object_get(j, "applied"));
 	size_t i, n = json_array_size(changes);
 	const char *vip;
@@ -551,7 +551,12 @@ static void print_plan(json_t *j)
 	json_array_foreach(changes, i, c)
 		printf("  %s\n", json_string_value(c) ? json_string_value(c) : "?");
 	json_object_foreach(json_object_get(j, "moved"), vip, share)
-		printf("%s: %.1f%% of table slots move\n", vip, 100 * json_number_value(share));
+		printf("%s: %.1f%% of the hash space goes to another backend\n", vip,
+		       100 * json_number_value(share));
+	/* wrr/rr/lc have no fixed mapping of flows to move */
+	json_object_foreach(json_object_get(j, "rebalanced"), vip, algo)
+		printf("%s: %s: new flows are rebalanced, established flows keep their backend\n",
+		       vip, json_string_value(algo) ? json_string_value(algo) : "?");
 }
 
 /* ---- commands ---- */

@@ -178,7 +178,7 @@ plan=$(xlbctl_lb config apply "$XLBT_RUN/fixed.yaml") || fail "config apply: $pl
 grep -q "vip $UDP_WRONG_VIP: health_check changed" <<<"$plan" || fail "apply's plan: $plan"
 expect_check "$UDP_WRONG_VIP" $BE1 ok "ok reply 4 bytes" 0 $TIMEOUT
 
-# What the lb sends be1's port 80 over ~6 s (~10 checks of each VIP): a tcp
+# What the lb sends be1's port 80 over ~10 checks of each VIP: a tcp
 # check is SYN, ACK, RST; an http check SYN, request (carrying the
 # handshake's ACK), perhaps an ACK of the answer's FIN, RST. So bare ACKs
 # beyond one per tcp check (SYNs without a request) are about one per http
@@ -197,13 +197,21 @@ table inet xlbt_segs {
 	}
 }
 NFT
-sleep 6
-read -r syns acks reqs pings < <(in_ns be1 nft list table inet xlbt_segs |
-	sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | paste -sd' ')
+seg_counts() {
+	in_ns be1 nft list table inet xlbt_segs | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' |
+		paste -sd' '
+}
+# Until 10 http requests and 10 udp checks carrying "ping" were counted
+# (~6 s at their intervals); 30 s before it fails.
+enough_segs() {
+	local syns acks reqs pings
+	read -r syns acks reqs pings < <(seg_counts)
+	[ "${reqs:-0}" -ge 10 ] && [ "${pings:-0}" -ge 10 ]
+}
+wait_until 30 enough_segs || fail "be1 saw too few checks in 30 s: $(seg_counts) (SYNs, ACKs, requests, pings)"
+read -r syns acks reqs pings < <(seg_counts)
 in_ns be1 nft delete table inet xlbt_segs || fail "removing the nft counters"
 echo "  be1 from the lb: $syns SYNs, $reqs requests, $acks bare ACKs, $pings udp checks saying 'ping'"
-# ~10 udp checks of $UDP_VIP in 6 s, each the 4-byte payload "ping"
-[ "${pings:-0}" -ge 5 ] || fail "be1 saw ${pings:-0} udp checks carrying the payload 'ping' in 6 s"
 python3 -c 'import sys; s, a, r = map(int, sys.argv[1:]); sys.exit(not (r >= 5 and a - (s - r) <= 1.5 * r))' \
 	"${syns:-0}" "${acks:-0}" "${reqs:-0}" ||
 	fail "http checks sent $((acks - (syns - reqs))) bare ACKs for $reqs requests: the handshake's ACK went alone"

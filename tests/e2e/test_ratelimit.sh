@@ -50,6 +50,13 @@ delivered() {
 	done
 	echo $sum
 }
+# The backends' counts have stopped moving: the flood's last packets landed.
+settled() {
+	local a
+	a=$(delivered)
+	sleep 0.2
+	[ "$a" = "$(delivered)" ]
+}
 
 # UDP to the VIP from random source ports (each a new flow), to the lb's MAC.
 lb_mac=$(in_ns lb cat /sys/class/net/eth0/address) || fail "lb MAC"
@@ -92,7 +99,7 @@ PY
 
 before=$(delivered)
 read -r secs sent < <(flood $SECONDS_SENT) || exit 1
-sleep 0.5 # let the last packets land
+wait_until 5 settled || fail "the backends' counts still move 5 s after the flood"
 got=$(($(delivered) - before))
 echo "flood: $sent packets in $secs s"
 [ "$sent" -gt $((10 * (PPS * SECONDS_SENT + BURST))) ] || fail "the flood was only $sent packets"
@@ -101,10 +108,10 @@ check "2000/s burst 200" $PPS $BURST "$secs" "$got" || fail "delivered $got pack
 # Changed on the live VIP: 500/s, burst 50. Idle long enough to fill it.
 config 500 50 >"$XLBT_RUN/xlb2.yaml"
 xlbctl_lb config apply "$XLBT_RUN/xlb2.yaml" >/dev/null || fail "config apply"
-sleep 1
+sleep 1 # not a wait for an event: the test needs the bucket idle, and full, for 1 s
 before=$(delivered)
 read -r secs sent < <(flood 3) || exit 1
-sleep 0.5
+wait_until 5 settled || fail "the backends' counts still move 5 s after the flood"
 got=$(($(delivered) - before))
 check "500/s burst 50 (changed live)" 500 50 "$secs" "$got" || fail "delivered $got packets after the change"
 echo ok

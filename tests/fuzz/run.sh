@@ -14,10 +14,13 @@
 # A crash, a sanitizer report or a broken invariant fails the run; the input
 # is saved as build/fuzz/artifacts/NAME-crash-<sha1> and the report is in
 # build/fuzz/NAME.log. Exit code 77 from a target means "skipped" (e.g. the
-# packet target without root). Each `make fuzz` run is appended to
+# packet target without root): listed at the end, and failing the run
+# under CI=true (tests/skips.sh). Each `make fuzz` run is appended to
 # build/fuzz/history.tsv (date, target, seconds, executions, result), and
 # the totals so far are printed at the end.
 set -u
+# shellcheck source=tests/skips.sh
+source "$(dirname "$0")/../skips.sh"
 
 test_mode=0
 if [ "${1:-}" = --test ]; then
@@ -69,7 +72,9 @@ for bin in "$@"; do
 	   printf '  PASS  %-32s %3ss  %s execs, %s, corpus %s+%s new\n' "fuzz/$name" "$dt" \
 		  "$execs" "${cov:-cov: ?}" "$(find "$seeds" -type f | wc -l)" "$((after - before))" ;;
 	77) skip=$((skip + 1)); result=skip
-	    printf '  SKIP  %-32s (%s)\n' "fuzz/$name" "$(grep -a -v '^INFO' "$log" | tail -n1)" ;;
+	    why=$(grep -a -v '^INFO' "$log" | tail -n1)
+	    skips_add "fuzz/$name" "$why"
+	    printf '  SKIP  %-32s (%s)\n' "fuzz/$name" "$why" ;;
 	*) fail=$((fail + 1)); failed+=("$name"); result=fail
 	   printf '  FAIL  %-32s %3ss  %s execs (rc=%d), log %s\n' "fuzz/$name" "$dt" "$execs" \
 		  "$rc" "$log"
@@ -93,4 +98,6 @@ if [ $test_mode = 0 ]; then
 		"$history" | sort
 	echo "keep new inputs: build/fuzz/fuzz_NAME -merge=1 tests/fuzz/corpus/NAME build/fuzz/corpus/NAME"
 fi
-[ $fail -eq 0 ] || { echo "fuzz findings: ${failed[*]}"; exit 1; }
+skips_report || fail=$((fail + 1))
+[ ${#failed[@]} -eq 0 ] || echo "fuzz findings: ${failed[*]}"
+[ $fail -eq 0 ] || exit 1
