@@ -2283,7 +2283,7 @@ int xlb_dp__macs_poll(struct xlb_dp *dp, char *err, size_t errlen)
 {
 	char addr[INET6_ADDRSTRLEN], name[64], msg[256];
 	unsigned int waiting = 0;
-	__u64 now = mono_ms();
+	__u64 now = xlb_clock__mono_ms();
 	int ret;
 
 	for (__u32 vid = 0; vid < XLB_MAX_VIPS; vid++) {

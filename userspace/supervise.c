@@ -170,12 +170,14 @@ static void entry_free(struct entry *e)
 }
 
 /* Applies panic mode to each VIP's range of entries. */
-static void apply_panic(struct xlb_supervisor *s)
+/* Returns how many backends it moved into or out of panic mode. */
+static int apply_panic(struct xlb_supervisor *s)
 {
 	struct xlb_breaker **brs = calloc(s->n + 1, sizeof(*brs));
+	int flipped = 0;
 
 	if (!brs)
-		return;
+		return 0;
 	for (size_t i = 0; i < s->n;) {
 		size_t j = i, n = 0;
 
@@ -187,10 +189,12 @@ static void apply_panic(struct xlb_supervisor *s)
 		}
 		if (n) {
 			bool panic = false, was = false;
+			int ret;
 
 			for (size_t k = i; k < j; k++)
 				was |= s->e[k]->br.panic_kept;
-			xlb_breaker__vip_apply_panic(brs, n, s->e[i]->max_pct, &panic);
+			ret = xlb_breaker__vip_apply_panic(brs, n, s->e[i]->max_pct, &panic);
+			flipped += ret > 0 ? ret : 0;
 			if (panic != was)
 				pr_warn("vip %s: %s", s->e[i]->vip_name,
 					panic ? "panic: too many backends failing, keeping them in service"
@@ -199,6 +203,7 @@ static void apply_panic(struct xlb_supervisor *s)
 		i = j;
 	}
 	free(brs);
+	return flipped;
 }
 
 static __u32 effective_weight(const struct entry *e, __u64 now)
@@ -280,7 +285,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	if (++s->ticks % PASSIVE_EVERY_TICKS == 0)
 		judge_passive(s, now);
-	apply_panic(s);
+	/*
+	 * A backend kept only by panic mode leaves the table as it was, but
+	 * no longer counts as healthy for announcing: publish (a no-op for
+	 * the data path) so that the daemon looks again at once.
+	 */
+	if (apply_panic(s) > 0)
+		changed = true;
 	for (size_t i = 0; i < s->n && !changed; i++) {
 		struct entry *e = s->e[i];
 
