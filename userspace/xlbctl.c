@@ -1344,6 +1344,7 @@ static void overview(FILE *f)
 		   "  --socket PATH   xlbd's API socket ($XLB_SOCKET, default %s)\n"
 		   "  -j, --json      print xlbd's JSON answers\n"
 		   "  -h, --help      this text; 'xlbctl OBJECT COMMAND --help' for one command\n"
+		   "  --version       xlbctl's version (xlbctl status: xlbd's)\n"
 		   "\nExit codes: 0 ok, 1 rejected by xlbd, 2 usage error, 3 xlbd unreachable.\n",
 		XLB_API_SOCKET_DEFAULT);
 }
@@ -1488,6 +1489,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{},
 	};
 	struct ctl ctl = { .sock = getenv("XLB_SOCKET") };
@@ -1506,6 +1508,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			overview(stdout);
+			return 0;
+		case 'V':
+			printf("xlbctl %s\n", XLB_VERSION);
 			return 0;
 		case ':':
 			fprintf(stderr, "xlbctl: option '%s' needs a value\n", argv[optind - 1]);
