@@ -157,12 +157,17 @@ bench-e2e: deps all
 bench-health: deps all
 	$(Q)bash scripts/bench_health.sh
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/xlb \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system
+# The programs, their man pages, the systemd unit and xlbctl's bash
+# completion. debian/rules runs it with PREFIX=/usr and Debian's UNITDIR.
+install: progs
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 contrib/bash-completion/xlbctl $(DESTDIR)$(BASHCOMPDIR)/xlbctl
 	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' contrib/systemd/xlbd.service \
-		>$(DESTDIR)$(PREFIX)/lib/systemd/system/xlbd.service
+		>$(DESTDIR)$(UNITDIR)/xlbd.service
 
 format:
 	clang-format -i $(BPF_SRC) $(BPF_H) $(MAPS_H) $(LIB_SRC) $(LIB_H) $(wildcard $(MAINS)) $(TEST_SRC)
