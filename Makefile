@@ -80,7 +80,7 @@ MAN5     := $(wildcard man/*.5)
 # the others are not; build/version holds the one they were built with.
 VERSION_USERS := $(shell grep -l -e XLB_VERSION -e XLB_COMMIT $(LIB_SRC) $(MAINS) $(TEST_SRC))
 
-.PHONY: all progs deps test chaos demo demo-fleet bench bench-e2e bench-health clean install format FORCE
+.PHONY: all progs deps test test-deb deb chaos demo demo-fleet bench bench-e2e bench-health clean install format FORCE
 all: $(BPF_OBJ) $(SKELS) $(BUILD)/libxlb.a $(PROGS) $(TEST_BINS)
 
 # The three programs only (what the Debian package ships; no cmocka needed).
@@ -168,6 +168,14 @@ install: progs
 	install -m 0644 contrib/bash-completion/xlbctl $(DESTDIR)$(BASHCOMPDIR)/xlbctl
 	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' contrib/systemd/xlbd.service \
 		>$(DESTDIR)$(UNITDIR)/xlbd.service
+
+# The Debian package, built from a copy of the tree into build/deb/ and
+# checked by lintian; test-deb also installs, checks and purges it (root).
+deb: deps
+	$(Q)bash scripts/deb.sh $(BUILD)/deb
+
+test-deb: deps
+	$(Q)bash scripts/test_deb.sh
 
 format:
 	clang-format -i $(BPF_SRC) $(BPF_H) $(MAPS_H) $(LIB_SRC) $(LIB_H) $(wildcard $(MAINS)) $(TEST_SRC)
