@@ -51,9 +51,9 @@ verbs() { sed -n 's/^ *xlbctl //p' | awk '{ v = $1; if ($2 ~ /^[a-z]+$/) v = v "
 same() {
 	local only
 	only=$(comm -23 <(sort -u "$2") <(sort -u "$3"))
-	[ -z "$only" ] || bad "$1 in the code but not in its page: $(echo $only)"
+	[ -z "$only" ] || bad "$1 in the code but not in its page: $(tr "\n" " " <<<"$only")"
 	only=$(comm -13 <(sort -u "$2") <(sort -u "$3"))
-	[ -z "$only" ] || bad "$1 in the page but not in the code: $(echo $only)"
+	[ -z "$only" ] || bad "$1 in the page but not in the code: $(tr "\n" " " <<<"$only")"
 }
 
 T=$XLBT_RUN
@@ -90,7 +90,7 @@ same "config keys" "$T/keys.code" "$T/keys.page"
 sed -E 's/\.[a-z_]+$//; s/\[\]//g; s/\./\n/g' "$T/keys.code" | grep . >"$T/sections.code"
 sed -n 's/^\.SS //p' man/xlb.yaml.5 | tr -d '"' >"$T/sections.page"
 only=$(comm -23 <(sort -u "$T/sections.code") <(sort -u "$T/sections.page"))
-[ -z "$only" ] || bad "xlb.yaml.5 has no .SS section for: $(echo $only)"
+[ -z "$only" ] || bad "xlb.yaml.5 has no .SS section for: $(tr "\n" " " <<<"$only")"
 
 [ $errors = 0 ] || exit 1
 echo "man pages: $(ls man/*.[58] | wc -l) pages render cleanly;" \
