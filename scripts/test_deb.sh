@@ -55,6 +55,10 @@ dpkg-query -W -f='${Conffiles}\n' xlb | grep -q '^ /etc/xlb/xlb.yaml ' || die "/
 grep -q '^ExecStart=/usr/sbin/xlbd --config /etc/xlb/xlb.yaml ' /lib/systemd/system/xlbd.service ||
 	die "unit's ExecStart: $(grep ExecStart /lib/systemd/system/xlbd.service)"
 [ ! -e /etc/systemd/system/multi-user.target.wants/xlbd.service ] || die "the package enabled xlbd"
+if command -v systemd-analyze >/dev/null; then
+	out=$(systemd-analyze verify /lib/systemd/system/xlbd.service 2>&1) && [ -z "$out" ] ||
+		die "systemd-analyze verify of the installed unit: $out"
+fi
 for p in $(pgrep -x xlbd || true); do
 	[ "$(readlink "/proc/$p/exe" 2>/dev/null)" != /usr/sbin/xlbd ] || die "the package started /usr/sbin/xlbd"
 done
