@@ -33,8 +33,15 @@ PKGS     := libbpf libxdp libmnl libevent jansson libcyaml libcurl
 PKG_LIBS  = $(shell pkg-config --libs $(PKGS))
 LDLIBS    = $(PKG_LIBS) -lelf -lz -lm
 
-XLB_VERSION := 0.1.0
+# One version for the programs, the API and xlb_build_info: scripts/version.sh
+# (git describe, else debian/changelog's), unless given (debian/rules gives
+# the package's: make XLB_VERSION=...).
+ifeq ($(origin XLB_VERSION),undefined)
+XLB_VERSION := $(shell sh scripts/version.sh)
+endif
+ifeq ($(origin XLB_COMMIT),undefined)
 XLB_COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+endif
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
@@ -63,9 +70,28 @@ TEST_SRC     := $(wildcard tests/test_*.c tests/bench_*.c)
 TEST_BINS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 PREFIX   ?= /usr/local
+MANDIR   ?= $(PREFIX)/share/man
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+MAN8     := $(wildcard man/*.8)
+MAN5     := $(wildcard man/*.5)
 
-.PHONY: all deps test chaos demo demo-fleet bench bench-e2e bench-health clean install format
+# The sources that print the version are rebuilt when it changes (a commit),
+# the others are not; build/version holds the one they were built with.
+VERSION_USERS := $(shell grep -l -e XLB_VERSION -e XLB_COMMIT $(LIB_SRC) $(MAINS) $(TEST_SRC))
+
+.PHONY: all progs deps test test-deb deb chaos demo demo-fleet bench bench-e2e bench-health clean install format FORCE
 all: $(BPF_OBJ) $(SKELS) $(BUILD)/libxlb.a $(PROGS) $(TEST_BINS)
+
+# The three programs only (what the Debian package ships; no cmocka needed).
+progs: $(PROGS)
+
+$(BUILD)/version: FORCE | $(BUILD)
+	$(Q)echo '$(XLB_VERSION) $(XLB_COMMIT)' | cmp -s - $@ || echo '$(XLB_VERSION) $(XLB_COMMIT)' >$@
+
+$(filter $(LIB_OBJ),$(patsubst userspace/%.c,$(BUILD)/obj/%.o,$(VERSION_USERS))) \
+$(filter $(PROGS),$(patsubst userspace/%.c,$(BUILD)/%,$(VERSION_USERS))) \
+$(filter $(TEST_BINS),$(patsubst tests/%.c,$(BUILD)/tests/%,$(VERSION_USERS))): $(BUILD)/version
 
 deps:
 	$(Q)bash scripts/deps.sh
@@ -87,7 +113,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 $(BUILD)/obj/%.o: userspace/%.c $(LIB_H) $(MAPS_H) $(SKELS) Makefile | $(BUILD)/obj
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libxlb.a: $(LIB_OBJ)
 	$(call msg,AR,$@)
@@ -95,7 +121,7 @@ $(BUILD)/libxlb.a: $(LIB_OBJ)
 
 $(BUILD)/%: userspace/%.c $(BUILD)/libxlb.a $(LIB_H) $(MAPS_H)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $< -o $@ $(BUILD)/libxlb.a $(LDLIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@ $(BUILD)/libxlb.a $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(TEST_LIB_SRC) $(TEST_LIB_H) $(TEST_SKELS) $(BUILD)/libxlb.a $(LIB_H) $(MAPS_H) | $(BUILD)/tests
 	$(call msg,LINK,$@)
@@ -131,12 +157,25 @@ bench-e2e: deps all
 bench-health: deps all
 	$(Q)bash scripts/bench_health.sh
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/xlb \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system
+# The programs, their man pages, the systemd unit and xlbctl's bash
+# completion. debian/rules runs it with PREFIX=/usr and Debian's UNITDIR.
+install: progs
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 contrib/bash-completion/xlbctl $(DESTDIR)$(BASHCOMPDIR)/xlbctl
 	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' contrib/systemd/xlbd.service \
-		>$(DESTDIR)$(PREFIX)/lib/systemd/system/xlbd.service
+		>$(DESTDIR)$(UNITDIR)/xlbd.service
+
+# The Debian package, built from a copy of the tree into build/deb/ and
+# checked by lintian; test-deb also installs, checks and purges it (root).
+deb: deps
+	$(Q)bash scripts/deb.sh $(BUILD)/deb
+
+test-deb: deps
+	$(Q)bash scripts/test_deb.sh
 
 format:
 	clang-format -i $(BPF_SRC) $(BPF_H) $(MAPS_H) $(LIB_SRC) $(LIB_H) $(wildcard $(MAINS)) $(TEST_SRC)

@@ -15,6 +15,10 @@ PACKAGES=(
 	openssl
 	# tests: the systemd unit (systemd-analyze; setpriv, prlimit)
 	systemd util-linux
+	# tests: the man pages render without warnings (groff, man)
+	groff-base man-db
+	# the Debian package (make deb, make test-deb)
+	debhelper lintian
 	# the fleet tests and demo: BGP + BFD between the router and the xlb hosts
 	bird2
 	# metrics checks

@@ -1489,7 +1489,8 @@ static void test_announce(void **state)
 static void test_examples(void **state)
 {
 	static const char *const files[] = { "examples/xlb.yaml", "examples/ipip.yaml",
-					     "examples/ipv6.yaml", "examples/real-nic.yaml" };
+					     "examples/ipv6.yaml", "examples/real-nic.yaml",
+					     "examples/starter.yaml" };
 	char err[512], *a, *b;
 
 	(void)state;

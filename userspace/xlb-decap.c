@@ -56,6 +56,7 @@ struct vip_set {
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: xlb-decap [--log-level error|warn|info|debug] COMMAND IFACE ...\n"
+		   "       xlb-decap --version | --help\n"
 		   "  attach IFACE [--generic] [VIP_ADDR...]\n"
 		   "         attach the decap program (native XDP; --generic: skb mode),\n"
 		   "         decapsulate for VIP_ADDRs, stay in the foreground until\n"
@@ -504,7 +505,8 @@ static int cmd_simple(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"log-level", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'}, {}};
+	    {"log-level", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'}, {}};
 	enum xlb_log_level level;
 	int c;
 
@@ -521,6 +523,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("xlb-decap %s\n", XLB_VERSION);
 			return 0;
 		default:
 			usage(stderr);

@@ -1329,7 +1329,8 @@ static const struct cmd cmds[] = {
 	{ "config", "apply", do_config_apply, { "FILE" }, 1, "n",
 	  "config apply [--dry-run] FILE",
 	  "Make the state what FILE (YAML, as for xlbd --config) says, all or nothing;\n"
-	  "print the changes and, per VIP, the share of table slots that move.\n"
+	  "print the changes and, per VIP, the share of the hash space that goes to\n"
+	  "another backend (wrr, rr, lc: new flows rebalanced, established ones kept).\n"
 	  "  --dry-run       only show what would change" },
 };
 
@@ -1349,6 +1350,7 @@ static void overview(FILE *f)
 		   "  --socket PATH   xlbd's API socket ($XLB_SOCKET, default %s)\n"
 		   "  -j, --json      print xlbd's JSON answers\n"
 		   "  -h, --help      this text; 'xlbctl OBJECT COMMAND --help' for one command\n"
+		   "  --version       xlbctl's version (xlbctl status: xlbd's)\n"
 		   "\nExit codes: 0 ok, 1 rejected by xlbd, 2 usage error, 3 xlbd unreachable.\n",
 		XLB_API_SOCKET_DEFAULT);
 }
@@ -1493,6 +1495,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{},
 	};
 	struct ctl ctl = { .sock = getenv("XLB_SOCKET") };
@@ -1511,6 +1514,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			overview(stdout);
+			return 0;
+		case 'V':
+			printf("xlbctl %s\n", XLB_VERSION);
 			return 0;
 		case ':':
 			fprintf(stderr, "xlbctl: option '%s' needs a value\n", argv[optind - 1]);

@@ -31,6 +31,7 @@ static void usage(FILE *out)
 		"            [--socket-group GROUP] [--foreground] [--log-level error|warn|info|debug]\n"
 		"            [--conntrack-size FLOWS]\n"
 		"       xlbd --cleanup IFACE   detach xlb from IFACE and unpin its maps\n"
+		"       xlbd --version | --help\n"
 		"defaults: --state-dir %s --socket %s --metrics from the config (127.0.0.1:9642)\n"
 		"--socket-group: the API socket is root:GROUP 0660 and members may use the API;\n"
 		"                without it, root:root 0600 and root only\n"
@@ -131,6 +132,7 @@ int main(int argc, char **argv)
 		{ "cleanup", required_argument, NULL, 'C' },
 		{ "conntrack-size", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{},
 	};
 	struct xlb_daemon_opts opts = { .state_dir = DEFAULT_STATE_DIR };
@@ -188,6 +190,9 @@ int main(int argc, char **argv)
 		}
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("xlbd %s\n", XLB_VERSION);
 			return 0;
 		default:
 			usage(stderr);

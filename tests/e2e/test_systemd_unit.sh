@@ -37,7 +37,8 @@ make -s install PREFIX="$PREFIX_DIR" >"$XLBT_RUN/install.log" 2>&1 ||
 	fail "make install: $(tail -5 "$XLBT_RUN/install.log")"
 [ -f "$UNIT" ] || fail "make install wrote no $UNIT"
 grep -q "^ExecStart=$PREFIX_DIR/sbin/xlbd " "$UNIT" || fail "ExecStart not under PREFIX: $(unit_value ExecStart)"
-out=$(systemd-analyze verify "$UNIT" 2>&1) || fail "systemd-analyze verify: $out"
+# verify also runs man on the unit's Documentation= pages: the installed ones
+out=$(MANPATH=$PREFIX_DIR/share/man systemd-analyze verify "$UNIT" 2>&1) || fail "systemd-analyze verify: $out"
 [ -z "$out" ] || fail "systemd-analyze verify says: $out"
 # Type=simple: xlbd must stay in the foreground.
 [ "$(unit_value Type)" = simple ] && unit_value ExecStart | grep -q -- ' --foreground' ||
