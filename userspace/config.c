@@ -78,6 +78,7 @@ static const cyaml_strval_t source_algo_names[] = {
 static const cyaml_strval_t forward_names[] = {
     {"ipip", XLB_FWD_IPIP},
     {"l2dsr", XLB_FWD_L2DSR},
+    {"gue", XLB_FWD_GUE},
 };
 
 static const cyaml_strval_t hc_type_names[] = {
@@ -242,6 +243,7 @@ struct raw_vip {
 	char *vip;
 	int *algorithm;
 	int *forward;
+	uint32_t *gue_port; /* forward: gue */
 	uint32_t *table_size;
 	int *stateless;
 	struct raw_rate_limit rate_limit;
@@ -363,6 +365,7 @@ static const cyaml_schema_field_t ld_vip_fields[] = {
 			 N(algo_names)),
     CYAML_FIELD_ENUM_PTR("forward", OPT_ENUM, struct raw_vip, forward, forward_names,
 			 N(forward_names)),
+    CYAML_FIELD_UINT_PTR("gue_port", OPT_PTR, struct raw_vip, gue_port),
     CYAML_FIELD_UINT_PTR("table_size", OPT_PTR, struct raw_vip, table_size),
     CYAML_FIELD_ENUM_PTR("stateless", OPT_ENUM | CYAML_FLAG_CASE_INSENSITIVE, struct raw_vip,
 			 stateless, bool_names, N(bool_names)),
@@ -518,6 +521,7 @@ static const cyaml_schema_field_t sv_vip_fields[] = {
 		     N(algo_names)),
     CYAML_FIELD_ENUM("forward", CYAML_FLAG_DEFAULT, struct xlb_config_vip, forward, forward_names,
 		     N(forward_names)),
+    CYAML_FIELD_UINT("gue_port", CYAML_FLAG_DEFAULT, struct xlb_config_vip, gue_port),
     CYAML_FIELD_UINT("table_size", CYAML_FLAG_DEFAULT, struct xlb_config_vip, table_size),
     CYAML_FIELD_BOOL("stateless", CYAML_FLAG_DEFAULT, struct xlb_config_vip, stateless),
     CYAML_FIELD_MAPPING("rate_limit", FLOW, struct xlb_config_vip, rate_limit,
@@ -1036,6 +1040,7 @@ void xlb_config__vip_defaults(struct xlb_config_vip *v)
 
 	v->algorithm = XLB_CONFIG_ALGO_MAGLEV;
 	v->forward = XLB_FWD_IPIP;
+	v->gue_port = XLB_GUE_DEFAULT_PORT;
 	v->table_size = XLB_MAGLEV_DEFAULT_SIZE;
 	v->stateless = false;
 	memset(&v->rate_limit, 0, sizeof(v->rate_limit));
@@ -1067,6 +1072,8 @@ static void convert_vip(const struct raw_vip *r, struct xlb_config_vip *v, bool 
 		v->algorithm = (enum xlb_config_algo) * r->algorithm;
 	if (r->forward)
 		v->forward = (enum xlb_forward) * r->forward;
+	if (r->gue_port)
+		v->gue_port = *r->gue_port;
 	if (r->table_size)
 		v->table_size = *r->table_size;
 	if (r->stateless)
@@ -1474,10 +1481,10 @@ static int validate_backends(struct vctx *c, int vi, struct xlb_config_vip *v)
 			    c, vi, name, field,
 			    " %s is IPv4 but the VIP is IPv6 (IPv6 cannot be carried in IPv4)", a);
 		if (v->addr.family == XLB_AF_INET && b->family == XLB_AF_INET6 &&
-		    v->forward != XLB_FWD_IPIP)
+		    v->forward == XLB_FWD_L2DSR)
 			return verr(c, vi, name, field,
 				    " %s is IPv6 but the VIP is IPv4: forward %s needs the same "
-				    "family (only ipip carries IPv4 in IPv6)",
+				    "family (only ipip and gue carry IPv4 in IPv6)",
 				    a, xlb_config__forward_name(v->forward));
 
 		snprintf(field, sizeof(field), "backends[%u].weight", j);
@@ -1687,6 +1694,45 @@ static int validate_announce(struct vctx *c, struct xlb_config *cfg)
 	return 0;
 }
 
+/*
+ * forward: gue. Backends take UDP to gue_port as GUE (xlb-decap), so no
+ * UDP traffic may reach a backend on that port other than GUE: not the
+ * VIP's own port, nor an l2dsr UDP VIP's (sent unencapsulated), nor a UDP
+ * health check. Other forward modes keep gue_port, unused.
+ */
+static int validate_gue(struct vctx *c, struct xlb_config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->n_vips; i++) {
+		const struct xlb_config_vip *v = &cfg->vips[i];
+
+		if (!v->gue_port || v->gue_port > 65535)
+			return verr(c, (int)i, v->vip, "gue_port", " %u out of range 1..65535",
+				    v->gue_port);
+		if (v->forward != XLB_FWD_GUE)
+			continue;
+		if (v->addr.port == v->gue_port)
+			return verr(c, (int)i, v->vip, "gue_port",
+				    " %u is the VIP's own port: backends take it for GUE",
+				    v->gue_port);
+		if (v->health_check.type == XLB_CONFIG_HC_UDP &&
+		    v->health_check.port == v->gue_port)
+			return verr(c, (int)i, v->vip, "gue_port",
+				    " %u is the UDP health check's port: backends take it for GUE",
+				    v->gue_port);
+		for (unsigned int j = 0; j < cfg->n_vips; j++) {
+			const struct xlb_config_vip *u = &cfg->vips[j];
+
+			if (u->forward == XLB_FWD_L2DSR && u->addr.proto == IPPROTO_UDP &&
+			    (u->addr.port == v->gue_port || !u->addr.port))
+				return verr(c, (int)i, v->vip, "gue_port",
+					    " %u: l2dsr VIP %s sends it to backends unencapsulated, "
+					    "and backends take it for GUE",
+					    v->gue_port, u->vip);
+		}
+	}
+	return 0;
+}
+
 static int validate(struct xlb_config *cfg, const struct src *src, char *err, size_t errlen)
 {
 	struct vctx c = {.src = src, .err = err, .errlen = errlen};
@@ -1753,6 +1799,9 @@ static int validate(struct xlb_config *cfg, const struct src *src, char *err, si
 	if (found)
 		return verr(&c, (int)dup, cfg->vips[dup].vip, "vip", ": %s duplicates vips[%u]",
 			    cfg->vips[dup].vip, orig);
+	ret = validate_gue(&c, cfg);
+	if (ret)
+		return ret;
 	return validate_announce(&c, cfg);
 }
 
