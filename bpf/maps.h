@@ -254,4 +254,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_backend_load SEC(".maps");
 
+/* forward: gue: each VIP's port, previous table size and table generation
+ * (by vip_id). An array updated in place: a packet may read a torn value
+ * during a write, which at worst names a wrong alternate, and a wrong
+ * alternate costs a connection nothing a missing one would not (docs/GUE.md).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_vip_gue);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_vip_gue SEC(".maps");
+
 #endif /* XLB_BPF_MAPS_H */

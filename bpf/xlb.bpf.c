@@ -6,8 +6,8 @@
  * a bounded extension chain, TCP/UDP or an ICMP "too big" error), look up the
  * VIP, apply its rate limits, keep the flow on its backend through the
  * connection table or choose one by the VIP's algorithm (Maglev, source hash,
- * smooth weighted round robin, least connections), then forward by L2 DSR or
- * IPIP with XDP_TX.
+ * smooth weighted round robin, least connections), then forward by L2 DSR,
+ * IPIP or GUE with XDP_TX.
  * Traffic that is not for a VIP, or in a frame not addressed to this
  * interface's MAC, passes untouched.
  */
@@ -26,6 +26,7 @@
 #include "bpf/hash.h"
 #include "bpf/encap.h"
 #include "bpf/ratelimit.h"
+#include "bpf/gue.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -622,14 +623,120 @@ static __always_inline void count_forward(struct xlb_dp_stats *st, __u32 vip_id,
 	}
 }
 
-/* Sends the packet (IP packet of ip_len bytes, family `family`) to be. */
+/*
+ * forward: gue runs in a program of its own, xlb_gue, reached by a tail
+ * call: inlined where forward() is, it would take the balancer past the
+ * verifier's budget of instructions, and as a function it would share the
+ * balancer's 512 bytes of stack, which the balancer uses up. Its arguments
+ * wait in this CPU's xlb_gue_args. Not pinned: each object calls its own.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} xlb_gue_prog SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_gue_args);
+	__uint(max_entries, 1);
+} xlb_gue_args SEC(".maps");
+
+/*
+ * The backend, the VIP's GUE settings and the interface's config are looked
+ * up again here. The alternate comes from the VIP's previous table at the
+ * flow's slot (bpf/gue.h), for every packet, established or not: a flow
+ * that reached this host mid-connection is recorded here pointing at the
+ * new table's backend, and each of its packets must keep naming the
+ * backend that holds its socket. The packet was counted as forwarded;
+ * drops are counted here.
+ */
+SEC("xdp")
+int xlb_gue(struct xdp_md *ctx)
+{
+	const struct xlb_backend *alt;
+	struct xlb_lb_config *cfg;
+	struct xlb_gue_args *a;
+	struct xlb_dp_stats *st;
+	struct xlb_backend *be;
+	struct xlb_vip_gue *g;
+	__u32 zero = 0, h5, h;
+	int family, ret;
+
+	a = bpf_map_lookup_elem(&xlb_gue_args, &zero);
+	cfg = bpf_map_lookup_elem(&xlb_config, &zero);
+	st = bpf_map_lookup_elem(&xlb_stats, &zero);
+	if (!a || !cfg || !st) /* for the verifier: single-entry arrays */
+		return XDP_ABORTED;
+	be = bpf_map_lookup_elem(&xlb_backends, &a->id);
+	g = bpf_map_lookup_elem(&xlb_vip_gue, &a->vip_id);
+	if (!be || !g) /* for the verifier: the balancer found them */
+		return drop(st, a->vip_id, XLB_DROP_ENCAP);
+	family = a->family;
+	if (be->family == XLB_AF_INET && family != XLB_AF_INET)
+		return drop(st, a->vip_id, XLB_DROP_FAMILY);
+	h5 = flow_hash(family, XLB_ALGO_MAGLEV, &a->key);
+	h = a->algo == XLB_ALGO_SOURCE_HASH ? flow_hash(family, a->algo, &a->key) : h5;
+	alt = gue_alternate(a, g, be, h);
+	if (be->family == XLB_AF_INET)
+		ret = encap_gue4(ctx, &a->l2, be, cfg, g, alt, a->ip_len, a->tos, a->entropy,
+				 gue_sport(h5), IPPROTO_IPIP);
+	else
+		ret = encap_gue6(ctx, &a->l2, be, cfg, g, alt, a->ip_len, a->tos, a->entropy,
+				 gue_sport(h5), family == XLB_AF_INET ? IPPROTO_IPIP : IPPROTO_IPV6);
+	if (ret < 0)
+		return drop(st, a->vip_id, XLB_DROP_ENCAP);
+	if (ret == XDP_TX) {
+		st->tx_gue++;
+		if (alt)
+			st->tx_gue_alt++;
+	}
+	return ret;
+}
+
+static __always_inline int fwd_gue(struct xdp_md *ctx, struct xlb_dp_stats *st,
+				   const struct xlb_l2 *l2, const struct xlb_vip_meta *meta,
+				   __u32 id, int family, const void *key, __u32 ip_len, __u8 tos,
+				   __u32 entropy)
+{
+	struct xlb_gue_args *a;
+	__u32 zero = 0;
+
+	a = bpf_map_lookup_elem(&xlb_gue_args, &zero);
+	if (!a) /* for the verifier: a single-entry array always hits */
+		return drop(st, meta->vip_id, XLB_DROP_ENCAP);
+	a->l2 = *l2;
+	a->id = id;
+	a->vip_id = meta->vip_id;
+	a->ip_len = ip_len;
+	a->entropy = entropy;
+	a->family = family;
+	a->tos = tos;
+	a->algo = meta->algo;
+	a->table_slot = meta->table_slot;
+	if (family == XLB_AF_INET)
+		__builtin_memcpy(&a->key, key, sizeof(struct xlb_flow4_key));
+	else
+		__builtin_memcpy(&a->key, key, sizeof(struct xlb_flow6_key));
+	bpf_tail_call(ctx, &xlb_gue_prog, zero);
+	return drop(st, meta->vip_id, XLB_DROP_ENCAP); /* xlb_gue is not in place */
+}
+
+/* Sends the packet (IP packet of ip_len bytes, family `family`) to be (id),
+ * for the flow of key.
+ */
 static __always_inline int forward(struct xdp_md *ctx, struct xlb_dp_stats *st,
 				   const struct xlb_l2 *l2, const struct xlb_lb_config *cfg,
 				   const struct xlb_vip_meta *meta, const struct xlb_backend *be,
-				   int family, __u32 ip_len, __u8 tos, __u32 entropy)
+				   __u32 id, int family, const void *key, __u32 ip_len, __u8 tos,
+				   __u32 entropy)
 {
 	int ret;
 
+	if (meta->forward == XLB_FWD_GUE)
+		return fwd_gue(ctx, st, l2, meta, id, family, key, ip_len, tos, entropy);
 	if (meta->forward == XLB_FWD_L2DSR) {
 		if (be->family != family)
 			return drop(st, meta->vip_id, XLB_DROP_FAMILY);
@@ -666,7 +773,7 @@ static __always_inline int steer(struct xdp_md *ctx, struct xlb_dp_stats *st,
 	if (!be)
 		return drop(st, meta->vip_id, reason);
 	count_forward(st, meta->vip_id, id, path, bytes, tcp_flags);
-	return forward(ctx, st, l2, cfg, meta, be, family, ip_len, tos, entropy);
+	return forward(ctx, st, l2, cfg, meta, be, id, family, key, ip_len, tos, entropy);
 }
 
 /*
@@ -681,9 +788,9 @@ static __always_inline int steer(struct xdp_md *ctx, struct xlb_dp_stats *st,
  */
 static __always_inline int established_send(struct xdp_md *ctx, struct xlb_dp_stats *st,
 					    const struct xlb_l2 *l2,
-					    const struct xlb_lb_config *cfg, int family, __u32 id,
-					    __u32 gen, __u8 tcp_flags, __u64 bytes, __u32 ip_len,
-					    __u8 tos, __u32 entropy)
+					    const struct xlb_lb_config *cfg, int family,
+					    const void *key, __u32 id, __u32 gen, __u8 tcp_flags,
+					    __u64 bytes, __u32 ip_len, __u8 tos, __u32 entropy)
 {
 	struct xlb_vip_meta *meta;
 	struct xlb_backend *be;
@@ -698,7 +805,7 @@ static __always_inline int established_send(struct xdp_md *ctx, struct xlb_dp_st
 	    (meta->flags & XLB_VIP_F_STATELESS))
 		return -1;
 	count_forward(st, vip_id, id, XLB_PATH_ESTABLISHED, bytes, tcp_flags);
-	return forward(ctx, st, l2, cfg, meta, be, family, ip_len, tos, entropy);
+	return forward(ctx, st, l2, cfg, meta, be, id, family, key, ip_len, tos, entropy);
 }
 
 /*
@@ -720,8 +827,8 @@ static __always_inline int established_fast(struct xdp_md *ctx, struct xlb_dp_st
 	if (!f || (tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST)))
 		return -1;
 	*used = *f; /* a CLOSED mark never matches a backend's gen */
-	return established_send(ctx, st, l2, cfg, family, f->backend_id, f->backend_gen, tcp_flags,
-				bytes, ip_len, tos, entropy);
+	return established_send(ctx, st, l2, cfg, family, key, f->backend_id, f->backend_gen,
+				tcp_flags, bytes, ip_len, tos, entropy);
 }
 
 /*
@@ -766,7 +873,7 @@ static __always_inline int established_cached(struct xdp_md *ctx, struct xlb_dp_
 	if (cs && e && !control) {
 		ref = e + key_size; /* an entry is its key, then its ref */
 		if (++ref->uses % XLB_FLOW_CACHE_RECHECK) {
-			ret = established_send(ctx, st, l2, cfg, family, ref->backend_id,
+			ret = established_send(ctx, st, l2, cfg, family, key, ref->backend_id,
 					       ref->backend_gen, tcp_flags, bytes, ip_len, tos,
 					       entropy);
 			if (ret >= 0) {

@@ -12,6 +12,9 @@
  * and counted, as the stack would only drop it later. Everything else passes
  * untouched, counted as "pass".
  *
+ * GUE (forward: gue) to a port in xlb_decap_gue_ports is decapsulated the
+ * same way, or sent on to the flow's alternate backend (bpf/gue_decap.h).
+ *
  * Only frames addressed to the interface's MAC are looked at: a promiscuous
  * NIC or a switch flooding unknown unicast hands a backend the IPIP frames
  * of another backend serving the same VIP, and stripping those would hand a
@@ -51,6 +54,8 @@ struct {
 	__uint(max_entries, XLB_MAX_VIPS);
 } xlb_decap_vips SEC(".maps");
 
+#include "bpf/gue_decap.h" /* after xlb_decap_vips, which it reads */
+
 /* The interface's MAC (userspace sets it, decap.c): frames to any other
  * address pass untouched. All zero: nothing is decapsulated.
  */
@@ -71,6 +76,8 @@ enum decap_result {
 	DECAP_DONE4,	 /* IPv4-in-IPv4 stripped */
 	DECAP_DONE6,	 /* IPv6-in-IPv6 stripped */
 	DECAP_DONE4IN6,	 /* IPv4-in-IPv6 stripped */
+	DECAP_TX,	 /* GUE sent on to the alternate (counted) */
+	DECAP_DROP,	 /* GUE dropped (counted) */
 };
 
 /* The link-layer header as received (one 802.1Q/802.1ad tag kept), saved
@@ -163,35 +170,77 @@ static __always_inline int decap_inner6(struct xdp_md *ctx, const struct decap_l
 	return DECAP_DONE6;
 }
 
-static __always_inline int decap_outer4(struct xdp_md *ctx, const struct decap_l2 *l2,
-					struct iphdr *outer, void *data_end)
+/*
+ * UDP after an outer header of ip_hlen bytes followed by payload bytes (its
+ * length field's): GUE when the port is one of xlb_decap_gue_ports.
+ */
+static __always_inline int decap_gue(struct xdp_md *ctx, struct xlb_decap_stats *st,
+				      const struct decap_l2 *l2, void *l3, void *data_end,
+				      int family, __u32 ip_hlen, __u32 payload)
+{
+	struct udphdr *udp = l3 + ip_hlen;
+	struct gue_pkt p = {};
+
+	if ((void *)(udp + 1) > data_end || !gue_port(udp))
+		return DECAP_PASS; /* cannot tell, or not GUE */
+	switch (gue_decide(ctx, st, l3, data_end, family, ip_hlen, payload, &p)) {
+	case GUE_LOCAL:
+		if (strip_outer(ctx, l2, p.outer_len,
+				bpf_htons(p.inner_family == XLB_AF_INET ? ETH_P_IP : ETH_P_IPV6)))
+			return DECAP_MALFORMED;
+		if (p.inner_family == XLB_AF_INET6)
+			return DECAP_DONE6;
+		return family == XLB_AF_INET ? DECAP_DONE4 : DECAP_DONE4IN6;
+	case GUE_TX:
+		return DECAP_TX;
+	case GUE_BAD:
+	case GUE_DROP:
+		return DECAP_DROP;
+	default:
+		return DECAP_PASS;
+	}
+}
+
+static __always_inline int decap_outer4(struct xdp_md *ctx, struct xlb_decap_stats *st,
+					const struct decap_l2 *l2, struct iphdr *outer,
+					void *data_end)
 {
 	__u32 outer_len;
 
 	if ((void *)(outer + 1) > data_end)
 		return DECAP_PASS; /* cannot tell whether it is IPIP */
-	if (outer->protocol != IPPROTO_IPIP)
+	if (outer->protocol != IPPROTO_IPIP && outer->protocol != IPPROTO_UDP)
 		return DECAP_PASS;
 	if (outer->version != 4 || outer->ihl < 5)
-		return DECAP_MALFORMED;
+		return outer->protocol == IPPROTO_UDP ? DECAP_PASS : DECAP_MALFORMED;
 	/* A fragment carries part of the inner packet: stripping it would
 	 * hand the stack a truncated packet. Leave it to the stack.
 	 */
 	if (outer->frag_off & bpf_htons(DECAP_IP_MF | DECAP_IP_OFFSET))
 		return DECAP_PASS;
 	outer_len = outer->ihl * 4;
+	if (outer->protocol == IPPROTO_UDP) {
+		if (bpf_ntohs(outer->tot_len) < outer_len)
+			return DECAP_PASS; /* the stack's to drop; not ours to judge */
+		return decap_gue(ctx, st, l2, outer, data_end, XLB_AF_INET, outer_len,
+				 bpf_ntohs(outer->tot_len) - outer_len);
+	}
 	if (bpf_ntohs(outer->tot_len) < outer_len + sizeof(struct iphdr))
 		return DECAP_MALFORMED;
 	return decap_inner4(ctx, l2, (void *)outer + outer_len, data_end, outer_len, DECAP_DONE4);
 }
 
-static __always_inline int decap_outer6(struct xdp_md *ctx, const struct decap_l2 *l2,
-					struct ipv6hdr *outer, void *data_end)
+static __always_inline int decap_outer6(struct xdp_md *ctx, struct xlb_decap_stats *st,
+					const struct decap_l2 *l2, struct ipv6hdr *outer,
+					void *data_end)
 {
 	__u16 plen;
 
 	if ((void *)(outer + 1) > data_end)
 		return DECAP_PASS; /* cannot tell whether it is IPIP */
+	if (outer->nexthdr == IPPROTO_UDP && outer->version == 6)
+		return decap_gue(ctx, st, l2, outer, data_end, XLB_AF_INET6, sizeof(*outer),
+				 bpf_ntohs(outer->payload_len));
 	if (outer->nexthdr != IPPROTO_IPV6 && outer->nexthdr != IPPROTO_IPIP)
 		return DECAP_PASS;
 	if (outer->version != 6)
@@ -207,7 +256,7 @@ static __always_inline int decap_outer6(struct xdp_md *ctx, const struct decap_l
 	return decap_inner4(ctx, l2, (void *)(outer + 1), data_end, sizeof(*outer), DECAP_DONE4IN6);
 }
 
-static __always_inline int decap(struct xdp_md *ctx)
+static __always_inline int decap(struct xdp_md *ctx, struct xlb_decap_stats *st)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -236,9 +285,9 @@ static __always_inline int decap(struct xdp_md *ctx)
 		l3 = vh + 1;
 	}
 	if (proto == bpf_htons(ETH_P_IP))
-		return decap_outer4(ctx, &l2, l3, data_end);
+		return decap_outer4(ctx, st, &l2, l3, data_end);
 	if (proto == bpf_htons(ETH_P_IPV6))
-		return decap_outer6(ctx, &l2, l3, data_end);
+		return decap_outer6(ctx, st, &l2, l3, data_end);
 	return DECAP_PASS;
 }
 
@@ -254,7 +303,7 @@ int xlb_decap(struct xdp_md *ctx)
 	if (!st)
 		return XDP_PASS;
 	st->rx++;
-	res = decap(ctx);
+	res = decap(ctx, st);
 	switch (res) {
 	case DECAP_DONE4:
 		st->decap4++;
@@ -271,6 +320,10 @@ int xlb_decap(struct xdp_md *ctx)
 	case DECAP_OTHER_MAC:
 		st->pass_other_mac++;
 		return XDP_PASS;
+	case DECAP_TX:
+		return XDP_TX;
+	case DECAP_DROP:
+		return XDP_DROP;
 	default:
 		st->pass++;
 		return XDP_PASS;

@@ -66,6 +66,9 @@
 #define XLB_MAP_WRR_CURSORS "xlb_wrr_cursors"
 #define XLB_MAP_BACKEND_LOAD "xlb_backend_load"
 #define XLB_MAP_VIPS_BY_ID "xlb_vips_by_id"
+#define XLB_MAP_VIP_GUE "xlb_vip_gue"
+#define XLB_MAP_DECAP_GUE_PORTS "xlb_decap_gue_ports"
+#define XLB_MAP_DECAP_NEIGH_WANTED "xlb_decap_neigh_wanted"
 
 enum xlb_family {
 	XLB_AF_INET = 4,
@@ -84,6 +87,7 @@ enum xlb_algo {
 enum xlb_forward {
 	XLB_FWD_IPIP = 0,  /* IPv4-in-IPv4, IPv6-in-IPv6, IPv4-in-IPv6 */
 	XLB_FWD_L2DSR = 1, /* rewrite the destination MAC only */
+	XLB_FWD_GUE = 2,   /* IP in UDP + GUE, with the flow's alternate backend */
 	XLB_FWD_MAX,
 };
 
@@ -443,7 +447,12 @@ struct xlb_dp_stats {
 	 */
 	__u64 pass_other_host;
 	__u64 pass_multicast;
-	__u64 reserved[6]; /* the next counters, without a layout change */
+	/* forward: gue. Packets sent in GUE, and of those the ones that carried
+	 * an alternate backend (docs/GUE.md).
+	 */
+	__u64 tx_gue;
+	__u64 tx_gue_alt;
+	__u64 reserved[4]; /* the next counters, without a layout change */
 };
 /* The pinned xlb_stats' value: a pin of another size is an older layout
  * (dp.c replaces it; the counters restart from 0).
@@ -482,14 +491,72 @@ _Static_assert(sizeof(struct xlb_decap_key) == 20, "xlb_decap_key layout");
 
 struct xlb_decap_stats {
 	__u64 rx;
-	__u64 decap4;	   /* IPv4-in-IPv4 stripped */
-	__u64 decap6;	   /* IPv6-in-IPv6 stripped */
-	__u64 decap4in6;   /* IPv4-in-IPv6 stripped */
+	__u64 decap4;	   /* IPv4-in-IPv4 stripped (GUE included) */
+	__u64 decap6;	   /* IPv6-in-IPv6 stripped (GUE included) */
+	__u64 decap4in6;   /* IPv4-in-IPv6 stripped (GUE included) */
 	__u64 pass;	   /* not for us: untouched */
 	__u64 drop_malformed;
 	__u64 pass_other_mac; /* not addressed to the interface's MAC: untouched */
 	__u64 reserved;
+	/* GUE, one outcome per packet (docs/GUE.md, "The backend"). */
+	__u64 gue_local;	  /* SYN, a local socket, or not TCP: decapsulated here */
+	__u64 gue_redirected;	  /* no socket: sent on to the alternate */
+	__u64 gue_no_alt;	  /* no socket, no alternate: decapsulated here */
+	__u64 gue_hops_exhausted; /* no socket, alternate but no hop left: here */
+	__u64 gue_bad;		  /* bad GUE header: dropped */
+	__u64 gue_no_neigh;	  /* alternate's MAC not known yet: dropped, resolving */
+	__u64 gue_no_route;	  /* alternate not reachable out of this interface: here */
 };
+
+/*
+ * GUE (draft-ietf-intarea-gue, variant 0) as xlb sends it: outer IPv4 or
+ * IPv6, UDP to the VIP's gue_port, this 4-byte base header, then xlb's
+ * private data. No extension fields (flags 0); Hlen counts the 32-bit
+ * words after the base header, which are all private data. Byte by byte in
+ * docs/GUE.md.
+ */
+#define XLB_GUE_DEFAULT_PORT 19523 /* GLB director's GUE port */
+#define XLB_GUE_PRIV_TYPE 0x786c   /* "xl"; GLB's private data is type 0 */
+#define XLB_GUE_HOPS 1		   /* redirects a packet may take; the balancer's */
+#define XLB_GUE_HOPS_MAX 1	   /* more is refused as bad */
+
+struct xlb_gue_hdr {
+	__u8 ver_c_hlen; /* version (2 bits, 0), C (1 bit, 0), Hlen (5 bits) */
+	__u8 proto;	 /* inner: 4 (IPv4) or 41 (IPv6) */
+	__be16 flags;	 /* 0: no extension fields */
+};
+_Static_assert(sizeof(struct xlb_gue_hdr) == 4, "xlb_gue_hdr layout");
+
+/* xlb's private data; the alternate's address (4 or 16 bytes, the outer
+ * header's family) follows when alt_family is not 0.
+ */
+struct xlb_gue_priv {
+	__be16 type;	 /* XLB_GUE_PRIV_TYPE */
+	__u8 hops;	 /* redirects left, <= XLB_GUE_HOPS_MAX */
+	__u8 alt_family; /* 0 (no alternate), 4 or 6 (= the outer header's) */
+	__be32 table_gen; /* the VIP's table generation the packet was sent by */
+};
+_Static_assert(sizeof(struct xlb_gue_priv) == 8, "xlb_gue_priv layout");
+
+/* Hlen of each form: private data without, with an IPv4, an IPv6 alternate. */
+#define XLB_GUE_HLEN_NONE (sizeof(struct xlb_gue_priv) / 4)
+#define XLB_GUE_HLEN_ALT4 (XLB_GUE_HLEN_NONE + 1)
+#define XLB_GUE_HLEN_ALT6 (XLB_GUE_HLEN_NONE + 4)
+
+/*
+ * forward: gue, per VIP (xlb_vip_gue, by vip_id). prev_table_size is the
+ * size of the table in the VIP's other slot, the one live before the last
+ * publication: 0 while there is none or while that slot is being replaced,
+ * and then no alternate is sent. Written by userspace around each flip.
+ */
+struct xlb_vip_gue {
+	__be16 port;	       /* UDP destination port */
+	__u16 reserved16;
+	__u32 prev_table_size; /* entries of the previous table; 0: none */
+	__u32 table_gen;       /* counts the VIP's table publications */
+	__u32 reserved;
+};
+_Static_assert(sizeof(struct xlb_vip_gue) == 16, "xlb_vip_gue layout");
 
 /*
  * One record of the element-count iterator (bpf/xlb_mapcount.bpf.c): the

@@ -8,7 +8,7 @@
 # Built on scripts/topology.sh: same run directory, PID files, bpffs per
 # namespace, backends and `down`.
 #
-#   scripts/fleet.sh up PREFIX N_LBS N_BACKENDS l2dsr|ipip [N_CONFIGURED]
+#   scripts/fleet.sh up PREFIX N_LBS N_BACKENDS l2dsr|ipip|gue [N_CONFIGURED]
 #   scripts/fleet.sh down PREFIX
 #   scripts/fleet.sh join PREFIX I         # lbI: namespace if new, link up, xlbd, BIRD
 #   scripts/fleet.sh kill PREFIX I         # lbI: link down, SIGKILL xlbd and BIRD
@@ -37,6 +37,12 @@
 #   VIPs           198.18.1.100:7000/tcp and [2001:2:0:1::100]:7000/tcp,
 #                  Maglev, backends be1..beN_CONFIGURED (default all)
 #
+# MODE gue: the VIPs forward in GUE (docs/GUE.md); backends run xlb-decap
+# as for ipip, with forwarding on eth0 (bpf_fib_lookup finds an alternate's
+# MAC only there) and xdp_pass on their switch port (they XDP_TX packets on
+# to the alternate: trap 1). FLEET_CMP_VIP, the same backends in ipip,
+# lets one event be measured in both modes at once.
+#
 # Backends share the lbs' segment: XDP_TX leaves by the interface it came in
 # on, and the backends answer the client through the router (DSR).
 # Veth trap 1: each lb's switch port gets xdp_pass. The lb ports also have
@@ -62,6 +68,8 @@ FLEET_VIP6=2001:2:0:1::100 # off the lbs' /64, so only a route reaches it
 FLEET_PORT=7000
 FLEET_VIP=$FLEET_VIP4:$FLEET_PORT/tcp
 FLEET_VIP6_NAME=[$FLEET_VIP6]:$FLEET_PORT/tcp
+FLEET_CMP_VIP4=$TOPO_VIP4_SPARE # gue mode only: the ipip VIP beside the gue ones
+FLEET_CMP_VIP=$FLEET_CMP_VIP4:$FLEET_PORT/tcp
 FLEET_TABLE=100
 FLEET_MAX_LBS=8
 FLEET_LOCAL_AS=65101
@@ -235,10 +243,16 @@ _fleet_xlb_conf() {
 	[ "${FLEET_ANNOUNCE:-xlbd}" = manual ] ||
 		echo "announce: {table: $FLEET_TABLE, min_healthy: 1}"
 	echo "vips:"
-	for v in "$FLEET_VIP" "$FLEET_VIP6_NAME"; do
+	local vips=("$FLEET_VIP" "$FLEET_VIP6_NAME")
+	[ "$mode" = gue ] && vips+=("$FLEET_CMP_VIP")
+	for v in "${vips[@]}"; do
 		echo "  - vip: \"$v\""
 		echo "    algorithm: maglev"
-		echo "    forward: $mode"
+		if [ "$v" = "$FLEET_CMP_VIP" ]; then
+			echo "    forward: ipip"
+		else
+			echo "    forward: $mode"
+		fi
 		# Small enough to dump and compare (test_fleet.sh), >= 100 x backends.
 		echo "    table_size: 4099"
 		echo "    health_check: {type: http, port: 80, path: /, expect: \"200-399\","
@@ -346,7 +360,7 @@ _fleet_join() {
 	[ -f "$run/fleet" ] || { _fleet_log "join: $prefix is not up"; exit 1; }
 	read -r mode _ <"$run/topology"
 	mtu=1500
-	[ "$mode" = ipip ] && mtu=$TOPO_IPIP_MTU
+	[ "$mode" != l2dsr ] && mtu=$TOPO_IPIP_MTU
 	trap '_fleet_log "join $prefix lb$i failed at line $LINENO"; exit 1' ERR
 	set -eE -o pipefail
 	ns=$(topo_ns "$prefix" "lb$i")
@@ -389,7 +403,7 @@ _fleet_up() {
 	if ! [[ $ncfg =~ ^[0-9]+$ ]] || [ "$ncfg" -gt "$nbe" ]; then
 		_fleet_log "N_CONFIGURED must be 0..N_BACKENDS: '$ncfg'"; exit 2
 	fi
-	case $mode in l2dsr | ipip) ;; *) _fleet_log "MODE must be l2dsr or ipip: '$mode'"; exit 2 ;; esac
+	case $mode in l2dsr | ipip | gue) ;; *) _fleet_log "MODE must be l2dsr, ipip or gue: '$mode'"; exit 2 ;; esac
 	[ "$(id -u)" = 0 ] || { _fleet_log "needs root"; exit 1; }
 	command -v bird >/dev/null || { _fleet_log "needs bird (package bird2)"; exit 1; }
 	run=$(topo_run_dir "$prefix")
@@ -401,7 +415,7 @@ _fleet_up() {
 	for f in build/tests/xdp_pass.bpf.o build/xlbd build/xlbctl; do
 		[ -e $f ] || { _fleet_log "$f is not built (make all)"; exit 1; }
 	done
-	[ $mode = ipip ] && { [ -x build/xlb-decap ] || { _fleet_log "build/xlb-decap is not built"; exit 1; }; }
+	[ $mode != l2dsr ] && { [ -x build/xlb-decap ] || { _fleet_log "build/xlb-decap is not built"; exit 1; }; }
 
 	mkdir -p "$run"
 	trap 'set +eE; trap - ERR; _fleet_log "up $prefix failed at line $LINENO; tearing down"
@@ -412,7 +426,7 @@ _fleet_up() {
 
 	sw=$(topo_ns "$prefix" sw)
 	mtu=1500
-	[ $mode = ipip ] && mtu=$TOPO_IPIP_MTU
+	[ $mode != l2dsr ] && mtu=$TOPO_IPIP_MTU
 	_topo_switch "$sw" $mtu
 
 	# Router: eth0 on the bridge, eth1 to the client.
@@ -452,8 +466,17 @@ _fleet_up() {
 	_topo_write_server "$run/server.py"
 	for ((i = 1; i <= nbe; i++)); do
 		_topo_node "$prefix" "be$i" $mtu
-		_topo_backend "$prefix" $i $mode
+		if [ $mode = gue ]; then # xlb-decap does both
+			_topo_backend "$prefix" $i ipip
+		else
+			_topo_backend "$prefix" $i $mode
+		fi
 		ns=$(topo_ns "$prefix" "be$i")
+		if [ $mode = gue ]; then
+			ip netns exec "$ns" sysctl -qw net.ipv4.conf.eth0.forwarding=1 \
+				net.ipv6.conf.eth0.forwarding=1
+			_topo_xdp_pass "$prefix" "be$i"
+		fi
 		ip -n "$ns" route add 198.18.2.0/24 via $FLEET_ROUTER4
 		ip -n "$ns" -6 route add 2001:2:0:2::/64 via $FLEET_ROUTER6
 		topo_exec_argv "$prefix" "be$i"
@@ -463,7 +486,7 @@ _fleet_up() {
 	done
 	for ((i = 1; i <= nbe; i++)); do
 		_topo_wait_http "$prefix" $i
-		[ $mode = ipip ] && _topo_wait_decap "$prefix" $i
+		[ $mode != l2dsr ] && _topo_wait_decap "$prefix" $i
 	done
 
 	_fleet_xlb_conf "$ncfg" $mode >"$run/xlb.yaml"
@@ -483,7 +506,7 @@ _fleet_main() {
 	case $cmd in
 	up)
 		[ $# = 4 ] || [ $# = 5 ] ||
-			{ _fleet_log "usage: up PREFIX N_LBS N_BACKENDS l2dsr|ipip [N_CONFIGURED]"; exit 2; }
+			{ _fleet_log "usage: up PREFIX N_LBS N_BACKENDS l2dsr|ipip|gue [N_CONFIGURED]"; exit 2; }
 		_fleet_up "$@" ;;
 	down)
 		[ $# = 1 ] || { _fleet_log "usage: down PREFIX"; exit 2; }

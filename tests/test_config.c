@@ -877,8 +877,8 @@ static const struct {
      {"line 5: vips[0] (198.18.1.100:80/tcp): algorithm: unknown value 'random'",
       "expected maglev, source-hash, wrr, rr or lc"}},
     {"bad-forward.yaml",
-     {"line 5: vips[0] (198.18.1.100:80/tcp): forward: unknown value 'nat' (expected ipip or "
-      "l2dsr)"}},
+     {"line 5: vips[0] (198.18.1.100:80/tcp): forward: unknown value 'nat' (expected ipip, "
+      "l2dsr or gue)"}},
     {"bad-hc-type.yaml", {"line 6", "health_check.type: unknown value 'icmp'"}},
     {"bad-hc-port.yaml", {"line 5", "health_check.port 70000 out of range 1..65535"}},
     {"bad-hc-port-required.yaml",

@@ -102,12 +102,13 @@ static json_t *vip_json(const struct xlb_config_vip *v)
 							  b->drain, "in_table", !b->drain));
 	}
 	return json_pack(
-		"{s:s, s:s, s:s, s:i, s:b, s:{s:i, s:i, s:i, s:i, s:s}, "
+		"{s:s, s:s, s:s, s:i, s:i, s:b, s:{s:i, s:i, s:i, s:i, s:s}, "
 		"s:{s:s, s:i, s:s, s:s, s:s*, s:i, s:i, s:i, s:i, s:i, s:s*, s:s*}, "
 		"s:{s:i, s:i, s:i, s:i}, "
 		"s:{s:f, s:i}, s:o}",
 		"vip", v->vip, "algorithm", xlb_config__algo_name(v->algorithm), "forward",
-		xlb_config__forward_name(v->forward), "table_size", v->table_size, "stateless",
+		xlb_config__forward_name(v->forward), "gue_port", v->gue_port, "table_size",
+		v->table_size, "stateless",
 		v->stateless, "rate_limit", "pps", v->rate_limit.pps, "burst", v->rate_limit.burst,
 		"source_new_flows", v->rate_limit.source_new_flows, "source_burst",
 		v->rate_limit.source_burst, "source_algorithm",
@@ -159,7 +160,8 @@ static json_t *vip_stats_json(const struct xlb_config_vip *v, const struct xlb_v
 static json_t *global_stats_json(const struct xlb_dp_stats *g)
 {
 	return json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I}, s:I, s:I}",
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I}, s:I, s:I, "
+	    "s:I, s:I}",
 	    "rx",
 	    (json_int_t)g->rx, "pass_not_ip", (json_int_t)g->pass_not_ip, "pass_not_vip",
 	    (json_int_t)g->pass_not_vip, "pass_other_l4", (json_int_t)g->pass_other_l4,
@@ -170,7 +172,8 @@ static json_t *global_stats_json(const struct xlb_dp_stats *g)
 	    "hits_ipv6", (json_int_t)g->flow_cache_hits[1], "bypasses_ipv4",
 	    (json_int_t)g->flow_cache_bypasses[0], "bypasses_ipv6",
 	    (json_int_t)g->flow_cache_bypasses[1], "pass_other_host",
-	    (json_int_t)g->pass_other_host, "pass_multicast", (json_int_t)g->pass_multicast);
+	    (json_int_t)g->pass_other_host, "pass_multicast", (json_int_t)g->pass_multicast,
+	    "tx_gue", (json_int_t)g->tx_gue, "tx_gue_alternate", (json_int_t)g->tx_gue_alt);
 }
 
 /* ---- helpers ----------------------------------------------------------------- */

@@ -11,7 +11,8 @@
  *   vips:                            # optional
  *     - vip: "198.18.1.100:80/tcp"   # required; [v6]:port/proto; port 0 = all
  *       algorithm: maglev            # maglev (default) | source-hash | wrr | rr | lc
- *       forward: ipip                # ipip (default) | l2dsr
+ *       forward: ipip                # ipip (default) | l2dsr | gue
+ *       gue_port: 19523              # forward gue: the backends' UDP port
  *       table_size: 65537            # prime, backends..XLB_MAGLEV_MAX_SIZE (655373)
  *       rate_limit: {pps: 0, burst: 0, source_new_flows: 0, source_burst: 0}
  *       health_check: {type: none, port: 80, path: /, expect: "200-399",
@@ -209,6 +210,7 @@ struct xlb_config_vip {
 	char *vip; /* the name; canonical after validation */
 	enum xlb_config_algo algorithm;
 	enum xlb_forward forward;
+	__u32 gue_port;	  /* forward gue: UDP port on the backends, 1..65535 */
 	__u32 table_size; /* prime */
 	bool stateless;	  /* no connection table: every packet by its hash */
 	struct xlb_config_rate_limit rate_limit;

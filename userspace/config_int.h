@@ -27,7 +27,7 @@
 
 extern const cyaml_strval_t algo_names[5];
 extern const cyaml_strval_t source_algo_names[2];
-extern const cyaml_strval_t forward_names[2];
+extern const cyaml_strval_t forward_names[XLB_FWD_MAX];
 extern const cyaml_strval_t hc_type_names[5];
 extern const cyaml_strval_t xdp_mode_names[2];
 extern const cyaml_strval_t bool_names[6];

@@ -79,6 +79,7 @@
 	P##_STR(T, vip, REQ, STR_MAX, ALWAYS)                                             \
 	P##_ENUM(T, algorithm, XLB_CONFIG_ALGO_MAGLEV, algo_names)                        \
 	P##_ENUM(T, forward, XLB_FWD_IPIP, forward_names)                                 \
+	P##_U32(T, gue_port, XLB_GUE_DEFAULT_PORT, 1, 65535, "")                          \
 	P##_U32(T, table_size, XLB_MAGLEV_DEFAULT_SIZE, 0, NOMAX, "")                     \
 	P##_BOOL(T, stateless, false)
 

@@ -32,6 +32,7 @@ const cyaml_strval_t source_algo_names[] = {
 const cyaml_strval_t forward_names[] = {
     {"ipip", XLB_FWD_IPIP},
     {"l2dsr", XLB_FWD_L2DSR},
+    {"gue", XLB_FWD_GUE},
 };
 
 const cyaml_strval_t hc_type_names[] = {

@@ -437,10 +437,10 @@ static int validate_backends(struct vctx *c, int vi, struct xlb_config_vip *v)
 			    c, vi, name, field,
 			    " %s is IPv4 but the VIP is IPv6 (IPv6 cannot be carried in IPv4)", a);
 		if (v->addr.family == XLB_AF_INET && b->family == XLB_AF_INET6 &&
-		    v->forward != XLB_FWD_IPIP)
+		    v->forward == XLB_FWD_L2DSR)
 			return verr(c, vi, name, field,
 				    " %s is IPv6 but the VIP is IPv4: forward %s needs the same "
-				    "family (only ipip carries IPv4 in IPv6)",
+				    "family (only ipip and gue carry IPv4 in IPv6)",
 				    a, xlb_config__forward_name(v->forward));
 
 		snprintf(field, sizeof(field), "backends[%u].", j);
@@ -598,6 +598,43 @@ static int validate_vip(struct vctx *c, int vi, struct xlb_config_vip *v)
  * The kernel's own tables (253 default, 254 main, 255 local) hold routes
  * that are not xlb's; 2^32-1 is not a table the kernel accepts.
  */
+/*
+ * forward: gue. Backends take UDP to gue_port as GUE (xlb-decap), so no
+ * UDP traffic may reach a backend on that port other than GUE: not the
+ * VIP's own port, nor an l2dsr UDP VIP's (sent unencapsulated), nor a UDP
+ * health check. Other forward modes keep gue_port, unused. (Its range is
+ * config_keys.h's.)
+ */
+static int validate_gue(struct vctx *c, const struct xlb_config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->n_vips; i++) {
+		const struct xlb_config_vip *v = &cfg->vips[i];
+
+		if (v->forward != XLB_FWD_GUE)
+			continue;
+		if (v->addr.port == v->gue_port)
+			return verr(c, (int)i, v->vip, "gue_port",
+				    " %u is the VIP's own port: backends take it for GUE",
+				    v->gue_port);
+		if (v->health_check.type == XLB_CONFIG_HC_UDP &&
+		    v->health_check.port == v->gue_port)
+			return verr(c, (int)i, v->vip, "gue_port",
+				    " %u is the UDP health check's port: backends take it for GUE",
+				    v->gue_port);
+		for (unsigned int j = 0; j < cfg->n_vips; j++) {
+			const struct xlb_config_vip *u = &cfg->vips[j];
+
+			if (u->forward == XLB_FWD_L2DSR && u->addr.proto == IPPROTO_UDP &&
+			    (u->addr.port == v->gue_port || !u->addr.port))
+				return verr(c, (int)i, v->vip, "gue_port",
+					    " %u: l2dsr VIP %s sends it to backends unencapsulated, "
+					    "and backends take it for GUE",
+					    v->gue_port, u->vip);
+		}
+	}
+	return 0;
+}
+
 static int validate_announce(struct vctx *c, struct xlb_config *cfg)
 {
 	struct xlb_config_announce *a = &cfg->announce;
@@ -703,7 +740,7 @@ int cfg_validate(struct xlb_config *cfg, const struct src *src, char *err, size_
 	if (found)
 		return verr(&c, (int)dup, cfg->vips[dup].vip, "vip", ": %s duplicates vips[%u]",
 			    cfg->vips[dup].vip, orig);
-	return validate_announce(&c, cfg);
+	return validate_gue(&c, cfg) ?: validate_announce(&c, cfg);
 }
 
 int xlb_config__validate(struct xlb_config *cfg, char *err, size_t errlen)

@@ -6,6 +6,7 @@
  * as the handle, and closing the handle detaches it.
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,11 @@ int xlb_decap__open(const char *ifname, bool generic, struct xlb_decap **out, ch
 	}
 	if (ret)
 		goto err_destroy;
+	ret = xlb_decap__add_gue_port(d, XLB_GUE_DEFAULT_PORT);
+	if (ret) {
+		xlb_err(err, errlen, ret, "adding the GUE port: %s", strerror(-ret));
+		goto err_destroy;
+	}
 	*out = d;
 	return 0;
 
@@ -203,6 +209,56 @@ out:
 	return ret;
 }
 
+int xlb_decap__add_gue_port(struct xlb_decap *d, __u16 port)
+{
+	__u8 one = 1;
+
+	if (!d || !port)
+		return -EINVAL;
+	if (bpf_map_update_elem(bpf_map__fd(d->skel->maps.xlb_decap_gue_ports), &port, &one,
+				BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int xlb_decap__del_gue_port(struct xlb_decap *d, __u16 port)
+{
+	if (!d)
+		return -EINVAL;
+	if (bpf_map_delete_elem(bpf_map__fd(d->skel->maps.xlb_decap_gue_ports), &port))
+		return -errno;
+	return 0;
+}
+
+int xlb_decap__resolve_wanted(struct xlb_decap *d)
+{
+	int fd, n = 0, ret;
+	struct xlb_decap_key key, next;
+	void *prev = NULL;
+	char err[256], text[INET6_ADDRSTRLEN];
+	__u8 mac[6];
+
+	if (!d || !d->ifindex)
+		return -EINVAL;
+	fd = bpf_map__fd(d->skel->maps.xlb_decap_neigh_wanted);
+	/* Bounded by the map's size; entries deleted as they are handled. */
+	while (n < 256 && !bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		ret = xlb_neigh__resolve(d->ifindex, key.family == XLB_AF_INET ? AF_INET : AF_INET6,
+					 key.addr, false, 0, mac, err, sizeof(err));
+		inet_ntop(key.family == XLB_AF_INET ? AF_INET : AF_INET6, key.addr, text,
+			  sizeof(text));
+		if (ret && ret != -ETIMEDOUT)
+			pr_warn("GUE alternate %s: %s", text, err);
+		else
+			pr_debug("GUE alternate %s: resolving its MAC", text);
+		bpf_map_delete_elem(fd, &key);
+		n++;
+	}
+	return n;
+}
+
 int xlb_decap__prog_fd(struct xlb_decap *d)
 {
 	if (!d)
@@ -237,6 +293,13 @@ int xlb_decap__stats(struct xlb_decap *d, struct xlb_decap_stats *out)
 		out->pass += vals[i].pass;
 		out->drop_malformed += vals[i].drop_malformed;
 		out->pass_other_mac += vals[i].pass_other_mac;
+		out->gue_local += vals[i].gue_local;
+		out->gue_redirected += vals[i].gue_redirected;
+		out->gue_no_alt += vals[i].gue_no_alt;
+		out->gue_hops_exhausted += vals[i].gue_hops_exhausted;
+		out->gue_bad += vals[i].gue_bad;
+		out->gue_no_neigh += vals[i].gue_no_neigh;
+		out->gue_no_route += vals[i].gue_no_route;
 	}
 out:
 	free(vals);

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <linux/types.h>
 
 struct xlb_decap;
 
@@ -35,6 +36,21 @@ int xlb_decap__del_vip(struct xlb_decap *d, int family, const void *addr);
 
 /* The MAC the program takes frames for (the interface's is read at open). */
 int xlb_decap__set_if_mac(struct xlb_decap *d, const unsigned char mac[6]);
+
+/*
+ * GUE (forward: gue): UDP destination ports taken as GUE; a handle starts
+ * with XLB_GUE_DEFAULT_PORT. Host order.
+ */
+int xlb_decap__add_gue_port(struct xlb_decap *d, __u16 port);
+int xlb_decap__del_gue_port(struct xlb_decap *d, __u16 port);
+
+/*
+ * Asks the kernel to resolve the MACs of the GUE alternates the program
+ * could not reach for want of one (their packets were dropped; TCP sends
+ * them again), without waiting. Returns how many, or -errno. Call it every
+ * 100 ms or so.
+ */
+int xlb_decap__resolve_wanted(struct xlb_decap *d);
 
 int xlb_decap__prog_fd(struct xlb_decap *d);
 

@@ -77,6 +77,8 @@ struct dp_vip {
 	 * lookup, which takes CAP_SYS_ADMIN that xlbd gives up after setup.
 	 */
 	int table_fd1[2];
+	/* forward: gue's entry of xlb_vip_gue (kept for every VIP). */
+	struct xlb_vip_gue gue;
 };
 
 struct xlb_dp {
@@ -242,6 +244,14 @@ static int vip_meta_write(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	if (bpf_map_update_elem(vip_map_fd(dp, vip->family), &key, meta, flags))
 		return -errno;
 	return vip_by_id_write(dp, meta);
+}
+
+static int vip_gue_write(struct xlb_dp *dp, struct dp_vip *v, const struct xlb_vip_gue *g)
+{
+	if (bpf_map_update_elem(map_fd(dp->skel->maps.xlb_vip_gue), &v->meta.vip_id, g, BPF_ANY))
+		return -errno;
+	v->gue = *g;
+	return 0;
 }
 
 static int config_write(struct xlb_dp *dp, const struct xlb_lb_config *cfg)
@@ -495,6 +505,10 @@ static int adopt_state(struct xlb_dp *dp, char *err, size_t errlen)
 			v = &dp->vips[meta.vip_id];
 			v->used = true;
 			v->meta = meta;
+			/* pinned by an xlb without GUE: the default port */
+			if (bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_vip_gue), &meta.vip_id,
+						&v->gue) || !v->gue.port)
+				v->gue.port = htons(XLB_GUE_DEFAULT_PORT);
 			/* pinned by an xlb without xlb_vips_by_id, or stale */
 			ret = vip_by_id_write(dp, &meta);
 			if (ret)
@@ -1015,6 +1029,18 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 		goto fail;
 	}
 
+	{
+		/* forward: gue's program, reached by a tail call (bpf/xlb.bpf.c) */
+		int gue_fd = bpf_program__fd(dp->skel->progs.xlb_gue);
+		__u32 zero = 0;
+
+		if (bpf_map_update_elem(map_fd(dp->skel->maps.xlb_gue_prog), &zero, &gue_fd,
+					BPF_ANY)) {
+			ret = xlb_err(err, errlen, -errno, "installing xlb_gue: %s",
+				      strerror(errno));
+			goto fail;
+		}
+	}
 	ret = backend_counters_map(dp, err, errlen);
 	if (ret)
 		goto fail;
@@ -1086,7 +1112,7 @@ static int unpin_dir(const char *dir, char *err, size_t errlen)
 		XLB_MAP_VIP_STATS, XLB_MAP_BACKEND_COUNTERS, XLB_MAP_VIP_FILTER,
 		XLB_MAP_VIP_BUCKETS, XLB_MAP_VIP_LEASES, XLB_MAP_SRC_LIMITS, XLB_MAP_SRC_LOCKS,
 		XLB_MAP_FLOOD_GUARD, XLB_MAP_WRR_CURSORS, XLB_MAP_BACKEND_LOAD, XLB_MAP_VIPS_BY_ID,
-		XLB_MAP_LEGACY_BACKEND_STATS,
+		XLB_MAP_VIP_GUE, XLB_MAP_LEGACY_BACKEND_STATS,
 	};
 	char path[PATH_MAX + 64];
 
@@ -1308,6 +1334,15 @@ int xlb_dp__vip_add(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_
 	table_fds_close(v);
 	memset(v, 0, sizeof(*v));
 	v->addr = *vip;
+	v->meta.vip_id = meta.vip_id;
+	{
+		struct xlb_vip_gue g = { .port = htons(XLB_GUE_DEFAULT_PORT) };
+
+		ret = vip_gue_write(dp, v, &g);
+		if (ret)
+			return xlb_err(err, errlen, ret, "writing %s: %s", XLB_MAP_VIP_GUE,
+				       strerror(-ret));
+	}
 	ret = vip_flags_sync(dp, v) ?: vip_filter_sync(dp, v);
 	if (ret)
 		return xlb_err(err, errlen, ret, "updating config maps: %s", strerror(-ret));
@@ -1453,6 +1488,11 @@ int xlb_dp__vip_del(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *err
 		if (parked_valid(dp, v, v->parked[i]))
 			backend_forget(dp, v->parked[i]);
 	src_limits_purge(dp, v->meta.vip_id);
+	{
+		struct xlb_vip_gue none = {};
+
+		vip_gue_write(dp, v, &none);
+	}
 	table_fds_close(v);
 	free(v->parked);
 	memset(v, 0, sizeof(*v));
@@ -1488,6 +1528,38 @@ static int republish(struct xlb_dp *dp, struct dp_vip *v, char *err, size_t errl
 	ret = publish_table(dp, v, mb, n, err, errlen);
 	free(mb);
 	return ret;
+}
+
+int xlb_dp__vip_set_gue_port(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u16 port,
+			     char *err, size_t errlen)
+{
+	struct xlb_vip_gue g;
+	struct dp_vip *v;
+	char name[64];
+	int ret;
+
+	ret = vip_checked(dp, vip, name, err, errlen, &v);
+	if (ret)
+		return ret;
+	if (!port)
+		return xlb_err(err, errlen, -EINVAL, "%s: GUE port 0", name);
+	g = v->gue;
+	g.port = htons(port);
+	ret = vip_gue_write(dp, v, &g);
+	if (ret)
+		return xlb_err(err, errlen, ret, "%s: writing %s: %s", name, XLB_MAP_VIP_GUE,
+			       strerror(-ret));
+	return 0;
+}
+
+int xlb_dp__vip_gue(struct xlb_dp *dp, const struct xlb_vip_addr *vip, struct xlb_vip_gue *out)
+{
+	struct dp_vip *v = vip_find(dp, vip);
+
+	if (!v)
+		return -ENOENT;
+	*out = v->gue;
+	return 0;
 }
 
 int xlb_dp__vip_update(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_algo algo,
@@ -1844,7 +1916,7 @@ static int check_backends(struct xlb_dp *dp, const struct dp_vip *v,
 				       XLB_WEIGHT_MAX);
 		if (b[i].family != v->addr.family &&
 		    !(v->addr.family == XLB_AF_INET && b[i].family == XLB_AF_INET6 &&
-		      v->meta.forward == XLB_FWD_IPIP))
+		      (v->meta.forward == XLB_FWD_IPIP || v->meta.forward == XLB_FWD_GUE)))
 			return xlb_err(err, errlen, -EAFNOSUPPORT,
 				       "backend %s is %s but the VIP is %s%s", addr,
 				       af_name(b[i].family), af_name(v->addr.family),
@@ -1964,6 +2036,20 @@ static int publish_table(struct xlb_dp *dp, struct dp_vip *v,
 	meta.table_slot = !v->meta.table_slot;
 	meta.table_size = n ? size : 0;
 	slot = meta.vip_id * 2 + meta.table_slot;
+	/* The idle slot holds the previous table, which GUE's alternates come
+	 * from: none while it is being replaced.
+	 */
+	if (v->gue.prev_table_size) {
+		struct xlb_vip_gue g = v->gue;
+
+		g.prev_table_size = 0;
+		ret = vip_gue_write(dp, v, &g);
+		if (ret) {
+			xlb_err(err, errlen, ret, "writing %s: %s", XLB_MAP_VIP_GUE,
+				strerror(-ret));
+			goto out;
+		}
+	}
 	if (n) {
 		/* Room for a wrr sequence whatever the algorithm: a VIP may
 		 * switch to wrr between publications.
@@ -2018,6 +2104,18 @@ static int publish_table(struct xlb_dp *dp, struct dp_vip *v,
 	if (ret) {
 		xlb_err(err, errlen, ret, "publishing the table: %s", strerror(-ret));
 		goto out;
+	}
+	{
+		/* The table live until now is the previous one from here on. */
+		struct xlb_vip_gue g = v->gue;
+
+		g.prev_table_size = v->meta.table_size;
+		g.table_gen++;
+		int gret = vip_gue_write(dp, v, &g);
+
+		if (gret)
+			pr_warn("%s: no GUE alternates until the next publication: %s",
+				dp->ifname, strerror(-gret));
 	}
 	v->meta = meta;
 	if (inner >= 0) {

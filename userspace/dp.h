@@ -97,6 +97,15 @@ int xlb_dp__vip_update(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum x
 		       enum xlb_forward fwd, char *err, size_t errlen);
 
 /*
+ * forward: gue: the UDP port a VIP's GUE packets go to (host order, not 0;
+ * a new VIP has XLB_GUE_DEFAULT_PORT), and what the data path holds for
+ * it: port, the previous table's size, the table generation.
+ */
+int xlb_dp__vip_set_gue_port(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u16 port,
+			     char *err, size_t errlen);
+int xlb_dp__vip_gue(struct xlb_dp *dp, const struct xlb_vip_addr *vip, struct xlb_vip_gue *out);
+
+/*
  * A VIP's rate limits (docs/ARCHITECTURE.md, step 3). A rate of 0 is off and costs the
  * VIP's packets nothing. Every field is a __u32, which the arithmetic
  * (bpf/ratelimit.h) handles whole: rates up to 4,294,967,295/s, bursts as

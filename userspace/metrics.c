@@ -618,6 +618,13 @@ static void global_families(struct xlb_expo *e, const struct xlb_counters *c)
 			     "counts them (entries of expired flows stay until evicted).",
 			     c->conntrack_entries);
 
+	xlb_expo__family(e, "xlb_gue_packets_total", "counter",
+			 "Packets sent in GUE (forward: gue), by whether they named an alternate "
+			 "backend: the one the VIP's previous table gave the flow's slot to.");
+	xlb_expo__u64(e, "xlb_gue_packets_total", "", 0, "alternate=\"yes\"", g->tx_gue_alt);
+	xlb_expo__u64(e, "xlb_gue_packets_total", "", 0, "alternate=\"no\"",
+		      g->tx_gue - g->tx_gue_alt);
+
 	xlb_expo__family(e, "xlb_icmp_errors_forwarded_total", "counter",
 			 "ICMP errors about a VIP flow sent to that flow's backend.");
 	xlb_expo__u64(e, "xlb_icmp_errors_forwarded_total", "", 0, NULL, g->tx_icmp);

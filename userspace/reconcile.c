@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 
 #include "userspace/log.h"
 #include "userspace/reconcile.h"
@@ -151,6 +152,19 @@ static int sync_limits(struct xlb_dp *dp, const struct xlb_config_vip *v, char *
 	return xlb_dp__vip_set_limits(dp, &v->addr, &want, err, errlen);
 }
 
+/* forward: gue: the port the data path sends to, when it differs. */
+static int sync_gue_port(struct xlb_dp *dp, const struct xlb_config_vip *v, char *err,
+			 size_t errlen)
+{
+	struct xlb_vip_gue have;
+
+	if (!xlb_dp__vip_gue(dp, &v->addr, &have) && ntohs(have.port) == v->gue_port)
+		return 0;
+	if (v->forward == XLB_FWD_GUE)
+		pr_info("vip %s: GUE to port %u", v->vip, v->gue_port);
+	return xlb_dp__vip_set_gue_port(dp, &v->addr, (__u16)v->gue_port, err, errlen);
+}
+
 struct stale_ctx {
 	const struct xlb_config *cfg;
 	struct xlb_vip_addr *stale;
@@ -232,6 +246,9 @@ int xlb_reconcile__apply(struct xlb_dp *dp, const struct xlb_config *cfg, char *
 				xlb_config__forward_name(v->forward));
 		}
 		ret = sync_limits(dp, v, err, errlen);
+		if (ret)
+			goto out;
+		ret = sync_gue_port(dp, v, err, errlen);
 		if (ret)
 			goto out;
 		if (!exists || !(info->meta.flags & XLB_VIP_F_STATELESS) != !v->stateless) {

@@ -4,11 +4,12 @@
  * program (bpf/xlb_decap.bpf.c, through userspace/decap.h) to an interface
  * and keeps the set of VIP addresses it decapsulates for.
  *
- *   xlb-decap attach IFACE [--generic] [VIP_ADDR...]
+ *   xlb-decap attach IFACE [--generic] [--gue-port PORT]... [VIP_ADDR...]
  *   xlb-decap detach IFACE
  *   xlb-decap add IFACE VIP_ADDR
  *   xlb-decap del IFACE VIP_ADDR
  *   xlb-decap list IFACE
+ *   xlb-decap stats IFACE
  *
  * The decap handle does not pin its maps and detaches on close, so `attach`
  * stays in the foreground for as long as the program should run: SIGTERM,
@@ -57,14 +58,16 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: xlb-decap [--log-level error|warn|info|debug] COMMAND IFACE ...\n"
 		   "       xlb-decap --version | --help\n"
-		   "  attach IFACE [--generic] [VIP_ADDR...]\n"
+		   "  attach IFACE [--generic] [--gue-port PORT]... [VIP_ADDR...]\n"
 		   "         attach the decap program (native XDP; --generic: skb mode),\n"
-		   "         decapsulate for VIP_ADDRs, stay in the foreground until\n"
-		   "         SIGTERM, SIGINT or `detach`, then detach\n"
+		   "         decapsulate IPIP and GUE (UDP to PORT, 19523 unless given)\n"
+		   "         for VIP_ADDRs, stay in the foreground until SIGTERM, SIGINT\n"
+		   "         or `detach`, then detach\n"
 		   "  detach IFACE           end the `attach` running for IFACE\n"
 		   "  add IFACE VIP_ADDR     decapsulate packets for VIP_ADDR too\n"
 		   "  del IFACE VIP_ADDR     stop decapsulating for VIP_ADDR\n"
 		   "  list IFACE             print the VIP addresses, one per line\n"
+		   "  stats IFACE            print the counters, one per line\n"
 		   "VIP_ADDR is an IPv4 or IPv6 address. Exit codes: 0 ok, 1 failure, 2 usage.\n");
 }
 
@@ -170,6 +173,50 @@ static int vip_del(struct xlb_decap *d, struct vip_set *s, const char *text, cha
 	return 0;
 }
 
+/* The counters as "name value" lines (docs/GUE.md names the GUE ones). */
+static void stats_format(const struct xlb_decap_stats *st, char *buf, size_t len)
+{
+	snprintf(buf, len,
+		 "rx %llu\ndecap4 %llu\ndecap6 %llu\ndecap4in6 %llu\npass %llu\n"
+		 "drop_malformed %llu\npass_other_mac %llu\ngue_local %llu\n"
+		 "gue_redirected %llu\ngue_no_alternate %llu\ngue_hops_exhausted %llu\n"
+		 "gue_bad %llu\ngue_no_neigh %llu\ngue_no_route %llu\n",
+		 (unsigned long long)st->rx, (unsigned long long)st->decap4,
+		 (unsigned long long)st->decap6, (unsigned long long)st->decap4in6,
+		 (unsigned long long)st->pass, (unsigned long long)st->drop_malformed,
+		 (unsigned long long)st->pass_other_mac, (unsigned long long)st->gue_local,
+		 (unsigned long long)st->gue_redirected, (unsigned long long)st->gue_no_alt,
+		 (unsigned long long)st->gue_hops_exhausted, (unsigned long long)st->gue_bad,
+		 (unsigned long long)st->gue_no_neigh, (unsigned long long)st->gue_no_route);
+}
+
+/*
+ * bpf_fib_lookup(), which finds an alternate's MAC, answers only where
+ * the interface forwards: without it GUE packets for an alternate are
+ * decapsulated here (gue_no_route), so say so once.
+ */
+static void check_forwarding(const char *ifname)
+{
+	static const char *const fmt[] = { "/proc/sys/net/ipv4/conf/%s/forwarding",
+					   "/proc/sys/net/ipv6/conf/%s/forwarding" };
+	char path[128], c = '0';
+
+	for (int i = 0; i < 2; i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), fmt[i], ifname);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fread(&c, 1, 1, f) == 1 && c == '0')
+			pr_warn("%s is 0: GUE packets this host has no socket for cannot go on "
+				"to their alternate (bpf_fib_lookup needs forwarding on %s); "
+				"see docs/GUE.md",
+				path, ifname);
+		fclose(f);
+	}
+}
+
 /* Reads "VERB [ARG]\n" from a connected client. */
 static int read_request(int fd, char *buf, size_t len)
 {
@@ -225,6 +272,19 @@ static void serve_one(int lfd, struct xlb_decap *d, struct vip_set *s, bool *sto
 	} else if (!strcmp(req, "detach") && !arg) {
 		pr_info("detach requested");
 		*stop = true;
+	} else if (!strcmp(req, "stats") && !arg) {
+		struct xlb_decap_stats st;
+		char text[1024];
+
+		ret = xlb_decap__stats(d, &st);
+		if (ret) {
+			xlb_err(err, sizeof(err), ret, "reading counters: %s", strerror(-ret));
+		} else {
+			stats_format(&st, text, sizeof(text));
+			write_all(fd, "ok\n", 3);
+			write_all(fd, text, strlen(text));
+			goto out;
+		}
 	} else if (!strcmp(req, "list") && !arg) {
 		char line[XLB_ADDR_STR_MAX + 1];
 
@@ -278,7 +338,9 @@ static int cmd_attach(int argc, char **argv)
 	struct xlb_decap *d = NULL;
 	struct pollfd pfd[2];
 	bool generic = false, stop = false;
-	char err[256] = "";
+	unsigned long gue_ports[16];
+	int n_gue_ports = 0;
+	char err[256] = "", *end;
 	__be32 addr[4];
 	__u8 family;
 	sigset_t sigs;
@@ -292,6 +354,21 @@ static int cmd_attach(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--generic")) {
 			generic = true;
+		} else if (!strcmp(argv[i], "--gue-port")) {
+			if (i + 1 == argc || n_gue_ports == 16) {
+				fprintf(stderr, "xlb-decap attach: --gue-port needs a port (at "
+						"most 16)\n");
+				goto usage;
+			}
+			errno = 0;
+			gue_ports[n_gue_ports] = strtoul(argv[++i], &end, 10);
+			if (errno || *end || !gue_ports[n_gue_ports] ||
+			    gue_ports[n_gue_ports] > 65535) {
+				fprintf(stderr, "xlb-decap attach: bad --gue-port '%s'\n",
+					argv[i]);
+				goto usage;
+			}
+			n_gue_ports++;
 		} else if (argv[i][0] == '-' && strcmp(argv[i], "-")) {
 			fprintf(stderr, "xlb-decap attach: unknown option '%s'\n", argv[i]);
 			goto usage;
@@ -351,13 +428,26 @@ static int cmd_attach(int argc, char **argv)
 			goto fail;
 		}
 	}
+	/* Ports given replace the default. */
+	if (n_gue_ports)
+		xlb_decap__del_gue_port(d, XLB_GUE_DEFAULT_PORT);
+	for (int i = 0; i < n_gue_ports; i++) {
+		ret = xlb_decap__add_gue_port(d, (__u16)gue_ports[i]);
+		if (ret) {
+			pr_err("GUE port %lu: %s", gue_ports[i], strerror(-ret));
+			goto fail;
+		}
+	}
+	check_forwarding(ifname);
 	pr_info("attached to %s with %u VIP(s); detach with SIGTERM or `xlb-decap detach %s`",
 		ifname, vips.n, ifname);
 
 	pfd[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = lfd, .events = POLLIN};
 	while (!stop) {
-		if (poll(pfd, 2, -1) < 0) {
+		/* Every 100 ms: start ARP/ND for GUE alternates without a MAC. */
+		xlb_decap__resolve_wanted(d);
+		if (poll(pfd, 2, 100) < 0) {
 			if (errno == EINTR)
 				continue;
 			pr_err("poll: %s", strerror(errno));
@@ -499,7 +589,7 @@ static int cmd_simple(int argc, char **argv)
 	}
 	snprintf(req, sizeof(req), "%s%s%s", verb, takes_addr ? " " : "",
 		 takes_addr ? argv[2] : "");
-	return request(argv[1], req, !strcmp(verb, "list"));
+	return request(argv[1], req, !strcmp(verb, "list") || !strcmp(verb, "stats"));
 }
 
 int main(int argc, char **argv)
@@ -545,7 +635,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[0], "attach"))
 		return cmd_attach(argc, argv);
 	if (!strcmp(argv[0], "detach") || !strcmp(argv[0], "add") || !strcmp(argv[0], "del") ||
-	    !strcmp(argv[0], "list"))
+	    !strcmp(argv[0], "list") || !strcmp(argv[0], "stats"))
 		return cmd_simple(argc, argv);
 	fprintf(stderr, "xlb-decap: unknown command '%s'\n", argv[0]);
 	usage(stderr);

@@ -47,7 +47,7 @@ struct ctl {
 struct args {
 	const char *pos[2];
 	int npos;
-	const char *algo, *forward, *rate, *source_rate, *weight;
+	const char *algo, *forward, *gue_port, *rate, *source_rate, *weight;
 	const char *interval, *count;
 	bool drain, undrain, dry_run, watch, stateless;
 };
@@ -67,6 +67,7 @@ struct cmd {
 static const struct option long_opts[] = {
 	{ "algo", required_argument, NULL, 'a' },
 	{ "forward", required_argument, NULL, 'f' },
+	{ "gue-port", required_argument, NULL, 'g' },
 	{ "rate", required_argument, NULL, 'r' },
 	{ "source-rate", required_argument, NULL, 's' },
 	{ "stateless", no_argument, NULL, 't' },
@@ -428,7 +429,10 @@ static void print_vip(json_t *v)
 	printf("vip %s\n", jstr(v, "vip"));
 	printf("  algorithm     %s%s\n", jstr(v, "algorithm"),
 	       json_is_true(json_object_get(v, "stateless")) ? ", stateless" : "");
-	printf("  forward       %s\n", jstr(v, "forward"));
+	if (!strcmp(jstr(v, "forward"), "gue"))
+		printf("  forward       gue, to UDP port %lld\n", jint(v, "gue_port"));
+	else
+		printf("  forward       %s\n", jstr(v, "forward"));
 	printf("  rate limit    %s\n", rate_text(rate, sizeof(rate), json_object_get(v, "rate_limit")));
 	printf("  health check  %s\n", jstr(hc, "type"));
 	printf("  table size    %lld\n", jint(v, "table_size"));
@@ -591,9 +595,17 @@ static int do_vip_add(struct ctl *ctl, const struct args *a)
 	__u32 pps = 0, burst = 0, src = 0, src_burst = 0;
 	enum xlb_config_algo algo;
 	enum xlb_forward fwd;
+	unsigned long gue_port = 0;
 	json_t *body;
+	char *end;
 	int ret;
 
+	if (a->gue_port) {
+		errno = 0;
+		gue_port = strtoul(a->gue_port, &end, 10);
+		if (errno || *end || !*a->gue_port || !gue_port || gue_port > 65535)
+			return usage_err(ctl, "--gue-port '%s': expected 1..65535", a->gue_port);
+	}
 	if ((ret = parse_vip(ctl, a->pos[0], name, esc)) ||
 	    (a->algo && xlb_config__algo_parse(a->algo, &algo) &&
 	     (ret = usage_err(ctl, "unknown algorithm '%s'", a->algo))) ||
@@ -609,6 +621,8 @@ static int do_vip_add(struct ctl *ctl, const struct args *a)
 		json_object_set_new(body, "algorithm", json_string(a->algo));
 	if (a->forward)
 		json_object_set_new(body, "forward", json_string(a->forward));
+	if (a->gue_port)
+		json_object_set_new(body, "gue_port", json_integer((json_int_t)gue_port));
 	if (a->stateless)
 		json_object_set_new(body, "stateless", json_true());
 	if (a->rate || a->source_rate)
@@ -1264,12 +1278,16 @@ static const struct cmd cmds[] = {
 	{ "status", NULL, do_status, {}, 0, "",
 	  "status",
 	  "Show xlbd's version, uptime, state file, interfaces and counts." },
-	{ "vip", "add", do_vip_add, { "VIP" }, 1, "afrst",
-	  "vip add VIP [--algo maglev|source-hash|wrr|rr|lc] [--forward ipip|l2dsr] "
-	  "[--rate PPS[/BURST]] [--source-rate NEWFLOWS[/BURST]] [--stateless]",
+	{ "vip", "add", do_vip_add, { "VIP" }, 1, "afgrst",
+	  "vip add VIP [--algo maglev|source-hash|wrr|rr|lc] [--forward ipip|l2dsr|gue] "
+	  "[--gue-port PORT] [--rate PPS[/BURST]] [--source-rate NEWFLOWS[/BURST]] [--stateless]",
 	  "Add a VIP, e.g. 198.18.1.100:80/tcp or [2001:2::100]:53/udp (port 0: all ports).\n"
 	  "  --algo          how new flows pick a backend (default maglev)\n"
-	  "  --forward       ipip encapsulation or l2dsr MAC rewrite (default ipip)\n"
+	  "  --forward       ipip encapsulation, l2dsr MAC rewrite, or gue: UDP\n"
+	  "                  encapsulation naming the flow's previous backend, so a\n"
+	  "                  connection survives a backend change on any xlb host\n"
+	  "                  (backends run xlb-decap; default ipip)\n"
+	  "  --gue-port      gue: the backends' UDP port (default 19523)\n"
 	  "  --rate          packets/s limit for the VIP, and its burst (0: off)\n"
 	  "  --source-rate   new flows/s limit per source address, and its burst\n"
 	  "  --stateless     no connection table: every packet goes by its hash\n"
@@ -1402,6 +1420,9 @@ static int run_cmd(struct ctl *ctl, const struct cmd *cmd, int argc, char **argv
 			break;
 		case 'f':
 			a.forward = optarg;
+			break;
+		case 'g':
+			a.gue_port = optarg;
 			break;
 		case 'r':
 			a.rate = optarg;

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * forward: gue. The inner IP packet goes in UDP + GUE (variant 0) to the
+ * backend, and the GUE private data names the flow's alternate: the backend
+ * the VIP's previous table gave the flow's slot to. A backend that has no
+ * socket for a mid-connection packet hands it to the alternate
+ * (bpf/xlb_decap.bpf.c), so a connection survives a backend change even on
+ * an xlb host that never saw it. Layout in maps/xlb_maps.h, docs/GUE.md.
+ */
+#ifndef XLB_GUE_H
+#define XLB_GUE_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/in.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "maps/xlb_maps.h"
+#include "bpf/maps.h"
+#include "bpf/parse.h"
+#include "bpf/csum.h"
+#include "bpf/encap.h"
+
+/* What xlb_gue (bpf/xlb.bpf.c) is called with, through xlb_gue_args. */
+struct xlb_gue_args {
+	struct xlb_l2 l2;
+	__u32 id;	/* the backend */
+	__u32 vip_id;
+	__u32 ip_len;	/* the inner IP packet's */
+	__u32 entropy;	/* per flow, for the outer source */
+	__u32 slot;	/* gue_alternate()'s map keys */
+	__u32 idx;
+	__u8 family;	/* the inner packet's */
+	__u8 tos;
+	__u8 algo;	/* the VIP's */
+	__u8 table_slot; /* the VIP's live slot */
+	union {
+		struct xlb_flow4_key k4;
+		struct xlb_flow6_key k6;
+	} key;
+};
+
+/* Outer headers before the private data's address, by outer family. */
+#define XLB_GUE_OUTER4 (sizeof(struct iphdr) + sizeof(struct udphdr) + \
+			sizeof(struct xlb_gue_hdr) + sizeof(struct xlb_gue_priv))
+#define XLB_GUE_OUTER6 (sizeof(struct ipv6hdr) + sizeof(struct udphdr) + \
+			sizeof(struct xlb_gue_hdr) + sizeof(struct xlb_gue_priv))
+/* The most headroom poisoned: a tag, IPv6, and an IPv6 alternate. */
+#define XLB_GUE_POISON_MAX 112
+
+/*
+ * The backend that held the flow's slot in the VIP's previous table (the
+ * other slot of the double buffer) when that is another backend of this VIP
+ * than the one the packet goes to (a->id), still allocated to it and of the
+ * same family; NULL otherwise. hash is the one the VIP's algorithm indexes
+ * its table with. Only maglev and source-hash tables say where a flow was:
+ * wrr, rr and lc record choices the table does not hold.
+ */
+static __always_inline const struct xlb_backend *gue_alternate(struct xlb_gue_args *a,
+							       const struct xlb_vip_gue *g,
+							       const struct xlb_backend *be,
+							       __u32 hash)
+{
+	__u32 size = g->prev_table_size, *entry;
+	struct xlb_backend *alt;
+	void *table;
+
+	if (!size || (a->algo != XLB_ALGO_MAGLEV && a->algo != XLB_ALGO_SOURCE_HASH))
+		return NULL;
+	a->slot = a->vip_id * 2 + !(a->table_slot & 1);
+	table = bpf_map_lookup_elem(&xlb_tables, &a->slot);
+	if (!table)
+		return NULL;
+	a->idx = hash % size;
+	entry = bpf_map_lookup_elem(table, &a->idx); /* NULL past a smaller table */
+	if (!entry || *entry == a->id)
+		return NULL;
+	alt = bpf_map_lookup_elem(&xlb_backends, entry);
+	if (!alt || !(alt->flags & XLB_BACKEND_F_ALLOCATED) || alt->vip_id != a->vip_id ||
+	    alt->family != be->family)
+		return NULL;
+	return alt;
+}
+
+/* An ephemeral UDP source port from the flow's hash: the backend's NIC
+ * spreads flows over its queues by it, and every xlb host picks the same.
+ */
+static __always_inline __be16 gue_sport(__u32 hash)
+{
+	return bpf_htons(0xc000 | ((hash ^ (hash >> 16)) & 0x3fff));
+}
+
+static __always_inline void gue_poison(void *data, void *data_end, __u32 len)
+{
+	if (data + XLB_GUE_POISON_MAX > data_end)
+		return;
+#pragma unroll
+	for (int i = 0; i < XLB_GUE_POISON_MAX; i++)
+		if (i < (int)len)
+			((__u8 *)data)[i] = 0xff;
+}
+
+/* Writes UDP, the GUE base header and the private data (not the address). */
+static __always_inline void gue_write(struct udphdr *udp, __be16 sport, __be16 dport,
+				      __u32 udp_len, __u8 hlen, __u8 inner_proto,
+				      const struct xlb_vip_gue *g, __u8 alt_family)
+{
+	struct xlb_gue_hdr *gh = (void *)(udp + 1);
+	struct xlb_gue_priv *pd = (void *)(gh + 1);
+
+	udp->source = sport;
+	udp->dest = dport;
+	udp->len = bpf_htons(udp_len);
+	udp->check = 0; /* IPv4: none; IPv6: RFC 6935 tunnel exception, docs/GUE.md */
+	gh->ver_c_hlen = hlen; /* version 0, C 0 */
+	gh->proto = inner_proto;
+	gh->flags = 0;
+	pd->type = bpf_htons(XLB_GUE_PRIV_TYPE);
+	pd->hops = XLB_GUE_HOPS;
+	pd->alt_family = alt_family;
+	pd->table_gen = bpf_htonl(g->table_gen);
+}
+
+/*
+ * Outer IPv4 + UDP + GUE to be; alt (NULL: none) goes in the private data.
+ * ip_len is the inner IP packet's length, tos its DSCP/ECN byte, entropy a
+ * per-flow value for the outer source, as encap_ipip4(). XDP_TX, XDP_DROP
+ * if a bound failed after the head moved, -1 if the head could not move.
+ */
+static __always_inline int encap_gue4(struct xdp_md *ctx, const struct xlb_l2 *l2,
+				      const struct xlb_backend *be,
+				      const struct xlb_lb_config *cfg, const struct xlb_vip_gue *g,
+				      const struct xlb_backend *alt, __u32 ip_len, __u8 tos,
+				      __u32 entropy, __be16 sport, __u8 inner_proto)
+{
+	__u32 len = XLB_GUE_OUTER4 + (alt ? 4 : 0);
+	void *data, *data_end;
+	struct udphdr *udp;
+	struct iphdr *iph;
+
+	if (bpf_xdp_adjust_head(ctx, -(int)len))
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (xlb_test_poison_headroom)
+		gue_poison(data, data_end, l2->len + len);
+	iph = write_l2(data, data_end, l2, be->mac, cfg->if_mac, bpf_htons(ETH_P_IP));
+	/* The private data's end: 4 more bytes when an alternate is carried. */
+	if (!iph || (void *)iph + XLB_GUE_OUTER4 + 4 > data_end)
+		return XDP_DROP;
+	*(__u8 *)iph = 0x45; /* version 4, 20-byte header */
+	iph->tos = tos;
+	iph->tot_len = bpf_htons(ip_len + len);
+	iph->id = 0;
+	iph->frag_off = bpf_htons(IP_DF); /* the decap side cannot reassemble */
+	iph->ttl = XLB_OUTER_TTL;
+	iph->protocol = IPPROTO_UDP;
+	iph->check = 0;
+	iph->saddr = (cfg->ipip_src4 & bpf_htonl(0xffff0000)) | bpf_htonl(entropy & 0xffff);
+	iph->daddr = be->addr[0];
+	iph->check = csum_ipv4_hdr(iph);
+	udp = (void *)(iph + 1);
+	gue_write(udp, sport, g->port, ip_len + len - sizeof(*iph),
+		  alt ? XLB_GUE_HLEN_ALT4 : XLB_GUE_HLEN_NONE, inner_proto, g,
+		  alt ? XLB_AF_INET : 0);
+	if (alt)
+		*(__be32 *)((void *)iph + XLB_GUE_OUTER4) = alt->addr[0];
+	return XDP_TX;
+}
+
+/* Outer IPv6 + UDP + GUE; inner_proto IPPROTO_IPV6 or IPPROTO_IPIP (4-in-6). */
+static __always_inline int encap_gue6(struct xdp_md *ctx, const struct xlb_l2 *l2,
+				      const struct xlb_backend *be,
+				      const struct xlb_lb_config *cfg, const struct xlb_vip_gue *g,
+				      const struct xlb_backend *alt, __u32 ip_len, __u8 tc,
+				      __u32 entropy, __be16 sport, __u8 inner_proto)
+{
+	__u32 len = XLB_GUE_OUTER6 + (alt ? 16 : 0);
+	struct ipv6hdr *ip6h;
+	void *data, *data_end;
+	struct udphdr *udp;
+	__be32 *a;
+
+	if (bpf_xdp_adjust_head(ctx, -(int)len))
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (xlb_test_poison_headroom)
+		gue_poison(data, data_end, l2->len + len);
+	ip6h = write_l2(data, data_end, l2, be->mac, cfg->if_mac, bpf_htons(ETH_P_IPV6));
+	if (!ip6h || (void *)ip6h + XLB_GUE_OUTER6 + 16 > data_end)
+		return XDP_DROP;
+	/* version 6, traffic class, flow label from the flow (ECMP/RSS entropy) */
+	*(__be32 *)ip6h = bpf_htonl((6U << 28) | ((__u32)tc << 20) | (entropy & 0xfffff));
+	ip6h->payload_len = bpf_htons(ip_len + len - sizeof(*ip6h));
+	ip6h->nexthdr = IPPROTO_UDP;
+	ip6h->hop_limit = XLB_OUTER_TTL;
+	ip6h->saddr.in6_u.u6_addr32[0] = cfg->ipip_src6[0];
+	ip6h->saddr.in6_u.u6_addr32[1] = cfg->ipip_src6[1];
+	ip6h->saddr.in6_u.u6_addr32[2] = cfg->ipip_src6[2];
+	ip6h->saddr.in6_u.u6_addr32[3] = bpf_htonl(entropy);
+	ip6h->daddr.in6_u.u6_addr32[0] = be->addr[0];
+	ip6h->daddr.in6_u.u6_addr32[1] = be->addr[1];
+	ip6h->daddr.in6_u.u6_addr32[2] = be->addr[2];
+	ip6h->daddr.in6_u.u6_addr32[3] = be->addr[3];
+	udp = (void *)(ip6h + 1);
+	gue_write(udp, sport, g->port, ip_len + len - sizeof(*ip6h),
+		  alt ? XLB_GUE_HLEN_ALT6 : XLB_GUE_HLEN_NONE, inner_proto, g,
+		  alt ? XLB_AF_INET6 : 0);
+	if (alt) {
+		a = (void *)ip6h + XLB_GUE_OUTER6;
+		a[0] = alt->addr[0];
+		a[1] = alt->addr[1];
+		a[2] = alt->addr[2];
+		a[3] = alt->addr[3];
+	}
+	return XDP_TX;
+}
+
+#endif /* XLB_GUE_H */
