@@ -57,7 +57,7 @@ expect "$FAKE announce " "drain undrain"
 expect "$FAKE --" "--help --json --socket --version"
 expect "$FAKE vip add 198.18.1.1:80/tcp --al" "--algo"
 expect "$FAKE vip add 198.18.1.1:80/tcp --algo " "lc maglev rr source-hash wrr"
-expect "$FAKE vip add 198.18.1.1:80/tcp --forward " "ipip l2dsr"
+expect "$FAKE vip add 198.18.1.1:80/tcp --forward " "gue ipip l2dsr"
 expect "$FAKE backend set V A --" "--drain --help --json --socket --undrain --weight"
 # VIPs and backends from xlbd's answer; bash replaces the word after its last ':'
 expect "$FAKE vip show " "198.18.1.100:80/tcp [2001:2::100]:53/udp"
