@@ -394,7 +394,7 @@ for m in ("xlbd", "haproxy", "floor"):
                   cpu_pct_rounds=[float(x[2]) for x in r])
 print("%d backends, HTTP checks every %d ms, %d rounds of %d s, medians:" % (
       n, interval, max(v["rounds"] for v in med.values()), window))
-print("  %-8s %8s %8s %8s %12s %10s %8s" % ("mode", "CPU %", "user %", "sys %", "checks/s", "us/check", "TIME_WAIT/s"))
+print("  %-8s %8s %8s %8s %12s %10s %11s" % ("mode", "CPU %", "user %", "sys %", "checks/s", "us/check", "TIME_WAIT/s"))
 for m, v in med.items():
     print("  %-8s %8.2f %8.2f %8.2f %12d %10.1f %11d" % (m, v["cpu_pct"], v["user_pct"], v["sys_pct"],
           v["backend_checks_per_s"], 1e4 * v["cpu_pct"] / max(1, v["backend_checks_per_s"]), v["time_wait_per_s"]))
