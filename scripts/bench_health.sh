@@ -57,7 +57,8 @@
 #
 # Environment: N (5000), WINDOW (20), ROUNDS (3), MODES ("xlbd haproxy
 # floor"; FLOOR=1 means MODES=floor), DETAILS (1), SNAPSHOTS (3),
-# INTERVAL_MS (1000), BENCH_PERF=FILE (a perf profile of xlbd's last
+# INTERVAL_MS (1000), XLBD_B=PATH (another xlbd binary, e.g. main's, as
+# one more mode, xlbd_b, for A/B rounds), BENCH_PERF=FILE (a perf profile of xlbd's last
 # window). Everything is bounded: every wait has a deadline, the server
 # exits by itself after 30 minutes. Not part of `make test` (it loads both
 # CPUs).
@@ -94,8 +95,12 @@ require_build build/xlbd build/tests/bench_health_server build/tests/bench_healt
 [[ $N =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [ "$N" -le 8000 ] || fail "N must be 1..8000"
 [[ $WINDOW =~ ^[0-9]+$ ]] && [ "$WINDOW" -ge 5 ] && [ "$WINDOW" -le 600 ] || fail "WINDOW 5..600"
 [[ $ROUNDS =~ ^[0-9]+$ ]] && [ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 20 ] || fail "ROUNDS 1..20"
+if [ -n "${XLBD_B:-}" ]; then
+	[ -x "$XLBD_B" ] || fail "XLBD_B: $XLBD_B is not an executable"
+	[[ " $MODES " == *" xlbd_b "* ]] || MODES="$MODES xlbd_b"
+fi
 for m in $MODES; do
-	case $m in xlbd | haproxy | floor) ;; *) fail "MODES: xlbd, haproxy, floor (not $m)" ;; esac
+	case $m in xlbd | xlbd_b | haproxy | floor) ;; *) fail "MODES: xlbd, haproxy, floor, xlbd_b (not $m)" ;; esac
 done
 [[ $INTERVAL_MS =~ ^[0-9]+$ ]] && [ "$INTERVAL_MS" -gt 500 ] && [ "$INTERVAL_MS" -le 60000 ] ||
 	fail "INTERVAL_MS 501..60000 (the checks' timeout, 500 ms, must be below it)"
@@ -265,14 +270,24 @@ xlbd_up() {
 }
 
 round_xlbd() {
-	local c0 c1
+	local c0 c1 mode=${2:-xlbd}
 	xlbd_up
 	c0=$(hist_count)
 	measure "$XLBD_PID" xlbd
 	c1=$(hist_count)
-	record xlbd "$1" "$(calc "($c1 - $c0) / $M_SECS")"
-	check_count xlbd "$M_BE_PER_S"
+	record "$mode" "$1" "$(calc "($c1 - $c0) / $M_SECS")"
+	check_count "$mode" "$M_BE_PER_S"
 	stop_xlbd || fail "stopping xlbd"
+}
+
+# XLBD_B=PATH: another xlbd binary (say, main's) as mode xlbd_b, for A/B
+# rounds in the same minutes: a wrapper execs it in place of build/xlbd.
+round_xlbd_b() {
+	printf '#!/bin/sh\nshift\nexec "%s" "$@"\n' "$XLBD_B" >"$XLBT_RUN/xlbd_b"
+	chmod +x "$XLBT_RUN/xlbd_b"
+	XLBD_WRAP=("$XLBT_RUN/xlbd_b")
+	round_xlbd "$1" xlbd_b
+	XLBD_WRAP=()
 }
 
 # ---- HAProxy ----
@@ -384,7 +399,7 @@ import json, statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 n, interval, window = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 med = {}
-for m in ("xlbd", "haproxy", "floor"):
+for m in ("xlbd", "xlbd_b", "haproxy", "floor"):
     r = [x for x in rows if x[0] == m]
     if not r:
         continue
@@ -400,7 +415,7 @@ for m, v in med.items():
           v["backend_checks_per_s"], 1e4 * v["cpu_pct"] / max(1, v["backend_checks_per_s"]), v["time_wait_per_s"]))
 ratios = {}
 if "xlbd" in med:
-    for o in ("haproxy", "floor"):
+    for o in ("haproxy", "floor", "xlbd_b"):
         if o in med and med[o]["cpu_pct"] > 0:
             ratios["xlbd/" + o] = round(med["xlbd"]["cpu_pct"] / med[o]["cpu_pct"], 2)
             print("  xlbd / %-7s %.2fx (CPU, medians)" % (o, ratios["xlbd/" + o]))
