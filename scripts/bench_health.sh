@@ -210,11 +210,16 @@ PY
 
 # The backend saw at least 90 % of the checks due: no mode is credited with
 # checks it did not make.
+# A round short of that is kept (its us/check still compares) but marked,
+# and the bench exits 1 after the summary.
+SHORT=0
 check_count() {
 	local mode=$1 per_s=$2 want
 	want=$(calc "0.9 * $N * 1000 / $INTERVAL_MS")
-	awk -v a="$per_s" -v b="$want" 'BEGIN { exit !(a >= b) }' ||
-		fail "$mode: the backend answered $per_s checks/s, under 90 % of $N a second"
+	if ! awk -v a="$per_s" -v b="$want" 'BEGIN { exit !(a >= b) }'; then
+		echo "  SHORT: $mode: the backend answered $per_s checks/s, under 90 % of $N a second"
+		SHORT=1
+	fi
 }
 
 RESULTS=$XLBT_RUN/results # "MODE ROUND CPU USER SYS BACKEND_PER_S TIME_WAITS_PER_S OWN_PER_S"
@@ -248,6 +253,10 @@ b = json.load(sys.stdin)["vips"][0]["backends"]
 print(sum(1 for x in b if (x.get("table_weight") or 0) > 0), len(b))'
 }
 all_in() { [ "$(in_table)" = "$N $N" ]; }
+# at least 99 % of N: on a host loaded by others, some checks time out (SYNs
+# dropped when the veth NAPI threads starve), so a few backends flap
+most_in() { in_table | awk -v n="$N" '{ exit !($1 >= 0.99 * n) }'; }
+most_up_haproxy() { haproxy_up 2>/dev/null | awk -v n="$N" '{ exit !($1 >= 0.99 * n) }'; }
 # table_weight of one backend (None, 0, weight): GET /v1/health for that
 # backend alone, so polling does not make xlbd render all N every time.
 table_weight() {
@@ -263,7 +272,10 @@ xlbd_up() {
 	local t0 t1
 	t0=$(date +%s.%N)
 	start_xlbd "$XLBT_RUN/xlb.yaml"
-	wait_until 120 all_in || fail "not all $N backends in the table after 120 s: $(in_table)"
+	if ! wait_until 60 all_in; then
+		wait_until 60 most_in || fail "not 99 % of $N backends in the table after 120 s: $(in_table)"
+		echo "  (xlbd: only $(in_table | cut -d' ' -f1) of $N in the table after 60 s: checks time out)"
+	fi
 	t1=$(date +%s.%N)
 	UP_S=$(calc "$t1 - $t0")
 	sleep 3 # let the start-up publishing settle
@@ -343,11 +355,15 @@ round_haproxy() {
 	in_ns lb haproxy -c -q -f "$XLBT_RUN/haproxy.cfg" || fail "haproxy refuses its config"
 	bg_in_ns lb "$XLBT_RUN/haproxy.log" haproxy -db -f "$XLBT_RUN/haproxy.cfg"
 	pid=$BG_PID
-	wait_until 60 all_up_haproxy ||
-		fail "HAProxy: not all $N servers UP after 60 s: $(haproxy_up 2>&1; tail -3 "$XLBT_RUN/haproxy.log")"
+	if ! wait_until 60 all_up_haproxy; then
+		wait_until 60 most_up_haproxy ||
+			fail "HAProxy: not 99 % of $N servers UP after 120 s: $(haproxy_up 2>&1; tail -3 "$XLBT_RUN/haproxy.log")"
+		echo "  (HAProxy: only $(haproxy_up | cut -d' ' -f1) of $N servers UP after 60 s: checks time out)"
+	fi
 	sleep 3
 	measure "$pid" haproxy
-	all_up_haproxy || fail "HAProxy: not all servers UP after the window: $(haproxy_up)"
+	all_up_haproxy || most_up_haproxy ||
+		fail "HAProxy: under 99 % of the servers UP after the window: $(haproxy_up)"
 	record haproxy "$1" null
 	check_count haproxy "$M_BE_PER_S"
 	st=$(_topo_starttime "$pid")
@@ -423,6 +439,7 @@ print(json.dumps(dict(bench="bench-health-rounds", backends=n, interval_ms=inter
                       threaded_napi=sys.argv[5] == "1", modes=med, ratios=ratios)))
 PY
 
+[ "$SHORT" = 0 ] || fail "a mode made under 90 % of its checks in some round (see SHORT above)"
 [ "$DETAILS" = 1 ] && [[ " $MODES " == *" xlbd "* ]] || exit 0
 
 # ---- details: one more xlbd run ----
