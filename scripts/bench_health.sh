@@ -272,9 +272,9 @@ xlbd_up() {
 	local t0 t1
 	t0=$(date +%s.%N)
 	start_xlbd "$XLBT_RUN/xlb.yaml"
-	if ! wait_until 60 all_in; then
-		wait_until 60 most_in || fail "not 99 % of $N backends in the table after 120 s: $(in_table)"
-		echo "  (xlbd: only $(in_table | cut -d' ' -f1) of $N in the table after 60 s: checks time out)"
+	if ! wait_until 30 all_in; then
+		wait_until 90 most_in || fail "not 99 % of $N backends in the table after 120 s: $(in_table)"
+		echo "  (xlbd: only $(in_table | cut -d" " -f1) of $N in the table after 30 s: checks time out)"
 	fi
 	t1=$(date +%s.%N)
 	UP_S=$(calc "$t1 - $t0")
@@ -308,7 +308,7 @@ round_xlbd_b() {
 	cat <<CFG
 global
 	nbthread 2
-	maxconn 8000
+	maxconn 4000
 	spread-checks 10
 	stats socket $XLBT_RUN/haproxy.sock mode 600 level user
 defaults
