@@ -357,7 +357,7 @@ round_haproxy() {
 	pid=$BG_PID
 	if ! wait_until 60 all_up_haproxy; then
 		wait_until 60 most_up_haproxy ||
-			fail "HAProxy: not 99 % of $N servers UP after 120 s: $(haproxy_up 2>&1; tail -3 "$XLBT_RUN/haproxy.log")"
+			fail "HAProxy: not 99 % of $N servers UP after 120 s: $(haproxy_up 2>&1; tail -3 "$XLBT_RUN/haproxy.log"); the backend: $(tail -1 "$XLBT_RUN/server.log"), answered $(served) so far, $(in_ns lb curl -sS -o /dev/null -w '%{http_code}' --max-time 2 "http://$(addr_of 0):$PORT/" 2>&1) from the lb"
 		echo "  (HAProxy: only $(haproxy_up | cut -d' ' -f1) of $N servers UP after 60 s: checks time out)"
 	fi
 	sleep 3
