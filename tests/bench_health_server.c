@@ -10,7 +10,9 @@
  *   bench_health_server PORT [SECONDS]
  *
  * Prints "listening" once it accepts; exits after SECONDS (default 600) so
- * a forgotten one cannot run on, or on SIGTERM/SIGINT.
+ * a forgotten one cannot run on, or on SIGTERM/SIGINT. On SIGUSR1 it prints
+ * "served N": the requests answered so far, the checks the backends saw,
+ * whoever made them (the bench compares every prober by this count).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -35,12 +37,15 @@ struct conn {
 	char head[HEAD_MAX];
 };
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, report;
+static unsigned long served;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGUSR1)
+		report = 1;
+	else
+		stop = 1;
 }
 
 static void conn_close(int ep, struct conn *c)
@@ -68,6 +73,8 @@ static void conn_read(int ep, struct conn *c)
 			/* A tiny reply fits any fresh socket buffer. */
 			if (write(c->fd, reply, sizeof(reply) - 1) < 0)
 				perror("write");
+			else
+				served++;
 			conn_close(ep, c);
 			return;
 		}
@@ -90,6 +97,7 @@ int main(int argc, char **argv)
 	}
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sin.sin_port = htons((unsigned short)port);
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -110,6 +118,12 @@ int main(int argc, char **argv)
 	end = time(NULL) + seconds;
 	while (!stop && time(NULL) < end) {
 		int n = epoll_wait(ep, evs, MAX_EVENTS, 1000);
+
+		if (report) {
+			report = 0;
+			printf("served %lu\n", served);
+			fflush(stdout);
+		}
 
 		for (int i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;

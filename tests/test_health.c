@@ -872,6 +872,255 @@ static void test_many_http(void **state)
 	assert_int_equal(ok, 300);
 }
 
+/*
+ * The http state machine, hand-driven: the probe of t connects to lfd; the
+ * test accepts, reads the request into req, and sends the reply's parts one
+ * at a time, running the loop after each, so that each part is a read of
+ * its own (loopback delivers within send()). It stops sending once the
+ * probe has its result; then closes (close_after) or keeps the connection
+ * for the caller (*conn). Returns the result.
+ */
+static const struct result *exchange(struct fixture *f, const struct xlb_health_target *t,
+				     int lfd, const char *const *parts, bool close_after,
+				     char *req, size_t reqmax, int *conn)
+{
+	int before = f->n, c = -1;
+	size_t len = 0;
+
+	assert_int_equal(xlb_health__probe(f->h, t, on_done, f, NULL), 0);
+	for (int i = 0; i < 2000 && c < 0; i++) {
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		c = accept4(lfd, NULL, NULL, SOCK_NONBLOCK);
+		if (c < 0)
+			usleep(500);
+	}
+	assert_true(c >= 0);
+	req[0] = 0;
+	for (int i = 0; i < 2000 && !strstr(req, "\r\n\r\n"); i++) {
+		ssize_t n;
+
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		n = recv(c, req + len, reqmax - 1 - len, 0);
+		if (n > 0) {
+			len += (size_t)n;
+			req[len] = 0;
+		} else {
+			usleep(500);
+		}
+	}
+	assert_non_null(strstr(req, "\r\n\r\n"));
+	for (; parts && *parts && f->n == before; parts++) {
+		size_t plen = strlen(*parts);
+
+		assert_int_equal(send(c, *parts, plen, MSG_NOSIGNAL), (ssize_t)plen);
+		for (int i = 0; i < 3; i++) {
+			event_base_loop(f->base, EVLOOP_NONBLOCK);
+			usleep(1000);
+		}
+	}
+	if (close_after) {
+		close(c);
+		c = -1;
+	}
+	run_until(f, before + 1, 5000);
+	assert_int_equal(f->n, before + 1);
+	assert_int_equal(xlb_health__in_flight(f->h), 0);
+	if (conn)
+		*conn = c;
+	else if (c >= 0)
+		close(c);
+	return &f->r[before];
+}
+
+/* A listener on 127.0.0.1 (or ::1), and a target of type http to it. */
+static int http_listener(bool v6, struct xlb_health_target *t, __u32 timeout_ms)
+{
+	int lfd = bound_socket(SOCK_STREAM | SOCK_NONBLOCK, v6);
+
+	if (lfd < 0)
+		return -1;
+	assert_int_equal(listen(lfd, 16), 0);
+	*t = v6 ? target6(XLB_CONFIG_HC_HTTP, sock_port(lfd), timeout_ms)
+		: target4(XLB_CONFIG_HC_HTTP, sock_port(lfd), timeout_ms);
+	return lfd;
+}
+
+/* The status line split anywhere across reads; an interim head split too. */
+static void test_http_split_reads(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const status[] = {"HT", "TP/1.1 2", "00 O", "K\r", "\n", "\r\n", NULL};
+	static const char *const interim[] = {"HTTP/1.1 100 Continue\r\n", "X-A: b\r", "\n\r",
+					      "\nHTTP/1.1 5", "03 Busy\r\n\r\n", NULL};
+	static const char *const bare[] = {"HTTP/1.0 204", "\r\n", NULL}; /* no reason */
+	struct xlb_health_target t;
+	const struct result *r;
+	char req[4096];
+	int lfd = http_listener(false, &t, 2000);
+
+	assert_true(lfd >= 0);
+	r = exchange(f, &t, lfd, status, false, req, sizeof(req), NULL);
+	assert_true(r->ok);
+	assert_int_equal(r->status, 200);
+	assert_string_equal(r->detail, "ok HTTP 200");
+	r = exchange(f, &t, lfd, interim, false, req, sizeof(req), NULL);
+	assert_false(r->ok);
+	assert_int_equal(r->status, 503);
+	assert_string_equal(r->detail, "HTTP 503");
+	r = exchange(f, &t, lfd, bare, false, req, sizeof(req), NULL);
+	assert_true(r->ok);
+	assert_int_equal(r->status, 204);
+	close(lfd);
+}
+
+/*
+ * More than the probe's read buffer (512 bytes): an interim head of 3 KB, a
+ * 2 KB reason phrase, a final head of 4 KB that is never read. The check
+ * ends with an RST: the server side sees its connection reset.
+ */
+static void test_http_large(void **state)
+{
+	struct fixture *f = *state;
+	static char big_interim[3200], long_reason[2200], big_final[4200];
+	const char *parts[3] = {NULL};
+	struct xlb_health_target t;
+	const struct result *r;
+	char req[4096], buf[64];
+	int lfd = http_listener(false, &t, 2000), conn;
+	size_t n;
+
+	assert_true(lfd >= 0);
+	n = (size_t)snprintf(big_interim, sizeof(big_interim), "HTTP/1.1 103 Early Hints\r\n");
+	while (n + 40 < sizeof(big_interim))
+		n += (size_t)snprintf(big_interim + n, sizeof(big_interim) - n,
+				      "Link: </style-%04zu.css>; rel=preload\r\n", n);
+	snprintf(big_interim + n, sizeof(big_interim) - n, "\r\n");
+	parts[0] = big_interim;
+	parts[1] = "HTTP/1.1 204 No Content\r\n\r\n";
+	r = exchange(f, &t, lfd, parts, false, req, sizeof(req), NULL);
+	assert_true(r->ok);
+	assert_int_equal(r->status, 204);
+
+	n = (size_t)snprintf(long_reason, sizeof(long_reason), "HTTP/1.1 200 ");
+	memset(long_reason + n, 'k', sizeof(long_reason) - n - 3);
+	memcpy(long_reason + sizeof(long_reason) - 3, "\r\n", 3);
+	parts[0] = long_reason;
+	parts[1] = NULL;
+	r = exchange(f, &t, lfd, parts, false, req, sizeof(req), NULL);
+	assert_true(r->ok);
+	assert_int_equal(r->status, 200);
+
+	n = (size_t)snprintf(big_final, sizeof(big_final), "HTTP/1.1 200 OK\r\n");
+	memset(big_final + n, 'x', sizeof(big_final) - n - 1);
+	parts[0] = big_final;
+	r = exchange(f, &t, lfd, parts, false, req, sizeof(req), &conn);
+	assert_true(r->ok);
+	assert_int_equal(r->status, 200);
+	/* closed with SO_LINGER 0: an RST, not a FIN (no TIME_WAIT) */
+	for (int i = 0; i < 200; i++) {
+		ssize_t got = recv(conn, buf, sizeof(buf), 0);
+
+		if (got < 0 && errno == EAGAIN) {
+			usleep(1000);
+			continue;
+		}
+		assert_int_equal(got, -1);
+		assert_int_equal(errno, ECONNRESET);
+		break;
+	}
+	close(conn);
+	close(lfd);
+}
+
+/* Cut short: closed before (or within) the status line, or after an
+ * interim head only; a partial status line and then silence times out. */
+static void test_http_cut_short(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const nothing[] = {NULL};
+	static const char *const partial[] = {"HTTP/1.1 20", NULL};
+	static const char *const interim[] = {"HTTP/1.1 100 Continue\r\n\r\n", NULL};
+	static const char *const garbage[] = {"HTTP/1.1 2x0 OK\r\n", NULL};
+	static const char *const ssh[] = {"SSH-2.0-OpenSSH_9.2\r\n", NULL};
+	struct xlb_health_target t;
+	const struct result *r;
+	char req[4096];
+	int lfd = http_listener(false, &t, 2000);
+
+	assert_true(lfd >= 0);
+	r = exchange(f, &t, lfd, nothing, true, req, sizeof(req), NULL);
+	assert_false(r->ok);
+	assert_int_equal(r->status, 0);
+	assert_string_equal(r->detail, "http: connection closed before the status line");
+	r = exchange(f, &t, lfd, partial, true, req, sizeof(req), NULL);
+	assert_string_equal(r->detail, "http: connection closed before the status line");
+	r = exchange(f, &t, lfd, interim, true, req, sizeof(req), NULL);
+	assert_false(r->ok);
+	assert_string_equal(r->detail, "http: connection closed before the status line");
+	r = exchange(f, &t, lfd, garbage, false, req, sizeof(req), NULL);
+	assert_false(r->ok);
+	assert_string_equal(r->detail, "http: not an HTTP response");
+	r = exchange(f, &t, lfd, ssh, false, req, sizeof(req), NULL);
+	assert_string_equal(r->detail, "http: not an HTTP response");
+
+	t.timeout_ms = 300;
+	r = exchange(f, &t, lfd, partial, false, req, sizeof(req), NULL);
+	assert_timeout(r, 300);
+	close(lfd);
+}
+
+/* The request as sent: the Host header (the address and port, [..] for
+ * IPv6, or the configured host), the path; the expect range decides. */
+static void test_http_request(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const ok[] = {"HTTP/1.1 200 OK\r\n\r\n", NULL};
+	static const char *const busy[] = {"HTTP/1.1 503 Service Unavailable\r\n\r\n", NULL};
+	struct xlb_health_target t;
+	const struct result *r;
+	char req[4096], want[512];
+	int lfd = http_listener(false, &t, 2000);
+
+	assert_true(lfd >= 0);
+	t.path = "/healthz?full=1";
+	r = exchange(f, &t, lfd, ok, false, req, sizeof(req), NULL);
+	assert_true(r->ok);
+	snprintf(want, sizeof(want),
+		 "GET /healthz?full=1 HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+		 "User-Agent: xlb-health-check/%s\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+		 t.port, XLB_VERSION);
+	assert_string_equal(req, want);
+
+	t.host = "www.example.test";
+	t.path = NULL;
+	r = exchange(f, &t, lfd, busy, false, req, sizeof(req), NULL);
+	assert_false(r->ok); /* 503 is outside the default 200-399 */
+	assert_int_equal(r->status, 503);
+	assert_string_equal(r->detail, "HTTP 503");
+	assert_memory_equal(req, "GET / HTTP/1.1\r\nHost: www.example.test\r\nUser-Agent: ", 52);
+	t.expect_lo = 500;
+	t.expect_hi = 503;
+	r = exchange(f, &t, lfd, busy, false, req, sizeof(req), NULL);
+	assert_true(r->ok);
+	assert_string_equal(r->detail, "ok HTTP 503");
+	t.expect_lo = 200;
+	t.expect_hi = 299;
+	r = exchange(f, &t, lfd, busy, false, req, sizeof(req), NULL);
+	assert_false(r->ok);
+	close(lfd);
+
+	lfd = http_listener(true, &t, 2000);
+	if (lfd < 0) {
+		print_message("no IPv6 loopback: skipped\n");
+		return;
+	}
+	r = exchange(f, &t, lfd, ok, false, req, sizeof(req), NULL);
+	assert_true(r->ok);
+	snprintf(want, sizeof(want), "GET / HTTP/1.1\r\nHost: [::1]:%u\r\n", t.port);
+	assert_memory_equal(req, want, strlen(want));
+	close(lfd);
+}
+
 static void test_jitter(void **state)
 {
 	__u32 r, v;
@@ -1229,6 +1478,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_http, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_http_timeout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_http_parse, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_http_split_reads, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_http_large, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_http_cut_short, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_http_request, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stalled_loop, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stalled_loop_http, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_http_ignores_proxy, setup, teardown),

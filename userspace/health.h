@@ -10,18 +10,22 @@
  *   tcp   non-blocking connect() to addr:port; success when connected within
  *         the timeout. The socket is then closed with an RST (SO_LINGER 0,
  *         as HAProxy's checks do) so checks leave no TIME_WAIT behind.
- *   http  GET /PATH HTTP/1.1 to http://ADDR:PORT/PATH through libcurl's
- *         multi interface, driven by the same loop: success when the final
- *         status is within [expect_lo, expect_hi]. A fresh connection per
- *         check, "Connection: close", no proxy whatever the environment
- *         says, no redirects followed, the timeout covers the whole
- *         exchange. The check ends once the final response's head is in (no
- *         body is read) and closes with an RST, as tcp; interim 1xx
- *         responses are skipped. The Host header is the address unless
- *         the target names a host.
- *   https the same over TLS, the certificate not verified (it names the
- *         service, not the address checked); no SNI (the URL holds an
- *         address).
+ *   http  GET /PATH HTTP/1.1 to ADDR:PORT from a small state machine on
+ *         the loop (connect, write the request, read the status line):
+ *         success when the final status is within [expect_lo, expect_hi].
+ *         A fresh connection per check, "Connection: close", no proxy
+ *         whatever the environment says, no redirects followed, the
+ *         timeout covers the whole exchange. The check ends once the final
+ *         response's status line is in (no header after it, no body is
+ *         read) and closes with an RST, as tcp; interim 1xx responses are
+ *         skipped. The request is the one libcurl sent before: Host (the
+ *         address, with the port unless 80, unless the target names a
+ *         host), User-Agent xlb-health-check/VERSION, Accept (any type),
+ *         Connection: close.
+ *   https the same through libcurl's multi interface, over TLS (up to the
+ *         end of the final response's head), the certificate not verified
+ *         (it names the service, not the address checked); no SNI (the URL
+ *         holds an address).
  *   udp   a datagram with the payload (default: empty, zero bytes) to
  *         addr:port from a connected socket; success when any reply arrives
  *         within the timeout, or, with reply_len > 0, a reply starting with
@@ -32,8 +36,9 @@
  * Details (a short reason, for `xlbctl health` and logs): "ok connected",
  * "ok HTTP 200", "ok reply 5 bytes", "HTTP 503", "connect refused",
  * "timeout after 500 ms", "port unreachable", "unexpected reply (3 bytes)",
- * "connect failed: No route to host", "http: <libcurl's error message>"
- * (e.g. a reply that is not HTTP), "https: <the same>" (e.g. no TLS).
+ * "connect failed: No route to host", "http: not an HTTP response",
+ * "http: connection closed before the status line", "http: recv failed:
+ * ...", "https: <libcurl's error message>" (e.g. no TLS).
  *
  * Sockets: each probe in flight holds one descriptor. With thousands of
  * backends and a timeout that is a good part of the interval, raise

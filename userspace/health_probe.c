@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * Health-check probes: tcp and udp on non-blocking sockets, http and https
- * through libcurl's multi interface, all on one libevent loop; see health.h.
+ * Health-check probes: tcp, udp and http on non-blocking sockets (http as a
+ * small state machine: connect, write a fixed request, read the status
+ * line, close with an RST), https through libcurl's multi interface, all on
+ * one libevent loop; see health.h.
  * When to probe is the scheduler's (health_sched.c).
  */
 #include <arpa/inet.h>
@@ -62,12 +64,21 @@ struct xlb_health_probe {
 	char detail[XLB_HEALTH_DETAIL_MAX];
 	void *reply;
 	__u32 reply_len;
-	/* http */
+	/* http (plain; see http_cb) */
+	char *req;		/* the request, req_len bytes, req_off of them sent */
+	__u32 req_len, req_off;
+	__u32 head_len;		/* response bytes parsed */
+	__u32 line_len;		/* bytes of the current status line */
+	bool in_interim;	/* skipping the head of a 1xx response */
+	bool blank;		/* the head's current line has no character yet */
+	char line[16];		/* a status line's first bytes: "HTTP/1.1 200 " */
+	/* http, https */
+	__u16 lo, hi;
+	int status; /* the final status, once its head is in */
+	/* https */
 	CURL *easy;
 	int curl_fd;	 /* curl's socket, -1 when none */
 	short curl_what; /* EV_READ/EV_WRITE curl waits for on it */
-	__u16 lo, hi;
-	int status; /* the final status, once its head is in */
 	struct curl_slist *headers; /* with the target's Host; NULL: h->headers */
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -169,6 +180,8 @@ static void probe_release(struct xlb_health_probe *p)
 	p->fd = -1;
 	free(p->reply);
 	p->reply = NULL;
+	free(p->req);
+	p->req = NULL;
 	if (p->in_timer)
 		p->released = true; /* timer_cb frees it when the callback returns */
 	else
@@ -370,7 +383,203 @@ static int udp_start(struct xlb_health_probe *p, const struct xlb_health_target 
 	return 0;
 }
 
-/* ---- http: libcurl's multi interface on the event loop ---- */
+/* ---- http: a state machine on the loop ---- */
+
+/*
+ * One event, edge-triggered for both directions, so that a check costs one
+ * epoll_ctl to watch its socket and one to stop: the connect completes
+ * (writable), the request goes out whole (a fresh socket's buffer holds
+ * it; a partial write waits for the next edge), then the answer is read
+ * until the status line of the final response is in: an interim 1xx
+ * response's head is skipped; no header after the final status line and no
+ * body is read. The socket has SO_LINGER 0 from the start, so that however
+ * the check ends, closing it sends an RST and leaves no TIME_WAIT.
+ */
+
+/* Bytes of a response's head read at most; a check reads but a status line
+ * (and the heads of interim responses before it). */
+#define XLB_HEALTH_HTTP_HEAD_MAX 65536
+
+/* The status code of a status line ("HTTP/1.1 200 OK"), or -1: not HTTP. */
+static int http_status_line(const char *l, __u32 len)
+{
+	__u32 i = 5;
+
+	if (len < 5 || memcmp(l, "HTTP/", 5))
+		return -1;
+	if (i < len && l[i] >= '0' && l[i] <= '9')
+		i++;
+	else
+		return -1;
+	if (i + 1 < len && l[i] == '.' && l[i + 1] >= '0' && l[i + 1] <= '9')
+		i += 2;
+	if (i + 4 >= len || l[i] != ' ')
+		return -1;
+	for (int k = 1; k <= 3; k++)
+		if (l[i + k] < '0' || l[i + k] > '9')
+			return -1;
+	if (l[i + 4] != ' ' && l[i + 4] != '\r' && l[i + 4] != '\n')
+		return -1;
+	return (l[i + 1] - '0') * 100 + (l[i + 2] - '0') * 10 + (l[i + 3] - '0');
+}
+
+/*
+ * Parse n more bytes of the answer: 1 with p->status set once the final
+ * status line is in, 0 for more, -1 when it is not HTTP.
+ */
+static int http_feed(struct xlb_health_probe *p, const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = buf[i];
+
+		if (p->in_interim) { /* up to the blank line that ends this head */
+			if (c == '\n') {
+				if (p->blank) {
+					p->in_interim = false;
+					p->line_len = 0;
+				}
+				p->blank = true;
+			} else if (c != '\r') {
+				p->blank = false;
+			}
+			continue;
+		}
+		if (p->line_len < sizeof(p->line))
+			p->line[p->line_len] = c;
+		p->line_len++;
+		/* Not HTTP from its first bytes on (an SSH banner, say). */
+		if (p->line_len <= 5 && c != "HTTP/"[p->line_len - 1])
+			return -1;
+		if (c == '\n') {
+			int code = http_status_line(p->line, p->line_len < sizeof(p->line)
+								 ? p->line_len
+								 : sizeof(p->line));
+
+			if (code < 0)
+				return -1;
+			if (code >= 200) {
+				p->status = code;
+				return 1;
+			}
+			p->in_interim = true; /* 1xx: its head, then the next */
+			p->blank = true;
+		}
+	}
+	return 0;
+}
+
+static void http_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct xlb_health_probe *p = arg;
+	char buf[512];
+	ssize_t n;
+	int rc;
+
+	if (p->req_off < p->req_len) {
+		n = send(fd, p->req + p->req_off, p->req_len - p->req_off, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				return; /* still connecting: the next edge */
+			finish_errno(p, errno); /* a failed connect shows here */
+			return;
+		}
+		p->req_off += (__u32)n;
+		if (p->req_off < p->req_len || !(what & EV_READ))
+			return; /* the answer comes with a later edge */
+	}
+	for (;;) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				return;
+			probe_finish(p, false, 0, "http: recv failed: %s", strerror(errno));
+			return;
+		}
+		if (n == 0) {
+			probe_finish(p, false, 0, "http: connection closed before the status line");
+			return;
+		}
+		rc = http_feed(p, buf, (size_t)n);
+		if (rc < 0) {
+			probe_finish(p, false, 0, "http: not an HTTP response");
+			return;
+		}
+		if (rc > 0) {
+			bool ok = p->status >= p->lo && p->status <= p->hi;
+
+			probe_finish(p, ok, p->status, "%sHTTP %d", ok ? "ok " : "", p->status);
+			return;
+		}
+		p->head_len += (__u32)n;
+		if (p->head_len > XLB_HEALTH_HTTP_HEAD_MAX) {
+			probe_finish(p, false, 0, "http: no status line in %u bytes",
+				     XLB_HEALTH_HTTP_HEAD_MAX);
+			return;
+		}
+	}
+}
+
+/* The request, as libcurl sent it for these checks before. */
+static int http_request(struct xlb_health_probe *p, const struct xlb_health_target *t)
+{
+	char addr[INET6_ADDRSTRLEN], host[8 + INET6_ADDRSTRLEN + XLB_CONFIG_HC_HOST_MAX];
+	const char *path = t->path ? t->path : "/";
+	size_t max = strlen(path) + sizeof(host) + 128;
+	int n;
+
+	if (t->host) {
+		snprintf(host, sizeof(host), "%s", t->host);
+	} else {
+		if (!inet_ntop(t->family == XLB_AF_INET ? AF_INET : AF_INET6, t->addr, addr,
+			       sizeof(addr)))
+			return -EINVAL;
+		/* the default port stays implicit, as in a URL */
+		if (t->port == 80)
+			snprintf(host, sizeof(host), t->family == XLB_AF_INET ? "%s" : "[%s]", addr);
+		else
+			snprintf(host, sizeof(host),
+				 t->family == XLB_AF_INET ? "%s:%u" : "[%s]:%u", addr, t->port);
+	}
+	p->req = malloc(max);
+	if (!p->req)
+		return -ENOMEM;
+	n = snprintf(p->req, max,
+		     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: xlb-health-check/" XLB_VERSION
+		     "\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+		     path, host);
+	if (n < 0 || (size_t)n >= max)
+		return -EINVAL;
+	p->req_len = (__u32)n;
+	return 0;
+}
+
+static int http_plain_start(struct xlb_health_probe *p, const struct xlb_health_target *t,
+			    const struct sockaddr *sa, socklen_t salen)
+{
+	int off = 0, err;
+
+	p->lo = t->expect_lo || t->expect_hi ? t->expect_lo : 200;
+	p->hi = t->expect_lo || t->expect_hi ? t->expect_hi : 399;
+	err = http_request(p, t);
+	if (err)
+		return err;
+	set_linger0(p->fd); /* however it ends: an RST, no TIME_WAIT */
+	/* Delayed ACKs from the start (HAProxy's tcp-smart-connect): the
+	 * handshake's ACK rides on the request, which follows at once, and the
+	 * answer's is still pending when the RST ends the check. */
+	setsockopt(p->fd, IPPROTO_TCP, TCP_QUICKACK, &off, sizeof(off));
+	if (connect(p->fd, sa, salen) < 0 && errno != EINPROGRESS) {
+		defer_errno(p, errno);
+		return 0;
+	}
+	/* Connected or not yet: the first edge says writable (or the error). */
+	p->io = event_new(p->h->base, p->fd, EV_READ | EV_WRITE | EV_ET | EV_PERSIST, http_cb, p);
+	if (!p->io || event_add(p->io, NULL))
+		return -ENOMEM;
+	return 0;
+}
+
+/* ---- https: libcurl's multi interface on the event loop ---- */
 
 /*
  * curl owns the sockets; libevent watches them for it (socket callback) and
@@ -748,7 +957,7 @@ int xlb_health__probe(struct xlb_health *h, const struct xlb_health_target *t,
 			err = -ENOMEM;
 			goto err;
 		}
-		if (t->type == XLB_CONFIG_HC_HTTP || t->type == XLB_CONFIG_HC_HTTPS) {
+		if (t->type == XLB_CONFIG_HC_HTTPS) {
 			err = http_start(p, t);
 		} else {
 			p->fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -758,6 +967,8 @@ int xlb_health__probe(struct xlb_health *h, const struct xlb_health_target *t,
 			}
 			if (t->type == XLB_CONFIG_HC_TCP)
 				err = tcp_start(p, (struct sockaddr *)&ss, salen);
+			else if (t->type == XLB_CONFIG_HC_HTTP)
+				err = http_plain_start(p, t, (struct sockaddr *)&ss, salen);
 			else
 				err = udp_start(p, t, (struct sockaddr *)&ss, salen);
 		}
