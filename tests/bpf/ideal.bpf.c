@@ -32,14 +32,10 @@
 #include <bpf/bpf_endian.h>
 
 #include "maps/xlb_maps.h"
+#include "tests/bpf/ideal.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-struct ideal_flow {
-	__u8 mac[ETH_ALEN];
-	__u8 pad[2];
-	__be32 daddr; /* the backend's address (ipip) */
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
