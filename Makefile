@@ -103,7 +103,7 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(MAPS_H) $(BPF_H) Makefile | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/tests/%.bpf.o: tests/bpf/%.bpf.c $(MAPS_H) $(BPF_H) Makefile | $(BUILD)/tests
+$(BUILD)/tests/%.bpf.o: tests/bpf/%.bpf.c $(MAPS_H) $(BPF_H) $(wildcard tests/bpf/*.h) Makefile | $(BUILD)/tests
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

@@ -49,6 +49,8 @@
 #include <bpf/libbpf.h>
 
 #include "tests/bench.skel.h"
+#include "tests/bpf/ideal.h"
+#include "tests/ideal.skel.h"
 #include "lib/pkt.h"
 #include "userspace/dp.h"
 #include "userspace/log.h"
@@ -252,6 +254,165 @@ static int measure(struct xlb_dp *dp, int fd, const __u8 *pkt, size_t len, int p
 			last_min_ns = ns[r];
 	*out_ns = median(ns, RUNS);
 	return 0;
+}
+
+/*
+ * Ideal references (tests/bpf/ideal.bpf.c): the least a load balancer does
+ * on a path, measured in the same invocation as the path, on the same
+ * packet and by the same method (directly, or under bench_restore with the
+ * same new-flow rewrite). established and the rate-limited paths are judged
+ * against ideal_est (one LRU hit, the MAC from the entry; ipip: plus the
+ * least encapsulation), new_flow, wrr_new_flow and lc_new_flow against
+ * ideal_new (a miss and an insert). pass and stateless_new_flow (no table)
+ * have none. The references' own counters must show that every iteration
+ * took the intended branch, or the bench fails.
+ */
+static const __u8 ideal_backend_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0xbe };
+static const __be32 ideal_daddr = __builtin_bswap32(0xc612000a); /* 198.18.0.10 */
+static __u32 ideal_next_flow; /* harness counter: new keys across measurements */
+
+static struct ideal_bpf *load_ideal(__u32 ct_size, __be32 ipip_src4)
+{
+	struct ideal_bpf *ih = ideal_bpf__open();
+
+	if (!ih)
+		return NULL;
+	bpf_map__set_max_entries(ih->maps.ideal_flows,
+				 ct_size ? ct_size : XLB_CONNTRACK_DEFAULT_SIZE);
+	ih->rodata->ipip_src4 = ipip_src4;
+	if (ideal_bpf__load(ih)) {
+		ideal_bpf__destroy(ih);
+		return NULL;
+	}
+	memcpy(ih->bss->new_backend.mac, ideal_backend_mac, 6);
+	ih->bss->new_backend.daddr = ideal_daddr;
+	return ih;
+}
+
+static const char *reference_name(int p, bool ipip)
+{
+	switch (p) {
+	case P_ESTABLISHED:
+	case P_RATELIMITED:
+	case P_RATELIMITED_LEASE1:
+		return ipip ? "ideal_est_ipip" : "ideal_est";
+	case P_NEW_FLOW:
+	case P_WRR_NEW_FLOW:
+	case P_LC_NEW_FLOW:
+		return ipip ? "ideal_new_ipip" : "ideal_new";
+	default:
+		return NULL;
+	}
+}
+
+static __u16 ipv4_csum(const __u8 *h)
+{
+	__u32 sum = 0;
+
+	for (int i = 0; i < 20; i += 2)
+		sum += (h[i] << 8) | h[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)sum;
+}
+
+/*
+ * Measures path p's reference on pkt (direct: without the harness, as the
+ * path was) and writes its JSON columns into cols. Returns 0, or < 0 with a
+ * message when the reference did not take its branch on every iteration.
+ */
+static int measure_reference(struct ideal_bpf *ih, int p, bool ipip, bool direct,
+			     const __u8 *pkt, size_t len, double path_ns, double harness_ns,
+			     char *cols, size_t n)
+{
+	const char *name = reference_name(p, ipip);
+	bool est = !new_flow_path(p);
+	struct bpf_program *prog;
+	struct bench_bpf *h = NULL;
+	__u64 hits, misses, inserts, errors, want = (__u64)RUNS * REPEAT;
+	__u8 out[PKT_MAX];
+	size_t out_len = 0;
+	double ref_ns, tmp;
+	__u64 ignored;
+	__u32 rv;
+	int fd;
+
+	if (!name) {
+		snprintf(cols, n,
+			 ",\"reference\":null,\"reference_ns_per_pkt\":null,\"ratio_to_reference\":null");
+		return 0;
+	}
+	prog = bpf_object__find_program_by_name(ih->obj, name);
+	if (!prog)
+		return -ENOENT;
+	if (est) { /* the packet's flow recorded, as the path's is */
+		struct xlb_flow4_key k = { .proto = IPPROTO_TCP };
+		struct ideal_flow v = { .daddr = ideal_daddr };
+
+		memcpy(&k.saddr, pkt + 14 + 12, 4);
+		memcpy(&k.daddr, pkt + 14 + 16, 4);
+		memcpy(&k.sport, pkt + 14 + 20, 2);
+		memcpy(&k.dport, pkt + 14 + 22, 2);
+		memcpy(v.mac, ideal_backend_mac, 6);
+		if (bpf_map_update_elem(bpf_map__fd(ih->maps.ideal_flows), &k, &v, BPF_ANY))
+			return -errno;
+	}
+	fd = bpf_program__fd(prog);
+	if (!direct) {
+		h = load_harness(pkt, len, !est, fd);
+		if (!h)
+			return -EINVAL;
+		h->bss->counter = ideal_next_flow;
+		fd = bpf_program__fd(h->progs.bench_restore);
+	}
+	hits = ih->bss->hits;
+	misses = ih->bss->misses;
+	inserts = ih->bss->inserts;
+	errors = ih->bss->errors;
+	if (measure(NULL, fd, pkt, len, -1, XDP_TX, &ref_ns, &ignored)) {
+		fprintf(stderr, "bench: reference %s for %s failed; figure rejected\n", name,
+			path_names[p]);
+		goto fail;
+	}
+	hits = ih->bss->hits - hits;
+	misses = ih->bss->misses - misses;
+	inserts = ih->bss->inserts - inserts;
+	errors = ih->bss->errors - errors;
+	if (errors || (est && (hits != want || misses || inserts)) ||
+	    (!est && (hits || misses != want || inserts != want))) {
+		fprintf(stderr,
+			"bench: reference %s: %llu hits, %llu misses, %llu inserts, %llu errors in %llu iterations; figure rejected\n",
+			name, (unsigned long long)hits, (unsigned long long)misses,
+			(unsigned long long)inserts, (unsigned long long)errors,
+			(unsigned long long)want);
+		goto fail;
+	}
+	/* The last iteration's output must be the intended packet. */
+	if (run_prog(fd, pkt, len, 1, out, &out_len, &rv, &tmp) || rv != XDP_TX ||
+	    memcmp(out, ideal_backend_mac, 6) || memcmp(out + 6, PKT_LB_MAC, 6) ||
+	    /* new flows: the harness rewrote the source, compare up to it */
+	    (!ipip && (out_len != len || memcmp(out + 12, pkt + 12, est ? len - 12 : 14))) ||
+	    (ipip && (out_len != len + 20 || out[14] != 0x45 || out[14 + 9] != IPPROTO_IPIP ||
+		      ipv4_csum(out + 14) != 0xffff || memcmp(out + 14 + 16, &ideal_daddr, 4) ||
+		      memcmp(out + 34, pkt + 14, est ? len - 14 : 12)))) {
+		fprintf(stderr, "bench: reference %s: output is not the intended packet\n", name);
+		goto fail;
+	}
+	if (h) {
+		ideal_next_flow = h->bss->counter;
+		bench_bpf__destroy(h);
+	}
+	snprintf(cols, n,
+		 ",\"reference\":\"%s\",\"reference_ns_per_pkt\":%.1f,\"ratio_to_reference\":%.2f,"
+		 "\"delta_vs_reference_ns\":%.1f,\"ratio_to_reference_without_harness\":%.2f,"
+		 "\"min_reference_ns_per_pkt\":%.1f",
+		 name, ref_ns, path_ns / ref_ns, path_ns - ref_ns,
+		 (path_ns - harness_ns) / (ref_ns - harness_ns), last_min_ns);
+	return 0;
+fail:
+	if (h)
+		bench_bpf__destroy(h);
+	return -EPROTO;
 }
 
 /* One thread of a two-CPU run. */
@@ -543,6 +704,7 @@ int main(int argc, char **argv)
 	__u8 pkt[PKT_MAX], out[PKT_MAX];
 	struct xlb_dp *dp;
 	struct bench_bpf *floor_h;
+	struct ideal_bpf *ideal_h = NULL;
 	char err[256];
 	int ret = 1;
 
@@ -576,6 +738,11 @@ int main(int argc, char **argv)
 	floor_h = bench_bpf__open_and_load();
 	if (!floor_h)
 		goto out;
+	ideal_h = load_ideal(opts.conntrack_size, opts.ipip_src4);
+	if (!ideal_h) {
+		fprintf(stderr, "bench: loading the ideal references failed\n");
+		goto out;
+	}
 
 	for (size_t m = 0; m < 2; m++) {
 		double established_ns = 0, new_flow_ns = 0;
@@ -600,7 +767,7 @@ int main(int argc, char **argv)
 			struct xlb_vip_addr va;
 			__u64 on_path, ignored;
 			__u32 rv;
-			char extra[128] = "";
+			char extra[128] = "", refcols[256] = "";
 
 			if (only && strcmp(only, path_names[p]))
 				continue;
@@ -663,6 +830,9 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			bench_bpf__destroy(h);
+			if (measure_reference(ideal_h, p, modes[m].fwd == XLB_FWD_IPIP, direct, pkt,
+					      len, ns, harness_ns, refcols, sizeof(refcols)))
+				goto out;
 			if (p == P_ESTABLISHED)
 				established_ns = ns;
 			if (p == P_NEW_FLOW)
@@ -684,10 +854,10 @@ int main(int argc, char **argv)
 			printf("{\"path\":\"%s\",\"mode\":\"%s\",\"ns_per_pkt\":%.1f,\"floor_ns_per_pkt\":%.1f,"
 			       "\"ratio\":%.2f,\"iterations_on_path\":%llu,\"harness_ns_per_pkt\":%.1f,"
 			       "\"ratio_without_harness\":%.2f,\"min_ns_per_pkt\":%.1f,"
-			       "\"min_floor_ns_per_pkt\":%.1f,\"repeat\":%d,\"runs\":%d%s}\n",
+			       "\"min_floor_ns_per_pkt\":%.1f,\"repeat\":%d,\"runs\":%d%s%s}\n",
 			       path_names[p], modes[m].mode, ns, floor_ns, ns / floor_ns,
 			       (unsigned long long)on_path, harness_ns, (ns - harness_ns) / floor_ns,
-			       min_ns, floor_min_ns, REPEAT, RUNS, extra);
+			       min_ns, floor_min_ns, REPEAT, RUNS, extra, refcols);
 			fflush(stdout);
 		}
 	}
@@ -713,6 +883,8 @@ int main(int argc, char **argv)
 done:
 	ret = 0;
 out:
+	if (ideal_h)
+		ideal_bpf__destroy(ideal_h);
 	xlb_dp__close(dp);
 	return ret;
 }

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* Shared by tests/bpf/ideal.bpf.c and tests/bench_dp.c. */
+#ifndef XLB_TESTS_IDEAL_H
+#define XLB_TESTS_IDEAL_H
+
+#include <linux/types.h>
+
+/* An ideal connection-table entry: the backend itself, so a hit is one lookup. */
+struct ideal_flow {
+	__u8 mac[6];
+	__u8 pad[2];
+	__be32 daddr; /* the backend's address (ipip) */
+};
+
+#endif
