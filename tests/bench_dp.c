@@ -190,7 +190,7 @@ static int setup_vip(struct xlb_dp *dp, const char *name, enum xlb_algo algo,
 		 * rewrite to the backend's MAC would make every repeat after the
 		 * first pass. Backends with the balancer's MAC leave the frame
 		 * addressed to it, so each repeat takes the same path, compare
-		 * included (KERNEL-NOTES 9).
+		 * included (docs/KERNEL.md, "Test runs reuse the buffer").
 		 */
 		if (fwd == XLB_FWD_L2DSR)
 			memcpy(b[i].mac, PKT_LB_MAC, 6);

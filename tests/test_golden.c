@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * Golden tests of the fleet contract (DESIGN.md, "Fleet"): every xlb host
- * with the same backends must send every flow of a maglev or source-hash
- * VIP to the same backend, in every version, because ECMP spreads one
- * client's packets over several hosts and a router change moves flows
- * between them. So the Maglev builder, the flow hash and its seed, and the
+ * Golden tests of the fleet contract (docs/OPERATIONS.md, "Several xlb
+ * hosts"): every xlb host with the same backends must send every flow of
+ * a maglev or source-hash VIP to the same backend, in every version,
+ * because ECMP spreads one client's packets over several hosts and a
+ * router change moves flows between them. So the Maglev builder, the flow hash and its seed, and the
  * table digest operators compare are pinned here as constants: a change to
  * any of them fails with a message saying two versions would disagree.
  *
