@@ -4,8 +4,9 @@
  * hosts"): every xlb host with the same backends must send every flow of
  * a maglev or source-hash VIP to the same backend, in every version,
  * because ECMP spreads one client's packets over several hosts and a
- * router change moves flows between them. So the Maglev builder, the flow hash and its seed, and the
- * table digest operators compare are pinned here as constants: a change to
+ * router change moves flows between them. So the Maglev builder, the
+ * flow hash and its seed, and the table digest operators compare are
+ * pinned here as constants: a change to
  * any of them fails with a message saying two versions would disagree.
  *
  * The choices are taken from the real balancer object through
