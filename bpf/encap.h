@@ -75,6 +75,50 @@ static __always_inline void poison(void *data, void *data_end, __u32 len)
 }
 
 /*
+ * The outer IPv4 header of every encapsulation (IPIP, GUE): tot_len and
+ * protocol are the caller's; the source varies per flow within
+ * cfg->ipip_src4's /16 (entropy) for the backends' RSS.
+ */
+static __always_inline void outer4_write(struct iphdr *iph, const struct xlb_lb_config *cfg,
+					 const struct xlb_backend *be, __u32 tot_len, __u8 tos,
+					 __u8 proto, __u32 entropy)
+{
+	*(__u8 *)iph = 0x45; /* version 4, 20-byte header */
+	iph->tos = tos;
+	iph->tot_len = bpf_htons(tot_len);
+	iph->id = 0;
+	iph->frag_off = bpf_htons(IP_DF); /* the decap side cannot reassemble */
+	iph->ttl = XLB_OUTER_TTL;
+	iph->protocol = proto;
+	iph->check = 0;
+	iph->saddr = (cfg->ipip_src4 & bpf_htonl(0xffff0000)) | bpf_htonl(entropy & 0xffff);
+	iph->daddr = be->addr[0];
+	iph->check = csum_ipv4_hdr(iph);
+}
+
+/* The outer IPv6 header of every encapsulation; the flow label and the
+ * source's last 32 bits carry entropy.
+ */
+static __always_inline void outer6_write(struct ipv6hdr *ip6h, const struct xlb_lb_config *cfg,
+					 const struct xlb_backend *be, __u32 payload_len, __u8 tc,
+					 __u8 nexthdr, __u32 entropy)
+{
+	/* version 6, traffic class, flow label from the flow (ECMP/RSS entropy) */
+	*(__be32 *)ip6h = bpf_htonl((6U << 28) | ((__u32)tc << 20) | (entropy & 0xfffff));
+	ip6h->payload_len = bpf_htons(payload_len);
+	ip6h->nexthdr = nexthdr;
+	ip6h->hop_limit = XLB_OUTER_TTL;
+	ip6h->saddr.in6_u.u6_addr32[0] = cfg->ipip_src6[0];
+	ip6h->saddr.in6_u.u6_addr32[1] = cfg->ipip_src6[1];
+	ip6h->saddr.in6_u.u6_addr32[2] = cfg->ipip_src6[2];
+	ip6h->saddr.in6_u.u6_addr32[3] = bpf_htonl(entropy);
+	ip6h->daddr.in6_u.u6_addr32[0] = be->addr[0];
+	ip6h->daddr.in6_u.u6_addr32[1] = be->addr[1];
+	ip6h->daddr.in6_u.u6_addr32[2] = be->addr[2];
+	ip6h->daddr.in6_u.u6_addr32[3] = be->addr[3];
+}
+
+/*
  * IPv4 outer header. ip_len is the inner IP packet's length, tos its
  * DSCP/ECN byte, entropy a per-flow value for the outer source.
  * Returns XDP_TX, or -1 if the headroom could not be grown (packet intact).
@@ -96,17 +140,7 @@ static __always_inline int encap_ipip4(struct xdp_md *ctx, const struct xlb_l2 *
 	iph = write_l2(data, data_end, l2, be->mac, cfg->if_mac, bpf_htons(ETH_P_IP));
 	if (!iph || (void *)(iph + 1) > data_end)
 		return XDP_DROP;
-	*(__u8 *)iph = 0x45; /* version 4, 20-byte header */
-	iph->tos = tos;
-	iph->tot_len = bpf_htons(ip_len + sizeof(struct iphdr));
-	iph->id = 0;
-	iph->frag_off = bpf_htons(IP_DF); /* the decap side cannot reassemble */
-	iph->ttl = XLB_OUTER_TTL;
-	iph->protocol = IPPROTO_IPIP;
-	iph->check = 0;
-	iph->saddr = (cfg->ipip_src4 & bpf_htonl(0xffff0000)) | bpf_htonl(entropy & 0xffff);
-	iph->daddr = be->addr[0];
-	iph->check = csum_ipv4_hdr(iph);
+	outer4_write(iph, cfg, be, ip_len + sizeof(struct iphdr), tos, IPPROTO_IPIP, entropy);
 	return XDP_TX;
 }
 
@@ -128,19 +162,7 @@ static __always_inline int encap_ipip6(struct xdp_md *ctx, const struct xlb_l2 *
 	ip6h = write_l2(data, data_end, l2, be->mac, cfg->if_mac, bpf_htons(ETH_P_IPV6));
 	if (!ip6h || (void *)(ip6h + 1) > data_end)
 		return XDP_DROP;
-	/* version 6, traffic class, flow label from the flow (ECMP/RSS entropy) */
-	*(__be32 *)ip6h = bpf_htonl((6U << 28) | ((__u32)tc << 20) | (entropy & 0xfffff));
-	ip6h->payload_len = bpf_htons(ip_len);
-	ip6h->nexthdr = inner_proto;
-	ip6h->hop_limit = XLB_OUTER_TTL;
-	ip6h->saddr.in6_u.u6_addr32[0] = cfg->ipip_src6[0];
-	ip6h->saddr.in6_u.u6_addr32[1] = cfg->ipip_src6[1];
-	ip6h->saddr.in6_u.u6_addr32[2] = cfg->ipip_src6[2];
-	ip6h->saddr.in6_u.u6_addr32[3] = bpf_htonl(entropy);
-	ip6h->daddr.in6_u.u6_addr32[0] = be->addr[0];
-	ip6h->daddr.in6_u.u6_addr32[1] = be->addr[1];
-	ip6h->daddr.in6_u.u6_addr32[2] = be->addr[2];
-	ip6h->daddr.in6_u.u6_addr32[3] = be->addr[3];
+	outer6_write(ip6h, cfg, be, ip_len, tc, inner_proto, entropy);
 	return XDP_TX;
 }
 

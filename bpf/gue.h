@@ -127,8 +127,9 @@ static __always_inline void gue_write(struct udphdr *udp, __be16 sport, __be16 d
 /*
  * Outer IPv4 + UDP + GUE to be; alt (NULL: none) goes in the private data.
  * ip_len is the inner IP packet's length, tos its DSCP/ECN byte, entropy a
- * per-flow value for the outer source, as encap_ipip4(). XDP_TX, XDP_DROP
- * if a bound failed after the head moved, -1 if the head could not move.
+ * per-flow value for the outer source, as encap_ipip4(). XDP_TX, or -1
+ * (the caller counts the drop) when the head could not move or a bound
+ * failed after it moved.
  */
 static __always_inline int encap_gue4(struct xdp_md *ctx, const struct xlb_l2 *l2,
 				      const struct xlb_backend *be,
@@ -150,18 +151,8 @@ static __always_inline int encap_gue4(struct xdp_md *ctx, const struct xlb_l2 *l
 	iph = write_l2(data, data_end, l2, be->mac, cfg->if_mac, bpf_htons(ETH_P_IP));
 	/* The private data's end: 4 more bytes when an alternate is carried. */
 	if (!iph || (void *)iph + XLB_GUE_OUTER4 + 4 > data_end)
-		return XDP_DROP;
-	*(__u8 *)iph = 0x45; /* version 4, 20-byte header */
-	iph->tos = tos;
-	iph->tot_len = bpf_htons(ip_len + len);
-	iph->id = 0;
-	iph->frag_off = bpf_htons(IP_DF); /* the decap side cannot reassemble */
-	iph->ttl = XLB_OUTER_TTL;
-	iph->protocol = IPPROTO_UDP;
-	iph->check = 0;
-	iph->saddr = (cfg->ipip_src4 & bpf_htonl(0xffff0000)) | bpf_htonl(entropy & 0xffff);
-	iph->daddr = be->addr[0];
-	iph->check = csum_ipv4_hdr(iph);
+		return -1;
+	outer4_write(iph, cfg, be, ip_len + len, tos, IPPROTO_UDP, entropy);
 	udp = (void *)(iph + 1);
 	gue_write(udp, sport, g->port, ip_len + len - sizeof(*iph),
 		  alt ? XLB_GUE_HLEN_ALT4 : XLB_GUE_HLEN_NONE, inner_proto, g,
@@ -192,20 +183,8 @@ static __always_inline int encap_gue6(struct xdp_md *ctx, const struct xlb_l2 *l
 		gue_poison(data, data_end, l2->len + len);
 	ip6h = write_l2(data, data_end, l2, be->mac, cfg->if_mac, bpf_htons(ETH_P_IPV6));
 	if (!ip6h || (void *)ip6h + XLB_GUE_OUTER6 + 16 > data_end)
-		return XDP_DROP;
-	/* version 6, traffic class, flow label from the flow (ECMP/RSS entropy) */
-	*(__be32 *)ip6h = bpf_htonl((6U << 28) | ((__u32)tc << 20) | (entropy & 0xfffff));
-	ip6h->payload_len = bpf_htons(ip_len + len - sizeof(*ip6h));
-	ip6h->nexthdr = IPPROTO_UDP;
-	ip6h->hop_limit = XLB_OUTER_TTL;
-	ip6h->saddr.in6_u.u6_addr32[0] = cfg->ipip_src6[0];
-	ip6h->saddr.in6_u.u6_addr32[1] = cfg->ipip_src6[1];
-	ip6h->saddr.in6_u.u6_addr32[2] = cfg->ipip_src6[2];
-	ip6h->saddr.in6_u.u6_addr32[3] = bpf_htonl(entropy);
-	ip6h->daddr.in6_u.u6_addr32[0] = be->addr[0];
-	ip6h->daddr.in6_u.u6_addr32[1] = be->addr[1];
-	ip6h->daddr.in6_u.u6_addr32[2] = be->addr[2];
-	ip6h->daddr.in6_u.u6_addr32[3] = be->addr[3];
+		return -1;
+	outer6_write(ip6h, cfg, be, ip_len + len - sizeof(*ip6h), tc, IPPROTO_UDP, entropy);
 	udp = (void *)(ip6h + 1);
 	gue_write(udp, sport, g->port, ip_len + len - sizeof(*ip6h),
 		  alt ? XLB_GUE_HLEN_ALT6 : XLB_GUE_HLEN_NONE, inner_proto, g,
