@@ -287,9 +287,7 @@ static int announce_start(struct xlb_daemon *d, char *err, size_t errlen)
 
 	if (ret)
 		return xlb_err(err, errlen, ret, "out of memory");
-	ret = announce_allowed(d->cfg, err, errlen);
-	if (ret)
-		return ret;
+	/* announce_allowed() was checked before attaching */
 	ret = xlb_announce__sync(d->announcer, d, msg, sizeof(msg));
 	if (ret)
 		return xlb_err(err, errlen, ret, "announce: %s", msg);
