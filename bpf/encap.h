@@ -59,7 +59,7 @@ static __always_inline int fwd_l2dsr(struct xdp_md *ctx, const struct xlb_l2 *l2
 	void *data_end = (void *)(long)ctx->data_end;
 
 	if (!write_l2(data, data_end, l2, be->mac, cfg->if_mac, l2->l3_proto))
-		return XDP_DROP;
+		return -1;
 	return XDP_TX;
 }
 
@@ -121,7 +121,8 @@ static __always_inline void outer6_write(struct ipv6hdr *ip6h, const struct xlb_
 /*
  * IPv4 outer header. ip_len is the inner IP packet's length, tos its
  * DSCP/ECN byte, entropy a per-flow value for the outer source.
- * Returns XDP_TX, or -1 if the headroom could not be grown (packet intact).
+ * Returns XDP_TX, or -1 if the headroom could not be grown or the headers
+ * written (the caller drops and counts it: a drop is never anonymous).
  */
 static __always_inline int encap_ipip4(struct xdp_md *ctx, const struct xlb_l2 *l2,
 				       const struct xlb_backend *be,
@@ -139,7 +140,7 @@ static __always_inline int encap_ipip4(struct xdp_md *ctx, const struct xlb_l2 *
 		poison(data, data_end, l2->len + sizeof(struct iphdr));
 	iph = write_l2(data, data_end, l2, be->mac, cfg->if_mac, bpf_htons(ETH_P_IP));
 	if (!iph || (void *)(iph + 1) > data_end)
-		return XDP_DROP;
+		return -1;
 	outer4_write(iph, cfg, be, ip_len + sizeof(struct iphdr), tos, IPPROTO_IPIP, entropy);
 	return XDP_TX;
 }
@@ -161,7 +162,7 @@ static __always_inline int encap_ipip6(struct xdp_md *ctx, const struct xlb_l2 *
 		poison(data, data_end, l2->len + sizeof(struct ipv6hdr));
 	ip6h = write_l2(data, data_end, l2, be->mac, cfg->if_mac, bpf_htons(ETH_P_IPV6));
 	if (!ip6h || (void *)(ip6h + 1) > data_end)
-		return XDP_DROP;
+		return -1;
 	outer6_write(ip6h, cfg, be, ip_len, tc, inner_proto, entropy);
 	return XDP_TX;
 }

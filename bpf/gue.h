@@ -37,10 +37,13 @@ struct xlb_gue_args {
 	__u8 tos;
 	__u8 algo;	/* the VIP's */
 	__u8 table_slot; /* the VIP's live slot */
+	__u8 path;	/* count_forward()'s, counted once sent */
+	__u8 tcp_flags;
 	union {
 		struct xlb_flow4_key k4;
 		struct xlb_flow6_key k6;
 	} key;
+	__u64 bytes;	/* the frame as received */
 };
 
 /* Outer headers before the private data's address, by outer family. */

@@ -36,6 +36,7 @@ enum xlb_path {
 	XLB_PATH_RECHOSEN,
 	XLB_PATH_ICMP,
 	XLB_PATH_STATELESS, /* a stateless VIP's packet that starts no flow */
+	XLB_PATH_UNTRACKED, /* a new flow the flood guard leaves unrecorded */
 };
 
 static __always_inline int drop(struct xlb_dp_stats *st, __u32 vip_id, __u32 reason)
@@ -565,7 +566,7 @@ static __always_inline struct xlb_backend *flow_backend(struct xlb_dp_stats *st,
 		return be;
 	}
 	if (!track) {
-		st->tx_untracked++;
+		*path = XLB_PATH_UNTRACKED; /* counted once sent */
 		return be;
 	}
 	nf.backend_id = *id;
@@ -583,9 +584,13 @@ static __always_inline void count_forward(struct xlb_dp_stats *st, __u32 vip_id,
 {
 	struct xlb_backend_stats *bs;
 	struct xlb_vip_stats *vs;
-	bool new_flow = path == XLB_PATH_NEW || path == XLB_PATH_RECHOSEN;
+	bool new_flow = path == XLB_PATH_NEW || path == XLB_PATH_RECHOSEN ||
+			path == XLB_PATH_UNTRACKED;
 
 	switch (path) {
+	case XLB_PATH_UNTRACKED:
+		st->tx_untracked++;
+		/* fall through: part of tx_new_flow */
 	case XLB_PATH_NEW:
 	case XLB_PATH_STATELESS: /* a table miss too, but not a new flow */
 		st->tx_new_flow++;
@@ -650,8 +655,8 @@ struct {
  * flow's slot (bpf/gue.h), for every packet, established or not: a flow
  * that reached this host mid-connection is recorded here pointing at the
  * new table's backend, and each of its packets must keep naming the
- * backend that holds its socket. The packet was counted as forwarded;
- * drops are counted here.
+ * backend that holds its socket. The packet is counted here, as sent or
+ * as dropped.
  */
 SEC("xdp")
 int xlb_gue(struct xdp_md *ctx)
@@ -689,6 +694,7 @@ int xlb_gue(struct xdp_md *ctx)
 	if (ret < 0)
 		return drop(st, a->vip_id, XLB_DROP_ENCAP);
 	if (ret == XDP_TX) {
+		count_forward(st, a->vip_id, a->id, a->path, a->bytes, a->tcp_flags);
 		st->tx_gue++;
 		if (alt)
 			st->tx_gue_alt++;
@@ -699,7 +705,7 @@ int xlb_gue(struct xdp_md *ctx)
 static __always_inline int fwd_gue(struct xdp_md *ctx, struct xlb_dp_stats *st,
 				   const struct xlb_l2 *l2, const struct xlb_vip_meta *meta,
 				   __u32 id, int family, const void *key, __u32 ip_len, __u8 tos,
-				   __u32 entropy)
+				   __u32 entropy, int path, __u64 bytes, __u8 tcp_flags)
 {
 	struct xlb_gue_args *a;
 	__u32 zero = 0;
@@ -716,6 +722,9 @@ static __always_inline int fwd_gue(struct xdp_md *ctx, struct xlb_dp_stats *st,
 	a->tos = tos;
 	a->algo = meta->algo;
 	a->table_slot = meta->table_slot;
+	a->path = path;
+	a->tcp_flags = tcp_flags;
+	a->bytes = bytes;
 	if (family == XLB_AF_INET)
 		__builtin_memcpy(&a->key, key, sizeof(struct xlb_flow4_key));
 	else
@@ -724,25 +733,29 @@ static __always_inline int fwd_gue(struct xdp_md *ctx, struct xlb_dp_stats *st,
 	return drop(st, meta->vip_id, XLB_DROP_ENCAP); /* xlb_gue is not in place */
 }
 
-/* Sends the packet (IP packet of ip_len bytes, family `family`) to be (id),
- * for the flow of key.
+/*
+ * Sends the packet (IP packet of ip_len bytes, family `family`) to be (id),
+ * for the flow of key, and counts it as sent on path: XDP_TX, or XDP_DROP
+ * counted under its reason. The forwarding helpers return -1 for every
+ * failure so that none drops uncounted, and a packet is counted as sent only
+ * once sent. xlb_gue counts its own.
  */
 static __always_inline int forward(struct xdp_md *ctx, struct xlb_dp_stats *st,
 				   const struct xlb_l2 *l2, const struct xlb_lb_config *cfg,
 				   const struct xlb_vip_meta *meta, const struct xlb_backend *be,
 				   __u32 id, int family, const void *key, __u32 ip_len, __u8 tos,
-				   __u32 entropy)
+				   __u32 entropy, int path, __u64 bytes, __u8 tcp_flags)
 {
 	int ret;
 
 	if (meta->forward == XLB_FWD_GUE)
-		return fwd_gue(ctx, st, l2, meta, id, family, key, ip_len, tos, entropy);
+		return fwd_gue(ctx, st, l2, meta, id, family, key, ip_len, tos, entropy, path,
+			       bytes, tcp_flags);
 	if (meta->forward == XLB_FWD_L2DSR) {
 		if (be->family != family)
 			return drop(st, meta->vip_id, XLB_DROP_FAMILY);
-		return fwd_l2dsr(ctx, l2, be, cfg);
-	}
-	if (be->family == XLB_AF_INET) {
+		ret = fwd_l2dsr(ctx, l2, be, cfg);
+	} else if (be->family == XLB_AF_INET) {
 		if (family != XLB_AF_INET)
 			return drop(st, meta->vip_id, XLB_DROP_FAMILY);
 		ret = encap_ipip4(ctx, l2, be, cfg, ip_len, tos, entropy);
@@ -752,6 +765,7 @@ static __always_inline int forward(struct xdp_md *ctx, struct xlb_dp_stats *st,
 	}
 	if (ret < 0)
 		return drop(st, meta->vip_id, XLB_DROP_ENCAP);
+	count_forward(st, meta->vip_id, id, path, bytes, tcp_flags);
 	return ret;
 }
 
@@ -772,8 +786,8 @@ static __always_inline int steer(struct xdp_md *ctx, struct xlb_dp_stats *st,
 	be = flow_backend(st, flows, family, key, meta, icmp, tcp_flags, &id, &path, &reason);
 	if (!be)
 		return drop(st, meta->vip_id, reason);
-	count_forward(st, meta->vip_id, id, path, bytes, tcp_flags);
-	return forward(ctx, st, l2, cfg, meta, be, id, family, key, ip_len, tos, entropy);
+	return forward(ctx, st, l2, cfg, meta, be, id, family, key, ip_len, tos, entropy, path,
+		       bytes, tcp_flags);
 }
 
 /*
@@ -804,8 +818,8 @@ static __always_inline int established_send(struct xdp_md *ctx, struct xlb_dp_st
 	if (!meta || !(meta->flags & XLB_VIP_F_LIVE) || meta->rate_pps ||
 	    (meta->flags & XLB_VIP_F_STATELESS))
 		return -1;
-	count_forward(st, vip_id, id, XLB_PATH_ESTABLISHED, bytes, tcp_flags);
-	return forward(ctx, st, l2, cfg, meta, be, id, family, key, ip_len, tos, entropy);
+	return forward(ctx, st, l2, cfg, meta, be, id, family, key, ip_len, tos, entropy,
+		       XLB_PATH_ESTABLISHED, bytes, tcp_flags);
 }
 
 /*
@@ -878,7 +892,7 @@ static __always_inline int established_cached(struct xdp_md *ctx, struct xlb_dp_
 					       entropy);
 			if (ret >= 0) {
 				flow_cache_sample(st, cs, v4, true);
-				st->flow_cache_hits[!v4]++;
+				st->flow_cache_hits[!v4] += ret == XDP_TX;
 				return ret;
 			}
 		}

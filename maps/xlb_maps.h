@@ -97,7 +97,7 @@ enum xlb_drop_reason {
 	XLB_DROP_FRAGMENT = 1,	/* IP fragment to a VIP: no L4 ports to hash */
 	XLB_DROP_NO_BACKEND = 2, /* VIP has no backend in service */
 	XLB_DROP_NO_TABLE = 3,	/* VIP's table slot is empty or too small */
-	XLB_DROP_ENCAP = 4,	/* headroom adjustment failed */
+	XLB_DROP_ENCAP = 4,	/* the forwarded frame could not be built (headroom, bounds) */
 	XLB_DROP_FAMILY = 5,	/* backend family cannot carry this packet */
 	XLB_DROP_RATE_VIP = 6,	/* over the VIP's packets/s limit */
 	XLB_DROP_RATE_SOURCE = 7, /* new flow over its source's limit */

@@ -141,15 +141,66 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The outcome counters summed: what every packet seen must add up to. */
+struct outcomes {
+	__u64 rx, pass, tx, drop;
+};
+
+static struct outcomes outcomes(struct fixture *fx)
+{
+	struct xlb_dp_stats s;
+	struct outcomes o;
+
+	assert_int_equal(xlb_dp__stats(fx->dp, &s), 0);
+	o.rx = s.rx;
+	o.pass = s.pass_not_ip + s.pass_not_vip + s.pass_other_l4 + s.pass_other_host +
+		 s.pass_multicast;
+	o.tx = s.tx_new_flow + s.tx_established + s.tx_rechosen + s.tx_icmp;
+	o.drop = 0;
+	for (int r = 0; r < XLB_DROP_MAX; r++)
+		o.drop += s.drops[r];
+	return o;
+}
+
+/*
+ * Every packet seen is passed, sent or dropped under a named reason, once:
+ * n packets moved rx by n and the three sums by n together; when all n had
+ * one verdict, that verdict's sum moved by n and the others not at all.
+ */
+static void assert_accounted(const struct outcomes *a, const struct outcomes *b, __u64 n,
+			     int verdict)
+{
+	__u64 pass = b->pass - a->pass, tx = b->tx - a->tx, drop = b->drop - a->drop;
+
+	if (b->rx - a->rx != n || pass + tx + drop != n)
+		fail_msg("%llu packets seen (%llu run), but %llu passed, %llu sent, %llu dropped",
+			 (unsigned long long)(b->rx - a->rx), (unsigned long long)n,
+			 (unsigned long long)pass, (unsigned long long)tx,
+			 (unsigned long long)drop);
+	if (verdict < 0)
+		return;
+	if (pass != (verdict == XDP_PASS) * n || tx != (verdict == XDP_TX) * n ||
+	    drop != (verdict == XDP_DROP) * n)
+		fail_msg("verdict %d for %llu packets, but %llu passed, %llu sent, %llu dropped",
+			 verdict, (unsigned long long)n, (unsigned long long)pass,
+			 (unsigned long long)tx, (unsigned long long)drop);
+}
+
 /* Runs the balancer once on pkt. Returns the verdict; out gets the result. */
 static int run(struct fixture *fx, const __u8 *pkt, size_t len, __u8 *out, size_t *out_len)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = pkt, .data_size_in = len, .data_out = out,
 		    .data_size_out = PKT_MAX, .repeat = 1);
+	struct outcomes before = outcomes(fx), after;
 	int ret = bpf_prog_test_run_opts(xlb_dp__prog_fd(fx->dp), &t);
 
 	if (ret)
-		return -errno;
+		ret = -errno;
+	after = outcomes(fx);
+	/* A frame the kernel refused was never seen. */
+	assert_accounted(&before, &after, ret ? 0 : 1, ret ? -1 : (int)t.retval);
+	if (ret)
+		return ret;
 	*out_len = t.data_size_out;
 	return t.retval;
 }
@@ -847,6 +898,46 @@ static void test_empty_vip_drops(void **state)
 }
 
 /*
+ * A packet the data path cannot forward is one drop, not a send and a drop.
+ * The library lets an ipip VIP with IPv6 backends turn l2dsr (the
+ * configuration refuses it; a reconcile may pass through it): every
+ * packet, new or established, is then dropped as `family` and only so.
+ */
+static void test_forward_failure_is_one_drop(void **state)
+{
+	struct fixture *fx = *state;
+	struct xlb_vip_addr v = vip("198.18.1.101:80/tcp");
+	struct pkt_flow f = tcp4("198.18.1.101", 80, 4242);
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len, out_len;
+	struct xlb_dp_stats s0, s1;
+	struct xlb_vip_stats vs0, vs1;
+
+	send_and_check(fx, "198.18.1.101:80/tcp", &f); /* a flow, in the table and cache */
+	assert_int_equal(xlb_dp__vip_update(fx->dp, &v, XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, fx->err,
+					    sizeof(fx->err)),
+			 0);
+	s0 = stats(fx);
+	assert_int_equal(xlb_dp__vip_stats(fx->dp, &v, &vs0), 0);
+	f.tcp_flags = 0x10; /* established: the flow cache, then the table */
+	len = pkt_build(&f, in);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(run(fx, in, len, out, &out_len), XDP_DROP);
+	f = tcp4("198.18.1.101", 80, 4343); /* a new flow */
+	len = pkt_build(&f, in);
+	assert_int_equal(run(fx, in, len, out, &out_len), XDP_DROP);
+	s1 = stats(fx);
+	assert_int_equal(xlb_dp__vip_stats(fx->dp, &v, &vs1), 0);
+	assert_int_equal(s1.drops[XLB_DROP_FAMILY] - s0.drops[XLB_DROP_FAMILY], 4);
+	assert_int_equal(vs1.drops[XLB_DROP_FAMILY] - vs0.drops[XLB_DROP_FAMILY], 4);
+	assert_int_equal(s1.tx_established, s0.tx_established);
+	assert_int_equal(s1.tx_new_flow, s0.tx_new_flow);
+	assert_int_equal(s1.flow_cache_hits[0], s0.flow_cache_hits[0]);
+	assert_int_equal(vs1.packets, vs0.packets);
+	assert_int_equal(vs1.bytes, vs0.bytes);
+}
+
+/*
  * The live table's digest is over backend addresses: two VIPs given the
  * same backends in opposite orders hold different ids in their tables but
  * get the same digest, the one the userspace builder's table of those
@@ -1461,8 +1552,12 @@ static int run_repeat(struct fixture *fx, const struct pkt_flow *f, __u32 repeat
 	size_t len = pkt_build(f, in);
 	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = in, .data_size_in = len, .data_out = out,
 		    .data_size_out = PKT_MAX, .repeat = repeat);
+	struct outcomes before = outcomes(fx), after;
 
 	assert_int_equal(bpf_prog_test_run_opts(xlb_dp__prog_fd(fx->dp), &t), 0);
+	after = outcomes(fx);
+	/* The repeats may take other paths (KERNEL-NOTES 9): only the sums. */
+	assert_accounted(&before, &after, repeat, -1);
 	return t.retval;
 }
 
@@ -2802,6 +2897,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_truncated_never_forwarded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fragments_and_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_vip_drops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forward_failure_is_one_drop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_digest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syn_retransmit_counted, setup, teardown),

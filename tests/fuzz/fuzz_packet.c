@@ -74,6 +74,11 @@ static const struct {
 	int be_family; /* 0: no backends */
 	bool drain_one;
 	const struct xlb_dp_limits *limits;
+	/* Turned l2dsr after its backends of the other family were set (the
+	 * library allows it, the configuration does not): every packet is a
+	 * `family` drop. Its backends never change.
+	 */
+	bool to_l2dsr;
 } vips[] = {
     {"198.18.1.100:80/tcp", XLB_ALGO_MAGLEV, XLB_FWD_IPIP, 4},	/* 4in4 */
     {"198.18.1.100:53/udp", XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, 4}, /* l2dsr */
@@ -89,6 +94,7 @@ static const struct {
     {"[2001:2::102]:0/tcp", XLB_ALGO_SOURCE_HASH, XLB_FWD_L2DSR, 6},
     {"198.18.1.105:80/tcp", XLB_ALGO_LC, XLB_FWD_IPIP, 4, false, &limits_bucket},
     {"[2001:2::105]:0/udp", XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, 6, false, &limits_window},
+    {"198.18.1.106:80/tcp", XLB_ALGO_MAGLEV, XLB_FWD_IPIP, 6, false, NULL, true},
 };
 #define NVIPS (sizeof(vips) / sizeof(vips[0]))
 
@@ -187,6 +193,7 @@ static void write_seeds(const char *dir)
 	    {"tcp6-not-vip", 6, "2001:2::200", IPPROTO_TCP, 80, 0, 0x02},
 	    {"tcp4-rate-limited", 4, "198.18.1.105", IPPROTO_TCP, 80, 0, 0x02},
 	    {"udp6-source-window", 6, "2001:2::105", IPPROTO_UDP, 4242, 0, 0},
+	    {"tcp4-family-drop", 4, "198.18.1.106", IPPROTO_TCP, 80, 0, 0x02},
 	};
 	__u8 buf[PKT_MAX], inner[PKT_MAX];
 	size_t len, n;
@@ -332,6 +339,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		if (vips[v].limits &&
 		    xlb_dp__vip_set_limits(dp, &vip_addr[v], vips[v].limits, err, sizeof(err)))
 			fuzz_fail("limits of %s: %s", vips[v].name, err);
+		if (vips[v].to_l2dsr && xlb_dp__vip_update(dp, &vip_addr[v], vips[v].algo,
+							   XLB_FWD_L2DSR, err, sizeof(err)))
+			fuzz_fail("l2dsr for %s: %s", vips[v].name, err);
 	}
 	if (xlb_dp__set_flood_guard(dp, FLOOD_NEW_FLOWS, err, sizeof(err)))
 		fuzz_fail("flood guard: %s", err);
@@ -512,7 +522,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return -1;
 	memcpy(in, data, len);
 	t.data_size_in = len;
-	if (++frames % CHURN_EVERY == 0) /* VIP by VIP, through the four sets */
+	if (++frames % CHURN_EVERY == 0 && /* VIP by VIP, through the four sets */
+	    !vips[frames / CHURN_EVERY % NVIPS].to_l2dsr)
 		set_pool(frames / CHURN_EVERY % NVIPS,
 			 (unsigned int)(frames / CHURN_EVERY / NVIPS));
 	clock_ns += CLOCK_STEP_NS;
