@@ -45,6 +45,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_vips_by_id SEC(".maps");
 
+/* The {address, protocol} pairs that have a VIP, exactly (maps/xlb_maps.h):
+ * only fragments read it. Derived from the VIPs and rebuilt at every open,
+ * so not pinned.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct xlb_vip_addr_key);
+	__type(value, __u32);
+	__uint(max_entries, XLB_MAX_VIPS);
+} xlb_vip_addrs SEC(".maps");
 /* Which addresses may be VIPs (a cheap first test for non-VIP traffic). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

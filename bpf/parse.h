@@ -135,7 +135,8 @@ static __always_inline void parse_l4(void *l4, void *data_end, __u8 proto, __u32
 /*
  * Skips IPv6 extension headers. On return *nexthdr is the upper-layer
  * protocol and the result the offset of its header from ip6h, or -1 when
- * the chain is truncated or too long; *frag is set for a Fragment header.
+ * the chain is truncated or too long; *frag is set for a Fragment header:
+ * 1 for a first fragment, 2 for a later one.
  */
 static __always_inline int skip_ipv6_ext(struct ipv6hdr *ip6h, void *data_end, __u8 *nexthdr,
 					 int *frag)
@@ -166,7 +167,8 @@ static __always_inline int skip_ipv6_ext(struct ipv6hdr *ip6h, void *data_end, _
 		case IPPROTO_FRAGMENT:
 			if ((void *)(ext + 8) > data_end)
 				return -1;
-			*frag = 1;
+			/* 2: a later fragment (an offset), whose L4 header is elsewhere */
+			*frag = (ext[2] | (ext[3] & 0xf8)) ? 2 : 1;
 			nh = ext[0];
 			off += 8;
 			break;

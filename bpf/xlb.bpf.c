@@ -956,6 +956,31 @@ static __always_inline struct xlb_vip_meta *vip6_lookup(const struct xlb_lb_conf
 	return meta;
 }
 
+/*
+ * A TCP or UDP fragment no VIP claimed by its port (a later fragment has
+ * none; a first one may be to another port). If a VIP has its address and
+ * protocol it is dropped all the same: its first fragment to a VIP is
+ * dropped, so the host's stack could only hold its pieces and never
+ * reassemble them, and every fragment of a pair is treated alike. Else it
+ * passes like any traffic to another address.
+ */
+static __always_inline int fragment_not_vip(struct xlb_dp_stats *st, int family,
+					    const __be32 *daddr, __u8 proto)
+{
+	struct xlb_vip_addr_key k = { .family = family, .proto = proto };
+	__u32 *vip_id;
+
+	if (family == XLB_AF_INET)
+		k.addr[0] = daddr[0];
+	else
+		__builtin_memcpy(k.addr, daddr, sizeof(k.addr));
+	vip_id = bpf_map_lookup_elem(&xlb_vip_addrs, &k);
+	if (vip_id)
+		return drop(st, *vip_id, XLB_DROP_FRAGMENT);
+	st->pass_not_vip++;
+	return XDP_PASS;
+}
+
 /* Bytes of the IP packet from offset hlen on that are inside the frame. */
 static __always_inline __u32 l4_room(__u32 ip_len, __u32 avail, __u32 hlen)
 {
@@ -1075,6 +1100,8 @@ static __always_inline int process_ipv4(struct xdp_md *ctx, struct xlb_dp_stats 
 	}
 	if (!looked_up)
 		meta = vip4_lookup(cfg, iph->daddr, l4.have_ports ? l4.dport : 0, iph->protocol);
+	if (!meta && frag)
+		return fragment_not_vip(st, XLB_AF_INET, &iph->daddr, iph->protocol);
 	if (!meta) {
 		st->pass_not_vip++;
 		return XDP_PASS;
@@ -1189,7 +1216,8 @@ static __always_inline int process_ipv6(struct xdp_md *ctx, struct xlb_dp_stats 
 		st->pass_other_l4++;
 		return XDP_PASS;
 	}
-	parse_l4((void *)ip6h + hlen, data_end, proto, room, &l4);
+	if (frag != 2) /* as in process_ipv4(): only a first fragment has the ports */
+		parse_l4((void *)ip6h + hlen, data_end, proto, room, &l4);
 	__builtin_memcpy(key.saddr, &ip6h->saddr, sizeof(key.saddr));
 	__builtin_memcpy(key.daddr, &ip6h->daddr, sizeof(key.daddr));
 	key.sport = l4.sport;
@@ -1212,6 +1240,8 @@ static __always_inline int process_ipv6(struct xdp_md *ctx, struct xlb_dp_stats 
 	if (!looked_up)
 		meta = vip6_lookup(cfg, ip6h->daddr.in6_u.u6_addr32, l4.have_ports ? l4.dport : 0,
 				   proto);
+	if (!meta && frag)
+		return fragment_not_vip(st, XLB_AF_INET6, ip6h->daddr.in6_u.u6_addr32, proto);
 	if (!meta) {
 		st->pass_not_vip++;
 		return XDP_PASS;

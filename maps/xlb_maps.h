@@ -69,6 +69,7 @@
 #define XLB_MAP_VIP_GUE "xlb_vip_gue"
 #define XLB_MAP_DECAP_GUE_PORTS "xlb_decap_gue_ports"
 #define XLB_MAP_DECAP_NEIGH_WANTED "xlb_decap_neigh_wanted"
+#define XLB_MAP_VIP_ADDRS "xlb_vip_addrs" /* not pinned: rebuilt at every open */
 
 enum xlb_family {
 	XLB_AF_INET = 4,
@@ -94,7 +95,7 @@ enum xlb_forward {
 /* Why the data path dropped a packet. Each has a per-CPU counter. */
 enum xlb_drop_reason {
 	XLB_DROP_MALFORMED = 0, /* truncated or invalid header to a VIP */
-	XLB_DROP_FRAGMENT = 1,	/* IP fragment to a VIP: no L4 ports to hash */
+	XLB_DROP_FRAGMENT = 1,	/* TCP/UDP fragment to a VIP address: no ports to hash */
 	XLB_DROP_NO_BACKEND = 2, /* VIP has no backend in service */
 	XLB_DROP_NO_TABLE = 3,	/* VIP's table slot is empty or too small */
 	XLB_DROP_ENCAP = 4,	/* the forwarded frame could not be built (headroom, bounds) */
@@ -113,6 +114,21 @@ enum xlb_drop_reason {
 struct xlb_vip_filter {
 	__u64 bits[XLB_VIP_FILTER_BITS / 64];
 };
+
+/*
+ * The {address, protocol} pairs that have a VIP (xlb_vip_addrs), exactly:
+ * a fragment to one is dropped even when no VIP's port can be read from it
+ * (a later fragment) or none matches (docs/ARCHITECTURE.md, step 2). The
+ * value is the vip_id of the pair's VIP of lowest port, whose counters the
+ * drop goes to.
+ */
+struct xlb_vip_addr_key {
+	__be32 addr[4]; /* IPv4 in addr[0], the rest 0 */
+	__u8 family;	/* enum xlb_family */
+	__u8 proto;
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct xlb_vip_addr_key) == 20, "xlb_vip_addr_key layout");
 
 /* VIP lookup keys. port 0 is the VIP that takes all ports of a protocol. */
 struct xlb_vip4_key {

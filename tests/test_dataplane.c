@@ -881,6 +881,127 @@ static void test_fragments_and_options(void **state)
 	assert_memory_equal(out + 34, opt + 14, len + 8 - 14); /* inner intact */
 }
 
+/*
+ * f as a fragment at offset off (8-byte units), more fragments to come or
+ * not: IPv4 by its header's fields, IPv6 by a Fragment header after the
+ * fixed one. A later fragment's bytes where a header would be are data;
+ * the frame keeps f's L4 header there, so its dport must be no VIP's.
+ */
+static size_t build_fragment(const struct pkt_flow *f, __u16 off, bool more, __u8 *buf)
+{
+	__u8 whole[PKT_MAX];
+	size_t len = pkt_build(f, whole);
+
+	if (f->family == 4) {
+		struct iphdr ip;
+
+		memcpy(&ip, whole + 14, sizeof(ip));
+		ip.frag_off = htons((more ? 0x2000 : 0) | off);
+		ip.check = 0;
+		ip.check = pkt_ipv4_csum(&ip);
+		memcpy(whole + 14, &ip, sizeof(ip));
+		memcpy(buf, whole, len);
+		return len;
+	} else {
+		struct ipv6hdr ip6;
+		__u8 fh[8] = { f->proto, 0, (__u8)(off >> 5), (__u8)((off << 3) | more), 0, 0, 0, 7 };
+
+		memcpy(&ip6, whole + 14, sizeof(ip6));
+		ip6.nexthdr = 44; /* Fragment */
+		ip6.payload_len = htons(ntohs(ip6.payload_len) + sizeof(fh));
+		memcpy(buf, whole, 14);
+		memcpy(buf + 14, &ip6, sizeof(ip6));
+		memcpy(buf + 54, fh, sizeof(fh));
+		memcpy(buf + 62, whole + 54, len - 54);
+		return len + sizeof(fh);
+	}
+}
+
+/*
+ * Every TCP or UDP fragment to an address and protocol some VIP has is
+ * dropped and counted, first or later, IPv4 or IPv6, whatever its port
+ * (a later one has none): for the VIP of lowest port there. Fragments of
+ * a protocol no VIP of the address has, or to other addresses, pass.
+ */
+static void test_fragments_to_vip_addresses(void **state)
+{
+	static const struct {
+		const char *what;
+		int family;
+		const char *daddr;
+		__u8 proto;
+		__u16 dport, off;
+		bool more;
+		const char *counted; /* the VIP the drop is counted for; NULL: passes */
+	} rows[] = {
+		{ "v4 first, VIP's port", 4, "198.18.1.100", IPPROTO_TCP, 443, 0, true,
+		  "198.18.1.100:443/tcp" },
+		{ "v4 first, no VIP's port", 4, "198.18.1.100", IPPROTO_TCP, 81, 0, true,
+		  "198.18.1.100:80/tcp" },
+		{ "v4 middle", 4, "198.18.1.100", IPPROTO_TCP, 9999, 185, true,
+		  "198.18.1.100:80/tcp" },
+		{ "v4 last", 4, "198.18.1.100", IPPROTO_TCP, 9999, 370, false,
+		  "198.18.1.100:80/tcp" },
+		{ "v4 later UDP", 4, "198.18.1.100", IPPROTO_UDP, 9999, 185, false,
+		  "198.18.1.100:53/udp" },
+		{ "v4 later, any-port VIP", 4, "198.18.1.102", IPPROTO_TCP, 9999, 185, true,
+		  "198.18.1.102:0/tcp" },
+		{ "v4 later UDP, TCP-only address", 4, "198.18.1.101", IPPROTO_UDP, 9999, 185,
+		  false, NULL },
+		{ "v4 later, not a VIP", 4, "198.18.1.200", IPPROTO_TCP, 9999, 185, false, NULL },
+		{ "v6 first, VIP's port", 6, "2001:2::100", IPPROTO_TCP, 443, 0, true,
+		  "[2001:2::100]:443/tcp" },
+		{ "v6 first, no VIP's port", 6, "2001:2::100", IPPROTO_UDP, 55, 0, true,
+		  "[2001:2::100]:53/udp" },
+		{ "v6 middle", 6, "2001:2::100", IPPROTO_TCP, 9999, 185, true,
+		  "[2001:2::100]:80/tcp" },
+		{ "v6 last UDP", 6, "2001:2::100", IPPROTO_UDP, 9999, 370, false,
+		  "[2001:2::100]:53/udp" },
+		{ "v6 later, not a VIP", 6, "2001:2::200", IPPROTO_TCP, 9999, 185, false, NULL },
+	};
+	struct fixture *fx = *state;
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len, out_len;
+	struct pkt_flow f;
+
+	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+		struct xlb_dp_stats s0 = stats(fx);
+		struct xlb_vip_stats vs0 = {}, vs1 = {};
+		struct xlb_vip_addr v;
+
+		f = rows[r].family == 4 ? tcp4(rows[r].daddr, rows[r].dport, 1000 + r)
+					: tcp6(rows[r].daddr, rows[r].dport, 1000 + r);
+		f.proto = rows[r].proto;
+		len = build_fragment(&f, rows[r].off, rows[r].more, in);
+		if (rows[r].counted) {
+			v = vip(rows[r].counted);
+			assert_int_equal(xlb_dp__vip_stats(fx->dp, &v, &vs0), 0);
+		}
+		if (run(fx, in, len, out, &out_len) != (rows[r].counted ? XDP_DROP : XDP_PASS))
+			fail_msg("%s: wrong verdict", rows[r].what);
+		if (!rows[r].counted) {
+			assert_frame(rows[r].what, out, out_len, in, len);
+			continue;
+		}
+		assert_int_equal(xlb_dp__vip_stats(fx->dp, &v, &vs1), 0);
+		if (stats(fx).drops[XLB_DROP_FRAGMENT] != s0.drops[XLB_DROP_FRAGMENT] + 1 ||
+		    vs1.drops[XLB_DROP_FRAGMENT] != vs0.drops[XLB_DROP_FRAGMENT] + 1)
+			fail_msg("%s: not counted as a fragment of %s", rows[r].what,
+				 rows[r].counted);
+	}
+
+	/* The address's last TCP VIP gone, its fragments pass again. */
+	f = tcp4("198.18.1.101", 9999, 7);
+	len = build_fragment(&f, 185, true, in);
+	assert_int_equal(run(fx, in, len, out, &out_len), XDP_DROP);
+	{
+		struct xlb_vip_addr v = vip("198.18.1.101:80/tcp");
+
+		assert_int_equal(xlb_dp__vip_del(fx->dp, &v, fx->err, sizeof(fx->err)), 0);
+	}
+	assert_int_equal(run(fx, in, len, out, &out_len), XDP_PASS);
+}
+
 static void test_empty_vip_drops(void **state)
 {
 	struct fixture *fx = *state;
@@ -2778,6 +2899,14 @@ static void test_pin_and_adopt(void **state)
 		assert_memory_equal(out + 14 + 16, be[i].addr, 4);
 	}
 	assert_int_equal(stats(fx).tx_established, 16);
+	{
+		/* The set of VIP addresses (for fragments) is rebuilt on adoption. */
+		struct pkt_flow g = tcp4("198.18.1.100", 9999, 7);
+		__u8 in[PKT_MAX], out[PKT_MAX];
+		size_t len = build_fragment(&g, 185, true, in), out_len;
+
+		assert_int_equal(run(fx, in, len, out, &out_len), XDP_DROP);
+	}
 
 	/* A backend out of the table keeps its counters across a restart, and
 	 * gets them back when it returns; an old-layout counters pin goes.
@@ -2896,6 +3025,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_icmp_without_flow_follows_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_never_forwarded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fragments_and_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fragments_to_vip_addresses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_vip_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forward_failure_is_one_drop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
@@ -2958,5 +3088,7 @@ int main(void)
 		CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &one);
 		sched_setaffinity(0, sizeof(one), &one);
 	}
+	if (getenv("TEST_FILTER")) /* e.g. TEST_FILTER='test_rate_*' */
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

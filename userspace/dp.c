@@ -319,6 +319,34 @@ static int vip_filter_sync(struct xlb_dp *dp, const struct dp_vip *extra)
 	return ret;
 }
 
+/*
+ * Keeps a's {address, protocol} entry of xlb_vip_addrs in step with the
+ * VIPs: the id of its VIP of lowest port (an any-port VIP first), or no
+ * entry once it has none. Fragments to the pair are dropped while it is
+ * there.
+ */
+static int vip_addrs_sync(struct xlb_dp *dp, const struct xlb_vip_addr *a)
+{
+	struct xlb_vip_addr_key k = { .family = a->family, .proto = a->proto };
+	int fd = map_fd(dp->skel->maps.xlb_vip_addrs);
+	const struct dp_vip *best = NULL;
+
+	memcpy(k.addr, a->addr, a->family == XLB_AF_INET ? 4 : 16);
+	for (int i = 0; i < XLB_MAX_VIPS; i++) {
+		const struct dp_vip *v = &dp->vips[i];
+
+		if (v->used && v->addr.family == a->family && v->addr.proto == a->proto &&
+		    !memcmp(v->addr.addr, k.addr, sizeof(k.addr)) &&
+		    (!best || v->addr.port < best->addr.port))
+			best = v;
+	}
+	if (best)
+		return bpf_map_update_elem(fd, &k, &best->meta.vip_id, BPF_ANY) ? -errno : 0;
+	if (bpf_map_delete_elem(fd, &k) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
 /* Zeroes one entry of a per-CPU array (a reused VIP or backend id). */
 static int percpu_zero(struct xlb_dp *dp, struct bpf_map *map, __u32 idx)
 {
@@ -1048,8 +1076,13 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 		ret = adopt_state(dp, err, errlen);
 		if (ret)
 			goto fail;
-		/* The filter is derived state: rebuild it from the VIPs. */
+		/* The filter and the address set are derived state: rebuilt
+		 * from the VIPs (the set is not pinned: this object's is empty).
+		 */
 		ret = vip_filter_sync(dp, NULL);
+		for (int i = 0; i < XLB_MAX_VIPS && !ret; i++)
+			if (dp->vips[i].used)
+				ret = vip_addrs_sync(dp, &dp->vips[i].addr);
 		if (ret) {
 			xlb_err(err, errlen, ret, "writing the VIP filter: %s", strerror(-ret));
 			goto fail;
@@ -1355,6 +1388,9 @@ int xlb_dp__vip_add(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_
 	}
 	v->used = true;
 	v->meta = meta;
+	ret = vip_addrs_sync(dp, vip);
+	if (ret) /* the VIP works; only its address's later fragments pass */
+		pr_warn("vip %s: adding its address for fragments: %s", name, strerror(-ret));
 	pr_debug("vip %s added (id %u)", name, meta.vip_id);
 	return 0;
 }
@@ -1498,6 +1534,7 @@ int xlb_dp__vip_del(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *err
 	memset(v, 0, sizeof(*v));
 	vip_flags_sync(dp, NULL);
 	vip_filter_sync(dp, NULL);
+	vip_addrs_sync(dp, vip);
 	pr_debug("vip %s deleted", name);
 	return 0;
 }

@@ -256,6 +256,32 @@ static void write_seeds(const char *dir)
 		memcpy(buf + 24, &c, 2);
 	}
 	put_seed(dir, "tcp4-first-fragment", buf, len);
+	buf[20] = 0x00; /* a last fragment, at offset 185 * 8, to another port */
+	buf[21] = 185;
+	buf[14 + 20 + 2] = 0x27;
+	buf[14 + 20 + 3] = 0x0f;
+	buf[24] = buf[25] = 0;
+	{
+		__u16 c = pkt_ipv4_csum(buf + 14);
+
+		memcpy(buf + 24, &c, 2);
+	}
+	put_seed(dir, "tcp4-later-fragment", buf, len);
+
+	/* IPv6 with a Fragment header: a later fragment (offset 185, more) */
+	len = flow(buf, 6, "2001:2::100", IPPROTO_UDP, 53, 0, 0);
+	memcpy(inner, buf, 54);
+	inner[20] = 44;
+	inner[54] = IPPROTO_UDP;
+	inner[55] = 0;
+	inner[56] = 185 >> 5;
+	inner[57] = (__u8)(185 << 3) | 1;
+	memset(inner + 58, 7, 4);
+	memcpy(inner + 62, buf + 54, len - 54);
+	n = ((size_t)buf[18] << 8 | buf[19]) + 8;
+	inner[18] = (__u8)(n >> 8);
+	inner[19] = (__u8)n;
+	put_seed(dir, "udp6-later-fragment", inner, len + 8);
 
 	/* IPv6 with a hop-by-hop and a destination options header, to a VIP */
 	len = flow(buf, 6, "2001:2::100", IPPROTO_TCP, 80, 0x02, 0);
