@@ -20,6 +20,37 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
+/* A network-order mask of the first bits (0..32) of a word. */
+static __always_inline __u32 xlb_be32_prefix_mask(__u32 bits)
+{
+	__u32 m = bits >= 32 ? ~0U : bits ? ~0U << (32 - bits) : 0;
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	m = __builtin_bswap32(m);
+#endif
+	return m;
+}
+
+/*
+ * The per-source limits' key address: the source's first `prefix` bits, the
+ * rest zero (IPv4 in addr[0]). So the addresses of one client network (an
+ * IPv6 host picks any address of its /64) share one limit. Prefix 0: the
+ * whole address.
+ */
+static __always_inline void xlb_src_prefix(__be32 *addr, int family, __u32 prefix)
+{
+	if (family == XLB_AF_INET) {
+		addr[0] &= xlb_be32_prefix_mask(prefix ? prefix : 32);
+		return;
+	}
+	if (!prefix)
+		prefix = 128;
+	addr[0] &= xlb_be32_prefix_mask(prefix);
+	addr[1] &= xlb_be32_prefix_mask(prefix > 32 ? prefix - 32 : 0);
+	addr[2] &= xlb_be32_prefix_mask(prefix > 64 ? prefix - 64 : 0);
+	addr[3] &= xlb_be32_prefix_mask(prefix > 96 ? prefix - 96 : 0);
+}
+
 /* A token is XLB_TB_SCALE units, so rate (tokens/s) * elapsed (ns) is units. */
 #define XLB_TB_SCALE 1000000000ULL
 /* A clock this far behind a bucket's last refill is taken as a new clock

@@ -124,7 +124,8 @@ static __always_inline bool ratelimit_vip(struct xlb_dp_stats *st, const struct 
 /*
  * Step 3, per source new flows/s (only for a VIP with meta->src_rate set),
  * asked by the connection-table step when a packet would start a flow.
- * False when the source is over its limit.
+ * A source is its address's first src_prefix4/src_prefix6 bits. False when
+ * the source is over its limit.
  */
 static __always_inline bool ratelimit_source(struct xlb_dp_stats *st,
 					     const struct xlb_vip_meta *meta, int family,
@@ -139,10 +140,12 @@ static __always_inline bool ratelimit_source(struct xlb_dp_stats *st,
 
 	if (family == XLB_AF_INET) {
 		k.addr[0] = saddr[0];
-		stripe = xlb_hash_src4(saddr[0]);
+		xlb_src_prefix(k.addr, family, meta->src_prefix4);
+		stripe = xlb_hash_src4(k.addr[0]);
 	} else {
 		__builtin_memcpy(k.addr, saddr, sizeof(k.addr));
-		stripe = xlb_hash_src6(saddr);
+		xlb_src_prefix(k.addr, family, meta->src_prefix6);
+		stripe = xlb_hash_src6(k.addr);
 	}
 	s = bpf_map_lookup_elem(&xlb_src_limits, &k);
 	if (!s) {

@@ -38,6 +38,11 @@
 #define XLB_RL_LEASE_MAX 64
 #define XLB_SRC_LIMIT_DEFAULT_SIZE 65536
 #define XLB_SRC_LOCKS 1024 /* a power of two */
+/* Per-source limits count a client network: an IPv4 address, an IPv6 /64
+ * (one host may use any address of its /64).
+ */
+#define XLB_SRC_PREFIX4_DEFAULT 32
+#define XLB_SRC_PREFIX6_DEFAULT 64
 
 /* Parser bounds (each loop in the data path has a named bound). */
 #define XLB_IPV6_EXT_MAX 4
@@ -181,7 +186,16 @@ struct xlb_vip_meta {
 	__u32 rate_burst; /* its capacity, packets (>= 1 when rate_pps is set) */
 	__u32 src_rate;	  /* per source address: new flows/s */
 	__u32 src_burst;  /* its bucket's capacity, flows (token bucket only) */
-	__u32 rl_lease;	  /* tokens a CPU takes from the VIP bucket at a time */
+	/* Tokens a CPU takes from the VIP bucket at a time (<= XLB_RL_LEASE_MAX).
+	 * Once a __u32: its upper half, always 0, now holds the prefixes, so
+	 * pinned VIP maps keep their layout (little-endian hosts).
+	 */
+	__u16 rl_lease;
+	/* Per-source limits key on the source's first src_prefix4 (IPv4) or
+	 * src_prefix6 (IPv6) bits; 0 (a meta from before): the whole address.
+	 */
+	__u8 src_prefix4;
+	__u8 src_prefix6;
 	__u32 rl_gen;	  /* changes with each limit change: CPUs drop their leases */
 };
 _Static_assert(sizeof(struct xlb_vip_meta) == 40, "xlb_vip_meta layout");

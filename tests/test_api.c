@@ -418,6 +418,8 @@ static void assert_vip_json(json_t *o, const struct xlb_config_vip *v)
 	assert_int_equal(int_field(rl, "burst"), v->rate_limit.burst);
 	assert_int_equal(int_field(rl, "source_new_flows"), v->rate_limit.source_new_flows);
 	assert_int_equal(int_field(rl, "source_burst"), v->rate_limit.source_burst);
+	assert_int_equal(int_field(rl, "source_prefix_v4"), v->rate_limit.source_prefix_v4);
+	assert_int_equal(int_field(rl, "source_prefix_v6"), v->rate_limit.source_prefix_v6);
 	assert_string_equal(str_field(hc, "type"), xlb_config__hc_type_name(v->health_check.type));
 	assert_int_equal(int_field(hc, "port"), v->health_check.port);
 	assert_string_equal(str_field(hc, "path"), v->health_check.path);
@@ -570,7 +572,7 @@ static void test_post_vip(void **state)
 	call(f, "POST", "/v1/vips",
 	     "{\"vip\": \"[2001:2:0::101]:0080/TCP\", \"algorithm\": \"source-hash\","
 	     " \"forward\": \"l2dsr\", \"table_size\": 257, \"stateless\": true,"
-	     " \"rate_limit\": {\"pps\": 1000, \"source_new_flows\": 10},"
+	     " \"rate_limit\": {\"pps\": 1000, \"source_new_flows\": 10, \"source_prefix_v6\": 56},"
 	     " \"health_check\": {\"type\": \"http\", \"path\": \"/healthz\", \"expect\": \"200\"},"
 	     " \"backends\": [{\"address\": \"2001:2::21\", \"weight\": 7},"
 	     "                {\"address\": \"2001:2::22\", \"drain\": true}]}",
@@ -585,6 +587,8 @@ static void test_post_vip(void **state)
 	assert_int_equal(int_field(rl, "pps"), 1000);
 	assert_int_equal(int_field(rl, "burst"), 1000);
 	assert_int_equal(int_field(rl, "source_burst"), 10);
+	assert_int_equal(int_field(rl, "source_prefix_v4"), 32);
+	assert_int_equal(int_field(rl, "source_prefix_v6"), 56);
 	hc = json_object_get(r.json, "health_check");
 	assert_string_equal(str_field(hc, "type"), "http");
 	assert_int_equal(int_field(hc, "port"), 80);

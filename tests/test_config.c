@@ -25,6 +25,7 @@
 #include "maps/xlb_maps.h"
 #include "userspace/config_edit.h"
 #include "userspace/config.h"
+#include "userspace/plan.h"
 #include "userspace/vipaddr.h"
 
 #define DATA "tests/data/config/"
@@ -1287,6 +1288,61 @@ static void test_check_fields(void **state)
 	    strstr(msg, "health_check.response: only for health_check type udp (this one is tcp)"));
 }
 
+/*
+ * rate_limit.source_prefix_v4/v6: defaults 32 and 64, ranges 1..32 and
+ * 1..128, kept through export, and a change is a change of the plan.
+ */
+static void test_source_prefix(void **state)
+{
+	static const struct {
+		const char *keys, *msg;
+	} bad[] = {
+	    {"source_prefix_v4: 0", "rate_limit.source_prefix_v4 0 out of range 1..32"},
+	    {"source_prefix_v4: 33", "rate_limit.source_prefix_v4 33 out of range 1..32"},
+	    {"source_prefix_v6: 0", "rate_limit.source_prefix_v6 0 out of range 1..128"},
+	    {"source_prefix_v6: 129", "rate_limit.source_prefix_v6 129 out of range 1..128"},
+	};
+	static const char head[] = "vips:\n  - vip: \"198.18.1.100:80/tcp\"\n"
+				   "    rate_limit: {source_new_flows: 10, ";
+	struct xlb_config *a, *b;
+	struct xlb_plan plan = {};
+	const char *out;
+	char text[512];
+	bool seen = false;
+
+	(void)state;
+	snprintf(text, sizeof(text), "%s%s}\n", head, "source_burst: 10");
+	a = load_str_ok(text);
+	assert_int_equal(a->vips[0].rate_limit.source_prefix_v4, 32);
+	assert_int_equal(a->vips[0].rate_limit.source_prefix_v6, 64);
+	xlb_config__free(a);
+
+	snprintf(text, sizeof(text), "%s%s}\n", head, "source_prefix_v4: 24, source_prefix_v6: 48");
+	a = load_str_ok(text);
+	assert_int_equal(a->vips[0].rate_limit.source_prefix_v4, 24);
+	assert_int_equal(a->vips[0].rate_limit.source_prefix_v6, 48);
+	out = assert_export_loads_back(a);
+	assert_non_null(strstr(out, "source_prefix_v4: 24"));
+	assert_non_null(strstr(out, "source_prefix_v6: 48"));
+
+	snprintf(text, sizeof(text), "%s%s}\n", head, "source_prefix_v4: 24, source_prefix_v6: 56");
+	b = load_str_ok(text);
+	assert_int_equal(xlb_plan__build(a, b, &plan), 0);
+	for (size_t i = 0; i < plan.n_changes; i++)
+		seen |= strstr(plan.changes[i], "rate_limit changed") != NULL;
+	assert_true(seen);
+	xlb_plan__free(&plan);
+	xlb_config__free(b);
+	xlb_config__free(a);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s}\n", head, bad[i].keys);
+		out = load_str_bad(text);
+		if (!strstr(out, bad[i].msg))
+			fail_msg("%s: '%s', want '%s'", bad[i].keys, out, bad[i].msg);
+	}
+}
+
 static void test_bad_strings(void **state)
 {
 	struct xlb_config *cfg;
@@ -1527,6 +1583,7 @@ int main(void)
 	    cmocka_unit_test(test_validate_model), cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_bad_files),	   cmocka_unit_test(test_bad_files_covered),
 	    cmocka_unit_test(test_bad_strings),	   cmocka_unit_test(test_check_fields),
+	    cmocka_unit_test(test_source_prefix),
 	    cmocka_unit_test(test_check_settings), cmocka_unit_test(test_file_errors),
 	};
 

@@ -2455,7 +2455,7 @@ static void test_rate_source_isolation(void **state)
 	set_limits(fx, name, &l);
 	a = tcp6("2001:2::100", 80, 1);
 	b = a;
-	b.saddr = "2001:2::2";
+	b.saddr = "2001:2:0:1::2"; /* another /64: another source */
 	for (__u16 p = 1; p <= 3; p++) {
 		a.sport = p;
 		b.sport = p;
@@ -2465,6 +2465,69 @@ static void test_rate_source_isolation(void **state)
 	vs = vstats(fx, name);
 	assert_int_equal(vs.drops[XLB_DROP_RATE_SOURCE], 2);
 	assert_int_equal(vs.drops[XLB_DROP_RATE_VIP], 0);
+}
+
+/*
+ * A per-source limit counts a client network, not an address: 1,000
+ * addresses of one IPv6 /64 (a host may pick any) share one limit, another
+ * /64 has its own; source_prefix6 128 gives each address its own again;
+ * source_prefix4 24 makes a /24 one source.
+ */
+static void test_rate_source_prefix(void **state)
+{
+	struct fixture *fx = *state;
+	const char *name = "[2001:2::100]:80/tcp";
+	struct xlb_dp_limits l = { .source_new_flows = 10, .source_burst = 10 };
+	struct xlb_dp_limits got;
+	struct xlb_vip_addr v = vip(name);
+	char saddr[64];
+	struct pkt_flow f;
+	int sent = 0;
+
+	clock_at(fx, T0);
+	set_limits(fx, name, &l);
+	assert_int_equal(xlb_dp__vip_limits(fx->dp, &v, &got), 0);
+	assert_int_equal(got.source_prefix4, 32); /* the defaults */
+	assert_int_equal(got.source_prefix6, 64);
+	f = tcp6("2001:2::100", 80, 5000);
+	f.saddr = saddr;
+	for (int i = 0; i < 1000; i++) {
+		snprintf(saddr, sizeof(saddr), "2001:db8:1:2:%x:%x:%x:%x", i * 7919 % 65536,
+			 i, 0xa000 + i, i * 31);
+		sent += send_n(fx, &f, 1);
+	}
+	assert_int_equal(sent, 10);
+	assert_int_equal(vstats(fx, name).drops[XLB_DROP_RATE_SOURCE], 990);
+	f.saddr = "2001:db8:1:3::1";
+	assert_int_equal(send_n(fx, &f, 1), 1);
+
+	/* Each address its own source again. */
+	l.source_prefix6 = 128;
+	set_limits(fx, name, &l);
+	sent = 0;
+	f.saddr = saddr;
+	f.sport = 5001;
+	for (int i = 0; i < 1000; i++) {
+		snprintf(saddr, sizeof(saddr), "2001:db8:1:4::%x", i + 1);
+		sent += send_n(fx, &f, 1);
+	}
+	assert_int_equal(sent, 1000);
+
+	/* IPv4: one /24, one limit. */
+	name = "198.18.1.100:80/tcp";
+	l = (struct xlb_dp_limits){ .source_new_flows = 5, .source_burst = 5,
+				    .source_prefix4 = 24 };
+	set_limits(fx, name, &l);
+	sent = 0;
+	f = tcp4("198.18.1.100", 80, 5002);
+	f.saddr = saddr;
+	for (int i = 1; i <= 200; i++) {
+		snprintf(saddr, sizeof(saddr), "198.51.100.%d", i);
+		sent += send_n(fx, &f, 1);
+	}
+	assert_int_equal(sent, 5);
+	f.saddr = "198.51.101.1";
+	assert_int_equal(send_n(fx, &f, 1), 1);
 }
 
 static void test_rate_source_counts_new_flows_only(void **state)
@@ -3064,6 +3127,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rate_source_counts_new_flows_only, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rate_source_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_source_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_explain_rate_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limits_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flood_guard, setup, teardown),

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <string.h>
+#include <arpa/inet.h>
 
 #include "bpf/ratelimit.h"
 
@@ -315,6 +317,43 @@ static void test_window_extremes(void **state)
 	assert_int_equal(sw_drain(&w, UINT64_MAX, 3, 100), 3);
 }
 
+/* The per-source key: the first bits of the address, the rest zero. */
+static void test_source_prefix(void **state)
+{
+	static const struct {
+		int family;
+		const char *in;
+		__u32 prefix;
+		const char *want;
+	} rows[] = {
+		{ 4, "198.51.100.77", 32, "198.51.100.77" },
+		{ 4, "198.51.100.77", 0, "198.51.100.77" }, /* a meta from before */
+		{ 4, "198.51.100.77", 24, "198.51.100.0" },
+		{ 4, "198.51.100.77", 1, "128.0.0.0" },
+		{ 4, "198.51.100.77", 20, "198.51.96.0" },
+		{ 6, "2001:db8:1:2:a:b:c:d", 64, "2001:db8:1:2::" },
+		{ 6, "2001:db8:1:2:a:b:c:d", 56, "2001:db8:1::" },
+		{ 6, "2001:db8:1:2ff:a:b:c:d", 56, "2001:db8:1:200::" },
+		{ 6, "2001:db8:1:2:a:b:c:d", 128, "2001:db8:1:2:a:b:c:d" },
+		{ 6, "2001:db8:1:2:a:b:c:d", 0, "2001:db8:1:2:a:b:c:d" },
+		{ 6, "2001:db8:1:2:a:b:fedc:ba98", 100, "2001:db8:1:2:a:b:f000:0" },
+		{ 6, "ffff:db8:1:2:a:b:c:d", 1, "8000::" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		__be32 a[4] = {}, want[4] = {};
+		int af = rows[i].family == 4 ? AF_INET : AF_INET6;
+
+		assert_int_equal(inet_pton(af, rows[i].in, a), 1);
+		assert_int_equal(inet_pton(af, rows[i].want, want), 1);
+		xlb_src_prefix(a, rows[i].family == 4 ? XLB_AF_INET : XLB_AF_INET6, rows[i].prefix);
+		if (memcmp(a, want, sizeof(a)))
+			fail_msg("%s/%u: %08x %08x %08x %08x", rows[i].in, rows[i].prefix,
+				 ntohl(a[0]), ntohl(a[1]), ntohl(a[2]), ntohl(a[3]));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +369,7 @@ int main(void)
 		cmocka_unit_test(test_window_basics),
 		cmocka_unit_test(test_window_boundaries),
 		cmocka_unit_test(test_window_extremes),
+		cmocka_unit_test(test_source_prefix),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -102,7 +102,7 @@ static json_t *vip_json(const struct xlb_config_vip *v)
 							  b->drain, "in_table", !b->drain));
 	}
 	return json_pack(
-		"{s:s, s:s, s:s, s:i, s:i, s:b, s:{s:i, s:i, s:i, s:i, s:s}, "
+		"{s:s, s:s, s:s, s:i, s:i, s:b, s:{s:i, s:i, s:i, s:i, s:s, s:i, s:i}, "
 		"s:{s:s, s:i, s:s, s:s, s:s*, s:i, s:i, s:i, s:i, s:i, s:s*, s:s*}, "
 		"s:{s:i, s:i, s:i, s:i}, "
 		"s:{s:f, s:i}, s:o}",
@@ -114,7 +114,8 @@ static json_t *vip_json(const struct xlb_config_vip *v)
 		v->rate_limit.source_burst, "source_algorithm",
 		v->rate_limit.source_algorithm == XLB_CONFIG_SRC_SLIDING_WINDOW ? "sliding-window"
 										 : "token-bucket",
-		"health_check", "type", xlb_config__hc_type_name(v->health_check.type), "port",
+		"source_prefix_v4", v->rate_limit.source_prefix_v4, "source_prefix_v6",
+		v->rate_limit.source_prefix_v6, "health_check", "type", xlb_config__hc_type_name(v->health_check.type), "port",
 		v->health_check.port, "path", v->health_check.path, "expect", v->health_check.expect,
 		"host", v->health_check.host, "interval_ms", v->health_check.interval_ms,
 		"timeout_ms", v->health_check.timeout_ms, "rise", v->health_check.rise, "fall",

@@ -148,6 +148,8 @@ struct xlb_config_rate_limit {
 	__u32 source_new_flows; /* per source address new flows/s; 0 = off */
 	__u32 source_burst;	/* flows */
 	enum xlb_config_source_algo source_algorithm; /* token-bucket | sliding-window */
+	__u32 source_prefix_v4; /* a source is its address's first bits: 1..32 (32) */
+	__u32 source_prefix_v6; /* 1..128 (64: an IPv6 host may use its whole /64) */
 };
 
 struct xlb_config_health_check {

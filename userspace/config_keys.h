@@ -88,7 +88,9 @@
 	P##_U32(T, burst, 0, 0, NOMAX, "")                                                \
 	P##_U32(T, source_new_flows, 0, 0, NOMAX, "")                                     \
 	P##_U32(T, source_burst, 0, 0, NOMAX, "")                                         \
-	P##_ENUMN(T, source_algorithm, XLB_CONFIG_SRC_TOKEN_BUCKET, source_algo_names)
+	P##_ENUMN(T, source_algorithm, XLB_CONFIG_SRC_TOKEN_BUCKET, source_algo_names)    \
+	P##_U32(T, source_prefix_v4, XLB_SRC_PREFIX4_DEFAULT, 1, 32, "")                  \
+	P##_U32(T, source_prefix_v6, XLB_SRC_PREFIX6_DEFAULT, 1, 128, "")
 
 #define CFG_HEALTH_CHECK_KEYS(P, T)                                                       \
 	P##_ENUM(T, type, XLB_CONFIG_HC_NONE, hc_type_names)                              \

@@ -1353,6 +1353,8 @@ int xlb_dp__vip_add(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_
 	meta.algo = algo;
 	meta.forward = fwd;
 	meta.table_size_cfg = table_size;
+	meta.src_prefix4 = XLB_SRC_PREFIX4_DEFAULT;
+	meta.src_prefix6 = XLB_SRC_PREFIX6_DEFAULT;
 	for (__u32 s = 0; s < 2; s++) {
 		__u32 slot = meta.vip_id * 2 + s;
 
@@ -1738,6 +1740,10 @@ static int check_limits(const struct xlb_dp_limits *l, char *err, size_t errlen)
 	if (!l->source_new_flows && l->source_window)
 		return xlb_err(err, errlen, -EINVAL,
 			       "sliding window asked for but the source rate is 0 (off)");
+	if (l->source_prefix4 > 32 || l->source_prefix6 > 128)
+		return xlb_err(err, errlen, -EINVAL,
+			       "source prefix /%u (IPv4) or /%u (IPv6) out of range 1..32, 1..128",
+			       l->source_prefix4, l->source_prefix6);
 	return 0;
 }
 
@@ -1758,6 +1764,8 @@ int xlb_dp__vip_set_limits(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	meta.rl_lease = !l->pps ? 0 : l->lease ? l->lease : xlb_rl_lease_auto(l->burst, dp->ncpus);
 	meta.src_rate = l->source_new_flows;
 	meta.src_burst = l->source_burst;
+	meta.src_prefix4 = l->source_prefix4 ?: XLB_SRC_PREFIX4_DEFAULT;
+	meta.src_prefix6 = l->source_prefix6 ?: XLB_SRC_PREFIX6_DEFAULT;
 	meta.flags = (meta.flags & ~XLB_VIP_F_SRC_WINDOW) |
 		     (l->source_window ? XLB_VIP_F_SRC_WINDOW : 0);
 	if (!memcmp(&meta, &v->meta, sizeof(meta)))
@@ -1836,6 +1844,8 @@ int xlb_dp__vip_limits(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	out->source_new_flows = v->meta.src_rate;
 	out->source_burst = v->meta.src_burst;
 	out->source_window = v->meta.flags & XLB_VIP_F_SRC_WINDOW;
+	out->source_prefix4 = v->meta.src_prefix4;
+	out->source_prefix6 = v->meta.src_prefix6;
 	return 0;
 }
 
@@ -2801,6 +2811,8 @@ static int explain_limits(struct xlb_dp *dp, const struct xlb_vip_meta *meta, __
 			k.addr[0] = saddr[0];
 		else
 			memcpy(k.addr, saddr, sizeof(k.addr));
+		xlb_src_prefix(k.addr, family,
+			       family == XLB_AF_INET ? meta->src_prefix4 : meta->src_prefix6);
 		out->source_limited = true;
 		if (bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_src_limits), &k, &s) ||
 		    s.window != window)

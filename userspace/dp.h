@@ -122,6 +122,8 @@ struct xlb_dp_limits {
 				 * a token bucket: two windows of 1 s, the last
 				 * one's count weighted by its overlap with the
 				 * last second; no burst above the rate */
+	__u8 source_prefix4;	/* a source is its address's first bits: 1..32, */
+	__u8 source_prefix6;	/* 1..128; 0: XLB_SRC_PREFIX4/6_DEFAULT */
 	__u32 lease;		/* tokens a CPU takes from the VIP's bucket at a
 				 * time, 1..XLB_RL_LEASE_MAX and <= burst; 0: auto
 				 * (burst / (8 * CPUs), 1..XLB_RL_LEASE_MAX) */

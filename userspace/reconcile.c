@@ -140,12 +140,15 @@ static int sync_limits(struct xlb_dp *dp, const struct xlb_config_vip *v, char *
 		.source_burst = v->rate_limit.source_burst,
 		.source_window =
 			v->rate_limit.source_algorithm == XLB_CONFIG_SRC_SLIDING_WINDOW,
+		.source_prefix4 = (__u8)v->rate_limit.source_prefix_v4,
+		.source_prefix6 = (__u8)v->rate_limit.source_prefix_v6,
 	};
 	struct xlb_dp_limits have;
 
 	if (!xlb_dp__vip_limits(dp, &v->addr, &have) && have.pps == want.pps &&
 	    have.burst == want.burst && have.source_new_flows == want.source_new_flows &&
-	    have.source_burst == want.source_burst && have.source_window == want.source_window)
+	    have.source_burst == want.source_burst && have.source_window == want.source_window &&
+	    have.source_prefix4 == want.source_prefix4 && have.source_prefix6 == want.source_prefix6)
 		return 0;
 	pr_info("vip %s: rate limits %u/s burst %u, per source %u new flows/s burst %u", v->vip,
 		want.pps, want.burst, want.source_new_flows, want.source_burst);
