@@ -24,10 +24,23 @@
 #include "bpf/csum.h"
 #include "bpf/encap.h"
 
+/*
+ * What the balancer counts once a packet is sent (count_forward() in
+ * bpf/xlb.bpf.c): a packet is counted as sent only when it is, so xlb_gue
+ * gets it across its tail call.
+ */
+struct xlb_sent {
+	__u64 bytes;	/* the frame as received */
+	__u32 id;	/* the backend */
+	__u8 path;	/* enum xlb_path */
+	__u8 tcp_flags;
+	__u8 cached;	/* sent from this CPU's flow cache: a hit */
+};
+
 /* What xlb_gue (bpf/xlb.bpf.c) is called with, through xlb_gue_args. */
 struct xlb_gue_args {
 	struct xlb_l2 l2;
-	__u32 id;	/* the backend */
+	struct xlb_sent sent;
 	__u32 vip_id;
 	__u32 ip_len;	/* the inner IP packet's */
 	__u32 entropy;	/* per flow, for the outer source */
@@ -37,13 +50,10 @@ struct xlb_gue_args {
 	__u8 tos;
 	__u8 algo;	/* the VIP's */
 	__u8 table_slot; /* the VIP's live slot */
-	__u8 path;	/* count_forward()'s, counted once sent */
-	__u8 tcp_flags;
 	union {
 		struct xlb_flow4_key k4;
 		struct xlb_flow6_key k6;
 	} key;
-	__u64 bytes;	/* the frame as received */
 };
 
 /* Outer headers before the private data's address, by outer family. */
@@ -57,7 +67,7 @@ struct xlb_gue_args {
 /*
  * The backend that held the flow's slot in the VIP's previous table (the
  * other slot of the double buffer) when that is another backend of this VIP
- * than the one the packet goes to (a->id), still allocated to it and of the
+ * than the one the packet goes to (a->sent.id), still allocated to it and of the
  * same family; NULL otherwise. hash is the one the VIP's algorithm indexes
  * its table with. Only maglev and source-hash tables say where a flow was:
  * wrr, rr and lc record choices the table does not hold.
@@ -79,7 +89,7 @@ static __always_inline const struct xlb_backend *gue_alternate(struct xlb_gue_ar
 		return NULL;
 	a->idx = hash % size;
 	entry = bpf_map_lookup_elem(table, &a->idx); /* NULL past a smaller table */
-	if (!entry || *entry == a->id)
+	if (!entry || *entry == a->sent.id)
 		return NULL;
 	alt = bpf_map_lookup_elem(&xlb_backends, entry);
 	if (!alt || !(alt->flags & XLB_BACKEND_F_ALLOCATED) || alt->vip_id != a->vip_id ||

@@ -55,6 +55,15 @@ struct {
 	__type(value, __u32);
 	__uint(max_entries, XLB_MAX_VIPS);
 } xlb_vip_addrs SEC(".maps");
+/* Each CPU's window of ICMP "too big" replies (XLB_TOO_BIG_PER_CPU). Not
+ * pinned: a new program starts a new window.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_sw);
+	__uint(max_entries, 1);
+} xlb_too_big_window SEC(".maps");
 /* Which addresses may be VIPs (a cheap first test for non-VIP traffic). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

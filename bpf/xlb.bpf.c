@@ -25,6 +25,7 @@
 #include "bpf/parse.h"
 #include "bpf/hash.h"
 #include "bpf/encap.h"
+#include "bpf/icmp.h"
 #include "bpf/ratelimit.h"
 #include "bpf/gue.h"
 
@@ -582,14 +583,19 @@ static __always_inline struct xlb_backend *flow_backend(struct xlb_dp_stats *st,
 	return be;
 }
 
-static __always_inline void count_forward(struct xlb_dp_stats *st, __u32 vip_id, __u32 be_id,
-					  int path, __u64 bytes, __u8 tcp_flags)
+/* A packet sent to its backend, counted by what sent. */
+static __always_inline void count_forward(struct xlb_dp_stats *st, __u32 vip_id, int family,
+					  const struct xlb_sent *sent)
 {
+	__u8 path = sent->path, tcp_flags = sent->tcp_flags;
+	__u64 bytes = sent->bytes;
+	__u32 be_id = sent->id;
 	struct xlb_backend_stats *bs;
 	struct xlb_vip_stats *vs;
 	bool new_flow = path == XLB_PATH_NEW || path == XLB_PATH_RECHOSEN ||
 			path == XLB_PATH_UNTRACKED;
 
+	st->flow_cache_hits[family != XLB_AF_INET] += sent->cached;
 	switch (path) {
 	case XLB_PATH_UNTRACKED:
 		st->tx_untracked++;
@@ -678,7 +684,7 @@ int xlb_gue(struct xdp_md *ctx)
 	st = bpf_map_lookup_elem(&xlb_stats, &zero);
 	if (!a || !cfg || !st) /* for the verifier: single-entry arrays */
 		return XDP_ABORTED;
-	be = bpf_map_lookup_elem(&xlb_backends, &a->id);
+	be = bpf_map_lookup_elem(&xlb_backends, &a->sent.id);
 	g = bpf_map_lookup_elem(&xlb_vip_gue, &a->vip_id);
 	if (!be || !g) /* for the verifier: the balancer found them */
 		return drop(st, a->vip_id, XLB_DROP_ENCAP);
@@ -697,7 +703,7 @@ int xlb_gue(struct xdp_md *ctx)
 	if (ret < 0)
 		return drop(st, a->vip_id, XLB_DROP_ENCAP);
 	if (ret == XDP_TX) {
-		count_forward(st, a->vip_id, a->id, a->path, a->bytes, a->tcp_flags);
+		count_forward(st, a->vip_id, family, &a->sent);
 		st->tx_gue++;
 		if (alt)
 			st->tx_gue_alt++;
@@ -707,8 +713,8 @@ int xlb_gue(struct xdp_md *ctx)
 
 static __always_inline int fwd_gue(struct xdp_md *ctx, struct xlb_dp_stats *st,
 				   const struct xlb_l2 *l2, const struct xlb_vip_meta *meta,
-				   __u32 id, int family, const void *key, __u32 ip_len, __u8 tos,
-				   __u32 entropy, int path, __u64 bytes, __u8 tcp_flags)
+				   int family, const void *key, __u32 ip_len, __u8 tos,
+				   __u32 entropy, const struct xlb_sent *sent)
 {
 	struct xlb_gue_args *a;
 	__u32 zero = 0;
@@ -717,7 +723,7 @@ static __always_inline int fwd_gue(struct xdp_md *ctx, struct xlb_dp_stats *st,
 	if (!a) /* for the verifier: a single-entry array always hits */
 		return drop(st, meta->vip_id, XLB_DROP_ENCAP);
 	a->l2 = *l2;
-	a->id = id;
+	a->sent = *sent;
 	a->vip_id = meta->vip_id;
 	a->ip_len = ip_len;
 	a->entropy = entropy;
@@ -725,9 +731,6 @@ static __always_inline int fwd_gue(struct xdp_md *ctx, struct xlb_dp_stats *st,
 	a->tos = tos;
 	a->algo = meta->algo;
 	a->table_slot = meta->table_slot;
-	a->path = path;
-	a->tcp_flags = tcp_flags;
-	a->bytes = bytes;
 	if (family == XLB_AF_INET)
 		__builtin_memcpy(&a->key, key, sizeof(struct xlb_flow4_key));
 	else
@@ -737,23 +740,22 @@ static __always_inline int fwd_gue(struct xdp_md *ctx, struct xlb_dp_stats *st,
 }
 
 /*
- * Sends the packet (IP packet of ip_len bytes, family `family`) to be (id),
- * for the flow of key, and counts it as sent on path: XDP_TX, or XDP_DROP
- * counted under its reason. The forwarding helpers return -1 for every
+ * Sends the packet (IP packet of ip_len bytes, family `family`) to be
+ * (sent->id), for the flow of key, and counts it as sent: XDP_TX, or
+ * XDP_DROP counted under its reason. The forwarding helpers return -1 for every
  * failure so that none drops uncounted, and a packet is counted as sent only
  * once sent. xlb_gue counts its own.
  */
 static __always_inline int forward(struct xdp_md *ctx, struct xlb_dp_stats *st,
 				   const struct xlb_l2 *l2, const struct xlb_lb_config *cfg,
 				   const struct xlb_vip_meta *meta, const struct xlb_backend *be,
-				   __u32 id, int family, const void *key, __u32 ip_len, __u8 tos,
-				   __u32 entropy, int path, __u64 bytes, __u8 tcp_flags)
+				   int family, const void *key, __u32 ip_len, __u8 tos, __u32 entropy,
+				   const struct xlb_sent *sent)
 {
 	int ret;
 
 	if (meta->forward == XLB_FWD_GUE)
-		return fwd_gue(ctx, st, l2, meta, id, family, key, ip_len, tos, entropy, path,
-			       bytes, tcp_flags);
+		return fwd_gue(ctx, st, l2, meta, family, key, ip_len, tos, entropy, sent);
 	if (meta->forward == XLB_FWD_L2DSR) {
 		if (be->family != family)
 			return drop(st, meta->vip_id, XLB_DROP_FAMILY);
@@ -768,8 +770,56 @@ static __always_inline int forward(struct xdp_md *ctx, struct xlb_dp_stats *st,
 	}
 	if (ret < 0)
 		return drop(st, meta->vip_id, XLB_DROP_ENCAP);
-	count_forward(st, meta->vip_id, id, path, bytes, tcp_flags);
+	count_forward(st, meta->vip_id, family, sent);
 	return ret;
+}
+
+/*
+ * The MTU to tell a client whose IP packet of ip_len bytes would not fit
+ * the interface's once encapsulated for be (the MTU less the outer
+ * header), or 0 when it fits or nothing grows.
+ */
+static __always_inline __u32 path_mtu_exceeded(const struct xlb_lb_config *cfg,
+					       const struct xlb_vip_meta *meta,
+					       const struct xlb_backend *be, __u32 ip_len)
+{
+	__u32 overhead;
+
+	if (!cfg->mtu || meta->forward == XLB_FWD_L2DSR)
+		return 0;
+	if (meta->forward == XLB_FWD_GUE) /* with an alternate: one MTU per backend */
+		overhead = be->family == XLB_AF_INET ? XLB_GUE_OUTER4 + 4 : XLB_GUE_OUTER6 + 16;
+	else
+		overhead = be->family == XLB_AF_INET ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
+	return ip_len + overhead > cfg->mtu ? cfg->mtu - overhead : 0;
+}
+
+/*
+ * A packet too big once encapsulated: xlb cannot fragment it (nor may it,
+ * with DF), so the client is told the MTU it has, as a router on the path
+ * would: an ICMP "fragmentation needed" / ICMPv6 "packet too big" from the
+ * VIP, at most XLB_TOO_BIG_PER_CPU a second on this CPU. Past that, or for
+ * an ICMP error (never answered with one), the packet is dropped.
+ */
+static __always_inline int too_big(struct xdp_md *ctx, struct xlb_dp_stats *st,
+				   const struct xlb_l2 *l2, const struct xlb_lb_config *cfg,
+				   __u32 vip_id, int family, bool icmp, __u32 mtu)
+{
+	struct xlb_sw *w;
+	__u32 zero = 0;
+	int ret;
+
+	w = bpf_map_lookup_elem(&xlb_too_big_window, &zero);
+	if (icmp || !w || !xlb_sw_admit(w, now_ns(), XLB_TOO_BIG_PER_CPU))
+		return drop(st, vip_id, XLB_DROP_TOO_BIG);
+	if (family == XLB_AF_INET)
+		ret = reply_too_big4(ctx, l2, cfg, mtu);
+	else /* IPv6 links carry at least 1280 */
+		ret = reply_too_big6(ctx, l2, cfg, mtu < XLB_IPV6_MIN_MTU ? XLB_IPV6_MIN_MTU : mtu);
+	if (ret != XDP_TX)
+		return drop(st, vip_id, XLB_DROP_TOO_BIG);
+	st->tx_too_big++;
+	return XDP_TX;
 }
 
 /* The common end of every VIP packet: connection table or Maglev, counters,
@@ -782,15 +832,23 @@ static __always_inline int steer(struct xdp_md *ctx, struct xlb_dp_stats *st,
 				 const void *key, bool icmp, __u8 tcp_flags, __u64 bytes,
 				 __u32 ip_len, __u8 tos, __u32 entropy)
 {
-	__u32 id, reason = 0;
+	__u32 id, reason = 0, mtu;
+	struct xlb_sent sent;
 	struct xlb_backend *be;
 	int path;
 
 	be = flow_backend(st, flows, family, key, meta, icmp, tcp_flags, &id, &path, &reason);
 	if (!be)
 		return drop(st, meta->vip_id, reason);
-	return forward(ctx, st, l2, cfg, meta, be, id, family, key, ip_len, tos, entropy, path,
-		       bytes, tcp_flags);
+	mtu = path_mtu_exceeded(cfg, meta, be, ip_len);
+	if (mtu)
+		return too_big(ctx, st, l2, cfg, meta->vip_id, family, icmp, mtu);
+	sent.bytes = bytes;
+	sent.id = id;
+	sent.path = path;
+	sent.tcp_flags = tcp_flags;
+	sent.cached = false;
+	return forward(ctx, st, l2, cfg, meta, be, family, key, ip_len, tos, entropy, &sent);
 }
 
 /*
@@ -807,11 +865,19 @@ static __always_inline int established_send(struct xdp_md *ctx, struct xlb_dp_st
 					    const struct xlb_l2 *l2,
 					    const struct xlb_lb_config *cfg, int family,
 					    const void *key, __u32 id, __u32 gen, __u8 tcp_flags,
-					    __u64 bytes, __u32 ip_len, __u8 tos, __u32 entropy)
+					    __u64 bytes, __u32 ip_len, __u8 tos, __u32 entropy,
+					    bool cached)
 {
+	struct xlb_sent sent = {
+		.bytes = bytes,
+		.id = id,
+		.path = XLB_PATH_ESTABLISHED,
+		.tcp_flags = tcp_flags,
+		.cached = cached,
+	};
 	struct xlb_vip_meta *meta;
 	struct xlb_backend *be;
-	__u32 vip_id;
+	__u32 vip_id, mtu;
 
 	be = bpf_map_lookup_elem(&xlb_backends, &id);
 	if (!be || !(be->flags & XLB_BACKEND_F_SERVING) || be->gen != gen)
@@ -821,8 +887,10 @@ static __always_inline int established_send(struct xdp_md *ctx, struct xlb_dp_st
 	if (!meta || !(meta->flags & XLB_VIP_F_LIVE) || meta->rate_pps ||
 	    (meta->flags & XLB_VIP_F_STATELESS))
 		return -1;
-	return forward(ctx, st, l2, cfg, meta, be, id, family, key, ip_len, tos, entropy,
-		       XLB_PATH_ESTABLISHED, bytes, tcp_flags);
+	mtu = path_mtu_exceeded(cfg, meta, be, ip_len);
+	if (mtu)
+		return too_big(ctx, st, l2, cfg, vip_id, family, false, mtu);
+	return forward(ctx, st, l2, cfg, meta, be, family, key, ip_len, tos, entropy, &sent);
 }
 
 /*
@@ -845,7 +913,7 @@ static __always_inline int established_fast(struct xdp_md *ctx, struct xlb_dp_st
 		return -1;
 	*used = *f; /* a CLOSED mark never matches a backend's gen */
 	return established_send(ctx, st, l2, cfg, family, key, f->backend_id, f->backend_gen,
-				tcp_flags, bytes, ip_len, tos, entropy);
+				tcp_flags, bytes, ip_len, tos, entropy, false);
 }
 
 /*
@@ -892,10 +960,9 @@ static __always_inline int established_cached(struct xdp_md *ctx, struct xlb_dp_
 		if (++ref->uses % XLB_FLOW_CACHE_RECHECK) {
 			ret = established_send(ctx, st, l2, cfg, family, key, ref->backend_id,
 					       ref->backend_gen, tcp_flags, bytes, ip_len, tos,
-					       entropy);
+					       entropy, true);
 			if (ret >= 0) {
 				flow_cache_sample(st, cs, v4, true);
-				st->flow_cache_hits[!v4] += ret == XDP_TX;
 				return ret;
 			}
 		}

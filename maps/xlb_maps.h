@@ -75,6 +75,7 @@
 #define XLB_MAP_DECAP_GUE_PORTS "xlb_decap_gue_ports"
 #define XLB_MAP_DECAP_NEIGH_WANTED "xlb_decap_neigh_wanted"
 #define XLB_MAP_VIP_ADDRS "xlb_vip_addrs" /* not pinned: rebuilt at every open */
+#define XLB_MAP_TOO_BIG_WINDOW "xlb_too_big_window" /* not pinned */
 
 enum xlb_family {
 	XLB_AF_INET = 4,
@@ -107,7 +108,11 @@ enum xlb_drop_reason {
 	XLB_DROP_FAMILY = 5,	/* backend family cannot carry this packet */
 	XLB_DROP_RATE_VIP = 6,	/* over the VIP's packets/s limit */
 	XLB_DROP_RATE_SOURCE = 7, /* new flow over its source's limit */
-	XLB_DROP_MAX = 8,
+	/* Too big for the interface's MTU once encapsulated, and the ICMP
+	 * "too big" reply was over its rate bound (XLB_TOO_BIG_PER_CPU).
+	 */
+	XLB_DROP_TOO_BIG = 8,
+	XLB_DROP_MAX = 9,
 };
 
 /*
@@ -445,9 +450,26 @@ struct xlb_lb_config {
 	 * flood cannot evict established flows. 0 = off.
 	 */
 	__u32 flood_new_flows;
-	__u32 reserved[3];
+	/* The interface's MTU (IP bytes): an encapsulated packet that would
+	 * not fit is answered with an ICMP "too big". 0: not checked.
+	 */
+	__u32 mtu;
+	__u32 reserved[2];
 };
 _Static_assert(sizeof(struct xlb_lb_config) == 44, "xlb_lb_config layout");
+
+/*
+ * ICMP "fragmentation needed" / ICMPv6 "packet too big" replies to clients
+ * whose packet would not fit the MTU once encapsulated: at most this many a
+ * second per CPU (a sliding window in xlb_too_big_window); past it the
+ * packet is dropped (XLB_DROP_TOO_BIG). The reply quotes the first
+ * XLB_TOO_BIG_QUOTE4/6 bytes of the packet: its IP and L4 headers with
+ * options, within RFC 1812's 576 bytes and RFC 4443's 1280.
+ */
+#define XLB_TOO_BIG_PER_CPU 1000
+#define XLB_TOO_BIG_QUOTE4 128
+#define XLB_TOO_BIG_QUOTE6 256
+#define XLB_IPV6_MIN_MTU 1280
 
 /* Data-path counters, one per branch, per CPU (xlb_stats, single entry). */
 struct xlb_dp_stats {
@@ -482,12 +504,16 @@ struct xlb_dp_stats {
 	 */
 	__u64 tx_gue;
 	__u64 tx_gue_alt;
-	__u64 reserved[4]; /* the next counters, without a layout change */
+	/* Packets too big for the MTU once encapsulated, answered with an
+	 * ICMP "too big" to the client (a send: XDP_TX, not forwarded).
+	 */
+	__u64 tx_too_big;
+	__u64 reserved[3]; /* the next counters, without a layout change */
 };
 /* The pinned xlb_stats' value: a pin of another size is an older layout
  * (dp.c replaces it; the counters restart from 0).
  */
-_Static_assert(sizeof(struct xlb_dp_stats) == 256, "xlb_dp_stats layout");
+_Static_assert(sizeof(struct xlb_dp_stats) == 264, "xlb_dp_stats layout");
 
 /* Per-VIP counters (xlb_vip_stats, indexed by vip_id). */
 struct xlb_vip_stats {
@@ -497,6 +523,8 @@ struct xlb_vip_stats {
 	__u64 drops[XLB_DROP_MAX];
 	__u64 reserved[4];
 };
+/* Replaced like xlb_stats when a pin has another size. */
+_Static_assert(sizeof(struct xlb_vip_stats) == 128, "xlb_vip_stats layout");
 
 /* Per-backend counters: entry cpu * XLB_MAX_BACKENDS + backend id of
  * xlb_backend_counters, one per CPU and backend.

@@ -534,6 +534,7 @@ static void assert_config_equal(const struct xlb_config *a, const struct xlb_con
 	for (i = 0; i < a->n_interfaces; i++) {
 		assert_string_equal(a->interfaces[i].name, b->interfaces[i].name);
 		assert_int_equal(a->interfaces[i].mode, b->interfaces[i].mode);
+		assert_int_equal(a->interfaces[i].mtu, b->interfaces[i].mtu);
 	}
 	assert_string_equal(a->metrics.listen, b->metrics.listen);
 	assert_string_equal(a->metrics.host, b->metrics.host);
@@ -1343,6 +1344,28 @@ static void test_source_prefix(void **state)
 	}
 }
 
+/* interfaces[].mtu: 0 (the interface's) by default, else 1280..65535, kept. */
+static void test_interface_mtu(void **state)
+{
+	struct xlb_config *a;
+	const char *out;
+
+	(void)state;
+	a = load_str_ok("interfaces: [{name: eth0}]\n");
+	assert_int_equal(a->interfaces[0].mtu, 0);
+	xlb_config__free(a);
+	a = load_str_ok("interfaces: [{name: eth0, mtu: 9000}, {name: eth1, mtu: 1280}]\n");
+	assert_int_equal(a->interfaces[0].mtu, 9000);
+	assert_int_equal(a->interfaces[1].mtu, 1280);
+	out = assert_export_loads_back(a);
+	assert_non_null(strstr(out, "mtu: 9000"));
+	xlb_config__free(a);
+	out = load_str_bad("interfaces: [{name: eth0, mtu: 1279}]\n");
+	assert_non_null(strstr(out, "interfaces[0].mtu 1279 out of range 1280..65535"));
+	out = load_str_bad("interfaces: [{name: eth0, mtu: 65536}]\n");
+	assert_non_null(strstr(out, "interfaces[0].mtu 65536 out of range"));
+}
+
 static void test_bad_strings(void **state)
 {
 	struct xlb_config *cfg;
@@ -1584,6 +1607,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_files),	   cmocka_unit_test(test_bad_files_covered),
 	    cmocka_unit_test(test_bad_strings),	   cmocka_unit_test(test_check_fields),
 	    cmocka_unit_test(test_source_prefix),
+	    cmocka_unit_test(test_interface_mtu),
 	    cmocka_unit_test(test_check_settings), cmocka_unit_test(test_file_errors),
 	};
 

@@ -90,7 +90,8 @@ static void add_vip(struct fixture *fx, const char *name, enum xlb_algo algo,
 static int setup_sized(void **state, __u32 conntrack_size, __u32 flow_cache_sets)
 {
 	struct xlb_dp_opts opts = { .conntrack_size = conntrack_size, .test_poison = true,
-				    .test_clock = true, .flow_cache_sets = flow_cache_sets };
+				    .test_clock = true, .flow_cache_sets = flow_cache_sets,
+				    .mtu = 1500 };
 	struct fixture *fx = calloc(1, sizeof(*fx));
 
 	memcpy(opts.if_mac, LB_IF_MAC, 6);
@@ -155,7 +156,7 @@ static struct outcomes outcomes(struct fixture *fx)
 	o.rx = s.rx;
 	o.pass = s.pass_not_ip + s.pass_not_vip + s.pass_other_l4 + s.pass_other_host +
 		 s.pass_multicast;
-	o.tx = s.tx_new_flow + s.tx_established + s.tx_rechosen + s.tx_icmp;
+	o.tx = s.tx_new_flow + s.tx_established + s.tx_rechosen + s.tx_icmp + s.tx_too_big;
 	o.drop = 0;
 	for (int r = 0; r < XLB_DROP_MAX; r++)
 		o.drop += s.drops[r];
@@ -2263,6 +2264,163 @@ static struct pkt_flow udp4(const char *saddr, __u16 sport, __u16 dport)
 				  .payload_len = 16 };
 }
 
+/*
+ * The ICMP "too big" reply xlb owes the client of frame in (l2 bytes of link
+ * header), built independently: back to the client's MAC from ours, the tag
+ * kept, from the VIP, quoting the first XLB_TOO_BIG_QUOTE4/6 bytes of the
+ * client's IP packet, every checksum right.
+ */
+static size_t expect_too_big(const __u8 *in, size_t l2, int family, __u32 mtu, __u8 *exp)
+{
+	const __u8 *ip = in + l2;
+	size_t n;
+
+	memcpy(exp, in + 6, 6);
+	memcpy(exp + 6, LB_IF_MAC, 6);
+	memcpy(exp + 12, in + 12, l2 - 12); /* (TPID, TCI and) ethertype */
+	n = l2;
+	if (family == 4) {
+		struct iphdr h = { .ihl = 5, .version = 4, .tos = 0xc0,
+				   .tot_len = htons(20 + 8 + XLB_TOO_BIG_QUOTE4), .ttl = 64,
+				   .protocol = IPPROTO_ICMP };
+		__u8 *ic;
+		__u16 c;
+
+		memcpy(&h.saddr, ip + 16, 4);
+		memcpy(&h.daddr, ip + 12, 4);
+		h.check = pkt_ipv4_csum(&h);
+		memcpy(exp + n, &h, 20);
+		ic = exp + n + 20;
+		memset(ic, 0, 8);
+		ic[0] = 3;
+		ic[1] = 4;
+		ic[6] = (__u8)(mtu >> 8);
+		ic[7] = (__u8)mtu;
+		memcpy(ic + 8, ip, XLB_TOO_BIG_QUOTE4);
+		c = pkt_csum_fold(pkt_csum_partial(ic, 8 + XLB_TOO_BIG_QUOTE4, 0));
+		memcpy(ic + 2, &c, 2);
+		return n + 20 + 8 + XLB_TOO_BIG_QUOTE4;
+	} else {
+		__u8 *h = exp + n, *ic = h + 40;
+		__u32 plen = htonl(8 + XLB_TOO_BIG_QUOTE6), nh = htonl(58), sum;
+		__u16 c;
+
+		memset(h, 0, 48);
+		h[0] = 0x60;
+		h[4] = (__u8)((8 + XLB_TOO_BIG_QUOTE6) >> 8);
+		h[5] = (__u8)(8 + XLB_TOO_BIG_QUOTE6);
+		h[6] = 58;
+		h[7] = 64;
+		memcpy(h + 8, ip + 24, 16);
+		memcpy(h + 24, ip + 8, 16);
+		ic[0] = 2;
+		ic[4] = (__u8)(mtu >> 24);
+		ic[5] = (__u8)(mtu >> 16);
+		ic[6] = (__u8)(mtu >> 8);
+		ic[7] = (__u8)mtu;
+		memcpy(ic + 8, ip, XLB_TOO_BIG_QUOTE6);
+		sum = pkt_csum_partial(h + 8, 32, 0);
+		sum = pkt_csum_partial(&plen, 4, sum);
+		sum = pkt_csum_partial(&nh, 4, sum);
+		sum = pkt_csum_partial(ic, 8 + XLB_TOO_BIG_QUOTE6, sum);
+		c = pkt_csum_fold(sum);
+		memcpy(ic + 2, &c, 2);
+		return n + 48 + XLB_TOO_BIG_QUOTE6;
+	}
+}
+
+/*
+ * A client packet that would not fit the MTU (1500 here) once
+ * encapsulated is answered with an ICMP "fragmentation needed" / ICMPv6
+ * "packet too big" carrying the MTU less the outer header, exact to the
+ * byte, whether it takes the full path or the established one; one that
+ * fits, or that is not encapsulated (l2dsr), is forwarded. At most
+ * XLB_TOO_BIG_PER_CPU replies a second a CPU; past that, dropped as
+ * too_big.
+ */
+static void test_too_big_reply(void **state)
+{
+	static const struct {
+		const char *what, *vip;
+		int family;
+		__u16 dport, vlan;
+		size_t ip_len;
+		__u8 flags;
+		__u32 mtu; /* 0: forwarded */
+	} rows[] = {
+		{ "4in4, table miss", "198.18.1.100", 4, 80, 0, 1481, 0x10, 1480 },
+		{ "4in4, fits", "198.18.1.100", 4, 80, 0, 1480, 0x10, 0 },
+		{ "4in4, tagged", "198.18.1.100", 4, 80, 7, 1500, 0x10, 1480 },
+		{ "4in6", "198.18.1.101", 4, 80, 0, 1461, 0x10, 1460 },
+		{ "4in6, fits", "198.18.1.101", 4, 80, 0, 1460, 0x10, 0 },
+		{ "6in6", "2001:2::100", 6, 80, 0, 1461, 0x10, 1460 },
+		{ "6in6, fits", "2001:2::100", 6, 80, 0, 1460, 0x10, 0 },
+		{ "l2dsr grows nothing", "198.18.1.100", 4, 443, 0, 1500, 0x10, 0 },
+		{ "6 l2dsr", "2001:2::100", 6, 443, 0, 1500, 0x10, 0 },
+	};
+	struct fixture *fx = *state;
+	__u8 in[PKT_MAX], out[PKT_MAX], exp[PKT_MAX];
+	size_t len, out_len, exp_len;
+	struct xlb_dp_stats s0, s1;
+	struct pkt_flow f;
+	int sent = 0, v;
+
+	clock_at(fx, T0);
+	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+		char name[64];
+
+		f = rows[r].family == 4 ? tcp4(rows[r].vip, rows[r].dport, 2000 + r)
+					: tcp6(rows[r].vip, rows[r].dport, 2000 + r);
+		f.vlan = rows[r].vlan;
+		f.payload_len = rows[r].ip_len - (rows[r].family == 4 ? 40 : 60);
+		snprintf(name, sizeof(name), rows[r].family == 4 ? "%s:%u/tcp" : "[%s]:%u/tcp",
+			 rows[r].vip, rows[r].dport);
+		for (int established = 0; established < 2; established++) {
+			/* second time: a SYN records the flow, its packets go by the cache */
+			if (established) {
+				f.tcp_flags = 0x02;
+				f.payload_len = 0;
+				send_and_check(fx, name, &f);
+				f.payload_len = rows[r].ip_len - (rows[r].family == 4 ? 40 : 60);
+			}
+			f.tcp_flags = rows[r].flags;
+			len = pkt_build(&f, in);
+			assert_int_equal(len, l2_len(&f) + rows[r].ip_len);
+			if (!rows[r].mtu) {
+				send_and_check(fx, name, &f);
+				continue;
+			}
+			s0 = stats(fx);
+			if (run(fx, in, len, out, &out_len) != XDP_TX)
+				fail_msg("%s: not answered", rows[r].what);
+			sent++;
+			exp_len = expect_too_big(in, l2_len(&f), rows[r].family, rows[r].mtu, exp);
+			assert_frame(rows[r].what, out, out_len, exp, exp_len);
+			assert_true(pkt_l4_csum_ok(out, out_len));
+			s1 = stats(fx);
+			assert_int_equal(s1.tx_too_big, s0.tx_too_big + 1);
+			assert_int_equal(s1.tx_established, s0.tx_established);
+			assert_int_equal(s1.flow_cache_hits[rows[r].family == 6],
+					 s0.flow_cache_hits[rows[r].family == 6]);
+		}
+	}
+
+	/* The bound: this CPU's replies in a second, then drops. */
+	f = tcp4("198.18.1.100", 80, 3000);
+	f.tcp_flags = 0x10;
+	f.payload_len = 1500 - 40;
+	len = pkt_build(&f, in);
+	while ((v = run(fx, in, len, out, &out_len)) == XDP_TX)
+		sent++;
+	assert_int_equal(v, XDP_DROP);
+	assert_int_equal(sent, XLB_TOO_BIG_PER_CPU);
+	assert_int_equal(stats(fx).drops[XLB_DROP_TOO_BIG], 1);
+	assert_int_equal(vstats(fx, "198.18.1.100:80/tcp").drops[XLB_DROP_TOO_BIG], 1);
+	assert_string_equal(xlb_dp__drop_name(XLB_DROP_TOO_BIG), "too_big");
+	clock_at(fx, T0 + 2 * SEC);
+	assert_int_equal(run(fx, in, len, out, &out_len), XDP_TX);
+}
+
 static void test_rate_vip_burst_then_drops(void **state)
 {
 	struct fixture *fx = *state;
@@ -2977,7 +3135,7 @@ static void test_pin_and_adopt(void **state)
 	{
 		struct xlb_dp_backend b1 = backend(XLB_AF_INET, 1, 100);
 		struct xlb_backend_stats out1, bs;
-		char legacy[192], stats_pin[192];
+		char legacy[192], stats_pin[192], vip_stats_pin[192];
 		struct bpf_map_info info = {};
 		__u32 info_len = sizeof(info);
 		int fd;
@@ -2999,6 +3157,14 @@ static void test_pin_and_adopt(void **state)
 		assert_true(fd >= 0);
 		assert_int_equal(bpf_obj_pin(fd, stats_pin), 0);
 		close(fd);
+		/* Per-VIP counters as pinned before the too_big reason (120 bytes). */
+		snprintf(vip_stats_pin, sizeof(vip_stats_pin), "%s/%s", dir, XLB_MAP_VIP_STATS);
+		assert_int_equal(unlink(vip_stats_pin), 0);
+		fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, XLB_MAP_VIP_STATS, 4, 120,
+				    XLB_MAX_VIPS, NULL);
+		assert_true(fd >= 0);
+		assert_int_equal(bpf_obj_pin(fd, vip_stats_pin), 0);
+		close(fd);
 		if (xlb_dp__open(&opts, &fx->dp, err, sizeof(err)))
 			fail_msg("reopen pinned: %s", err);
 		assert_int_equal(access(legacy, F_OK), -1);
@@ -3006,6 +3172,12 @@ static void test_pin_and_adopt(void **state)
 		assert_true(fd >= 0);
 		assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &info_len), 0);
 		assert_int_equal(info.value_size, sizeof(struct xlb_dp_stats));
+		close(fd);
+		fd = bpf_obj_get(vip_stats_pin);
+		assert_true(fd >= 0);
+		info_len = sizeof(info);
+		assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &info_len), 0);
+		assert_int_equal(info.value_size, sizeof(struct xlb_vip_stats));
 		close(fd);
 		assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
 		assert_int_equal(bs.packets, out1.packets);
@@ -3089,6 +3261,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_truncated_never_forwarded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fragments_and_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fragments_to_vip_addresses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_big_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_vip_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forward_failure_is_one_drop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters, setup, teardown),

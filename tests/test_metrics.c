@@ -632,6 +632,7 @@ static void test_render_families(void **state)
 		{ "xlb_backend_weight", "gauge" },
 		{ "xlb_backend_syn_retransmits_total", "counter" },
 		{ "xlb_api_requests_total", "counter" },
+		{ "xlb_icmp_too_big_sent_total", "counter" },
 	};
 	static const char *const vips[] = { VIP4, VIP6, VIP_ANY };
 	static const char *const backends[][2] = {
@@ -639,7 +640,8 @@ static void test_render_families(void **state)
 		{ VIP6, "2001:2::11" },	 { VIP6, "2001:2::12" },
 	};
 	static const char *const reasons[] = { "malformed", "fragment", "no_backend", "no_table",
-					       "encap",	    "family",	"rate_vip",   "rate_source" };
+					       "encap",	    "family",	"rate_vip",   "rate_source",
+					       "too_big" };
 	struct fixture f;
 	char labels[256];
 	struct parsed p;

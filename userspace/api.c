@@ -162,7 +162,7 @@ static json_t *global_stats_json(const struct xlb_dp_stats *g)
 {
 	return json_pack(
 	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I}, s:I, s:I, "
-	    "s:I, s:I}",
+	    "s:I, s:I, s:I}",
 	    "rx",
 	    (json_int_t)g->rx, "pass_not_ip", (json_int_t)g->pass_not_ip, "pass_not_vip",
 	    (json_int_t)g->pass_not_vip, "pass_other_l4", (json_int_t)g->pass_other_l4,
@@ -174,7 +174,8 @@ static json_t *global_stats_json(const struct xlb_dp_stats *g)
 	    (json_int_t)g->flow_cache_bypasses[0], "bypasses_ipv6",
 	    (json_int_t)g->flow_cache_bypasses[1], "pass_other_host",
 	    (json_int_t)g->pass_other_host, "pass_multicast", (json_int_t)g->pass_multicast,
-	    "tx_gue", (json_int_t)g->tx_gue, "tx_gue_alternate", (json_int_t)g->tx_gue_alt);
+	    "tx_gue", (json_int_t)g->tx_gue, "tx_gue_alternate", (json_int_t)g->tx_gue_alt,
+	    "tx_too_big", (json_int_t)g->tx_too_big);
 }
 
 /* ---- helpers ----------------------------------------------------------------- */

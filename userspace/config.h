@@ -101,6 +101,7 @@ enum xlb_config_xdp_mode {
 struct xlb_config_interface {
 	char *name; /* 1..15 characters */
 	enum xlb_config_xdp_mode mode;
+	__u32 mtu; /* IP bytes an encapsulated packet may have; 0: the interface's */
 };
 
 struct xlb_config_metrics {

@@ -62,7 +62,9 @@
 /* clang-format off */
 #define CFG_INTERFACE_KEYS(P, T)                                                          \
 	P##_STR(T, name, REQ, KEY_MAX, ALWAYS)                                            \
-	P##_ENUM(T, mode, XLB_CONFIG_XDP_NATIVE, xdp_mode_names)
+	P##_ENUM(T, mode, XLB_CONFIG_XDP_NATIVE, xdp_mode_names)                          \
+	/* 1..1279 is refused by validation's hook */                                     \
+	P##_U32(T, mtu, 0, 0, 65535, " (0: the interface's)")
 
 #define CFG_METRICS_KEYS(P, T)                                                            \
 	P##_STR(T, listen, OPT, STR_MAX, ALWAYS)

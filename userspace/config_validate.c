@@ -704,6 +704,12 @@ int cfg_validate(struct xlb_config *cfg, const struct src *src, char *err, size_
 		ret = chk_interface(&c, -1, NULL, field, ifc);
 		if (ret)
 			return ret;
+		if (ifc->mtu && ifc->mtu < XLB_IPV6_MIN_MTU) {
+			snprintf(field, sizeof(field), "interfaces[%u].mtu", i);
+			return verr(&c, -1, NULL, field,
+				    " %u out of range %u..65535 (0: the interface's)", ifc->mtu,
+				    XLB_IPV6_MIN_MTU);
+		}
 	}
 
 	if (!cfg->metrics.listen && set_str(&cfg->metrics.listen, XLB_CONFIG_METRICS_DEFAULT))

@@ -39,6 +39,7 @@ static int open_interfaces(struct xlb_daemon *d, const struct xlb_daemon_opts *o
 			.ifname = ci->name,
 			.generic = ci->mode == XLB_CONFIG_XDP_GENERIC,
 			.conntrack_size = opts->conntrack_size,
+			.mtu = ci->mtu,
 		};
 		char pin[PATH_MAX], msg[512];
 		int ret;

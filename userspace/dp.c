@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -852,23 +854,64 @@ static int backend_counters_map(struct xlb_dp *dp, char *err, size_t errlen)
  * counts are lost once, at the upgrade; a still-attached older program
  * counts into the unpinned map until the new one replaces it.
  */
-static void stats_pin_check(struct xlb_dp *dp)
+static void stats_pin_check_one(struct xlb_dp *dp, const char *name, size_t size)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 	char path[PATH_MAX + 64];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, XLB_MAP_STATS);
+	snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, name);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
-	    info.value_size != sizeof(struct xlb_dp_stats) && !unlink(path))
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.value_size != size && !unlink(path))
 		pr_warn("%s: removed %s, counters of an older layout (%u bytes, now %zu); they "
-			"restart from 0", dp->ifname, path, info.value_size,
-			sizeof(struct xlb_dp_stats));
+			"restart from 0", dp->ifname, path, info.value_size, size);
 	close(fd);
+}
+
+static void stats_pin_check(struct xlb_dp *dp)
+{
+	stats_pin_check_one(dp, XLB_MAP_STATS, sizeof(struct xlb_dp_stats));
+	stats_pin_check_one(dp, XLB_MAP_VIP_STATS, sizeof(struct xlb_vip_stats));
+}
+
+/*
+ * The MTU the data path holds encapsulated packets to: opts->mtu, else
+ * the interface's, at every open (it may have changed while xlbd was
+ * down). 0 or -errno.
+ */
+static int mtu_sync(struct xlb_dp *dp, const struct xlb_dp_opts *opts, char *err, size_t errlen)
+{
+	struct xlb_lb_config cfg = dp->cfg;
+	struct ifreq ifr = {};
+	int fd, ret;
+
+	cfg.mtu = opts->mtu;
+	if (!cfg.mtu && dp->ifindex) {
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return xlb_err(err, errlen, -errno, "reading the MTU: %s", strerror(errno));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dp->ifname);
+		ret = ioctl(fd, SIOCGIFMTU, &ifr) ? -errno : 0;
+		close(fd);
+		if (ret)
+			return xlb_err(err, errlen, ret, "reading the MTU of %s: %s", dp->ifname,
+				       strerror(-ret));
+		cfg.mtu = ifr.ifr_mtu;
+	}
+	if (cfg.mtu && cfg.mtu < XLB_IPV6_MIN_MTU) {
+		pr_warn("%s: MTU %u is below %u: encapsulated packets are not checked against it",
+			dp->ifname, cfg.mtu, XLB_IPV6_MIN_MTU);
+		cfg.mtu = 0;
+	}
+	if (cfg.mtu == dp->cfg.mtu)
+		return 0;
+	ret = config_write(dp, &cfg);
+	if (ret)
+		return xlb_err(err, errlen, ret, "writing config map: %s", strerror(-ret));
+	return 0;
 }
 
 static const char *mac_str(const __u8 mac[6], char buf[18])
@@ -1097,7 +1140,7 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 		}
 	}
 	dp->mac_given = !mac_zero(opts->if_mac);
-	ret = if_mac_sync(dp, opts, err, errlen);
+	ret = if_mac_sync(dp, opts, err, errlen) ?: mtu_sync(dp, opts, err, errlen);
 	if (ret)
 		goto fail;
 
@@ -2486,6 +2529,7 @@ const char *xlb_dp__drop_name(enum xlb_drop_reason r)
 		[XLB_DROP_NO_BACKEND] = "no_backend",	[XLB_DROP_NO_TABLE] = "no_table",
 		[XLB_DROP_ENCAP] = "encap",		[XLB_DROP_FAMILY] = "family",
 		[XLB_DROP_RATE_VIP] = "rate_vip",	[XLB_DROP_RATE_SOURCE] = "rate_source",
+		[XLB_DROP_TOO_BIG] = "too_big",
 	};
 
 	return (unsigned)r < XLB_DROP_MAX ? names[r] : "unknown";

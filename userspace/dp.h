@@ -38,6 +38,11 @@ struct xlb_dp_opts {
 	 * XLB_FLOW_CACHE_SETS_MAX; 0: the most that fit its limits
 	 */
 	__u32 flow_cache_sets;
+	/* IP bytes an encapsulated packet may have on this interface; a longer
+	 * one is answered with an ICMP "too big". 0: the interface's MTU, read
+	 * at every open (none without ifname: not checked).
+	 */
+	__u32 mtu;
 };
 
 /* A backend as the caller wants it. A zero MAC is resolved over netlink

@@ -423,6 +423,7 @@ static const char *const drop_more[XLB_DROP_MAX] = {
 	[XLB_DROP_FAMILY] = "reason=\"family\"",
 	[XLB_DROP_RATE_VIP] = "reason=\"rate_vip\"",
 	[XLB_DROP_RATE_SOURCE] = "reason=\"rate_source\"",
+	[XLB_DROP_TOO_BIG] = "reason=\"too_big\"",
 };
 
 static void build_info(struct xlb_expo *e, const struct xlb_daemon *d)
@@ -628,6 +629,12 @@ static void global_families(struct xlb_expo *e, const struct xlb_counters *c)
 	xlb_expo__family(e, "xlb_icmp_errors_forwarded_total", "counter",
 			 "ICMP errors about a VIP flow sent to that flow's backend.");
 	xlb_expo__u64(e, "xlb_icmp_errors_forwarded_total", "", 0, NULL, g->tx_icmp);
+
+	xlb_expo__family(e, "xlb_icmp_too_big_sent_total", "counter",
+			 "Client packets too big for the interface's MTU once encapsulated, "
+			 "answered with an ICMP \"fragmentation needed\" / ICMPv6 \"packet too "
+			 "big\" instead of being forwarded.");
+	xlb_expo__u64(e, "xlb_icmp_too_big_sent_total", "", 0, NULL, g->tx_too_big);
 
 	xlb_expo__family(e, "xlb_packets_passed_total", "counter",
 			 "Packets handed to the kernel untouched, by reason.");

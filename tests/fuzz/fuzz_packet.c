@@ -15,8 +15,12 @@
  *     VLAN tag kept, then either (L2 DSR) the same IP packet of a family the
  *     backend has, or (IPIP) an outer header to a backend of the right
  *     family, with the right protocol, lengths, TTL, IPv4 header checksum
- *     and source prefix, and the client's IP packet intact behind it; and
- *     the forwarded IP packet's own length fits the frame.
+ *     and source prefix, and the client's IP packet intact behind it, the
+ *     whole within the MTU; and the forwarded IP packet's own length fits
+ *     the frame;
+ *   - or, when the counters say the packet would not fit the MTU once
+ *     encapsulated, an exact ICMP "too big" back to the client;
+ *   - rx moved by one, and exactly one pass, send or drop counter.
  *
  * The flow table lives across inputs (small, so the LRU evicts), as on a
  * real interface; so do the rate limits of two VIPs (a token bucket with a
@@ -54,6 +58,7 @@
 #define IPIP_SRC4 "198.19.0.0"	    /* /16 */
 #define IPIP_SRC6 "2001:2:0:ffff::" /* /96 */
 #define NBACKENDS 3
+#define MTU 1500 /* full-size frames to IPIP VIPs get an ICMP "too big" */
 #define TABLE_SIZE 251	 /* small: the churn below rebuilds tables often */
 #define CHURN_EVERY 1024 /* frames between changes of the backend sets */
 
@@ -302,6 +307,21 @@ static void write_seeds(const char *dir)
 	inner[19] = (__u8)n;
 	put_seed(dir, "tcp6-ext-headers", inner, len + 16);
 
+	/* Full-size frames to IPIP VIPs: 20 or 40 bytes too big once encapsulated */
+	{
+		struct pkt_flow big = {.family = 4, .saddr = "198.18.0.1",
+				       .daddr = "198.18.1.100", .sport = 40001, .dport = 80,
+				       .proto = IPPROTO_TCP, .tcp_flags = 0x10,
+				       .payload_len = 1500 - 40};
+
+		put_seed(dir, "tcp4-too-big-ipip4", buf, pkt_build(&big, buf));
+		big.family = 6;
+		big.saddr = "2001:2::1";
+		big.daddr = "2001:2::100";
+		big.payload_len = 1500 - 60;
+		put_seed(dir, "tcp6-too-big-ipip6", buf, pkt_build(&big, buf));
+	}
+
 	/* not IP: ARP */
 	memset(buf, 0, 60);
 	memcpy(buf, PKT_LB_MAC, 6);
@@ -336,7 +356,8 @@ static void set_pool(size_t v, unsigned int phase)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct xlb_dp_opts opts = {.conntrack_size = 1024, .test_poison = true, .test_clock = true};
+	struct xlb_dp_opts opts = {
+	    .conntrack_size = 1024, .test_poison = true, .test_clock = true, .mtu = MTU};
 	char err[256];
 
 	for (int i = 1; i < *argc; i++) {
@@ -436,11 +457,58 @@ static void check_ip_packet(int family, const __u8 *p, size_t avail, const char 
 	}
 }
 
+/*
+ * An ICMP "too big" reply to the client: back to its MAC from the LB's, the
+ * VLAN tag kept, from the VIP to the client, the MTU less an outer header,
+ * the client's packet quoted, checksums right; and that packet did not fit.
+ */
+static void check_too_big(const __u8 *in, size_t len, size_t l2, int family, const __u8 *out,
+			  size_t out_len)
+{
+	const __u8 *ip = in + l2, *r = out + l2;
+	size_t ip_len, quote = family == 4 ? XLB_TOO_BIG_QUOTE4 : XLB_TOO_BIG_QUOTE6;
+	__u32 mtu;
+
+	fuzz_assert(!memcmp(out, in + 6, 6), "ICMP too big not to the sender's MAC");
+	fuzz_assert(!memcmp(out + 12, in + 12, l2 - 12), "ICMP too big changed the L2 header");
+	fuzz_assert(pkt_l4_csum_ok(out, out_len), "ICMP too big with a bad checksum");
+	check_ip_packet(family, in + l2, len - l2, "too big");
+	ip_len = family == 4 ? be16(ip + 2) : 40u + be16(ip + 4);
+	if (family == 4) {
+		fuzz_assert(out_len == l2 + 28 + quote, "ICMP too big of %zu bytes", out_len);
+		fuzz_assert(pkt_ipv4_csum_ok(r) && r[0] == 0x45 && r[9] == IPPROTO_ICMP,
+			    "ICMP too big: a bad IPv4 header");
+		fuzz_assert(!memcmp(r + 12, ip + 16, 4) && !memcmp(r + 16, ip + 12, 4),
+			    "ICMP too big not from the VIP to the client");
+		fuzz_assert(r[20] == 3 && r[21] == 4, "ICMP type %d code %d", r[20], r[21]);
+		mtu = be16(r + 26);
+		fuzz_assert(!memcmp(r + 28, ip, quote), "ICMP too big quotes another packet");
+	} else {
+		fuzz_assert(out_len == l2 + 48 + quote, "ICMPv6 too big of %zu bytes", out_len);
+		fuzz_assert(r[0] >> 4 == 6 && r[6] == 58 && be16(r + 4) == 8 + quote,
+			    "ICMPv6 too big: a bad IPv6 header");
+		fuzz_assert(!memcmp(r + 8, ip + 24, 16) && !memcmp(r + 24, ip + 8, 16),
+			    "ICMPv6 too big not from the VIP to the client");
+		fuzz_assert(r[40] == 2 && r[41] == 0, "ICMPv6 type %d code %d", r[40], r[41]);
+		mtu = (__u32)be16(r + 44) << 16 | be16(r + 46);
+		fuzz_assert(!memcmp(r + 48, ip, quote), "ICMPv6 too big quotes another packet");
+	}
+	fuzz_assert(mtu == MTU - 20 || mtu == MTU - 40, "ICMP too big with MTU %u", mtu);
+	fuzz_assert(ip_len + (MTU - mtu) > MTU, "ICMP too big for %zu bytes that fit %u", ip_len,
+		    mtu);
+}
+
+/* too_big: the counters say the frame was answered, not forwarded. */
 static void check_tx(const __u8 *in, size_t len, size_t l2, int family, const __u8 *out,
-		     size_t out_len)
+		     size_t out_len, bool too_big)
 {
 	size_t ol2 = l2, ip_len;
 	__u16 proto;
+
+	if (too_big) {
+		check_too_big(in, len, l2, family, out, out_len);
+		return;
+	}
 
 	fuzz_assert(out_len >= l2, "XDP_TX of %zu bytes", out_len);
 	fuzz_assert(!memcmp(out + 6, LB_IF_MAC, 6), "XDP_TX from a source MAC not the LB's");
@@ -473,6 +541,7 @@ static void check_tx(const __u8 *in, size_t len, size_t l2, int family, const __
 		fuzz_assert(is_backend_addr(4, ip + 16), "outer IPv4 destination not a backend");
 		fuzz_assert(be16(ip + 12) == 0xc613, "outer IPv4 source not in %s/16", IPIP_SRC4);
 		ip_len = be16(ip + 2);
+		fuzz_assert(ip_len <= MTU, "IPIP4 packet of %zu bytes, over the MTU", ip_len);
 		fuzz_assert(ip_len >= 20 && ip_len - 20 <= len - l2,
 			    "outer IPv4 length %zu for %zu bytes of inner packet", ip_len,
 			    len - l2);
@@ -491,6 +560,7 @@ static void check_tx(const __u8 *in, size_t len, size_t l2, int family, const __
 		fuzz_assert(!memcmp(ip + 8, src6, 12), "outer IPv6 source not in %s/96", IPIP_SRC6);
 		fuzz_assert(is_backend_addr(6, ip + 24), "outer IPv6 destination not a backend");
 		ip_len = be16(ip + 4);
+		fuzz_assert(40 + ip_len <= MTU, "IPIP6 packet of %zu bytes, over the MTU", 40 + ip_len);
 		fuzz_assert(ip_len <= len - l2,
 			    "outer IPv6 payload %zu for %zu bytes of inner packet", ip_len,
 			    len - l2);
@@ -516,7 +586,8 @@ static void check_counters(const struct xlb_dp_stats *a, const struct xlb_dp_sta
 		     (b->pass_other_host - a->pass_other_host) +
 		     (b->pass_multicast - a->pass_multicast);
 	__u64 tx = (b->tx_new_flow - a->tx_new_flow) + (b->tx_established - a->tx_established) +
-		   (b->tx_rechosen - a->tx_rechosen) + (b->tx_icmp - a->tx_icmp);
+		   (b->tx_rechosen - a->tx_rechosen) + (b->tx_icmp - a->tx_icmp) +
+		   (b->tx_too_big - a->tx_too_big);
 	__u64 drops = 0;
 	const __u64 *wa = (const __u64 *)a, *wb = (const __u64 *)b;
 
@@ -582,6 +653,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!claimable)
 		fuzz_assert(t.retval == XDP_PASS, "verdict %u for a frame not to a VIP", t.retval);
 	if (t.retval == XDP_TX)
-		check_tx(in, len, l2, family, out, t.data_size_out);
+		check_tx(in, len, l2, family, out, t.data_size_out,
+			 after.tx_too_big != before.tx_too_big);
 	return 0;
 }
