@@ -312,6 +312,7 @@ static void forwarded_to(struct xlb_dp *dp, const struct golden_flow *f, char *g
 	__u8 in[PKT_MAX], out[PKT_MAX];
 	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = in, .data_out = out,
 		    .data_size_out = PKT_MAX, .repeat = 1);
+	struct xlb_dp_stats s0, s1;
 	__u16 ethertype;
 
 	assert_int_equal(xlb_vip_addr__parse(gv->vip, &v, err, sizeof(err)), 0);
@@ -324,10 +325,17 @@ static void forwarded_to(struct xlb_dp *dp, const struct golden_flow *f, char *g
 	pf.tcp_flags = v.proto == IPPROTO_TCP ? 0x02 : 0; /* a SYN: a new flow */
 	t.data_size_in = pkt_build(&pf, in);
 	assert_true(t.data_size_in > 0);
+	assert_int_equal(xlb_dp__stats(dp, &s0), 0);
 	assert_int_equal(bpf_prog_test_run_opts(xlb_dp__prog_fd(dp), &t), 0);
+	assert_int_equal(xlb_dp__stats(dp, &s1), 0);
 	if (t.retval != XDP_TX)
 		fail_msg("%s from %s:%u: verdict %u, not forwarded", gv->vip, f->client, f->sport,
 			 t.retval);
+	/* Seen once, sent once as a new flow (a packet is counted once). */
+	assert_int_equal(s1.rx - s0.rx, 1);
+	assert_int_equal(s1.tx_new_flow - s0.tx_new_flow, 1);
+	for (int r = 0; r < XLB_DROP_MAX; r++)
+		assert_int_equal(s1.drops[r], s0.drops[r]);
 	ethertype = (__u16)(out[12] << 8 | out[13]);
 	if (ethertype == 0x0800)
 		inet_ntop(AF_INET, out + 14 + 16, got, len);
