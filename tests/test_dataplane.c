@@ -25,6 +25,7 @@
 
 #include "bpf/hash.h"
 #include "bpf/ratelimit.h"
+#include "lib/outcomes.h"
 #include "lib/pkt.h"
 #include "userspace/dp.h"
 #include "userspace/log.h"
@@ -143,48 +144,22 @@ static int teardown(void **state)
 }
 
 /* The outcome counters summed: what every packet seen must add up to. */
-struct outcomes {
-	__u64 rx, pass, tx, drop;
-};
-
 static struct outcomes outcomes(struct fixture *fx)
 {
 	struct xlb_dp_stats s;
-	struct outcomes o;
 
 	assert_int_equal(xlb_dp__stats(fx->dp, &s), 0);
-	o.rx = s.rx;
-	o.pass = s.pass_not_ip + s.pass_not_vip + s.pass_other_l4 + s.pass_other_host +
-		 s.pass_multicast;
-	o.tx = s.tx_new_flow + s.tx_established + s.tx_rechosen + s.tx_icmp + s.tx_too_big;
-	o.drop = 0;
-	for (int r = 0; r < XLB_DROP_MAX; r++)
-		o.drop += s.drops[r];
-	return o;
+	return outcomes_of(&s);
 }
 
-/*
- * Every packet seen is passed, sent or dropped under a named reason, once:
- * n packets moved rx by n and the three sums by n together; when all n had
- * one verdict, that verdict's sum moved by n and the others not at all.
- */
+/* Every packet run is accounted for (lib/outcomes.h). */
 static void assert_accounted(const struct outcomes *a, const struct outcomes *b, __u64 n,
 			     int verdict)
 {
-	__u64 pass = b->pass - a->pass, tx = b->tx - a->tx, drop = b->drop - a->drop;
+	char msg[160];
 
-	if (b->rx - a->rx != n || pass + tx + drop != n)
-		fail_msg("%llu packets seen (%llu run), but %llu passed, %llu sent, %llu dropped",
-			 (unsigned long long)(b->rx - a->rx), (unsigned long long)n,
-			 (unsigned long long)pass, (unsigned long long)tx,
-			 (unsigned long long)drop);
-	if (verdict < 0)
-		return;
-	if (pass != (verdict == XDP_PASS) * n || tx != (verdict == XDP_TX) * n ||
-	    drop != (verdict == XDP_DROP) * n)
-		fail_msg("verdict %d for %llu packets, but %llu passed, %llu sent, %llu dropped",
-			 verdict, (unsigned long long)n, (unsigned long long)pass,
-			 (unsigned long long)tx, (unsigned long long)drop);
+	if (outcomes_unaccounted(a, b, n, verdict, msg, sizeof(msg)))
+		fail_msg("%s", msg);
 }
 
 /* Runs the balancer once on pkt. Returns the verdict; out gets the result. */

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "bpf/hash.h"
+#include "lib/outcomes.h"
 #include "lib/pkt.h"
 #include "lib/pkt_gue.h"
 #include "userspace/dp.h"
@@ -31,6 +32,7 @@
 #define V4IN6 "198.18.1.101:80/tcp"
 #define VWRR "198.18.1.102:80/tcp"
 #define GUE_PORT 19523
+#define MTU 1500
 
 struct fixture {
 	struct xlb_dp *dp;
@@ -88,7 +90,7 @@ static void add_vip(struct fixture *fx, const char *name, enum xlb_algo algo, in
 static int setup(void **state)
 {
 	struct xlb_dp_opts opts = { .conntrack_size = 4096, .test_poison = true,
-				    .test_clock = true };
+				    .test_clock = true, .mtu = MTU };
 	struct fixture *fx = calloc(1, sizeof(*fx));
 
 	memcpy(opts.if_mac, PKT_LB_MAC, 6);
@@ -113,13 +115,27 @@ static int teardown(void **state)
 	return 0;
 }
 
+static struct outcomes outcomes(struct fixture *fx)
+{
+	struct xlb_dp_stats s;
+
+	assert_int_equal(xlb_dp__stats(fx->dp, &s), 0);
+	return outcomes_of(&s);
+}
+
+/* Runs the balancer (and xlb_gue) once; the packet must be accounted for. */
 static int run(struct fixture *fx, const __u8 *pkt, size_t len, __u8 *out, size_t *out_len)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = pkt, .data_size_in = len, .data_out = out,
 		    .data_size_out = PKT_MAX, .repeat = 1);
+	struct outcomes before = outcomes(fx), after;
+	char msg[160];
 
 	if (bpf_prog_test_run_opts(xlb_dp__prog_fd(fx->dp), &t))
 		return -errno;
+	after = outcomes(fx);
+	if (outcomes_unaccounted(&before, &after, 1, (int)t.retval, msg, sizeof(msg)))
+		fail_msg("%s", msg);
 	*out_len = t.data_size_out;
 	return t.retval;
 }
@@ -446,6 +462,56 @@ static void test_gue_truncated_dropped(void **state)
 	assert_int_equal(stats(fx).tx_gue, 0);
 }
 
+/*
+ * A packet that would not fit the MTU in GUE with an alternate gets an ICMP
+ * "too big" with the MTU less that overhead (IPv4 outer: 44 bytes, IPv6:
+ * 76), whether or not this packet would carry an alternate, so a flow's
+ * path MTU does not change with the backend set; one that fits is sent.
+ */
+static void check_too_big(struct fixture *fx, int family, const char *daddr, size_t fits)
+{
+	struct pkt_flow f = flow(family, daddr, 5555, 0x10);
+	size_t hdrs = family == 4 ? 40 : 60, len, out_len;
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	struct xlb_dp_stats before;
+	__u32 mtu;
+
+	f.payload_len = fits - hdrs;
+	len = pkt_build(&f, in);
+	before = stats(fx);
+	assert_int_equal(run(fx, in, len, out, &out_len), XDP_TX);
+	assert_int_equal(stats(fx).tx_gue, before.tx_gue + 1);
+	assert_true(out_len <= 14 + MTU);
+
+	f.payload_len++;
+	len = pkt_build(&f, in);
+	before = stats(fx);
+	assert_int_equal(run(fx, in, len, out, &out_len), XDP_TX);
+	assert_int_equal(stats(fx).tx_too_big, before.tx_too_big + 1);
+	assert_int_equal(stats(fx).tx_gue, before.tx_gue);
+	if (family == 4) {
+		assert_int_equal(out[14 + 9], IPPROTO_ICMP);
+		assert_int_equal(out[14 + 20], 3); /* destination unreachable */
+		assert_int_equal(out[14 + 21], 4); /* fragmentation needed */
+		mtu = (__u32)out[14 + 26] << 8 | out[14 + 27];
+	} else {
+		assert_int_equal(out[14 + 6], IPPROTO_ICMPV6);
+		assert_int_equal(out[14 + 40], 2); /* packet too big */
+		mtu = (__u32)out[14 + 44] << 24 | (__u32)out[14 + 45] << 16 |
+		      (__u32)out[14 + 46] << 8 | out[14 + 47];
+	}
+	assert_int_equal(mtu, fits);
+}
+
+static void test_gue_too_big(void **state)
+{
+	struct fixture *fx = *state;
+
+	check_too_big(fx, 4, "198.18.1.100", MTU - (20 + 8 + 4 + 8 + 4));
+	check_too_big(fx, 6, "2001:2::100", MTU - (40 + 8 + 4 + 8 + 16));
+	check_too_big(fx, 4, "198.18.1.101", MTU - (40 + 8 + 4 + 8 + 16)); /* 4in6 */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -461,6 +527,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gue_wrr_no_alternate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gue_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gue_truncated_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gue_too_big, setup, teardown),
 	};
 
 	if (geteuid() != 0) {

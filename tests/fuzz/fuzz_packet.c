@@ -44,6 +44,7 @@
 #include <bpf/libbpf.h>
 
 #include "fuzz.h"
+#include "lib/outcomes.h"
 #include "lib/pkt.h"
 #include "userspace/dp.h"
 #include "userspace/log.h"
@@ -100,6 +101,9 @@ static const struct {
     {"198.18.1.105:80/tcp", XLB_ALGO_LC, XLB_FWD_IPIP, 4, false, &limits_bucket},
     {"[2001:2::105]:0/udp", XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, 6, false, &limits_window},
     {"198.18.1.106:80/tcp", XLB_ALGO_MAGLEV, XLB_FWD_IPIP, 6, false, NULL, true},
+    {"198.18.1.107:80/tcp", XLB_ALGO_MAGLEV, XLB_FWD_GUE, 4},	      /* GUE 4in4 */
+    {"[2001:2::107]:80/tcp", XLB_ALGO_MAGLEV, XLB_FWD_GUE, 6, true}, /* GUE 6in6 */
+    {"198.18.1.108:0/udp", XLB_ALGO_SOURCE_HASH, XLB_FWD_GUE, 6},    /* GUE 4in6 */
 };
 #define NVIPS (sizeof(vips) / sizeof(vips[0]))
 
@@ -199,6 +203,9 @@ static void write_seeds(const char *dir)
 	    {"tcp4-rate-limited", 4, "198.18.1.105", IPPROTO_TCP, 80, 0, 0x02},
 	    {"udp6-source-window", 6, "2001:2::105", IPPROTO_UDP, 4242, 0, 0},
 	    {"tcp4-family-drop", 4, "198.18.1.106", IPPROTO_TCP, 80, 0, 0x02},
+	    {"tcp4-syn-gue4", 4, "198.18.1.107", IPPROTO_TCP, 80, 0, 0x02},
+	    {"tcp6-ack-gue6", 6, "2001:2::107", IPPROTO_TCP, 80, 0, 0x10},
+	    {"udp4-anyport-gue6", 4, "198.18.1.108", IPPROTO_UDP, 5353, 9, 0},
 	};
 	__u8 buf[PKT_MAX], inner[PKT_MAX];
 	size_t len, n;
@@ -320,6 +327,9 @@ static void write_seeds(const char *dir)
 		big.daddr = "2001:2::100";
 		big.payload_len = 1500 - 60;
 		put_seed(dir, "tcp6-too-big-ipip6", buf, pkt_build(&big, buf));
+		big.daddr = "2001:2::107";
+		big.payload_len = 1500 - 60 - 64; /* fits IPIP, not GUE */
+		put_seed(dir, "tcp6-too-big-gue6", buf, pkt_build(&big, buf));
 	}
 
 	/* not IP: ARP */
@@ -493,16 +503,55 @@ static void check_too_big(const __u8 *in, size_t len, size_t l2, int family, con
 		mtu = (__u32)be16(r + 44) << 16 | be16(r + 46);
 		fuzz_assert(!memcmp(r + 48, ip, quote), "ICMPv6 too big quotes another packet");
 	}
-	fuzz_assert(mtu == MTU - 20 || mtu == MTU - 40, "ICMP too big with MTU %u", mtu);
+	fuzz_assert(mtu == MTU - 20 || mtu == MTU - 40 || mtu == MTU - (20 + 8 + 4 + 8 + 4) ||
+			mtu == MTU - (40 + 8 + 4 + 8 + 16),
+		    "ICMP too big with MTU %u", mtu);
 	fuzz_assert(ip_len + (MTU - mtu) > MTU, "ICMP too big for %zu bytes that fit %u", ip_len,
 		    mtu);
 }
 
 /* too_big: the counters say the frame was answered, not forwarded. */
+/*
+ * The UDP + GUE + private data after an outer header of outer_family to
+ * daddr (docs/GUE.md): udp_len bytes by the outer header, the inner packet
+ * of the family included (a frame may carry bytes past its IP packet).
+ * Returns the bytes before the inner packet.
+ */
+static size_t check_gue(int outer_family, const __u8 *daddr, const __u8 *udp, size_t udp_len,
+			int family)
+{
+	const __u8 *g = udp + 8, *priv = g + 4;
+	size_t alen = outer_family == 4 ? 4 : 16, hlen;
+
+	fuzz_assert(udp_len >= 8 + 4 + 8, "GUE: %zu bytes of UDP", udp_len);
+	fuzz_assert(be16(udp + 2) == XLB_GUE_DEFAULT_PORT, "GUE to UDP port %u", be16(udp + 2));
+	fuzz_assert(be16(udp + 4) == udp_len, "UDP length %u for %zu bytes", be16(udp + 4),
+		    udp_len);
+	fuzz_assert(!be16(udp + 6), "GUE with a UDP checksum");
+	hlen = g[0] & 0x1f;
+	fuzz_assert(!(g[0] & 0xe0), "GUE version/C %02x", g[0]);
+	fuzz_assert(g[1] == (family == 4 ? 4 : 41), "GUE proto %d for IPv%d", g[1], family);
+	fuzz_assert(!be16(g + 2), "GUE flags %04x", be16(g + 2));
+	fuzz_assert(be16(priv) == XLB_GUE_PRIV_TYPE && priv[2] == XLB_GUE_HOPS,
+		    "GUE private data type %04x, hops %d", be16(priv), priv[2]);
+	if (!priv[3]) {
+		fuzz_assert(hlen == XLB_GUE_HLEN_NONE, "GUE Hlen %zu without an alternate", hlen);
+	} else {
+		fuzz_assert(priv[3] == outer_family && hlen == XLB_GUE_HLEN_NONE + alen / 4,
+			    "GUE alternate of family %d, Hlen %zu, outer IPv%d", priv[3], hlen,
+			    outer_family);
+		fuzz_assert(udp_len >= 8 + 4 + hlen * 4, "GUE: %zu bytes of UDP", udp_len);
+		fuzz_assert(is_backend_addr(outer_family, priv + 8) &&
+				memcmp(priv + 8, daddr, alen),
+			    "GUE alternate not another backend of the family");
+	}
+	return 8 + 4 + hlen * 4;
+}
+
 static void check_tx(const __u8 *in, size_t len, size_t l2, int family, const __u8 *out,
 		     size_t out_len, bool too_big)
 {
-	size_t ol2 = l2, ip_len;
+	size_t ol2 = l2, ip_len, hdr;
 	__u16 proto;
 
 	if (too_big) {
@@ -529,42 +578,52 @@ static void check_tx(const __u8 *in, size_t len, size_t l2, int family, const __
 	if (proto == 0x0800) {
 		const __u8 *ip = out + ol2;
 
-		fuzz_assert(out_len == len + 20, "IPIP4 frame of %zu bytes from %zu", out_len, len);
+		fuzz_assert(out_len >= ol2 + 20, "IPIP4 frame of %zu bytes", out_len);
 		fuzz_assert(is_backend_mac(4, out), "IPIP4 to a MAC not an IPv4 backend's");
 		fuzz_assert(ip[0] == 0x45, "outer IPv4 version/ihl %02x", ip[0]);
 		fuzz_assert(pkt_ipv4_csum_ok(ip), "outer IPv4 header checksum is wrong");
 		fuzz_assert(be16(ip + 6) == 0x4000, "outer IPv4 frag_off %04x, not DF",
 			    be16(ip + 6));
 		fuzz_assert(ip[8] == 64, "outer TTL %d", ip[8]);
-		fuzz_assert(ip[9] == IPPROTO_IPIP && family == 4,
+		fuzz_assert(ip[9] == IPPROTO_UDP || (ip[9] == IPPROTO_IPIP && family == 4),
 			    "outer IPv4 protocol %d for an IPv%d packet", ip[9], family);
 		fuzz_assert(is_backend_addr(4, ip + 16), "outer IPv4 destination not a backend");
 		fuzz_assert(be16(ip + 12) == 0xc613, "outer IPv4 source not in %s/16", IPIP_SRC4);
+		hdr = 20;
+		if (ip[9] == IPPROTO_UDP)
+			hdr += check_gue(4, ip + 16, ip + 20, be16(ip + 2) - 20u, family);
+		fuzz_assert(out_len == len + hdr, "IPIP4 frame of %zu bytes from %zu", out_len, len);
 		ip_len = be16(ip + 2);
 		fuzz_assert(ip_len <= MTU, "IPIP4 packet of %zu bytes, over the MTU", ip_len);
-		fuzz_assert(ip_len >= 20 && ip_len - 20 <= len - l2,
+		fuzz_assert(ip_len >= hdr && ip_len - hdr <= len - l2,
 			    "outer IPv4 length %zu for %zu bytes of inner packet", ip_len,
 			    len - l2);
-		ip_len -= 20;
-		fuzz_assert(!memcmp(ip + 20, in + l2, len - l2), "IPIP4 changed the inner packet");
+		ip_len -= hdr;
+		fuzz_assert(!memcmp(ip + hdr, in + l2, len - l2), "IPIP4 changed the inner packet");
 	} else if (proto == 0x86dd) {
 		static const __u8 src6[12] = {0x20, 0x01, 0, 2, 0, 0, 0xff, 0xff};
 		const __u8 *ip = out + ol2;
 
-		fuzz_assert(out_len == len + 40, "IPIP6 frame of %zu bytes from %zu", out_len, len);
+		fuzz_assert(out_len >= ol2 + 40, "IPIP6 frame of %zu bytes", out_len);
 		fuzz_assert(is_backend_mac(6, out), "IPIP6 to a MAC not an IPv6 backend's");
 		fuzz_assert(ip[0] >> 4 == 6, "outer IPv6 version %d", ip[0] >> 4);
-		fuzz_assert(ip[6] == (family == 4 ? IPPROTO_IPIP : IPPROTO_IPV6),
+		fuzz_assert(ip[6] == IPPROTO_UDP ||
+				ip[6] == (family == 4 ? IPPROTO_IPIP : IPPROTO_IPV6),
 			    "outer IPv6 next header %d for an IPv%d packet", ip[6], family);
 		fuzz_assert(ip[7] == 64, "outer hop limit %d", ip[7]);
 		fuzz_assert(!memcmp(ip + 8, src6, 12), "outer IPv6 source not in %s/96", IPIP_SRC6);
 		fuzz_assert(is_backend_addr(6, ip + 24), "outer IPv6 destination not a backend");
+		hdr = 40;
+		if (ip[6] == IPPROTO_UDP)
+			hdr += check_gue(6, ip + 24, ip + 40, be16(ip + 4), family);
+		fuzz_assert(out_len == len + hdr, "IPIP6 frame of %zu bytes from %zu", out_len, len);
 		ip_len = be16(ip + 4);
 		fuzz_assert(40 + ip_len <= MTU, "IPIP6 packet of %zu bytes, over the MTU", 40 + ip_len);
-		fuzz_assert(ip_len <= len - l2,
+		fuzz_assert(40 + ip_len >= hdr && 40 + ip_len - hdr <= len - l2,
 			    "outer IPv6 payload %zu for %zu bytes of inner packet", ip_len,
 			    len - l2);
-		fuzz_assert(!memcmp(ip + 40, in + l2, len - l2), "IPIP6 changed the inner packet");
+		ip_len = 40 + ip_len - hdr;
+		fuzz_assert(!memcmp(ip + hdr, in + l2, len - l2), "IPIP6 changed the inner packet");
 	} else {
 		fuzz_fail("XDP_TX with ethertype %04x", proto);
 	}
@@ -581,26 +640,15 @@ static void check_tx(const __u8 *in, size_t len, size_t l2, int family, const __
 static void check_counters(const struct xlb_dp_stats *a, const struct xlb_dp_stats *b,
 			   __u32 verdict)
 {
-	__u64 pass = (b->pass_not_ip - a->pass_not_ip) + (b->pass_not_vip - a->pass_not_vip) +
-		     (b->pass_other_l4 - a->pass_other_l4) +
-		     (b->pass_other_host - a->pass_other_host) +
-		     (b->pass_multicast - a->pass_multicast);
-	__u64 tx = (b->tx_new_flow - a->tx_new_flow) + (b->tx_established - a->tx_established) +
-		   (b->tx_rechosen - a->tx_rechosen) + (b->tx_icmp - a->tx_icmp) +
-		   (b->tx_too_big - a->tx_too_big);
-	__u64 drops = 0;
 	const __u64 *wa = (const __u64 *)a, *wb = (const __u64 *)b;
+	struct outcomes oa = outcomes_of(a), ob = outcomes_of(b);
+	char msg[160];
 
-	for (int r = 0; r < XLB_DROP_MAX; r++)
-		drops += b->drops[r] - a->drops[r];
 	for (size_t i = 0; i < NSTATS; i++)
 		if (wa[i] != wb[i])
 			bpf_paths[verdict & 3][i] = 1;
-	fuzz_assert(b->rx - a->rx == 1, "rx moved by %llu", (unsigned long long)(b->rx - a->rx));
-	fuzz_assert(pass == (verdict == XDP_PASS) && tx == (verdict == XDP_TX) &&
-			drops == (verdict == XDP_DROP),
-		    "verdict %u, but counted %llu passed, %llu forwarded, %llu dropped", verdict,
-		    (unsigned long long)pass, (unsigned long long)tx, (unsigned long long)drops);
+	fuzz_assert(!outcomes_unaccounted(&oa, &ob, 1, (int)verdict, msg, sizeof(msg)), "%s",
+		    msg);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
