@@ -40,6 +40,27 @@ enum xlb_path {
 	XLB_PATH_UNTRACKED, /* a new flow the flood guard leaves unrecorded */
 };
 
+/*
+ * One packet on its way through the balancer: what parsing found, read by
+ * every step after it. process_ipv4/6 and the ICMP paths fill it on their
+ * stack and pass it by pointer; everything is inlined, so most of it stays
+ * in registers.
+ */
+struct xlb_pkt {
+	struct xdp_md *ctx;
+	struct xlb_dp_stats *st;
+	const struct xlb_lb_config *cfg;
+	const struct xlb_l2 *l2;
+	const void *key; /* the flow: struct xlb_flow4_key or xlb_flow6_key */
+	__u64 bytes;	 /* the frame as received */
+	__u32 ip_len;	 /* the IP packet's, for the encapsulation */
+	__u32 entropy;	 /* per flow, for the outer header */
+	int family;	 /* the IP packet's: XLB_AF_INET or XLB_AF_INET6 */
+	__u8 tos;	 /* DSCP/ECN or traffic class, copied outward */
+	__u8 tcp_flags;
+	bool icmp; /* an ICMP error about the flow, not one of its packets */
+};
+
 static __always_inline int drop(struct xlb_dp_stats *st, __u32 vip_id, __u32 reason)
 {
 	struct xlb_vip_stats *vs;
@@ -487,14 +508,16 @@ static __always_inline void flow_cache_learn(int family, const void *key, const 
  * Maglev hash, which every packet of a flow and every xlb host agree on
  * without state.
  */
-static __always_inline struct xlb_backend *flow_backend(struct xlb_dp_stats *st, void *flows,
-							int family, const void *key,
-							const struct xlb_vip_meta *meta, bool icmp,
-							__u8 tcp_flags, __u32 *id, int *path,
-							__u32 *reason)
+static __always_inline struct xlb_backend *flow_backend(const struct xlb_pkt *p, void *flows,
+							const struct xlb_vip_meta *meta, __u32 *id,
+							int *path, __u32 *reason)
 {
-	const struct xlb_flow4_key *k4 = key;
-	const struct xlb_flow6_key *k6 = key;
+	const struct xlb_flow4_key *k4 = p->key;
+	const struct xlb_flow6_key *k6 = p->key;
+	int family = p->family;
+	const void *key = p->key;
+	bool icmp = p->icmp;
+	__u8 tcp_flags = p->tcp_flags;
 	__u8 proto = family == XLB_AF_INET ? k4->proto : k6->proto;
 	bool stateless = meta->flags & XLB_VIP_F_STATELESS;
 	/* A stateless VIP's entries from before are not read (dp.c makes them
@@ -543,7 +566,8 @@ static __always_inline struct xlb_backend *flow_backend(struct xlb_dp_stats *st,
 		}
 	}
 	if (!f && meta->src_rate && !icmp && starts &&
-	    !ratelimit_source(st, meta, family, family == XLB_AF_INET ? &k4->saddr : k6->saddr)) {
+	    !ratelimit_source(p->st, meta, family,
+			      family == XLB_AF_INET ? &k4->saddr : k6->saddr)) {
 		*reason = XLB_DROP_RATE_SOURCE;
 		return NULL;
 	}
@@ -711,87 +735,81 @@ int xlb_gue(struct xdp_md *ctx)
 	return ret;
 }
 
-static __always_inline int fwd_gue(struct xdp_md *ctx, struct xlb_dp_stats *st,
-				   const struct xlb_l2 *l2, const struct xlb_vip_meta *meta,
-				   int family, const void *key, __u32 ip_len, __u8 tos,
-				   __u32 entropy, const struct xlb_sent *sent)
+static __always_inline int fwd_gue(const struct xlb_pkt *p, const struct xlb_vip_meta *meta,
+				   const struct xlb_sent *sent)
 {
 	struct xlb_gue_args *a;
 	__u32 zero = 0;
 
 	a = bpf_map_lookup_elem(&xlb_gue_args, &zero);
 	if (!a) /* for the verifier: a single-entry array always hits */
-		return drop(st, meta->vip_id, XLB_DROP_ENCAP);
-	a->l2 = *l2;
+		return drop(p->st, meta->vip_id, XLB_DROP_ENCAP);
+	a->l2 = *p->l2;
 	a->sent = *sent;
 	a->vip_id = meta->vip_id;
-	a->ip_len = ip_len;
-	a->entropy = entropy;
-	a->family = family;
-	a->tos = tos;
+	a->ip_len = p->ip_len;
+	a->entropy = p->entropy;
+	a->family = p->family;
+	a->tos = p->tos;
 	a->algo = meta->algo;
 	a->table_slot = meta->table_slot;
-	if (family == XLB_AF_INET)
-		__builtin_memcpy(&a->key, key, sizeof(struct xlb_flow4_key));
+	if (p->family == XLB_AF_INET)
+		__builtin_memcpy(&a->key, p->key, sizeof(struct xlb_flow4_key));
 	else
-		__builtin_memcpy(&a->key, key, sizeof(struct xlb_flow6_key));
-	bpf_tail_call(ctx, &xlb_gue_prog, zero);
-	return drop(st, meta->vip_id, XLB_DROP_ENCAP); /* xlb_gue is not in place */
+		__builtin_memcpy(&a->key, p->key, sizeof(struct xlb_flow6_key));
+	bpf_tail_call(p->ctx, &xlb_gue_prog, zero);
+	return drop(p->st, meta->vip_id, XLB_DROP_ENCAP); /* xlb_gue is not in place */
 }
 
 /*
- * Sends the packet (IP packet of ip_len bytes, family `family`) to be
- * (sent->id), for the flow of key, and counts it as sent: XDP_TX, or
- * XDP_DROP counted under its reason. The forwarding helpers return -1 for every
- * failure so that none drops uncounted, and a packet is counted as sent only
- * once sent. xlb_gue counts its own.
+ * Sends the packet to be (sent->id) and counts it as sent: XDP_TX, or
+ * XDP_DROP counted under its reason. The forwarding helpers return -1 for
+ * every failure so that none drops uncounted, and a packet is counted as
+ * sent only once sent. xlb_gue counts its own.
  */
-static __always_inline int forward(struct xdp_md *ctx, struct xlb_dp_stats *st,
-				   const struct xlb_l2 *l2, const struct xlb_lb_config *cfg,
-				   const struct xlb_vip_meta *meta, const struct xlb_backend *be,
-				   int family, const void *key, __u32 ip_len, __u8 tos, __u32 entropy,
-				   const struct xlb_sent *sent)
+static __always_inline int forward(const struct xlb_pkt *p, const struct xlb_vip_meta *meta,
+				   const struct xlb_backend *be, const struct xlb_sent *sent)
 {
-	int ret;
+	int family = p->family, ret;
 
 	if (meta->forward == XLB_FWD_GUE)
-		return fwd_gue(ctx, st, l2, meta, family, key, ip_len, tos, entropy, sent);
+		return fwd_gue(p, meta, sent);
 	if (meta->forward == XLB_FWD_L2DSR) {
 		if (be->family != family)
-			return drop(st, meta->vip_id, XLB_DROP_FAMILY);
-		ret = fwd_l2dsr(ctx, l2, be, cfg);
+			return drop(p->st, meta->vip_id, XLB_DROP_FAMILY);
+		ret = fwd_l2dsr(p->ctx, p->l2, be, p->cfg);
 	} else if (be->family == XLB_AF_INET) {
 		if (family != XLB_AF_INET)
-			return drop(st, meta->vip_id, XLB_DROP_FAMILY);
-		ret = encap_ipip4(ctx, l2, be, cfg, ip_len, tos, entropy);
+			return drop(p->st, meta->vip_id, XLB_DROP_FAMILY);
+		ret = encap_ipip4(p->ctx, p->l2, be, p->cfg, p->ip_len, p->tos, p->entropy);
 	} else {
-		ret = encap_ipip6(ctx, l2, be, cfg, ip_len, tos, entropy,
+		ret = encap_ipip6(p->ctx, p->l2, be, p->cfg, p->ip_len, p->tos, p->entropy,
 				  family == XLB_AF_INET ? IPPROTO_IPIP : IPPROTO_IPV6);
 	}
 	if (ret < 0)
-		return drop(st, meta->vip_id, XLB_DROP_ENCAP);
-	count_forward(st, meta->vip_id, family, sent);
+		return drop(p->st, meta->vip_id, XLB_DROP_ENCAP);
+	count_forward(p->st, meta->vip_id, family, sent);
 	return ret;
 }
 
 /*
- * The MTU to tell a client whose IP packet of ip_len bytes would not fit
- * the interface's once encapsulated for be (the MTU less the outer
- * header), or 0 when it fits or nothing grows.
+ * The MTU to tell a client whose IP packet would not fit the interface's
+ * once encapsulated for be (the MTU less the outer header), or 0 when it
+ * fits or nothing grows.
  */
-static __always_inline __u32 path_mtu_exceeded(const struct xlb_lb_config *cfg,
+static __always_inline __u32 path_mtu_exceeded(const struct xlb_pkt *p,
 					       const struct xlb_vip_meta *meta,
-					       const struct xlb_backend *be, __u32 ip_len)
+					       const struct xlb_backend *be)
 {
-	__u32 overhead;
+	__u32 mtu = p->cfg->mtu, overhead;
 
-	if (!cfg->mtu || meta->forward == XLB_FWD_L2DSR)
+	if (!mtu || meta->forward == XLB_FWD_L2DSR)
 		return 0;
 	if (meta->forward == XLB_FWD_GUE) /* with an alternate: one MTU per backend */
 		overhead = be->family == XLB_AF_INET ? XLB_GUE_OUTER4 + 4 : XLB_GUE_OUTER6 + 16;
 	else
 		overhead = be->family == XLB_AF_INET ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
-	return ip_len + overhead > cfg->mtu ? cfg->mtu - overhead : 0;
+	return p->ip_len + overhead > mtu ? mtu - overhead : 0;
 }
 
 /*
@@ -801,54 +819,65 @@ static __always_inline __u32 path_mtu_exceeded(const struct xlb_lb_config *cfg,
  * VIP, at most XLB_TOO_BIG_PER_CPU a second on this CPU. Past that, or for
  * an ICMP error (never answered with one), the packet is dropped.
  */
-static __always_inline int too_big(struct xdp_md *ctx, struct xlb_dp_stats *st,
-				   const struct xlb_l2 *l2, const struct xlb_lb_config *cfg,
-				   __u32 vip_id, int family, bool icmp, __u32 mtu)
+static __always_inline int too_big(const struct xlb_pkt *p, __u32 vip_id, __u32 mtu)
 {
 	struct xlb_sw *w;
 	__u32 zero = 0;
 	int ret;
 
 	w = bpf_map_lookup_elem(&xlb_too_big_window, &zero);
-	if (icmp || !w || !xlb_sw_admit(w, now_ns(), XLB_TOO_BIG_PER_CPU))
-		return drop(st, vip_id, XLB_DROP_TOO_BIG);
-	if (family == XLB_AF_INET)
-		ret = reply_too_big4(ctx, l2, cfg, mtu);
+	if (p->icmp || !w || !xlb_sw_admit(w, now_ns(), XLB_TOO_BIG_PER_CPU))
+		return drop(p->st, vip_id, XLB_DROP_TOO_BIG);
+	if (p->family == XLB_AF_INET)
+		ret = reply_too_big4(p->ctx, p->l2, p->cfg, mtu);
 	else /* IPv6 links carry at least 1280 */
-		ret = reply_too_big6(ctx, l2, cfg, mtu < XLB_IPV6_MIN_MTU ? XLB_IPV6_MIN_MTU : mtu);
+		ret = reply_too_big6(p->ctx, p->l2, p->cfg,
+				     mtu < XLB_IPV6_MIN_MTU ? XLB_IPV6_MIN_MTU : mtu);
 	if (ret != XDP_TX)
-		return drop(st, vip_id, XLB_DROP_TOO_BIG);
-	st->tx_too_big++;
+		return drop(p->st, vip_id, XLB_DROP_TOO_BIG);
+	p->st->tx_too_big++;
 	return XDP_TX;
 }
 
-/* The common end of every VIP packet: connection table or Maglev, counters,
- * forwarding. bytes is the frame as received; ip_len, tos and entropy go to
- * the encapsulation.
- */
-static __always_inline int steer(struct xdp_md *ctx, struct xlb_dp_stats *st,
-				 const struct xlb_l2 *l2, const struct xlb_lb_config *cfg,
-				 const struct xlb_vip_meta *meta, void *flows, int family,
-				 const void *key, bool icmp, __u8 tcp_flags, __u64 bytes,
-				 __u32 ip_len, __u8 tos, __u32 entropy)
+/* Sends to be unless the packet needs an ICMP "too big" instead. */
+static __always_inline int send(const struct xlb_pkt *p, const struct xlb_vip_meta *meta,
+				const struct xlb_backend *be, const struct xlb_sent *sent)
 {
-	__u32 id, reason = 0, mtu;
+	__u32 mtu = path_mtu_exceeded(p, meta, be);
+
+	if (mtu)
+		return too_big(p, meta->vip_id, mtu);
+	return forward(p, meta, be, sent);
+}
+
+/* The common end of every VIP packet: connection table or the VIP's
+ * algorithm, then sent and counted.
+ */
+static __always_inline int steer(const struct xlb_pkt *p, const struct xlb_vip_meta *meta)
+{
+	void *flows = p->family == XLB_AF_INET ? (void *)&xlb_flows4 : (void *)&xlb_flows6;
+	__u32 id, reason = 0;
 	struct xlb_sent sent;
 	struct xlb_backend *be;
 	int path;
 
-	be = flow_backend(st, flows, family, key, meta, icmp, tcp_flags, &id, &path, &reason);
+	be = flow_backend(p, flows, meta, &id, &path, &reason);
 	if (!be)
-		return drop(st, meta->vip_id, reason);
-	mtu = path_mtu_exceeded(cfg, meta, be, ip_len);
-	if (mtu)
-		return too_big(ctx, st, l2, cfg, meta->vip_id, family, icmp, mtu);
-	sent.bytes = bytes;
+		return drop(p->st, meta->vip_id, reason);
+	sent.bytes = p->bytes;
 	sent.id = id;
 	sent.path = path;
-	sent.tcp_flags = tcp_flags;
+	sent.tcp_flags = p->tcp_flags;
 	sent.cached = false;
-	return forward(ctx, st, l2, cfg, meta, be, family, key, ip_len, tos, entropy, &sent);
+	return send(p, meta, be, &sent);
+}
+
+/* A VIP's packet: its packets/s limit, then steer(). */
+static __always_inline int vip_packet(const struct xlb_pkt *p, const struct xlb_vip_meta *meta)
+{
+	if (meta->rate_pps && !ratelimit_vip(p->st, meta))
+		return drop(p->st, meta->vip_id, XLB_DROP_RATE_VIP);
+	return steer(p, meta);
 }
 
 /*
@@ -858,26 +887,22 @@ static __always_inline int steer(struct xdp_md *ctx, struct xlb_dp_stats *st,
  * of the VIP hash lookup. -1 when it does not apply (a backend gone, a VIP
  * being removed, with a packets/s limit, or stateless): the packet then
  * takes the full path, which decides exactly as before. Shared by the
- * connection table's hits and the flow cache's, so both are held to the
- * same checks.
+ * connection table's hits and the flow cache's (cached), so both are held
+ * to the same checks.
  */
-static __always_inline int established_send(struct xdp_md *ctx, struct xlb_dp_stats *st,
-					    const struct xlb_l2 *l2,
-					    const struct xlb_lb_config *cfg, int family,
-					    const void *key, __u32 id, __u32 gen, __u8 tcp_flags,
-					    __u64 bytes, __u32 ip_len, __u8 tos, __u32 entropy,
+static __always_inline int established_send(const struct xlb_pkt *p, __u32 id, __u32 gen,
 					    bool cached)
 {
 	struct xlb_sent sent = {
-		.bytes = bytes,
+		.bytes = p->bytes,
 		.id = id,
 		.path = XLB_PATH_ESTABLISHED,
-		.tcp_flags = tcp_flags,
+		.tcp_flags = p->tcp_flags,
 		.cached = cached,
 	};
 	struct xlb_vip_meta *meta;
 	struct xlb_backend *be;
-	__u32 vip_id, mtu;
+	__u32 vip_id;
 
 	be = bpf_map_lookup_elem(&xlb_backends, &id);
 	if (!be || !(be->flags & XLB_BACKEND_F_SERVING) || be->gen != gen)
@@ -887,10 +912,7 @@ static __always_inline int established_send(struct xdp_md *ctx, struct xlb_dp_st
 	if (!meta || !(meta->flags & XLB_VIP_F_LIVE) || meta->rate_pps ||
 	    (meta->flags & XLB_VIP_F_STATELESS))
 		return -1;
-	mtu = path_mtu_exceeded(cfg, meta, be, ip_len);
-	if (mtu)
-		return too_big(ctx, st, l2, cfg, vip_id, family, false, mtu);
-	return forward(ctx, st, l2, cfg, meta, be, family, key, ip_len, tos, entropy, &sent);
+	return send(p, meta, be, &sent);
 }
 
 /*
@@ -900,20 +922,15 @@ static __always_inline int established_send(struct xdp_md *ctx, struct xlb_dp_st
  * it: that is flow_backend()'s, on the full path), or what
  * established_send() refuses.
  */
-static __always_inline int established_fast(struct xdp_md *ctx, struct xlb_dp_stats *st,
-					    const struct xlb_l2 *l2,
-					    const struct xlb_lb_config *cfg, void *flows,
-					    int family, const void *key, __u8 tcp_flags,
-					    __u64 bytes, __u32 ip_len, __u8 tos, __u32 entropy,
-					    struct xlb_flow *used)
+static __always_inline int established_fast(const struct xlb_pkt *p, struct xlb_flow *used)
 {
-	struct xlb_flow *f = bpf_map_lookup_elem(flows, key);
+	void *flows = p->family == XLB_AF_INET ? (void *)&xlb_flows4 : (void *)&xlb_flows6;
+	struct xlb_flow *f = bpf_map_lookup_elem(flows, p->key);
 
-	if (!f || (tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST)))
+	if (!f || (p->tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST)))
 		return -1;
 	*used = *f; /* a CLOSED mark never matches a backend's gen */
-	return established_send(ctx, st, l2, cfg, family, key, f->backend_id, f->backend_gen,
-				tcp_flags, bytes, ip_len, tos, entropy, false);
+	return established_send(p, f->backend_id, f->backend_gen, false);
 }
 
 /*
@@ -925,17 +942,14 @@ static __always_inline int established_fast(struct xdp_md *ctx, struct xlb_dp_st
  * cache of the family mostly misses, only SYN, FIN and RST read it (to drop
  * their flow's entry). -1 when neither applies.
  */
-static __always_inline int established_cached(struct xdp_md *ctx, struct xlb_dp_stats *st,
-					      const struct xlb_l2 *l2,
-					      const struct xlb_lb_config *cfg, int family,
-					      const void *key, __u8 tcp_flags, __u64 bytes,
-					      __u32 ip_len, __u8 tos, __u32 entropy)
+static __always_inline int established_cached(const struct xlb_pkt *p)
 {
+	int family = p->family;
 	bool v4 = family == XLB_AF_INET;
 	__u32 key_size = v4 ? sizeof(struct xlb_flow4_key) : sizeof(struct xlb_flow6_key);
 	__u32 way_size =
 	    v4 ? sizeof(struct xlb_flow_cache_entry) : sizeof(struct xlb_flow_cache_entry6);
-	bool control = tcp_flags & (XLB_TCP_SYN | XLB_TCP_FIN | XLB_TCP_RST);
+	bool control = p->tcp_flags & (XLB_TCP_SYN | XLB_TCP_FIN | XLB_TCP_RST);
 	struct xlb_flow_cache_state *cs;
 	struct xlb_flow_cache_ref *ref;
 	struct xlb_flow used = {};
@@ -949,26 +963,23 @@ static __always_inline int established_cached(struct xdp_md *ctx, struct xlb_dp_
 		cs = NULL; /* the table alone, no fill */
 	}
 	if (cs)
-		set = flow_cache_set(family, key);
+		set = flow_cache_set(family, p->key);
 	if (set)
-		e = flow_cache_way(family, set, key);
+		e = flow_cache_way(family, set, p->key);
 	/* A SYN may open a new connection on a closed flow's tuple, a FIN or
 	 * RST closes one: the table decides, and the entry goes.
 	 */
 	if (cs && e && !control) {
 		ref = e + key_size; /* an entry is its key, then its ref */
 		if (++ref->uses % XLB_FLOW_CACHE_RECHECK) {
-			ret = established_send(ctx, st, l2, cfg, family, key, ref->backend_id,
-					       ref->backend_gen, tcp_flags, bytes, ip_len, tos,
-					       entropy, true);
+			ret = established_send(p, ref->backend_id, ref->backend_gen, true);
 			if (ret >= 0) {
-				flow_cache_sample(st, cs, v4, true);
+				flow_cache_sample(p->st, cs, v4, true);
 				return ret;
 			}
 		}
 	}
-	ret = established_fast(ctx, st, l2, cfg, v4 ? (void *)&xlb_flows4 : (void *)&xlb_flows6,
-			       family, key, tcp_flags, bytes, ip_len, tos, entropy, &used);
+	ret = established_fast(p, &used);
 	if (!set)
 		return ret;
 	if (ret < 0 || control) {
@@ -979,8 +990,8 @@ static __always_inline int established_cached(struct xdp_md *ctx, struct xlb_dp_
 	/* A recheck found the flow in the cache: for the sample, a hit (all
 	 * of a cycle's flows recheck in the same cycle).
 	 */
-	flow_cache_sample(st, cs, v4, e != NULL);
-	flow_cache_put(family, set, e, key, used.backend_id, used.backend_gen);
+	flow_cache_sample(p->st, cs, v4, e != NULL);
+	flow_cache_put(family, set, e, p->key, used.backend_id, used.backend_gen);
 	return ret;
 }
 
@@ -1059,17 +1070,23 @@ static __always_inline __u32 l4_room(__u32 ip_len, __u32 avail, __u32 hlen)
 	return end > hlen ? end - hlen : 0;
 }
 
+static __always_inline struct xlb_vip_meta *vip_lookup(const struct xlb_pkt *p,
+						       const __be32 *daddr, __be16 port, __u8 proto)
+{
+	if (p->family == XLB_AF_INET)
+		return vip4_lookup(p->cfg, daddr[0], port, proto);
+	return vip6_lookup(p->cfg, daddr, port, proto);
+}
+
 /*
  * ICMP "fragmentation needed" about a VIP flow: a router on the backend's
  * direct path to the client answered the VIP. It quotes the backend's packet
  * (VIP -> client); the flow it belongs to is the reverse, client -> VIP.
  */
-static __always_inline int process_icmp4(struct xdp_md *ctx, struct xlb_dp_stats *st,
-					 const struct xlb_l2 *l2, const struct xlb_lb_config *cfg,
-					 struct iphdr *iph, void *l4, __u32 room, bool well_formed)
+static __always_inline int process_icmp4(struct xlb_pkt *p, struct iphdr *iph, void *l4,
+					 __u32 room, bool well_formed)
 {
-	void *data_end = (void *)(long)ctx->data_end;
-	__u64 bytes = data_end - (void *)(long)ctx->data;
+	void *data_end = (void *)(long)p->ctx->data_end;
 	struct xlb_flow4_key key = {};
 	struct icmphdr *ic = l4;
 	struct xlb_vip_meta *meta;
@@ -1088,59 +1105,98 @@ static __always_inline int process_icmp4(struct xdp_md *ctx, struct xlb_dp_stats
 	ports = (void *)inner + inner->ihl * 4;
 	if ((void *)(ports + 2) > data_end)
 		goto pass;
-	meta = vip4_lookup(cfg, inner->saddr, ports[0], inner->protocol);
+	meta = vip4_lookup(p->cfg, inner->saddr, ports[0], inner->protocol);
 	if (!meta) {
-		st->pass_not_vip++;
+		p->st->pass_not_vip++;
 		return XDP_PASS;
 	}
 	if (!well_formed)
-		return drop(st, meta->vip_id, XLB_DROP_MALFORMED);
+		return drop(p->st, meta->vip_id, XLB_DROP_MALFORMED);
 	key.saddr = inner->daddr;
 	key.daddr = inner->saddr;
 	key.sport = ports[1];
 	key.dport = ports[0];
 	key.proto = inner->protocol;
-	if (meta->rate_pps && !ratelimit_vip(st, meta))
-		return drop(st, meta->vip_id, XLB_DROP_RATE_VIP);
-	return steer(ctx, st, l2, cfg, meta, &xlb_flows4, XLB_AF_INET, &key, true, 0, bytes,
-		     bpf_ntohs(iph->tot_len), iph->tos, bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport));
+	p->key = &key;
+	p->icmp = true;
+	p->entropy = bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport);
+	return vip_packet(p, meta);
 pass:
-	st->pass_other_l4++;
+	p->st->pass_other_l4++;
 	return XDP_PASS;
 }
 
-static __always_inline int process_ipv4(struct xdp_md *ctx, struct xlb_dp_stats *st,
-					const struct xlb_l2 *l2, const struct xlb_lb_config *cfg)
+/*
+ * The common end of process_ipv4/6 for TCP and UDP, p filled: the flow's
+ * established path, else the VIP's. daddr is the packet's destination;
+ * frag whether it is a fragment; well_formed whether its lengths hold.
+ */
+static __always_inline int process_l4(struct xlb_pkt *p, const __be32 *daddr, __u8 proto,
+				      const struct xlb_l4 *l4, bool frag, bool well_formed)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct iphdr *iph = data + l2->len;
-	struct xlb_flow4_key key = {};
 	struct xlb_vip_meta *meta = NULL;
-	__u32 hlen, ip_len, avail, room;
+	bool looked_up = false;
+
+	if (!frag && well_formed && l4->complete) {
+		int ret = -1;
+
+		/* With a stateless VIP about, the VIP first: its packets skip
+		 * the flow cache and the table, two cold lines.
+		 */
+		if (p->cfg->flags & XLB_CFG_F_STATELESS) {
+			meta = vip_lookup(p, daddr, l4->dport, proto);
+			looked_up = true;
+		}
+		if (!looked_up || (meta && !(meta->flags & XLB_VIP_F_STATELESS)))
+			ret = established_cached(p);
+		if (ret >= 0)
+			return ret;
+	}
+	if (!looked_up)
+		meta = vip_lookup(p, daddr, l4->have_ports ? l4->dport : 0, proto);
+	if (!meta && frag)
+		return fragment_not_vip(p->st, p->family, daddr, proto);
+	if (!meta) {
+		p->st->pass_not_vip++;
+		return XDP_PASS;
+	}
+	if (frag)
+		return drop(p->st, meta->vip_id, XLB_DROP_FRAGMENT);
+	if (!well_formed || !l4->complete)
+		return drop(p->st, meta->vip_id, XLB_DROP_MALFORMED);
+	return vip_packet(p, meta);
+}
+
+static __always_inline int process_ipv4(struct xlb_pkt *p)
+{
+	void *data_end = (void *)(long)p->ctx->data_end;
+	struct iphdr *iph = (void *)(long)p->ctx->data + p->l2->len;
+	struct xlb_flow4_key key = {};
+	__u32 hlen, avail, room;
 	struct xlb_l4 l4 = {};
-	bool frag, well_formed, looked_up = false;
+	bool frag, well_formed;
 
 	if ((void *)(iph + 1) > data_end || iph->version != 4 || iph->ihl < 5) {
-		st->pass_not_ip++;
+		p->st->pass_not_ip++;
 		return XDP_PASS;
 	}
 	if (!vip_filter_hit(&iph->daddr, XLB_AF_INET)) {
-		st->pass_not_vip++;
+		p->st->pass_not_vip++;
 		return XDP_PASS;
 	}
+	p->family = XLB_AF_INET;
+	p->ip_len = bpf_ntohs(iph->tot_len);
+	p->tos = iph->tos;
 	hlen = iph->ihl * 4;
-	ip_len = bpf_ntohs(iph->tot_len);
 	avail = data_end - (void *)iph;
-	well_formed = ip_len >= hlen && ip_len <= avail;
-	room = l4_room(ip_len, avail, hlen);
+	well_formed = p->ip_len >= hlen && p->ip_len <= avail;
+	room = l4_room(p->ip_len, avail, hlen);
 	frag = iph->frag_off & bpf_htons(IP_MF | IP_OFFSET);
 
 	if (iph->protocol == IPPROTO_ICMP)
-		return process_icmp4(ctx, st, l2, cfg, iph, (void *)iph + hlen, room,
-				     well_formed && !frag);
+		return process_icmp4(p, iph, (void *)iph + hlen, room, well_formed && !frag);
 	if (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP) {
-		st->pass_other_l4++;
+		p->st->pass_other_l4++;
 		return XDP_PASS;
 	}
 	/* Only a first fragment carries the ports. */
@@ -1151,39 +1207,10 @@ static __always_inline int process_ipv4(struct xdp_md *ctx, struct xlb_dp_stats 
 	key.sport = l4.sport;
 	key.dport = l4.dport;
 	key.proto = iph->protocol;
-	if (!frag && well_formed && l4.complete) {
-		int ret = -1;
-
-		/* With a stateless VIP about, the VIP first: its packets skip
-		 * the flow cache and the table, two cold lines.
-		 */
-		if (cfg->flags & XLB_CFG_F_STATELESS) {
-			meta = vip4_lookup(cfg, iph->daddr, l4.dport, iph->protocol);
-			looked_up = true;
-		}
-		if (!looked_up || (meta && !(meta->flags & XLB_VIP_F_STATELESS)))
-			ret = established_cached(ctx, st, l2, cfg, XLB_AF_INET, &key, l4.tcp_flags,
-						 data_end - data, ip_len, iph->tos,
-						 bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport));
-		if (ret >= 0)
-			return ret;
-	}
-	if (!looked_up)
-		meta = vip4_lookup(cfg, iph->daddr, l4.have_ports ? l4.dport : 0, iph->protocol);
-	if (!meta && frag)
-		return fragment_not_vip(st, XLB_AF_INET, &iph->daddr, iph->protocol);
-	if (!meta) {
-		st->pass_not_vip++;
-		return XDP_PASS;
-	}
-	if (frag)
-		return drop(st, meta->vip_id, XLB_DROP_FRAGMENT);
-	if (!well_formed || !l4.complete)
-		return drop(st, meta->vip_id, XLB_DROP_MALFORMED);
-	if (meta->rate_pps && !ratelimit_vip(st, meta))
-		return drop(st, meta->vip_id, XLB_DROP_RATE_VIP);
-	return steer(ctx, st, l2, cfg, meta, &xlb_flows4, XLB_AF_INET, &key, false, l4.tcp_flags,
-		     data_end - data, ip_len, iph->tos, bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport));
+	p->key = &key;
+	p->tcp_flags = l4.tcp_flags;
+	p->entropy = bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport);
+	return process_l4(p, &iph->daddr, iph->protocol, &l4, frag, well_formed);
 }
 
 static __always_inline bool ipv6_addr_equal(const __be32 *a, const __be32 *b)
@@ -1197,13 +1224,10 @@ static __always_inline __u8 ipv6_tclass(const struct ipv6hdr *ip6h)
 }
 
 /* ICMPv6 "packet too big" about a VIP flow; see process_icmp4. */
-static __always_inline int process_icmp6(struct xdp_md *ctx, struct xlb_dp_stats *st,
-					 const struct xlb_l2 *l2, const struct xlb_lb_config *cfg,
-					 struct ipv6hdr *ip6h, void *l4, __u32 room, __u32 ip_len,
-					 bool well_formed)
+static __always_inline int process_icmp6(struct xlb_pkt *p, struct ipv6hdr *ip6h, void *l4,
+					 __u32 room, bool well_formed)
 {
-	void *data_end = (void *)(long)ctx->data_end;
-	__u64 bytes = data_end - (void *)(long)ctx->data;
+	void *data_end = (void *)(long)p->ctx->data_end;
 	struct xlb_flow6_key key = {};
 	struct icmp6hdr *ic = l4;
 	struct xlb_vip_meta *meta;
@@ -1220,70 +1244,69 @@ static __always_inline int process_icmp6(struct xdp_md *ctx, struct xlb_dp_stats
 		goto pass;
 	if (!ipv6_addr_equal(inner->saddr.in6_u.u6_addr32, ip6h->daddr.in6_u.u6_addr32))
 		goto pass;
-	meta = vip6_lookup(cfg, inner->saddr.in6_u.u6_addr32, ports[0], inner->nexthdr);
+	meta = vip6_lookup(p->cfg, inner->saddr.in6_u.u6_addr32, ports[0], inner->nexthdr);
 	if (!meta) {
-		st->pass_not_vip++;
+		p->st->pass_not_vip++;
 		return XDP_PASS;
 	}
 	if (!well_formed)
-		return drop(st, meta->vip_id, XLB_DROP_MALFORMED);
+		return drop(p->st, meta->vip_id, XLB_DROP_MALFORMED);
 	__builtin_memcpy(key.saddr, &inner->daddr, sizeof(key.saddr));
 	__builtin_memcpy(key.daddr, &inner->saddr, sizeof(key.daddr));
 	key.sport = ports[1];
 	key.dport = ports[0];
 	key.proto = inner->nexthdr;
-	if (meta->rate_pps && !ratelimit_vip(st, meta))
-		return drop(st, meta->vip_id, XLB_DROP_RATE_VIP);
-	return steer(ctx, st, l2, cfg, meta, &xlb_flows6, XLB_AF_INET6, &key, true, 0, bytes, ip_len,
-		     ipv6_tclass(ip6h), bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport));
+	p->key = &key;
+	p->icmp = true;
+	p->entropy = bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport);
+	return vip_packet(p, meta);
 pass:
-	st->pass_other_l4++;
+	p->st->pass_other_l4++;
 	return XDP_PASS;
 }
 
-static __always_inline int process_ipv6(struct xdp_md *ctx, struct xlb_dp_stats *st,
-					const struct xlb_l2 *l2, const struct xlb_lb_config *cfg)
+static __always_inline int process_ipv6(struct xlb_pkt *p)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct ipv6hdr *ip6h = data + l2->len;
+	void *data_end = (void *)(long)p->ctx->data_end;
+	struct ipv6hdr *ip6h = (void *)(long)p->ctx->data + p->l2->len;
 	struct xlb_flow6_key key = {};
-	struct xlb_vip_meta *meta = NULL;
-	__u32 ip_len, avail, room;
+	struct xlb_vip_meta *meta;
+	__u32 avail, room;
 	struct xlb_l4 l4 = {};
-	bool well_formed, looked_up = false;
+	bool well_formed;
 	int hlen, frag;
 	__u8 proto = 0;
 
 	if ((void *)(ip6h + 1) > data_end || ip6h->version != 6) {
-		st->pass_not_ip++;
+		p->st->pass_not_ip++;
 		return XDP_PASS;
 	}
 	if (!vip_filter_hit(ip6h->daddr.in6_u.u6_addr32, XLB_AF_INET6)) {
-		st->pass_not_vip++;
+		p->st->pass_not_vip++;
 		return XDP_PASS;
 	}
+	p->family = XLB_AF_INET6;
 	hlen = skip_ipv6_ext(ip6h, data_end, &proto, &frag);
 	if (hlen < 0) {
 		/* Cannot reach the ports: only an any-port VIP can claim it. */
-		meta = vip6_lookup(cfg, ip6h->daddr.in6_u.u6_addr32, 0, ip6h->nexthdr);
+		meta = vip6_lookup(p->cfg, ip6h->daddr.in6_u.u6_addr32, 0, ip6h->nexthdr);
 		if (!meta) {
-			st->pass_not_vip++;
+			p->st->pass_not_vip++;
 			return XDP_PASS;
 		}
-		return drop(st, meta->vip_id, XLB_DROP_MALFORMED);
+		return drop(p->st, meta->vip_id, XLB_DROP_MALFORMED);
 	}
 	hlen &= 0x3ff; /* for the verifier: an extension chain is short */
-	ip_len = bpf_ntohs(ip6h->payload_len) + sizeof(*ip6h);
+	p->ip_len = bpf_ntohs(ip6h->payload_len) + sizeof(*ip6h);
+	p->tos = ipv6_tclass(ip6h);
 	avail = data_end - (void *)ip6h;
-	well_formed = ip_len >= (__u32)hlen && ip_len <= avail;
-	room = l4_room(ip_len, avail, hlen);
+	well_formed = p->ip_len >= (__u32)hlen && p->ip_len <= avail;
+	room = l4_room(p->ip_len, avail, hlen);
 
 	if (proto == IPPROTO_ICMPV6)
-		return process_icmp6(ctx, st, l2, cfg, ip6h, (void *)ip6h + hlen, room, ip_len,
-				     well_formed && !frag);
+		return process_icmp6(p, ip6h, (void *)ip6h + hlen, room, well_formed && !frag);
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) {
-		st->pass_other_l4++;
+		p->st->pass_other_l4++;
 		return XDP_PASS;
 	}
 	if (frag != 2) /* as in process_ipv4(): only a first fragment has the ports */
@@ -1293,38 +1316,10 @@ static __always_inline int process_ipv6(struct xdp_md *ctx, struct xlb_dp_stats 
 	key.sport = l4.sport;
 	key.dport = l4.dport;
 	key.proto = proto;
-	if (!frag && well_formed && l4.complete) {
-		int ret = -1;
-
-		if (cfg->flags & XLB_CFG_F_STATELESS) { /* as in process_ipv4() */
-			meta = vip6_lookup(cfg, ip6h->daddr.in6_u.u6_addr32, l4.dport, proto);
-			looked_up = true;
-		}
-		if (!looked_up || (meta && !(meta->flags & XLB_VIP_F_STATELESS)))
-			ret = established_cached(ctx, st, l2, cfg, XLB_AF_INET6, &key, l4.tcp_flags,
-						 data_end - data, ip_len, ipv6_tclass(ip6h),
-						 bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport));
-		if (ret >= 0)
-			return ret;
-	}
-	if (!looked_up)
-		meta = vip6_lookup(cfg, ip6h->daddr.in6_u.u6_addr32, l4.have_ports ? l4.dport : 0,
-				   proto);
-	if (!meta && frag)
-		return fragment_not_vip(st, XLB_AF_INET6, ip6h->daddr.in6_u.u6_addr32, proto);
-	if (!meta) {
-		st->pass_not_vip++;
-		return XDP_PASS;
-	}
-	if (frag)
-		return drop(st, meta->vip_id, XLB_DROP_FRAGMENT);
-	if (!well_formed || !l4.complete)
-		return drop(st, meta->vip_id, XLB_DROP_MALFORMED);
-	if (meta->rate_pps && !ratelimit_vip(st, meta))
-		return drop(st, meta->vip_id, XLB_DROP_RATE_VIP);
-	return steer(ctx, st, l2, cfg, meta, &xlb_flows6, XLB_AF_INET6, &key, false, l4.tcp_flags,
-		     data_end - data, ip_len, ipv6_tclass(ip6h),
-		     bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport));
+	p->key = &key;
+	p->tcp_flags = l4.tcp_flags;
+	p->entropy = bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport);
+	return process_l4(p, ip6h->daddr.in6_u.u6_addr32, proto, &l4, frag, well_formed);
 }
 
 /*
@@ -1349,6 +1344,7 @@ int xlb_balance(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct xlb_lb_config *cfg;
 	struct xlb_dp_stats *st;
+	struct xlb_pkt p = {};
 	struct xlb_l2 l2;
 	__u32 zero = 0;
 
@@ -1369,7 +1365,12 @@ int xlb_balance(struct xdp_md *ctx)
 			st->pass_other_host++;
 		return XDP_PASS;
 	}
+	p.ctx = ctx;
+	p.st = st;
+	p.cfg = cfg;
+	p.l2 = &l2;
+	p.bytes = data_end - data;
 	if (l2.l3_proto == bpf_htons(ETH_P_IP))
-		return process_ipv4(ctx, st, &l2, cfg);
-	return process_ipv6(ctx, st, &l2, cfg);
+		return process_ipv4(&p);
+	return process_ipv6(&p);
 }
