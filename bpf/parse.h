@@ -88,6 +88,33 @@ static __always_inline int parse_eth(void *data, void *data_end, struct xlb_l2 *
 	return 0;
 }
 
+/*
+ * Writes the link-layer header at data (keeping the VLAN tag the packet came
+ * with) and returns where the L3 header goes, or NULL if out of bounds.
+ */
+static __always_inline void *write_l2(void *data, void *data_end, const struct xlb_l2 *l2,
+				      const __u8 *dmac, const __u8 *smac, __be16 l3_proto)
+{
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return NULL;
+	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
+	if (l2->tpid) {
+		struct vlan_hdr *vh = (void *)(eth + 1);
+
+		if ((void *)(vh + 1) > data_end)
+			return NULL;
+		eth->h_proto = l2->tpid;
+		vh->tci = l2->tci;
+		vh->encap_proto = l3_proto;
+		return vh + 1;
+	}
+	eth->h_proto = l3_proto;
+	return eth + 1;
+}
+
 /* The L4 fields the balancer needs. */
 struct xlb_l4 {
 	__be16 sport;

@@ -29,22 +29,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "maps/xlb_maps.h"
-
-#ifndef ETH_P_8021Q
-#define ETH_P_8021Q 0x8100
-#endif
-#ifndef ETH_P_8021AD
-#define ETH_P_8021AD 0x88A8
-#endif
-
-/* IPv4 frag_off bits (kernel-internal in <net/ip.h>). */
-#define DECAP_IP_MF 0x2000
-#define DECAP_IP_OFFSET 0x1fff
-
-struct decap_vlan_hdr {
-	__be16 tci;
-	__be16 encap_proto;
-};
+#include "bpf/parse.h" /* the link layer, read and written as the balancer does */
 
 /* Inner destinations (VIPs) this host serves: strip the outer header. */
 struct {
@@ -84,9 +69,9 @@ enum decap_result {
  * before the head moves.
  */
 struct decap_l2 {
-	struct ethhdr eth;
-	struct decap_vlan_hdr vlan;
-	bool tagged;
+	struct xlb_l2 l2;
+	__u8 dmac[ETH_ALEN];
+	__u8 smac[ETH_ALEN];
 };
 
 /*
@@ -98,32 +83,14 @@ struct decap_l2 {
 static __always_inline int strip_outer(struct xdp_md *ctx, const struct decap_l2 *l2,
 				       __u32 outer_len, __be16 inner_proto)
 {
-	struct decap_vlan_hdr *vh;
 	void *data, *data_end;
-	struct ethhdr *eth;
 
 	if (bpf_xdp_adjust_head(ctx, (int)outer_len))
 		return -1;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
-	eth = data;
-	/* Verifier only: the inner IP header was checked to follow the outer one. */
-	if ((void *)(eth + 1) > data_end)
-		return -1;
-	__builtin_memcpy(eth->h_dest, l2->eth.h_dest, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, l2->eth.h_source, ETH_ALEN);
-	if (!l2->tagged) {
-		eth->h_proto = inner_proto;
-		return 0;
-	}
-	eth->h_proto = l2->eth.h_proto;
-	vh = (void *)(eth + 1);
-	/* Verifier only, as above. */
-	if ((void *)(vh + 1) > data_end)
-		return -1;
-	vh->tci = l2->vlan.tci;
-	vh->encap_proto = inner_proto;
-	return 0;
+	/* NULL for the verifier only: the inner IP header follows the outer one. */
+	return write_l2(data, data_end, &l2->l2, l2->dmac, l2->smac, inner_proto) ? 0 : -1;
 }
 
 static __always_inline bool is_vip(const struct xlb_decap_key *key)
@@ -216,7 +183,7 @@ static __always_inline int decap_outer4(struct xdp_md *ctx, struct xlb_decap_sta
 	/* A fragment carries part of the inner packet: stripping it would
 	 * hand the stack a truncated packet. Leave it to the stack.
 	 */
-	if (outer->frag_off & bpf_htons(DECAP_IP_MF | DECAP_IP_OFFSET))
+	if (outer->frag_off & bpf_htons(IP_MF | IP_OFFSET))
 		return DECAP_PASS;
 	outer_len = outer->ihl * 4;
 	if (outer->protocol == IPPROTO_UDP) {
@@ -261,9 +228,7 @@ static __always_inline int decap(struct xdp_md *ctx, struct xlb_decap_stats *st)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
-	struct decap_vlan_hdr *vh;
-	struct decap_l2 l2 = {};
-	__be16 proto;
+	struct decap_l2 l2;
 	void *l3;
 
 	if ((void *)(eth + 1) > data_end)
@@ -272,23 +237,14 @@ static __always_inline int decap(struct xdp_md *ctx, struct xlb_decap_stats *st)
 	if ((*(__u32 *)eth->h_dest ^ *(__u32 *)xlb_decap_if_mac) |
 	    (*(__u16 *)&eth->h_dest[4] ^ *(__u16 *)&xlb_decap_if_mac[4]))
 		return DECAP_OTHER_MAC;
-	__builtin_memcpy(&l2.eth, eth, sizeof(*eth));
-	proto = eth->h_proto;
-	l3 = eth + 1;
-	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
-		vh = l3;
-		if ((void *)(vh + 1) > data_end)
-			return DECAP_PASS;
-		l2.vlan = *vh;
-		l2.tagged = true;
-		proto = vh->encap_proto;
-		l3 = vh + 1;
-	}
-	if (proto == bpf_htons(ETH_P_IP))
+	if (parse_eth(data, data_end, &l2.l2))
+		return DECAP_PASS; /* not IP, or a cut tag */
+	__builtin_memcpy(l2.dmac, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(l2.smac, eth->h_source, ETH_ALEN);
+	l3 = data + l2.l2.len;
+	if (l2.l2.l3_proto == bpf_htons(ETH_P_IP))
 		return decap_outer4(ctx, st, &l2, l3, data_end);
-	if (proto == bpf_htons(ETH_P_IPV6))
-		return decap_outer6(ctx, st, &l2, l3, data_end);
-	return DECAP_PASS;
+	return decap_outer6(ctx, st, &l2, l3, data_end);
 }
 
 SEC("xdp")
