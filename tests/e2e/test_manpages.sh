@@ -85,9 +85,9 @@ same "xlb-decap commands" "$T/decap.verbs.code" "$T/decap.verbs.page"
 "${CC:-cc}" -std=gnu11 -Wall -Wextra -Werror -I. tests/e2e/config_keys.c -o "$T/config_keys" ||
 	fail "tests/e2e/config_keys.c does not build"
 "$T/config_keys" >"$T/keys.code" || fail "config_keys failed"
-tags man/xlb.yaml.5 | grep -E '^[a-z_]+(\[\])?(\.[a-z_]+(\[\])?)*$' >"$T/keys.page"
+tags man/xlb.yaml.5 | grep -E '^[a-z][a-z0-9_]*(\[\])?(\.[a-z][a-z0-9_]*(\[\])?)*$' >"$T/keys.page"
 same "config keys" "$T/keys.code" "$T/keys.page"
-sed -E 's/\.[a-z_]+$//; s/\[\]//g; s/\./\n/g' "$T/keys.code" | grep . >"$T/sections.code"
+sed -E 's/\.[a-z][a-z0-9_]*$//; s/\[\]//g; s/\./\n/g' "$T/keys.code" | grep . >"$T/sections.code"
 sed -n 's/^\.SS //p' man/xlb.yaml.5 | tr -d '"' >"$T/sections.page"
 only=$(comm -23 <(sort -u "$T/sections.code") <(sort -u "$T/sections.page"))
 [ -z "$only" ] || bad "xlb.yaml.5 has no .SS section for: $(tr "\n" " " <<<"$only")"
