@@ -20,7 +20,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
-#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -33,7 +32,7 @@
 #include "xlb.skel.h"
 #include "xlb_mapcount.skel.h"
 #include "userspace/clock.h"
-#include "userspace/dp.h"
+#include "userspace/dp_int.h"
 #include "userspace/log.h"
 #include "userspace/maglev.h"
 #include "userspace/neigh.h"
@@ -44,125 +43,23 @@
 #include "bpf/ratelimit.h"
 
 #define BPF_FS_MAGIC_NUMBER 0xcafe4a11
+
 #define MAC_REUSE_MS 30000
+
 /* A kept backend's neighbour asked again: time to answer before the last
  * MAC is kept with a warning (the kernel's ARP gives up after ~3 s).
  */
 #define MAC_CONFIRM_MS 3000
+
 #define XLB_PROG_NAME "xlb_balance"
 
-enum mac_wait {
-	MAC_KNOWN = 0,
-	MAC_WAIT_OUT,	  /* no MAC yet: out of the table until ARP/ND answers */
-	MAC_WAIT_CONFIRM, /* in the table with its last MAC, asked again */
-};
-
-static bool mac_missing(const __u8 mac[6])
-{
-	return !memcmp(mac, "\0\0\0\0\0\0", 6);
-}
-
-struct dp_vip {
-	bool used;
-	struct xlb_vip_addr addr;
-	struct xlb_vip_meta meta;
-	__u32 nids;
-	__u32 ids[XLB_MAX_BACKENDS_PER_VIP];
-	/* Ids of backends that left this VIP with their counters kept
-	 * (dp->be_parked); entries whose id was taken since are skipped.
-	 */
-	__u32 *parked;
-	__u32 nparked, parked_cap;
-	/*
-	 * The table maps this process created, per slot, as fd + 1 (0: none).
-	 * Held so that reading a table back (explain) needs no map-by-id
-	 * lookup, which takes CAP_SYS_ADMIN that xlbd gives up after setup.
-	 */
-	int table_fd1[2];
-	/* forward: gue's entry of xlb_vip_gue (kept for every VIP). */
-	struct xlb_vip_gue gue;
-};
-
-struct xlb_dp {
-	struct xlb_bpf *skel;
-	char ifname[IF_NAMESIZE];
-	int ifindex;
-	enum xdp_attach_mode mode;
-	__u32 prog_id;	 /* xlb_balance's */
-	__u32 attach_id; /* what attach() left on the interface */
-	char pin_dir[PATH_MAX];
-	bool pinned;
-	bool adopted;
-	bool mac_given; /* opts.if_mac set: not the interface's to follow */
-	bool tables_unverified; /* adopted: backend entries may be ahead of the tables */
-	int lock_fd;
-	int ncpus;
-	/* xlb_backend_counters, mmapped: entry cpu * XLB_MAX_BACKENDS + id */
-	struct xlb_backend_stats *be_ctr;
-	size_t be_ctr_len;
-	bool test_clock;
-	struct xlb_lb_config cfg;
-	struct dp_vip vips[XLB_MAX_VIPS];
-	__u8 be_used[XLB_MAX_BACKENDS];
-	/* Copy of xlb_backends: this handle is its only writer (flock), so
-	 * reads need no syscall.
-	 */
-	struct xlb_backend be_mirror[XLB_MAX_BACKENDS];
-	/* When be_mirror[id].mac was resolved (CLOCK_MONOTONIC ms); 0: resolve
-	 * it on the next publish. A kept backend reuses a MAC younger than
-	 * MAC_REUSE_MS, so health-driven publishes of thousands of backends
-	 * do not ask netlink thousands of times.
-	 */
-	__u64 mac_at[XLB_MAX_BACKENDS];
-	/* Backends xlb_dp__macs_poll() asks the kernel about again (enum
-	 * mac_wait), and since when (CLOCK_MONOTONIC ms).
-	 */
-	__u8 mac_wait[XLB_MAX_BACKENDS];
-	__u64 mac_asked[XLB_MAX_BACKENDS];
-	__u32 be_cursor; /* next-fit: a freed id is reused as late as possible */
-	/*
-	 * Free ids whose counters still belong to the backend in be_mirror[id]
-	 * (flags 0, its VIP and address kept): a backend out of the table
-	 * (ejected by its breaker, or removed) keeps its counters there, and
-	 * gets the same id, counters and all, when it comes back, so that
-	 * counters never go backwards. Taken by new backends only when no
-	 * other id is free.
-	 */
-	__u8 be_parked[XLB_MAX_BACKENDS];
-	/* Changes with every change of which ids VIPs and backends have (see
-	 * xlb_dp__ids_gen()); unique over all handles of the process.
-	 */
-	unsigned long ids_gen;
-	/* Counts the connection tables' entries (NULL: the kernel cannot). */
-	struct xlb_mapcount_bpf *mapcount;
-	struct bpf_link *mapcount_link;
-	__u32 flow_map_ids[2]; /* xlb_flows4, xlb_flows6 */
-	/*
-	 * xlb_dp__counters_read()'s memory, kept from one read to the next.
-	 * The VIPs' per-CPU values come through a small scratch,
-	 * COUNTERS_BATCH entries at a time; the sums stay here.
-	 */
-	struct {
-		void *raw;
-		size_t raw_size;
-		__u32 *keys;
-		struct xlb_vip_stats *vip;
-		struct xlb_backend_load *load;
-	} ctr;
-};
-
-static void table_fds_close(struct dp_vip *v)
+void table_fds_close(struct dp_vip *v)
 {
 	for (int s = 0; s < 2; s++) {
 		if (v->table_fd1[s])
 			close(v->table_fd1[s] - 1);
 		v->table_fd1[s] = 0;
 	}
-}
-
-static int map_fd(struct bpf_map *m)
-{
-	return bpf_map__fd(m);
 }
 
 static const char *af_name(__u8 family)
@@ -172,7 +69,7 @@ static const char *af_name(__u8 family)
 
 /* ---- VIP bookkeeping ---------------------------------------------------- */
 
-static struct dp_vip *vip_find(struct xlb_dp *dp, const struct xlb_vip_addr *vip)
+struct dp_vip *vip_find(struct xlb_dp *dp, const struct xlb_vip_addr *vip)
 {
 	for (int i = 0; i < XLB_MAX_VIPS; i++)
 		if (dp->vips[i].used && !xlb_vip_addr__cmp(&dp->vips[i].addr, vip))
@@ -195,7 +92,7 @@ static struct dp_vip *vip_get(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	return v;
 }
 
-static int vip_map_fd(struct xlb_dp *dp, __u8 family)
+int vip_map_fd(struct xlb_dp *dp, __u8 family)
 {
 	return map_fd(family == XLB_AF_INET ? dp->skel->maps.xlb_vips4 : dp->skel->maps.xlb_vips6);
 }
@@ -223,7 +120,7 @@ static size_t vip_key(const struct xlb_vip_addr *vip, void *key)
 }
 
 /* The established fast path's copy of a VIP's meta (xlb_vips_by_id). */
-static int vip_by_id_write(struct xlb_dp *dp, const struct xlb_vip_meta *meta)
+int vip_by_id_write(struct xlb_dp *dp, const struct xlb_vip_meta *meta)
 {
 	struct xlb_vip_meta live = *meta;
 
@@ -234,8 +131,8 @@ static int vip_by_id_write(struct xlb_dp *dp, const struct xlb_vip_meta *meta)
 	return 0;
 }
 
-static int vip_meta_write(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
-			  const struct xlb_vip_meta *meta, __u64 flags)
+int vip_meta_write(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
+		   const struct xlb_vip_meta *meta, __u64 flags)
 {
 	union {
 		struct xlb_vip4_key k4;
@@ -248,7 +145,7 @@ static int vip_meta_write(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	return vip_by_id_write(dp, meta);
 }
 
-static int vip_gue_write(struct xlb_dp *dp, struct dp_vip *v, const struct xlb_vip_gue *g)
+int vip_gue_write(struct xlb_dp *dp, struct dp_vip *v, const struct xlb_vip_gue *g)
 {
 	if (bpf_map_update_elem(map_fd(dp->skel->maps.xlb_vip_gue), &v->meta.vip_id, g, BPF_ANY))
 		return -errno;
@@ -256,7 +153,7 @@ static int vip_gue_write(struct xlb_dp *dp, struct dp_vip *v, const struct xlb_v
 	return 0;
 }
 
-static int config_write(struct xlb_dp *dp, const struct xlb_lb_config *cfg)
+int config_write(struct xlb_dp *dp, const struct xlb_lb_config *cfg)
 {
 	__u32 zero = 0;
 
@@ -298,7 +195,7 @@ static int vip_flags_sync(struct xlb_dp *dp, const struct dp_vip *extra)
  * Bits are only added before a VIP exists and dropped after it is gone, so a
  * packet never misses a live VIP, whatever part of the update it sees.
  */
-static int vip_filter_sync(struct xlb_dp *dp, const struct dp_vip *extra)
+int vip_filter_sync(struct xlb_dp *dp, const struct dp_vip *extra)
 {
 	struct xlb_vip_filter *f = calloc(1, sizeof(*f));
 	__u32 zero = 0;
@@ -327,7 +224,7 @@ static int vip_filter_sync(struct xlb_dp *dp, const struct dp_vip *extra)
  * entry once it has none. Fragments to the pair are dropped while it is
  * there.
  */
-static int vip_addrs_sync(struct xlb_dp *dp, const struct xlb_vip_addr *a)
+int vip_addrs_sync(struct xlb_dp *dp, const struct xlb_vip_addr *a)
 {
 	struct xlb_vip_addr_key k = { .family = a->family, .proto = a->proto };
 	int fd = map_fd(dp->skel->maps.xlb_vip_addrs);
@@ -479,7 +376,7 @@ static int lookup_batch_step(int fd, bool first, __u32 *token, __u32 *keys, void
 	return !*count;
 }
 
-static int read_array(int fd, void *vals, size_t vsize, __u32 size)
+int read_array(int fd, void *vals, size_t vsize, __u32 size)
 {
 	__u32 *keys = malloc(size * sizeof(*keys)), done = 0, batch = 0;
 	int ret = 0;
@@ -498,8 +395,6 @@ static int read_array(int fd, void *vals, size_t vsize, __u32 size)
 		return ret;
 	return done == size ? 0 : -EIO;
 }
-
-static void backend_park(struct xlb_dp *dp, struct dp_vip *v, __u32 id);
 
 /* Rebuilds the in-memory mirror from pinned maps left by an earlier run. */
 static int adopt_state(struct xlb_dp *dp, char *err, size_t errlen)
@@ -809,7 +704,7 @@ int xlb_dp__conntrack_entries(struct xlb_dp *dp, __u64 counts[2])
 	return ret;
 }
 
-static void ids_changed(struct xlb_dp *dp)
+void ids_changed(struct xlb_dp *dp)
 {
 	static unsigned long gen;
 
@@ -1301,8 +1196,8 @@ static int check_vip(const struct xlb_vip_addr *vip, char *err, size_t errlen)
 }
 
 /* A live VIP by its address: check_vip(), then vip_get(); name gets its text. */
-static int vip_checked(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *name, char *err,
-		       size_t errlen, struct dp_vip **out)
+int vip_checked(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *name, char *err,
+		size_t errlen, struct dp_vip **out)
 {
 	int ret = check_vip(vip, err, errlen);
 
@@ -1322,12 +1217,13 @@ static int check_modes(enum xlb_algo algo, enum xlb_forward fwd, char *err, size
 }
 
 static int ratelimit_reset(struct xlb_dp *dp, __u32 vip_id);
+
 static int src_limits_purge(struct xlb_dp *dp, __u32 vip_id);
 
 /* lc: forgets a backend id's active-flow count (a new backend, a VIP that
  * turns lc: the old count was kept by nobody).
  */
-static int load_zero(struct xlb_dp *dp, __u32 id)
+int load_zero(struct xlb_dp *dp, __u32 id)
 {
 	struct xlb_backend_load zero = {};
 
@@ -1358,7 +1254,6 @@ static int wrr_cursors_spread(struct xlb_dp *dp, __u32 vip_id)
 
 static int publish_table(struct xlb_dp *dp, struct dp_vip *v,
 			 const struct xlb_maglev_backend *mb, size_t n, char *err, size_t errlen);
-static bool algo_wrr(__u8 algo);
 
 int xlb_dp__vip_add(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_algo algo,
 		    enum xlb_forward fwd, __u32 table_size, char *err, size_t errlen)
@@ -1440,10 +1335,7 @@ int xlb_dp__vip_add(struct xlb_dp *dp, const struct xlb_vip_addr *vip, enum xlb_
 	return 0;
 }
 
-static int backend_read(struct xlb_dp *dp, __u32 id, struct xlb_backend *be);
-static int backend_write(struct xlb_dp *dp, __u32 id, const struct xlb_backend *be);
-
-static void backend_retire(struct xlb_dp *dp, __u32 id)
+void backend_retire(struct xlb_dp *dp, __u32 id)
 {
 	struct xlb_backend be;
 
@@ -1457,22 +1349,21 @@ static void backend_retire(struct xlb_dp *dp, __u32 id)
 	dp->mac_wait[id] = 0;
 }
 
-static bool backend_addr_equal(const struct xlb_backend *be, __u8 family, const __be32 *addr)
+bool backend_addr_equal(const struct xlb_backend *be, __u8 family, const __be32 *addr)
 {
 	return be->family == family &&
 	       !memcmp(be->addr, addr, family == XLB_AF_INET ? 4 : 16);
 }
 
 /* id, on v's parked list, still holds the counters of a backend of v. */
-static bool parked_valid(const struct xlb_dp *dp, const struct dp_vip *v, __u32 id)
+bool parked_valid(const struct xlb_dp *dp, const struct dp_vip *v, __u32 id)
 {
 	return dp->be_parked[id] && dp->be_mirror[id].family &&
 	       dp->be_mirror[id].vip_id == v->meta.vip_id;
 }
 
 /* The parked id of v's backend family/addr, or -ENOENT. */
-static int parked_find(const struct xlb_dp *dp, const struct dp_vip *v, __u8 family,
-		       const __be32 *addr)
+int parked_find(const struct xlb_dp *dp, const struct dp_vip *v, __u8 family, const __be32 *addr)
 {
 	for (__u32 i = v->nparked; i-- > 0;) {
 		__u32 id = v->parked[i];
@@ -1488,7 +1379,7 @@ static int parked_find(const struct xlb_dp *dp, const struct dp_vip *v, __u8 fam
  * with XLB_MAX_BACKENDS_PER_VIP parked, the oldest goes: its counters would
  * restart from 0 when it comes back.
  */
-static void backend_park(struct xlb_dp *dp, struct dp_vip *v, __u32 id)
+void backend_park(struct xlb_dp *dp, struct dp_vip *v, __u32 id)
 {
 	__u32 n = 0;
 
@@ -1515,7 +1406,7 @@ static void backend_park(struct xlb_dp *dp, struct dp_vip *v, __u32 id)
 }
 
 /* A retired id's counters will not be claimed: the entry forgets its backend. */
-static void backend_forget(struct xlb_dp *dp, __u32 id)
+void backend_forget(struct xlb_dp *dp, __u32 id)
 {
 	struct xlb_backend be;
 
@@ -1588,7 +1479,7 @@ int xlb_dp__vip_del(struct xlb_dp *dp, const struct xlb_vip_addr *vip, char *err
  * Republishes a VIP's table from the backends it has (after an algorithm
  * change: a wrr table carries its sequence). Drained backends stay out.
  */
-static int republish(struct xlb_dp *dp, struct dp_vip *v, char *err, size_t errlen)
+int republish(struct xlb_dp *dp, struct dp_vip *v, char *err, size_t errlen)
 {
 	struct xlb_maglev_backend *mb = calloc(v->nids + 1, sizeof(*mb));
 	size_t n = 0;
@@ -1922,7 +1813,7 @@ int xlb_dp__test_clock_set(struct xlb_dp *dp, __u64 now_ns)
 
 /* ---- backends --------------------------------------------------------------- */
 
-static int backend_read(struct xlb_dp *dp, __u32 id, struct xlb_backend *be)
+int backend_read(struct xlb_dp *dp, __u32 id, struct xlb_backend *be)
 {
 	if (id >= XLB_MAX_BACKENDS)
 		return -EINVAL;
@@ -1930,7 +1821,7 @@ static int backend_read(struct xlb_dp *dp, __u32 id, struct xlb_backend *be)
 	return 0;
 }
 
-static int backend_write(struct xlb_dp *dp, __u32 id, const struct xlb_backend *be)
+int backend_write(struct xlb_dp *dp, __u32 id, const struct xlb_backend *be)
 {
 	if (dp->be_used[id] && !memcmp(&dp->be_mirror[id], be, sizeof(*be)))
 		return 0; /* unchanged: one system call saved per kept backend */
@@ -2081,11 +1972,6 @@ static int resolve_macs(struct xlb_dp *dp, const struct dp_vip *v, struct xlb_dp
 			return xlb_err(err, errlen, ret, "backend %s: %s", addr, msg);
 	}
 	return 0;
-}
-
-static bool algo_wrr(__u8 algo)
-{
-	return algo == XLB_ALGO_WRR || algo == XLB_ALGO_RR;
 }
 
 /*
