@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * What the parts of the data-path handle share (private; the API is dp.h):
- *   dp.c           the whole handle, for now
+ *   dp.c           what the parts below do not
+ *   dp_stats.c     reading the counters and lc's active flows; counter ids;
+ *                  batch reads of array maps
  */
 #ifndef XLB_DP_INT_H
 #define XLB_DP_INT_H
@@ -179,7 +181,7 @@ int load_zero(struct xlb_dp *dp, __u32 id);
 /* Builds and publishes v's table again from the backends it has. */
 int republish(struct xlb_dp *dp, struct dp_vip *v, char *err, size_t errlen);
 
-/* ---- reading (dp.c) ---- */
+/* ---- reading (dp_stats.c) ---- */
 
 /* The VIPs or backends now have other ids: xlb_dp__ids_gen() changes. */
 void ids_changed(struct xlb_dp *dp);
