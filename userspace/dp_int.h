@@ -4,6 +4,7 @@
  *   dp.c           what the parts below do not
  *   dp_stats.c     reading the counters and lc's active flows; counter ids;
  *                  batch reads of array maps
+ *   dp_explain.c   where a flow goes and why; a VIP's live table and its digest
  */
 #ifndef XLB_DP_INT_H
 #define XLB_DP_INT_H
