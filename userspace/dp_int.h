@@ -2,6 +2,8 @@
 /*
  * What the parts of the data-path handle share (private; the API is dp.h):
  *   dp.c           what the parts below do not
+ *   dp_backends.c  backends: ids, retired ids that keep their counters, MACs;
+ *                  building and publishing a VIP's table (the two-slot flip)
  *   dp_stats.c     reading the counters and lc's active flows; counter ids;
  *                  batch reads of array maps
  *   dp_explain.c   where a flow goes and why; a VIP's live table and its digest
@@ -164,7 +166,7 @@ int vip_addrs_sync(struct xlb_dp *dp, const struct xlb_vip_addr *a);
 /* Closes the table maps this process created for v. */
 void table_fds_close(struct dp_vip *v);
 
-/* ---- backends and tables (dp.c) ---- */
+/* ---- backends and tables (dp_backends.c) ---- */
 
 /* Backend entries, through be_mirror (this handle is their only writer). */
 int backend_read(struct xlb_dp *dp, __u32 id, struct xlb_backend *be);
