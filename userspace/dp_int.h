@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * What the parts of the data-path handle share (private; the API is dp.h):
- *   dp.c           what the parts below do not
+ *   dp.c           open and close: load the object, pin or adopt the maps,
+ *                  attach and detach; the interface's MAC and MTU and the
+ *                  config map
+ *   dp_vip.c       VIPs: add, delete, change; their rate limits, GUE port and
+ *                  stateless switch; the flood guard
  *   dp_backends.c  backends: ids, retired ids that keep their counters, MACs;
  *                  building and publishing a VIP's table (the two-slot flip)
  *   dp_stats.c     reading the counters and lc's active flows; counter ids;
@@ -139,7 +143,7 @@ static inline bool algo_wrr(__u8 algo)
 /* Writes the interface's config map; dp->cfg follows. 0 or -errno. */
 int config_write(struct xlb_dp *dp, const struct xlb_lb_config *cfg);
 
-/* ---- VIPs (dp.c) ---- */
+/* ---- VIPs (dp_vip.c) ---- */
 
 /* The VIP's bookkeeping, or NULL. */
 struct dp_vip *vip_find(struct xlb_dp *dp, const struct xlb_vip_addr *vip);
