@@ -490,11 +490,6 @@ static const char *mac_str(const __u8 mac[6], char buf[18])
 	return buf;
 }
 
-static bool mac_zero(const __u8 mac[6])
-{
-	return !memcmp(mac, "\0\0\0\0\0\0", 6);
-}
-
 /*
  * The data path acts only on frames sent to if_mac, so it must be the
  * interface's MAC now: read it at every open, adoption included (an
@@ -509,17 +504,17 @@ static int if_mac_sync(struct xlb_dp *dp, const struct xlb_dp_opts *opts, char *
 	int ret;
 
 	memcpy(cfg.if_mac, opts->if_mac, 6);
-	if (dp->ifindex && mac_zero(cfg.if_mac)) {
+	if (dp->ifindex && mac_missing(cfg.if_mac)) {
 		ret = xlb_neigh__if_mac(dp->ifindex, cfg.if_mac, err, errlen);
 		if (ret)
 			return ret;
 	}
-	if (dp->ifindex && mac_zero(cfg.if_mac))
+	if (dp->ifindex && mac_missing(cfg.if_mac))
 		pr_warn("%s: the interface has no MAC: the data path passes every frame untouched",
 			dp->ifname);
 	if (!memcmp(cfg.if_mac, dp->cfg.if_mac, 6))
 		return 0;
-	if (!mac_zero(dp->cfg.if_mac))
+	if (!mac_missing(dp->cfg.if_mac))
 		pr_info("%s: the interface MAC is now %s (was %s): the data path follows",
 			dp->ifname, mac_str(cfg.if_mac, now), mac_str(dp->cfg.if_mac, was));
 	ret = config_write(dp, &cfg);
@@ -708,7 +703,7 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 			goto fail;
 		}
 	}
-	dp->mac_given = !mac_zero(opts->if_mac);
+	dp->mac_given = !mac_missing(opts->if_mac);
 	ret = if_mac_sync(dp, opts, err, errlen) ?: mtu_sync(dp, opts, err, errlen);
 	if (ret)
 		goto fail;

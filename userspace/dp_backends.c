@@ -274,7 +274,7 @@ static int resolve_macs(struct xlb_dp *dp, const struct dp_vip *v, struct xlb_dp
 	int ret;
 
 	for (size_t i = 0; i < n; i++) {
-		if (memcmp(b[i].mac, "\0\0\0\0\0\0", 6))
+		if (!mac_missing(b[i].mac))
 			continue;
 		xlb_addr__format(b[i].family, b[i].addr, addr, sizeof(addr));
 		if (!dp->ifindex)
@@ -284,7 +284,7 @@ static int resolve_macs(struct xlb_dp *dp, const struct dp_vip *v, struct xlb_dp
 		ret = xlb_neigh__resolve(dp->ifindex, b[i].family == XLB_AF_INET ? AF_INET : AF_INET6,
 					 b[i].addr, v->meta.forward == XLB_FWD_L2DSR, 0, b[i].mac,
 					 msg, sizeof(msg));
-		if (ret == -ETIMEDOUT && !memcmp(last[i], "\0\0\0\0\0\0", 6))
+		if (ret == -ETIMEDOUT && mac_missing(last[i]))
 			continue; /* waits for its MAC */
 		if (ret == -ETIMEDOUT) { /* its last MAC, until it answers or not */
 			memcpy(b[i].mac, last[i], 6);
@@ -527,16 +527,16 @@ int xlb_dp__set_backends(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 			continue;
 		kept[hit->pos] = true;
 		ids[i] = v->ids[hit->pos];
-		if (!memcmp(want[i].mac, "\0\0\0\0\0\0", 6) && dp->mac_at[ids[i]] &&
+		if (mac_missing(want[i].mac) && dp->mac_at[ids[i]] &&
 		    now - dp->mac_at[ids[i]] < MAC_REUSE_MS)
 			memcpy(want[i].mac, old[hit->pos].mac, 6);
 		else
-			resolved[i] = !memcmp(want[i].mac, "\0\0\0\0\0\0", 6);
+			resolved[i] = mac_missing(want[i].mac);
 		memcpy(last[i], old[hit->pos].mac, 6);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (is_new[i])
-			resolved[i] = !memcmp(want[i].mac, "\0\0\0\0\0\0", 6);
+			resolved[i] = mac_missing(want[i].mac);
 		nkept += !is_new[i];
 	}
 	/* A backend in or out changes ids (and may take a parked one); weights,

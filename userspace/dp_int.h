@@ -32,6 +32,7 @@ enum mac_wait {
 	MAC_WAIT_CONFIRM, /* in the table with its last MAC, asked again */
 };
 
+/* All zero: no MAC known (a backend's) or given (the interface's). */
 static inline bool mac_missing(const __u8 mac[6])
 {
 	return !memcmp(mac, "\0\0\0\0\0\0", 6);
