@@ -1291,7 +1291,7 @@ static int send_to(struct fixture *fx, const struct pkt_flow *f)
 	return out[5];
 }
 
-/* Where this CPU's cursor starts in a sequence of length len (dp.c). */
+/* Where this CPU's cursor starts in a sequence of length len (dp_vip.c). */
 static __u32 cursor_start(__u32 len)
 {
 	int cpu = sched_getcpu(), ncpus = libbpf_num_possible_cpus();
