@@ -113,31 +113,6 @@ int xlb_dp__stats(struct xlb_dp *dp, struct xlb_dp_stats *out)
 	return percpu_sum(dp, dp->skel->maps.xlb_stats, 0, out, sizeof(*out));
 }
 
-int xlb_dp__vip_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
-		      struct xlb_vip_stats *out)
-{
-	struct dp_vip *v = vip ? vip_find(dp, vip) : NULL;
-
-	if (!v)
-		return -ENOENT;
-	return percpu_sum(dp, dp->skel->maps.xlb_vip_stats, v->meta.vip_id, out, sizeof(*out));
-}
-
-int xlb_dp__backend_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
-			  const __be32 addr[4], struct xlb_backend_stats *out)
-{
-	struct dp_vip *v = vip ? vip_find(dp, vip) : NULL;
-	int id = xlb_dp__backend_id(dp, vip, family, addr);
-
-	if (id < 0 && v) /* out of the table: the counters it left */
-		id = parked_find(dp, v, family, addr);
-	if (id < 0)
-		return id;
-	memset(out, 0, sizeof(*out));
-	xlb_dp__backend_counters_add(dp, id, out);
-	return 0;
-}
-
 /* Counts the open flows of each marked backend id in one connection table. */
 static int count_flows(const struct xlb_dp *dp, struct bpf_map *map, size_t ksize,
 		       const __u8 *marked, __u32 *count)
@@ -247,20 +222,6 @@ out:
 	free(ids);
 	free(before);
 	return ret;
-}
-
-int xlb_dp__backend_active(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
-			   const __be32 addr[4], __s64 *out)
-{
-	int id = xlb_dp__backend_id(dp, vip, family, addr);
-	struct xlb_backend_load l;
-
-	if (id < 0)
-		return id;
-	if (bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_backend_load), &id, &l))
-		return -errno;
-	*out = l.active;
-	return 0;
 }
 
 #define COUNTERS_BATCH 4096
