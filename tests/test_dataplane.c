@@ -189,6 +189,42 @@ static struct xlb_dp_stats stats(struct fixture *fx)
 	return s;
 }
 
+/* A VIP's counters, read as a scrape reads them. 0 or -errno. */
+static int vip_stats(struct xlb_dp *dp, const struct xlb_vip_addr *v, struct xlb_vip_stats *out)
+{
+	struct xlb_dp_counters c;
+	int id = xlb_dp__vip_id(dp, v), ret;
+
+	if (id < 0)
+		return id;
+	ret = xlb_dp__counters_read(dp, &c);
+	if (!ret)
+		*out = c.vip[id];
+	xlb_dp__counters_free(&c);
+	return ret;
+}
+
+/*
+ * A backend's counters, read as a scrape reads them; also for a backend out
+ * of the table (ejected, removed): what it left. 0 or -errno.
+ */
+static int backend_stats(struct xlb_dp *dp, const struct xlb_vip_addr *v, __u8 family,
+			 const __be32 addr[4], struct xlb_backend_stats *out)
+{
+	struct xlb_dp_backend_key k = { .family = family };
+	int id, ret;
+
+	memcpy(k.addr, addr, sizeof(k.addr));
+	ret = xlb_dp__counter_ids(dp, v, 1, &k, &id);
+	if (ret < 0)
+		return ret;
+	if (id < 0)
+		return id;
+	memset(out, 0, sizeof(*out));
+	xlb_dp__backend_counters_add(dp, id, out);
+	return 0;
+}
+
 /* ---- the prediction: what the table and flow hash say ---------------------- */
 
 static __u32 flow_hash(const struct xlb_vip_addr *v, __u8 algo, const struct pkt_flow *f)
@@ -520,7 +556,7 @@ static void test_frames_for_other_macs_pass(void **state)
 
 	flows[1].vlan = 7; /* the tag does not hide the address */
 	s0 = stats(fx);
-	assert_int_equal(xlb_dp__vip_stats(fx->dp, &v, &vs0), 0);
+	assert_int_equal(vip_stats(fx->dp, &v, &vs0), 0);
 	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
 		for (size_t i = 0; i < sizeof(flows) / sizeof(flows[0]); i++) {
 			len = pkt_build(&flows[i], in);
@@ -538,7 +574,7 @@ static void test_frames_for_other_macs_pass(void **state)
 	assert_int_equal(s1.rx - s0.rx, hosts + groups);
 	assert_int_equal(s1.tx_new_flow, s0.tx_new_flow);
 	assert_int_equal(s1.pass_not_vip, s0.pass_not_vip);
-	assert_int_equal(xlb_dp__vip_stats(fx->dp, &v, &vs1), 0);
+	assert_int_equal(vip_stats(fx->dp, &v, &vs1), 0);
 	assert_int_equal(vs1.packets, vs0.packets);
 	for (size_t i = 0; i < sizeof(flows) / sizeof(flows[0]); i++)
 		assert_false(in_conntrack(fx, i == 1   ? "198.18.1.100:443/tcp"
@@ -951,7 +987,7 @@ static void test_fragments_to_vip_addresses(void **state)
 		len = build_fragment(&f, rows[r].off, rows[r].more, in);
 		if (rows[r].counted) {
 			v = vip(rows[r].counted);
-			assert_int_equal(xlb_dp__vip_stats(fx->dp, &v, &vs0), 0);
+			assert_int_equal(vip_stats(fx->dp, &v, &vs0), 0);
 		}
 		if (run(fx, in, len, out, &out_len) != (rows[r].counted ? XDP_DROP : XDP_PASS))
 			fail_msg("%s: wrong verdict", rows[r].what);
@@ -959,7 +995,7 @@ static void test_fragments_to_vip_addresses(void **state)
 			assert_frame(rows[r].what, out, out_len, in, len);
 			continue;
 		}
-		assert_int_equal(xlb_dp__vip_stats(fx->dp, &v, &vs1), 0);
+		assert_int_equal(vip_stats(fx->dp, &v, &vs1), 0);
 		if (stats(fx).drops[XLB_DROP_FRAGMENT] != s0.drops[XLB_DROP_FRAGMENT] + 1 ||
 		    vs1.drops[XLB_DROP_FRAGMENT] != vs0.drops[XLB_DROP_FRAGMENT] + 1)
 			fail_msg("%s: not counted as a fragment of %s", rows[r].what,
@@ -990,7 +1026,7 @@ static void test_empty_vip_drops(void **state)
 	assert_int_equal(xlb_dp__set_backends(fx->dp, &v, NULL, 0, fx->err, sizeof(fx->err)), 0);
 	assert_int_equal(run(fx, in, len, out, &out_len), XDP_DROP);
 	assert_int_equal(stats(fx).drops[XLB_DROP_NO_BACKEND], 1);
-	assert_int_equal(xlb_dp__vip_stats(fx->dp, &v, &vs), 0);
+	assert_int_equal(vip_stats(fx->dp, &v, &vs), 0);
 	assert_int_equal(vs.drops[XLB_DROP_NO_BACKEND], 1);
 }
 
@@ -1015,7 +1051,7 @@ static void test_forward_failure_is_one_drop(void **state)
 					    sizeof(fx->err)),
 			 0);
 	s0 = stats(fx);
-	assert_int_equal(xlb_dp__vip_stats(fx->dp, &v, &vs0), 0);
+	assert_int_equal(vip_stats(fx->dp, &v, &vs0), 0);
 	f.tcp_flags = 0x10; /* established: the flow cache, then the table */
 	len = pkt_build(&f, in);
 	for (int i = 0; i < 3; i++)
@@ -1024,7 +1060,7 @@ static void test_forward_failure_is_one_drop(void **state)
 	len = pkt_build(&f, in);
 	assert_int_equal(run(fx, in, len, out, &out_len), XDP_DROP);
 	s1 = stats(fx);
-	assert_int_equal(xlb_dp__vip_stats(fx->dp, &v, &vs1), 0);
+	assert_int_equal(vip_stats(fx->dp, &v, &vs1), 0);
 	assert_int_equal(s1.drops[XLB_DROP_FAMILY] - s0.drops[XLB_DROP_FAMILY], 4);
 	assert_int_equal(vs1.drops[XLB_DROP_FAMILY] - vs0.drops[XLB_DROP_FAMILY], 4);
 	assert_int_equal(s1.tx_established, s0.tx_established);
@@ -1111,14 +1147,14 @@ static void test_counters(void **state)
 		f.sport = 100 + i % 5; /* 5 flows, 2 packets each */
 		send_and_check(fx, "198.18.1.100:53/udp", &f);
 	}
-	assert_int_equal(xlb_dp__vip_stats(fx->dp, &v, &vs), 0);
+	assert_int_equal(vip_stats(fx->dp, &v, &vs), 0);
 	assert_int_equal(vs.packets, 10);
 	assert_int_equal(vs.bytes, 10 * len);
 	assert_int_equal(vs.new_flows, 5);
 	for (int i = 1; i <= 3; i++) {
 		struct xlb_dp_backend b = backend(XLB_AF_INET, i, 1);
 
-		assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b.family, b.addr, &bs), 0);
+		assert_int_equal(backend_stats(fx->dp, &v, b.family, b.addr, &bs), 0);
 		sum.packets += bs.packets;
 		sum.new_flows += bs.new_flows;
 	}
@@ -1136,7 +1172,7 @@ static void test_syn_retransmit_counted(void **state)
 
 	send_and_check(fx, "198.18.1.100:80/tcp", &f); /* the same SYN again */
 	send_and_check(fx, "198.18.1.100:80/tcp", &f);
-	assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, be.family, be.addr, &bs), 0);
+	assert_int_equal(backend_stats(fx->dp, &v, be.family, be.addr, &bs), 0);
 	assert_int_equal(bs.syn_retransmits, 2);
 }
 
@@ -1161,7 +1197,7 @@ static void test_backend_counters_kept_out_of_table(void **state)
 		f.sport = 1000 + i;
 		send_and_check(fx, name, &f);
 	}
-	assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b1.family, b1.addr, &before), 0);
+	assert_int_equal(backend_stats(fx->dp, &v, b1.family, b1.addr, &before), 0);
 	assert_true(before.packets > 0);
 
 	set_pool(fx, name, XLB_AF_INET, 2, 3); /* 1 out, 4 in */
@@ -1173,15 +1209,15 @@ static void test_backend_counters_kept_out_of_table(void **state)
 		assert_memory_not_equal(be.addr, b1.addr, 4);
 		to4 += !memcmp(be.addr, b4.addr, 4);
 	}
-	assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
+	assert_int_equal(backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
 	assert_int_equal(bs.packets, before.packets);
 	assert_int_equal(bs.bytes, before.bytes);
-	assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b4.family, b4.addr, &bs), 0);
+	assert_int_equal(backend_stats(fx->dp, &v, b4.family, b4.addr, &bs), 0);
 	assert_true(to4 > 0);
 	assert_int_equal(bs.packets, to4);
 
 	set_pool(fx, name, XLB_AF_INET, 1, 4); /* 1 back */
-	assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
+	assert_int_equal(backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
 	assert_int_equal(bs.packets, before.packets);
 	for (int i = 0; i < 60; i++) {
 		struct xlb_backend be;
@@ -1191,13 +1227,13 @@ static void test_backend_counters_kept_out_of_table(void **state)
 		to1 += !memcmp(be.addr, b1.addr, 4);
 	}
 	assert_true(to1 > 0);
-	assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
+	assert_int_equal(backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
 	assert_int_equal(bs.packets, before.packets + to1);
 
 	/* A deleted VIP's counters are gone with it. */
 	assert_int_equal(xlb_dp__vip_del(fx->dp, &v, fx->err, sizeof(fx->err)), 0);
 	add_vip(fx, name, XLB_ALGO_MAGLEV, XLB_FWD_L2DSR, XLB_AF_INET, 3);
-	assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
+	assert_int_equal(backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
 	assert_int_equal(bs.packets, 0);
 }
 
@@ -1291,7 +1327,7 @@ static int send_to(struct fixture *fx, const struct pkt_flow *f)
 	return out[5];
 }
 
-/* Where this CPU's cursor starts in a sequence of length len (dp.c). */
+/* Where this CPU's cursor starts in a sequence of length len (dp_vip.c). */
 static __u32 cursor_start(__u32 len)
 {
 	int cpu = sched_getcpu(), ncpus = libbpf_num_possible_cpus();
@@ -1386,13 +1422,20 @@ static void test_wrr_syn_retransmit_not_new(void **state)
 	assert_int_equal(send_to(fx, &g), smooth[(start + 1) % 6]);
 }
 
+/* lc's estimate of backend i's active flows, read as a scrape reads it. */
 static __s64 active(struct fixture *fx, const char *name, int i)
 {
 	struct xlb_dp_backend b = backend(XLB_AF_INET, i, 1);
 	struct xlb_vip_addr v = vip(name);
+	int id = xlb_dp__backend_id(fx->dp, &v, b.family, b.addr);
+	struct xlb_dp_counters c;
 	__s64 a;
 
-	assert_int_equal(xlb_dp__backend_active(fx->dp, &v, b.family, b.addr, &a), 0);
+	assert_true(id >= 0);
+	assert_int_equal(xlb_dp__counters_read(fx->dp, &c), 0);
+	assert_non_null(c.load);
+	a = c.load[id].active;
+	xlb_dp__counters_free(&c);
 	return a;
 }
 
@@ -2211,7 +2254,7 @@ static struct xlb_vip_stats vstats(struct fixture *fx, const char *name)
 	struct xlb_vip_addr v = vip(name);
 	struct xlb_vip_stats vs;
 
-	assert_int_equal(xlb_dp__vip_stats(fx->dp, &v, &vs), 0);
+	assert_int_equal(vip_stats(fx->dp, &v, &vs), 0);
 	return vs;
 }
 
@@ -3115,7 +3158,7 @@ static void test_pin_and_adopt(void **state)
 		__u32 info_len = sizeof(info);
 		int fd;
 
-		assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b1.family, b1.addr, &out1), 0);
+		assert_int_equal(backend_stats(fx->dp, &v, b1.family, b1.addr, &out1), 0);
 		assert_true(out1.packets > 0);
 		set_pool(fx, "198.18.1.100:80/tcp", XLB_AF_INET, 2, 7);
 		xlb_dp__close(fx->dp);
@@ -3154,10 +3197,10 @@ static void test_pin_and_adopt(void **state)
 		assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &info_len), 0);
 		assert_int_equal(info.value_size, sizeof(struct xlb_vip_stats));
 		close(fd);
-		assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
+		assert_int_equal(backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
 		assert_int_equal(bs.packets, out1.packets);
 		set_pool(fx, "198.18.1.100:80/tcp", XLB_AF_INET, 1, 8);
-		assert_int_equal(xlb_dp__backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
+		assert_int_equal(backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
 		assert_int_equal(bs.packets, out1.packets);
 	}
 	assert_int_equal(xlb_dp__destroy(fx->dp, err, sizeof(err)), 0);

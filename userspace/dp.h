@@ -199,18 +199,8 @@ unsigned int xlb_dp__macs_waiting(const struct xlb_dp *dp);
 /* Stable name of a drop reason ("malformed", "no_backend", ...). */
 const char *xlb_dp__drop_name(enum xlb_drop_reason r);
 
-/* Counters summed over CPUs. */
+/* The global counters summed over CPUs. */
 int xlb_dp__stats(struct xlb_dp *dp, struct xlb_dp_stats *out);
-int xlb_dp__vip_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
-		      struct xlb_vip_stats *out);
-/* Also for a backend out of the table (ejected, removed): what it left. */
-int xlb_dp__backend_stats(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
-			  const __be32 addr[4], struct xlb_backend_stats *out);
-/* lc: the data path's estimate of a backend's active flows (flows recorded
- * to it less those ended by the client's FIN/RST or moved off it).
- */
-int xlb_dp__backend_active(struct xlb_dp *dp, const struct xlb_vip_addr *vip, __u8 family,
-			   const __be32 addr[4], __s64 *out);
 /*
  * lc: recounts each lc backend's active flows from the connection tables
  * (entries not closed by a FIN/RST), which ages out the flows the LRU

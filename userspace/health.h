@@ -151,11 +151,12 @@ __u64 xlb_health__now_ms(void);
  * check never overlap.
  *
  * xlbd's callback (supervise.c, see breaker.h) feeds the result to the
- * backend's breaker and returns xlb_breaker__next_check_delay(). Time-driven
- * breaker changes are not the scheduler's: the supervisor's one 100 ms tick
- * calls xlb_breaker__tick() on every breaker, applies panic mode and
- * republishes when the effective set changed, and kicks a check (kick(c, 0))
- * when its breaker goes OPEN -> HALF_OPEN.
+ * backend's breaker and returns xlb_breaker__next_check_delay(), or
+ * XLB_HEALTH_PAUSE while the breaker is OPEN. Time-driven breaker changes
+ * are not the scheduler's: the supervisor's one 100 ms tick calls
+ * xlb_breaker__tick() on every breaker, applies panic mode and republishes
+ * when the effective set changed, and kicks a check (kick(c, 0)) when its
+ * breaker goes OPEN -> HALF_OPEN.
  */
 #define XLB_HEALTH_PAUSE (-1LL)
 
