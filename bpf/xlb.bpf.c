@@ -520,7 +520,7 @@ static __always_inline struct xlb_backend *flow_backend(const struct xlb_pkt *p,
 	__u8 tcp_flags = p->tcp_flags;
 	__u8 proto = family == XLB_AF_INET ? k4->proto : k6->proto;
 	bool stateless = meta->flags & XLB_VIP_F_STATELESS;
-	/* A stateless VIP's entries from before are not read (dp.c makes them
+	/* A stateless VIP's entries from before are not read (dp_vip.c makes them
 	 * stale when it records flows again).
 	 */
 	struct xlb_flow *f = stateless ? NULL : bpf_map_lookup_elem(flows, key);
