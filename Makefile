@@ -2,8 +2,8 @@
 #
 # bpf/%.bpf.c -> build/%.bpf.o -> build/%.skel.h -> userspace.
 # Files are found by pattern, so adding a module or a test needs no edit here:
-#   userspace/*.c (but the two mains) -> build/libxlb.a
-#   userspace/xlbd.c, userspace/xlbctl.c -> build/xlbd, build/xlbctl
+#   userspace/*/*.c (but the three mains) -> build/libxlb.a
+#   userspace/P/P.c (P = xlbd, xlbctl, xlb-decap) -> build/P
 #   tests/test_*.c, tests/bench_*.c     -> build/tests/<name> (+ tests/lib/*.c)
 #   tests/bpf/*.bpf.c                   -> build/tests/*.bpf.o + skeletons
 
@@ -56,11 +56,11 @@ BPF_SRC  := $(wildcard bpf/*.bpf.c)
 BPF_OBJ  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRC))
 SKELS    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRC))
 
-MAINS    := userspace/xlbd.c userspace/xlbctl.c userspace/xlb-decap.c
-LIB_SRC  := $(filter-out $(MAINS),$(wildcard userspace/*.c))
+MAINS    := userspace/xlbd/xlbd.c userspace/xlbctl/xlbctl.c userspace/xlb-decap/xlb-decap.c
+LIB_SRC  := $(filter-out $(MAINS),$(wildcard userspace/*/*.c))
 LIB_OBJ  := $(patsubst userspace/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
-LIB_H    := $(wildcard userspace/*.h)
-PROGS    := $(patsubst userspace/%.c,$(BUILD)/%,$(wildcard $(MAINS)))
+LIB_H    := $(wildcard userspace/*/*.h)
+PROGS    := $(patsubst %,$(BUILD)/%,$(notdir $(basename $(MAINS))))
 
 TEST_BPF_SRC := $(wildcard tests/bpf/*.bpf.c)
 TEST_SKELS   := $(patsubst tests/bpf/%.bpf.c,$(BUILD)/tests/%.skel.h,$(TEST_BPF_SRC))
@@ -90,7 +90,7 @@ $(BUILD)/version: FORCE | $(BUILD)
 	$(Q)echo '$(XLB_VERSION) $(XLB_COMMIT)' | cmp -s - $@ || echo '$(XLB_VERSION) $(XLB_COMMIT)' >$@
 
 $(filter $(LIB_OBJ),$(patsubst userspace/%.c,$(BUILD)/obj/%.o,$(VERSION_USERS))) \
-$(filter $(PROGS),$(patsubst userspace/%.c,$(BUILD)/%,$(VERSION_USERS))) \
+$(filter $(PROGS),$(patsubst %,$(BUILD)/%,$(notdir $(basename $(filter $(MAINS),$(VERSION_USERS)))))) \
 $(filter $(TEST_BINS),$(patsubst tests/%.c,$(BUILD)/tests/%,$(VERSION_USERS))): $(BUILD)/version
 
 deps:
@@ -113,13 +113,14 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 $(BUILD)/obj/%.o: userspace/%.c $(LIB_H) $(MAPS_H) $(SKELS) Makefile | $(BUILD)/obj
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libxlb.a: $(LIB_OBJ)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/%: userspace/%.c $(BUILD)/libxlb.a $(LIB_H) $(MAPS_H)
+.SECONDEXPANSION:
+$(PROGS): $(BUILD)/%: userspace/$$*/$$*.c $(BUILD)/libxlb.a $(LIB_H) $(MAPS_H)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@ $(BUILD)/libxlb.a $(LDLIBS)
 
@@ -204,7 +205,7 @@ $(BUILD)/asan/obj $(BUILD)/asan/tests:
 
 $(BUILD)/asan/obj/%.o: userspace/%.c $(LIB_H) $(MAPS_H) $(SKELS) Makefile | $(BUILD)/asan/obj
 	$(call msg,CC-ASAN,$@)
-	$(Q)$(SAN_CC) $(SAN_CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(@D) && $(SAN_CC) $(SAN_CFLAGS) -c $< -o $@
 
 $(BUILD)/asan/libxlb.a: $(ASAN_LIB_OBJ)
 	$(call msg,AR,$@)
@@ -240,7 +241,7 @@ $(BUILD)/fuzz/obj:
 
 $(BUILD)/fuzz/obj/%.o: userspace/%.c $(LIB_H) $(MAPS_H) $(SKELS) Makefile | $(BUILD)/fuzz/obj
 	$(call msg,CC-FUZZ,$@)
-	$(Q)$(SAN_CC) $(FUZZ_CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(@D) && $(SAN_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(BUILD)/fuzz/libxlb.a: $(FUZZ_LIB_OBJ)
 	$(call msg,AR,$@)

@@ -199,7 +199,7 @@ struct {
 /*
  * Rate limits. A VIP's bucket is shared by all CPUs under a spin lock; each
  * CPU spends a lease of a few tokens taken from it, so the clock and the lock
- * are paid once per lease, not per packet (bpf/ratelimit.h, xlb.bpf.c).
+ * are paid once per lease, not per packet (maps/xlb_ratelimit.h, xlb.bpf.c).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -242,7 +242,7 @@ struct {
 } xlb_src_locks SEC(".maps");
 
 /* The flood guard's count of new flows recorded, per CPU: a sliding window
- * (bpf/ratelimit.h) of xlb_lb_config.flood_new_flows a second.
+ * (maps/xlb_ratelimit.h) of xlb_lb_config.flood_new_flows a second.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

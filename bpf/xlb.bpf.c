@@ -23,10 +23,10 @@
 #include "maps/xlb_maps.h"
 #include "bpf/maps.h"
 #include "bpf/parse.h"
-#include "bpf/hash.h"
+#include "maps/xlb_hash.h"
 #include "bpf/encap.h"
 #include "bpf/icmp.h"
-#include "bpf/ratelimit.h"
+#include "maps/xlb_ratelimit.h"
 #include "bpf/gue.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -116,7 +116,7 @@ enum xlb_drop_reason {
 };
 
 /*
- * A bitmap of the VIP addresses (bit: xlb_hash_vip_bit() in bpf/hash.h), checked
+ * A bitmap of the VIP addresses (bit: xlb_hash_vip_bit() in maps/xlb_hash.h), checked
  * before the VIP lookup: traffic to other addresses pays one array read, not
  * a hash lookup. A set bit may be a false positive; a VIP's bit is always set.
  */
@@ -206,7 +206,7 @@ struct xlb_vip_meta {
 _Static_assert(sizeof(struct xlb_vip_meta) == 40, "xlb_vip_meta layout");
 
 /*
- * Token bucket state (arithmetic in bpf/ratelimit.h): tokens are counted in
+ * Token bucket state (arithmetic in maps/xlb_ratelimit.h): tokens are counted in
  * units of 1e-9 token, so a refill is elapsed_ns * rate with no division.
  */
 struct xlb_tb {

@@ -52,10 +52,10 @@
 #include "tests/bpf/ideal.h"
 #include "tests/ideal.skel.h"
 #include "lib/pkt.h"
-#include "userspace/dp.h"
-#include "userspace/log.h"
-#include "userspace/maglev.h"
-#include "userspace/wrr.h"
+#include "userspace/lib/dp.h"
+#include "userspace/lib/log.h"
+#include "userspace/lib/maglev.h"
+#include "userspace/lib/wrr.h"
 
 #define REPEAT 1000000
 #define RUNS 5

@@ -35,11 +35,11 @@
 #include <bpf/libbpf.h>
 #include <event2/buffer.h>
 
-#include "userspace/counters.h"
-#include "userspace/daemon.h"
-#include "userspace/dp.h"
-#include "userspace/log.h"
-#include "userspace/metrics.h"
+#include "userspace/xlbd/counters.h"
+#include "userspace/xlbd/daemon.h"
+#include "userspace/lib/dp.h"
+#include "userspace/lib/log.h"
+#include "userspace/xlbd/metrics.h"
 
 #define N_VIPS 1000
 #define N_BACKENDS 100

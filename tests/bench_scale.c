@@ -31,8 +31,8 @@
 
 #include "tests/bench.skel.h"
 #include "lib/pkt.h"
-#include "userspace/dp.h"
-#include "userspace/log.h"
+#include "userspace/lib/dp.h"
+#include "userspace/lib/log.h"
 
 #define REPEAT 1000000
 #define RUNS 5

@@ -28,10 +28,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "userspace/api.h"
-#include "userspace/config.h"
-#include "userspace/daemon.h"
-#include "userspace/log.h"
+#include "userspace/xlbd/api.h"
+#include "userspace/lib/config.h"
+#include "userspace/xlbd/daemon.h"
+#include "userspace/lib/log.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

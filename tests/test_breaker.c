@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "userspace/breaker.h"
+#include "userspace/lib/breaker.h"
 
 /* rise 2, fall 3, interval 1 s, ejection 1 s doubling to 4 s, ramp 8 s */
 static const struct xlb_breaker_params P = {

@@ -23,10 +23,10 @@
 #include <cmocka.h>
 
 #include "maps/xlb_maps.h"
-#include "userspace/config_edit.h"
-#include "userspace/config.h"
-#include "userspace/plan.h"
-#include "userspace/vipaddr.h"
+#include "userspace/lib/config_edit.h"
+#include "userspace/lib/config.h"
+#include "userspace/lib/plan.h"
+#include "userspace/lib/vipaddr.h"
 
 #define DATA "tests/data/config/"
 

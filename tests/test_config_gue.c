@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "userspace/config.h"
+#include "userspace/lib/config.h"
 
 static struct xlb_config *load(const char *text, char *err, size_t errlen)
 {

@@ -23,15 +23,15 @@
 #include <bpf/libbpf.h>
 #include <cmocka.h>
 
-#include "bpf/hash.h"
-#include "bpf/ratelimit.h"
+#include "maps/xlb_hash.h"
+#include "maps/xlb_ratelimit.h"
 #include "lib/outcomes.h"
 #include "lib/pkt.h"
-#include "userspace/dp.h"
-#include "userspace/log.h"
-#include "userspace/maglev.h"
-#include "userspace/reconcile.h"
-#include "userspace/table_digest.h"
+#include "userspace/lib/dp.h"
+#include "userspace/lib/log.h"
+#include "userspace/lib/maglev.h"
+#include "userspace/xlbd/reconcile.h"
+#include "userspace/lib/table_digest.h"
 
 /* The balancer's interface MAC: the address pkt_build() sends frames to, as
  * the data path acts only on frames addressed to its interface.

@@ -27,7 +27,7 @@
 
 #include "lib/pkt.h"
 #include "maps/xlb_maps.h"
-#include "userspace/decap.h"
+#include "userspace/xlb-decap/decap.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -28,7 +28,7 @@
 #include "lib/pkt.h"
 #include "lib/pkt_gue.h"
 #include "maps/xlb_maps.h"
-#include "userspace/decap.h"
+#include "userspace/xlb-decap/decap.h"
 
 #define IFACE "xgue0"
 #define VIP4 "198.18.1.100"

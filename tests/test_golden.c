@@ -33,10 +33,10 @@
 
 #include "lib/pkt.h"
 #include "maps/xlb_maps.h"
-#include "userspace/dp.h"
-#include "userspace/log.h"
-#include "userspace/maglev.h"
-#include "userspace/table_digest.h"
+#include "userspace/lib/dp.h"
+#include "userspace/lib/log.h"
+#include "userspace/lib/maglev.h"
+#include "userspace/lib/table_digest.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define SIZE XLB_MAGLEV_DEFAULT_SIZE
@@ -59,7 +59,7 @@ static const struct golden_backend only6[] = {
 	{ "2001:2::31", 100 }, { "2001:2::32", 100 }, { "2001:2::33", 25 }, { "2001:2::34", 170 },
 };
 
-/* The digests of their tables of SIZE slots (userspace/table_digest.h). */
+/* The digests of their tables of SIZE slots (userspace/lib/table_digest.h). */
 #define MIXED_DIGEST 0xcee4d0d1892c3695ULL
 #define ONLY6_DIGEST 0x24a638972b03f2c9ULL
 

@@ -20,12 +20,12 @@
 #include <bpf/libbpf.h>
 #include <cmocka.h>
 
-#include "bpf/hash.h"
+#include "maps/xlb_hash.h"
 #include "lib/outcomes.h"
 #include "lib/pkt.h"
 #include "lib/pkt_gue.h"
-#include "userspace/dp.h"
-#include "userspace/log.h"
+#include "userspace/lib/dp.h"
+#include "userspace/lib/log.h"
 
 #define V4 "198.18.1.100:80/tcp"
 #define V6 "[2001:2::100]:80/tcp"

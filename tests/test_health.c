@@ -28,8 +28,8 @@
 #include <cmocka.h>
 
 #include "maps/xlb_maps.h"
-#include "userspace/health.h"
-#include "userspace/supervise.h"
+#include "userspace/lib/health.h"
+#include "userspace/xlbd/supervise.h"
 
 #define MAX_RESULTS 1100
 

@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "maps/xlb_maps.h"
-#include "userspace/maglev.h"
+#include "userspace/lib/maglev.h"
 
 #define SIZE XLB_MAGLEV_DEFAULT_SIZE
 #define SENTINEL 0xdeadbeefU

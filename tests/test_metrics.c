@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * Tests of the /metrics text (userspace/metrics.c and the health families
+ * Tests of the /metrics text (userspace/xlbd/metrics.c and the health families
  * of supervise.c), rendered from a real daemon opened without interfaces
  * (no data path: no root, every data-path counter 0), as tests/test_api.c
  * does:
@@ -37,9 +37,9 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
-#include "userspace/daemon.h"
-#include "userspace/log.h"
-#include "userspace/metrics.h"
+#include "userspace/xlbd/daemon.h"
+#include "userspace/lib/log.h"
+#include "userspace/xlbd/metrics.h"
 
 #define VIP4 "198.18.1.100:80/tcp"
 #define VIP6 "[2001:2::100]:53/udp"

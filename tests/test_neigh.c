@@ -28,7 +28,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "userspace/neigh.h"
+#include "userspace/lib/neigh.h"
 
 #define SKIP 77
 #define TIMEOUT_MS 300

@@ -16,10 +16,10 @@
 
 #include <cmocka.h>
 
-#include "bpf/hash.h"
-#include "userspace/config.h"
-#include "userspace/maglev.h"
-#include "userspace/plan.h"
+#include "maps/xlb_hash.h"
+#include "userspace/lib/config.h"
+#include "userspace/lib/maglev.h"
+#include "userspace/lib/plan.h"
 
 #define VIP "198.18.1.100:80/tcp"
 #define SAMPLES 200000

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * The rate-limit arithmetic of bpf/ratelimit.h, as the data path runs it:
+ * The rate-limit arithmetic of maps/xlb_ratelimit.h, as the data path runs it:
  * token-bucket refill and take, burst cap, long idle, the clock going back,
  * rates far above line rate, the sliding window's boundaries and the lease
  * size. Pure functions of their inputs, time included: no root, no sleeps.
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
-#include "bpf/ratelimit.h"
+#include "maps/xlb_ratelimit.h"
 
 #define MS 1000000ULL
 #define S 1000000000ULL

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * Unit tests of the table digest (userspace/table_digest.h): it is exactly
+ * Unit tests of the table digest (userspace/lib/table_digest.h): it is exactly
  * the documented FNV-1a over size, families and addresses (checked against
  * a reference written here from the definition), it sees backend addresses
  * and not the ids in the table, and any change of a slot changes it.
@@ -17,8 +17,8 @@
 #include <cmocka.h>
 
 #include "maps/xlb_maps.h"
-#include "userspace/maglev.h"
-#include "userspace/table_digest.h"
+#include "userspace/lib/maglev.h"
+#include "userspace/lib/table_digest.h"
 
 #define SIZE 1021 /* prime */
 

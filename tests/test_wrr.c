@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "maps/xlb_maps.h"
-#include "userspace/wrr.h"
+#include "userspace/lib/wrr.h"
 
 static __u32 seq[XLB_WRR_SEQ_MAX];
 

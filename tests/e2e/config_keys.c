@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Prints every configuration key, one full path a line ("vips[].rate_limit.pps"),
- * from the table that declares them (userspace/config_keys.h), for
+ * from the table that declares them (userspace/lib/config_keys.h), for
  * tests/e2e/test_manpages.sh to hold man/xlb.yaml.5 to. Built by that test.
  *
  * The table's rows name a section (CFG_<SECTION>_KEYS) but not where the
@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "userspace/config_keys.h"
+#include "userspace/lib/config_keys.h"
 
 /* Each row kind prints "<path><key>"; the rest of a row is not needed. */
 #define K_STR(T, key, ...) puts(T #key);

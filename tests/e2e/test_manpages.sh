@@ -10,7 +10,7 @@
 #   options           each program's option tables and getopt strings in its
 #                     source, and every option its --help output names
 #   config keys       tests/e2e/config_keys.c, built here from
-#                     userspace/config_keys.h (the table every key is
+#                     userspace/lib/config_keys.h (the table every key is
 #                     declared in; `config export` would miss the keys it
 #                     never writes, such as payload and response)
 # In a page, a command or option is the tag of a .TP entry, a key the .B tag
@@ -66,7 +66,7 @@ done
 
 # Options of the three programs.
 for prog in xlbd xlbctl xlb-decap; do
-	{ src_options "userspace/$prog.c"; "build/$prog" --help | options; } >"$T/$prog.code"
+	{ src_options "userspace/$prog/$prog.c"; "build/$prog" --help | options; } >"$T/$prog.code"
 	tags "man/$prog.8" | options >"$T/$prog.page"
 	same "$prog options" "$T/$prog.code" "$T/$prog.page"
 done

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * Fuzz target: the xlbd API handlers (userspace/api.h) on a real daemon
+ * Fuzz target: the xlbd API handlers (userspace/xlbd/api.h) on a real daemon
  * opened without interfaces, as tests/test_api.c does: no data path, no
  * root. Its state directory is under $TMPDIR (default /dev/shm, where the
  * state file's fsyncs cost nothing).
@@ -34,10 +34,10 @@
 #include <jansson.h>
 
 #include "fuzz.h"
-#include "userspace/api.h"
-#include "userspace/config.h"
-#include "userspace/daemon.h"
-#include "userspace/log.h"
+#include "userspace/xlbd/api.h"
+#include "userspace/lib/config.h"
+#include "userspace/xlbd/daemon.h"
+#include "userspace/lib/log.h"
 
 #define MAX_REQUESTS 8
 #define SEPARATOR "\n%%\n"

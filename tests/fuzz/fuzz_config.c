@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * Fuzz target: the configuration loader (userspace/config.h), which reads
+ * Fuzz target: the configuration loader (userspace/lib/config.h), which reads
  * the operator's file, the state file and every `config apply` body.
  *
  * Input: the bytes of a YAML (or JSON) document, as-is.
@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "userspace/config.h"
-#include "userspace/log.h"
+#include "userspace/lib/config.h"
+#include "userspace/lib/log.h"
 
 #define POISON ((struct xlb_config *)0x5a5a5a5a5a5a5a5aULL)
 

@@ -46,8 +46,8 @@
 #include "fuzz.h"
 #include "lib/outcomes.h"
 #include "lib/pkt.h"
-#include "userspace/dp.h"
-#include "userspace/log.h"
+#include "userspace/lib/dp.h"
+#include "userspace/lib/log.h"
 
 /* Frames longer than this are cut: BPF_PROG_TEST_RUN takes one page. */
 #define FRAME_MAX 1600
