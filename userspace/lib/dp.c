@@ -10,19 +10,14 @@
  * backends and tables and read the maps back are listed in dp_int.h.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/capability.h>
@@ -37,8 +32,8 @@
 #include "userspace/lib/log.h"
 #include "userspace/lib/neigh.h"
 #include "userspace/lib/privs.h"
+#include "userspace/lib/xdp_attach.h"
 
-#define BPF_FS_MAGIC_NUMBER 0xcafe4a11
 #define XLB_PROG_NAME "xlb_balance"
 
 int config_write(struct xlb_dp *dp, const struct xlb_lb_config *cfg)
@@ -52,38 +47,6 @@ int config_write(struct xlb_dp *dp, const struct xlb_lb_config *cfg)
 }
 
 /* ---- open / adopt / attach ---------------------------------------------- */
-
-static int ensure_bpffs(char *err, size_t errlen)
-{
-	struct statfs st;
-
-	if (!statfs("/sys/fs/bpf", &st) && st.f_type == BPF_FS_MAGIC_NUMBER)
-		return 0;
-	/* `ip netns exec` gives a fresh /sys without a bpffs (docs/KERNEL.md, veth trap 3) */
-	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
-		return xlb_err(err, errlen, -errno, "cannot mount bpffs on /sys/fs/bpf: %s",
-			       strerror(errno));
-	pr_info("mounted bpffs on /sys/fs/bpf");
-	return 0;
-}
-
-static int mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX];
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 static int pinned_max_entries(const char *dir, const char *name, __u32 *out)
 {
@@ -195,44 +158,6 @@ static int adopt_state(struct xlb_dp *dp, char *err, size_t errlen)
 	return 0;
 }
 
-static int attached_prog_id(int ifindex, enum xdp_attach_mode mode, __u32 *id)
-{
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-
-	if (bpf_xdp_query(ifindex, mode == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE,
-			  &q))
-		return -errno;
-	*id = mode == XDP_MODE_SKB ? q.skb_prog_id : q.drv_prog_id;
-	if (!*id)
-		*id = q.prog_id;
-	return 0;
-}
-
-static __u32 prog_id(int fd)
-{
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
-}
-
-static int prog_name_by_id(__u32 id, char *name, size_t len)
-{
-	struct bpf_prog_info info = {};
-	__u32 ilen = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(id);
-
-	if (fd < 0)
-		return -errno;
-	if (bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
-		close(fd);
-		return -errno;
-	}
-	close(fd);
-	snprintf(name, len, "%s", info.name);
-	return 0;
-}
-
 /*
  * Attaches the freshly loaded program. If an earlier xlb program is attached
  * (restart or upgrade), it is replaced in one atomic netlink operation; the
@@ -241,102 +166,14 @@ static int prog_name_by_id(__u32 id, char *name, size_t len)
  */
 static int attach(struct xlb_dp *dp, char *err, size_t errlen)
 {
-	int fd = bpf_program__fd(dp->skel->progs.xlb_balance);
-	struct xdp_program *prog;
-	char name[BPF_OBJ_NAME_LEN], why[256];
-	__u32 old_id = 0;
-	int ret, held;
-
-	ret = attached_prog_id(dp->ifindex, dp->mode, &old_id);
-	if (ret)
-		return xlb_err(err, errlen, ret, "querying XDP on %s: %s", dp->ifname,
-			       strerror(-ret));
-	if (old_id) {
-		LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
-		__u32 flags = XDP_FLAGS_REPLACE |
-			      (dp->mode == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
-
-		if (prog_name_by_id(old_id, name, sizeof(name)) || strcmp(name, XLB_PROG_NAME))
-			return xlb_err(err, errlen, -EBUSY,
-				       "%s already has XDP program %u (%s) attached; not replacing a program that is not xlb's",
-				       dp->ifname, old_id, name);
-		opts.old_prog_fd = bpf_prog_get_fd_by_id(old_id);
-		if (opts.old_prog_fd < 0)
-			return xlb_err(err, errlen, -errno, "opening attached program %u: %s",
-				       old_id, strerror(errno));
-		ret = bpf_xdp_attach(dp->ifindex, fd, flags, &opts) ? -errno : 0;
-		close(opts.old_prog_fd);
-		if (ret)
-			return xlb_err(err, errlen, ret, "replacing program on %s: %s",
-				       dp->ifname, strerror(-ret));
-		pr_info("replaced xlb program %u on %s atomically", old_id, dp->ifname);
-		dp->attach_id = dp->prog_id;
-		return 0;
-	}
-
-	prog = xdp_program__from_fd(fd);
-	ret = libxdp_get_error(prog);
-	if (ret)
-		return xlb_err(err, errlen, ret, "libxdp: %s", strerror(-ret));
-	/* libxdp tries its dispatcher first and falls back to a plain attach
-	 * where the kernel refuses it (docs/KERNEL.md, "libxdp's dispatcher"):
-	 * the refusal's library warnings are held for one line of ours.
-	 */
-	xlb_log_libs_hold();
-	ret = xdp_program__attach(prog, dp->ifindex, dp->mode, 0);
-	held = xlb_log_libs_release(why, sizeof(why));
-	xdp_program__close(prog);
-	if (ret)
-		return xlb_err(err, errlen, ret, "attaching to %s in %s mode: %s%s%s%s", dp->ifname,
-			       dp->mode == XDP_MODE_SKB ? "generic" : "native", strerror(-ret),
-			       held ? " (" : "", held ? why : "", held ? ")" : "");
-	pr_info("attached xlb to %s (%s)", dp->ifname,
-		dp->mode == XDP_MODE_SKB ? "generic" : "native");
-	/* ours, or libxdp's dispatcher in front of it */
-	ret = attached_prog_id(dp->ifindex, dp->mode, &dp->attach_id);
-	if (ret)
-		return xlb_err(err, errlen, ret, "querying XDP on %s: %s", dp->ifname,
-			       strerror(-ret));
-	if (dp->attach_id == dp->prog_id)
-		pr_info("libxdp's dispatcher is not usable here (%s); xlb is attached directly, "
-			"so it must be %s's only XDP program",
-			held ? why : "not loaded", dp->ifname);
-	return 0;
+	return xlb_xdp__attach(dp->ifname, dp->ifindex, dp->mode,
+			       bpf_program__fd(dp->skel->progs.xlb_balance), XLB_PROG_NAME, "xlb",
+			       &dp->attach_id, err, errlen);
 }
 
 static int detach(const char *ifname, int ifindex, char *err, size_t errlen)
 {
-	static const enum xdp_attach_mode modes[] = { XDP_MODE_NATIVE, XDP_MODE_SKB };
-
-	for (size_t i = 0; i < 2; i++) {
-		struct xdp_multiprog *mp;
-		char name[BPF_OBJ_NAME_LEN];
-		__u32 id = 0;
-
-		if (attached_prog_id(ifindex, modes[i], &id) || !id)
-			continue;
-		if (!prog_name_by_id(id, name, sizeof(name)) && !strcmp(name, XLB_PROG_NAME)) {
-			LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
-			__u32 flags = modes[i] == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE
-							       : XDP_FLAGS_DRV_MODE;
-
-			if (bpf_xdp_detach(ifindex, flags, &opts))
-				return xlb_err(err, errlen, -errno, "detaching from %s: %s",
-					       ifname, strerror(errno));
-			continue;
-		}
-		/* Behind a libxdp dispatcher: remove only our program. */
-		mp = xdp_multiprog__get_from_ifindex(ifindex);
-		if (libxdp_get_error(mp))
-			continue;
-		for (struct xdp_program *p = xdp_multiprog__next_prog(NULL, mp); p;
-		     p = xdp_multiprog__next_prog(p, mp)) {
-			if (!strcmp(xdp_program__name(p), XLB_PROG_NAME))
-				xdp_program__detach(p, ifindex, modes[i], 0);
-		}
-		xdp_multiprog__close(mp);
-	}
-	return 0;
+	return xlb_xdp__detach(ifname, ifindex, XLB_PROG_NAME, err, errlen);
 }
 
 /* ---- connection-table size ---------------------------------------------- */
@@ -597,20 +434,9 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 	dp->pinned = dp->pin_dir[0] != 0;
 
 	if (dp->pinned) {
-		ret = ensure_bpffs(err, errlen);
+		ret = xlb_pin__lock_dir(dp->pin_dir, &dp->lock_fd, err, errlen);
 		if (ret)
 			goto fail;
-		ret = mkdir_p(dp->pin_dir);
-		if (ret) {
-			xlb_err(err, errlen, ret, "creating %s: %s", dp->pin_dir, strerror(-ret));
-			goto fail;
-		}
-		dp->lock_fd = open(dp->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dp->lock_fd < 0 || flock(dp->lock_fd, LOCK_EX | LOCK_NB)) {
-			ret = xlb_err(err, errlen, -EBUSY, "%s is in use by another xlb process",
-				      dp->pin_dir);
-			goto fail;
-		}
 		snprintf(probe, sizeof(probe), "%s/%s", dp->pin_dir, XLB_MAP_VIPS4);
 		dp->adopted = access(probe, F_OK) == 0;
 		dp->tables_unverified = dp->adopted;
@@ -709,7 +535,7 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 		goto fail;
 
 	mapcount_open(dp);
-	dp->prog_id = prog_id(bpf_program__fd(dp->skel->progs.xlb_balance));
+	dp->prog_id = xlb_xdp__prog_id(bpf_program__fd(dp->skel->progs.xlb_balance));
 	if (dp->ifindex) {
 		ret = attach(dp, err, errlen);
 		if (ret)
@@ -754,17 +580,8 @@ static int unpin_dir(const char *dir, char *err, size_t errlen)
 		XLB_MAP_FLOOD_GUARD, XLB_MAP_WRR_CURSORS, XLB_MAP_BACKEND_LOAD, XLB_MAP_VIPS_BY_ID,
 		XLB_MAP_VIP_GUE, XLB_MAP_LEGACY_BACKEND_STATS,
 	};
-	char path[PATH_MAX + 64];
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if (unlink(path) && errno != ENOENT)
-			return xlb_err(err, errlen, -errno, "unpinning %s: %s", path,
-				       strerror(errno));
-	}
-	if (rmdir(dir) && errno != ENOENT)
-		return xlb_err(err, errlen, -errno, "removing %s: %s", dir, strerror(errno));
-	return 0;
+	return xlb_pin__unpin_dir(dir, names, sizeof(names) / sizeof(names[0]), err, errlen);
 }
 
 int xlb_dp__destroy(struct xlb_dp *dp, char *err, size_t errlen)
@@ -818,7 +635,7 @@ int xlb_dp__attached(const struct xlb_dp *dp)
 		return 1;
 	if ((int)if_nametoindex(dp->ifname) != dp->ifindex)
 		return 0;
-	ret = attached_prog_id(dp->ifindex, dp->mode, &id);
+	ret = xlb_xdp__attached_id(dp->ifindex, dp->mode, &id);
 	if (ret)
 		return ret == -ENODEV ? 0 : ret;
 	return id && id == dp->attach_id;
