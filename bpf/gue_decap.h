@@ -31,6 +31,7 @@ struct {
 	__type(key, __u16);
 	__type(value, __u8);
 	__uint(max_entries, 16);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_decap_gue_ports SEC(".maps");
 
 /*
@@ -43,6 +44,7 @@ struct {
 	__type(key, struct xlb_decap_key);
 	__type(value, __u64);
 	__uint(max_entries, 256);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_decap_neigh_wanted SEC(".maps");
 
 enum gue_result {

@@ -19,6 +19,12 @@
  * NIC or a switch flooding unknown unicast hands a backend the IPIP frames
  * of another backend serving the same VIP, and stripping those would hand a
  * bridge (or a packet capture) a rewritten copy of someone else's packet.
+ *
+ * The maps are pinned by name (xlb-decap keeps them under
+ * /sys/fs/bpf/xlb-decap/<ifname>/, userspace/decap.c), so a restarted
+ * xlb-decap loads its program against the same VIPs, ports and counters and
+ * replaces the attached one atomically. The MAC (.bss) is not pinned: every
+ * load reads the interface's.
  */
 #include <stdbool.h>
 #include <linux/bpf.h>
@@ -37,6 +43,7 @@ struct {
 	__type(key, struct xlb_decap_key);
 	__type(value, __u8);
 	__uint(max_entries, XLB_MAX_VIPS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_decap_vips SEC(".maps");
 
 #include "bpf/gue_decap.h" /* after xlb_decap_vips, which it reads */
@@ -52,6 +59,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xlb_decap_stats);
 	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_decap_stats SEC(".maps");
 
 enum decap_result {

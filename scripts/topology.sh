@@ -162,7 +162,8 @@ _topo_down() {
 	local prefix=$1 run ns f pairs=() p s
 	_topo_check_prefix "$prefix"
 	run=$(topo_run_dir "$prefix")
-	# Our own processes first, gracefully (xlb-decap detaches on TERM).
+	# Our own processes first, gracefully (TERM; xlb-decap leaves its program
+	# attached, gone with the namespace, and its pins, gone with the bpffs).
 	for f in "$run"/*.pid "$run"/*/*.pid; do
 		[ -f "$f" ] || continue
 		while read -r p s _; do

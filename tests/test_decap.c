@@ -562,14 +562,9 @@ static void check_if_mac(struct xlb_decap *d)
 	assert_frame("to xdec0's MAC", out, out_len, inner, inner_len);
 }
 
-static void test_attach_detach(void **state)
+/* A private network namespace and bpffs, with veth xdec0 (MAC 02:..:d0). */
+static void private_ns_with_veth(void)
 {
-	static const bool modes[] = { false, true };
-	char err[256] = "";
-
-	(void)state;
-	/* A private bpffs too: libxdp makes its pin directory (xdp/) in the
-	 * first bpffs it finds, which would outlive the test in the host's. */
 	if (unshare(CLONE_NEWNET | CLONE_NEWNS) ||
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
 	    mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL)) {
@@ -581,6 +576,17 @@ static void test_attach_detach(void **state)
 		print_message("cannot make a veth pair\n");
 		skip();
 	}
+}
+
+static void test_attach_detach(void **state)
+{
+	static const bool modes[] = { false, true };
+	char err[256] = "";
+
+	(void)state;
+	/* A private bpffs too: libxdp makes its pin directory (xdp/) in the
+	 * first bpffs it finds, which would outlive the test in the host's. */
+	private_ns_with_veth();
 	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
 		__u32 flags = modes[i] ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 		int ifindex = (int)if_nametoindex("xdec0");
@@ -605,6 +611,123 @@ static void test_attach_detach(void **state)
 		xlb_decap__close(d);
 		assert_int_equal(attached_id(ifindex, flags), 0);
 	}
+	assert_int_equal(system("ip link del xdec0"), 0);
+}
+
+#define PIN_DIR XLB_DECAP_PIN_ROOT "/xdec0"
+
+static bool pinned(const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", PIN_DIR, name);
+	return access(path, F_OK) == 0;
+}
+
+static bool all_pinned(void)
+{
+	return pinned(XLB_MAP_DECAP_VIPS) && pinned(XLB_MAP_DECAP_STATS) &&
+	       pinned(XLB_MAP_DECAP_GUE_PORTS) && pinned(XLB_MAP_DECAP_NEIGH_WANTED);
+}
+
+static __u32 prog_id_of(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	return info.id;
+}
+
+/*
+ * xlb-decap's restart: a pinned handle closed leaves its program attached
+ * and its maps pinned; the next one adopts them (VIPs, ports, counters) and
+ * replaces the program in place; destroy and cleanup remove both.
+ */
+static void test_pinned_restart(void **state)
+{
+	static const __u8 xdec0_mac[6] = { 0x02, 0, 0, 0, 0, 0xd0 };
+	struct xlb_decap *d = NULL, *d2 = NULL;
+	struct fixture fx;
+	struct xlb_decap_key keys[4];
+	__u8 in[PKT_MAX], inner[PKT_MAX], out[PKT_MAX];
+	size_t len, inner_len, out_len;
+	char err[256] = "";
+	struct in_addr a4;
+	__u32 first_id, ifindex;
+	__u16 ports[4];
+	bool found = true;
+
+	(void)state;
+	private_ns_with_veth();
+	ifindex = if_nametoindex("xdec0");
+	assert_true(ifindex > 0);
+	assert_int_equal(inet_pton(AF_INET, VIP4, &a4), 1);
+	len = build_row(&rows[0], in, inner, &inner_len); /* IPv4-in-IPv4 to VIP4 */
+	memcpy(in, xdec0_mac, 6);
+	memcpy(inner, xdec0_mac, 6);
+
+	/* First run: nothing pinned yet. */
+	if (xlb_decap__open_pinned("xdec0", false, NULL, &d, err, sizeof(err)))
+		fail_msg("open_pinned: %s", err);
+	assert_false(xlb_decap__adopted(d));
+	assert_true(all_pinned());
+	assert_int_equal(xlb_decap__add_vip(d, 4, &a4), 0);
+	first_id = prog_id_of(xlb_decap__prog_fd(d));
+	assert_int_equal(attached_id((int)ifindex, XDP_FLAGS_DRV_MODE), first_id);
+	fx = (struct fixture){ .d = d, .prog_fd = xlb_decap__prog_fd(d) };
+	assert_int_equal(run(&fx, in, len, out, &out_len), XDP_PASS);
+	assert_frame("first run", out, out_len, inner, inner_len);
+	/* A second process on the same pins is refused while this one runs. */
+	assert_int_equal(xlb_decap__open_pinned("xdec0", false, NULL, &d2, err, sizeof(err)),
+			 -EBUSY);
+	assert_null(d2);
+
+	/* Closed (SIGTERM, or a kill): the program and the pins stay. */
+	xlb_decap__close(d);
+	assert_int_equal(attached_id((int)ifindex, XDP_FLAGS_DRV_MODE), first_id);
+	assert_true(all_pinned());
+
+	/* Restarted: adopted, the program replaced in place, the state kept. */
+	if (xlb_decap__open_pinned("xdec0", false, NULL, &d, err, sizeof(err)))
+		fail_msg("open_pinned again: %s", err);
+	assert_true(xlb_decap__adopted(d));
+	assert_int_not_equal(prog_id_of(xlb_decap__prog_fd(d)), first_id);
+	assert_int_equal(attached_id((int)ifindex, XDP_FLAGS_DRV_MODE),
+			 prog_id_of(xlb_decap__prog_fd(d)));
+	assert_int_equal(xlb_decap__vips(d, keys, ARRAY_SIZE(keys)), 1);
+	assert_int_equal(keys[0].family, 4);
+	assert_memory_equal(keys[0].addr, &a4, 4);
+	assert_int_equal(xlb_decap__gue_ports(d, ports, ARRAY_SIZE(ports)), 1);
+	assert_int_equal(ports[0], XLB_GUE_DEFAULT_PORT);
+	fx = (struct fixture){ .d = d, .prog_fd = xlb_decap__prog_fd(d) };
+	assert_int_equal(stats(&fx).decap4, 1); /* counted by the first program */
+	assert_int_equal(run(&fx, in, len, out, &out_len), XDP_PASS);
+	assert_frame("after the restart", out, out_len, inner, inner_len);
+	assert_int_equal(stats(&fx).decap4, 2);
+
+	/* destroy: detached and unpinned. */
+	assert_int_equal(xlb_decap__destroy(d, err, sizeof(err)), 0);
+	assert_int_equal(attached_id((int)ifindex, XDP_FLAGS_DRV_MODE), 0);
+	assert_int_equal(access(PIN_DIR, F_OK), -1);
+	assert_int_equal(access(XLB_DECAP_PIN_ROOT, F_OK), -1);
+	assert_int_equal(xlb_decap__cleanup("xdec0", NULL, &found, err, sizeof(err)), 0);
+	assert_false(found);
+
+	/* cleanup, without a handle, of what a closed one left. */
+	if (xlb_decap__open_pinned("xdec0", true, NULL, &d, err, sizeof(err)))
+		fail_msg("open_pinned, generic: %s", err);
+	xlb_decap__close(d);
+	assert_true(attached_id((int)ifindex, XDP_FLAGS_SKB_MODE) != 0);
+	assert_int_equal(xlb_decap__cleanup("xdec0", NULL, &found, err, sizeof(err)), 0);
+	assert_true(found);
+	assert_int_equal(attached_id((int)ifindex, XDP_FLAGS_SKB_MODE), 0);
+	assert_int_equal(access(PIN_DIR, F_OK), -1);
+	/* unpinned handles never pin */
+	if (xlb_decap__open("xdec0", false, &d, err, sizeof(err)))
+		fail_msg("open: %s", err);
+	assert_int_equal(access(XLB_DECAP_PIN_ROOT, F_OK), -1);
+	xlb_decap__close(d);
 	assert_int_equal(system("ip link del xdec0"), 0);
 }
 
@@ -800,6 +923,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_frames_for_other_macs_pass, setup, teardown),
 		cmocka_unit_test(test_open_bad_args),
 		cmocka_unit_test(test_attach_detach),
+		cmocka_unit_test(test_pinned_restart),
 	};
 
 	if (geteuid() != 0) {

@@ -2,15 +2,20 @@
 /*
  * Backend-side decapsulation handle: loads build/xlb_decap.bpf.o through its
  * skeleton, attaches it with libxdp and edits the set of VIPs it strips the
- * outer IPIP header for. The maps are not pinned: the program lives as long
- * as the handle, and closing the handle detaches it.
+ * outer IPIP or GUE header for. An xlb_decap__open() handle's maps are its
+ * own and it detaches on close; an xlb_decap__open_pinned() handle pins the
+ * maps under XLB_DECAP_PIN_ROOT/<ifname>/, adopts them when already there,
+ * and leaves the program attached on close (the way xlbd's data path
+ * outlives xlbd, userspace/dp.c).
  */
 #include <errno.h>
 #include <arpa/inet.h>
+#include <limits.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -21,70 +26,80 @@
 #include "userspace/xlb-decap/decap.h"
 #include "userspace/lib/log.h"
 #include "userspace/lib/neigh.h"
+#include "userspace/lib/xdp_attach.h"
+
+#define DECAP_PROG_NAME "xlb_decap"
+
+/* Everything pinned, for unpinning. */
+static const char *const pinned_maps[] = {
+	XLB_MAP_DECAP_VIPS,
+	XLB_MAP_DECAP_STATS,
+	XLB_MAP_DECAP_GUE_PORTS,
+	XLB_MAP_DECAP_NEIGH_WANTED,
+};
+#define N_PINNED (sizeof(pinned_maps) / sizeof(pinned_maps[0]))
 
 struct xlb_decap {
 	struct xlb_decap_bpf *skel;
-	struct xdp_program *prog; /* set while attached */
 	char ifname[IF_NAMESIZE];
 	int ifindex;
 	enum xdp_attach_mode mode;
+	bool attached;
+	char pin_dir[PATH_MAX]; /* "" when the maps are not pinned */
+	int lock_fd;		/* flock on pin_dir */
+	bool adopted;		/* the pins were there at open */
 };
 
-static const char *mode_name(enum xdp_attach_mode mode)
+static void pin_dir_of(const char *ifname, const char *pin_dir, char *out, size_t len)
 {
-	return mode == XDP_MODE_SKB ? "generic" : "native";
+	if (pin_dir)
+		snprintf(out, len, "%s", pin_dir);
+	else
+		snprintf(out, len, "%s/%s", XLB_DECAP_PIN_ROOT, ifname);
 }
 
-/* Loads the object and attaches it to d->ifindex in one step: libxdp loads
- * the skeleton's object itself, so the skeleton's maps are the program's.
+/*
+ * Counters of another layout (an older xlb-decap's, with fewer of them)
+ * would make the load fail: unpin them, and the load makes them anew.
  */
-static int attach(struct xlb_decap *d, char *err, size_t errlen)
+static void stats_pin_check(const struct xlb_decap *d)
 {
-	struct xdp_program *prog;
-	char why[256];
-	int ret, held;
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX + 64];
+	int fd;
 
-	prog = xdp_program__from_bpf_obj(d->skel->obj, NULL);
-	ret = libxdp_get_error(prog);
-	if (ret)
-		return xlb_err(err, errlen, ret, "libxdp: %s", strerror(-ret));
-	/* libxdp tries its dispatcher first and falls back to attaching the
-	 * single program where the kernel refuses the dispatcher (docs/KERNEL.md):
-	 * the refusal's library warnings are held for one line of ours.
-	 */
-	xlb_log_libs_hold();
-	ret = xdp_program__attach(prog, d->ifindex, d->mode, 0);
-	held = xlb_log_libs_release(why, sizeof(why));
-	if (ret) {
-		xdp_program__close(prog);
-		return xlb_err(err, errlen, ret, "attaching xlb_decap to %s in %s mode: %s%s%s%s",
-			       d->ifname, mode_name(d->mode), strerror(-ret), held ? " (" : "",
-			       held ? why : "", held ? ")" : "");
+	snprintf(path, sizeof(path), "%s/%s", d->pin_dir, XLB_MAP_DECAP_STATS);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	    info.value_size != sizeof(struct xlb_decap_stats)) {
+		pr_warn("%s: pinned counters of another layout (%u bytes, not %zu): they "
+			"start again from 0",
+			d->ifname, info.value_size, sizeof(struct xlb_decap_stats));
+		unlink(path);
 	}
-	d->prog = prog;
-	pr_info("attached xlb_decap to %s (%s)", d->ifname, mode_name(d->mode));
-	/* warnings and yet attached: libxdp fell back to a direct attach */
-	if (held)
-		pr_info("libxdp's dispatcher is not usable here (%s); xlb_decap is attached "
-			"directly, so it must be %s's only XDP program",
-			why, d->ifname);
-	return 0;
+	close(fd);
 }
 
-int xlb_decap__open(const char *ifname, bool generic, struct xlb_decap **out, char *err,
-		    size_t errlen)
+static int open_common(const char *ifname, bool generic, const char *pin_dir,
+		       struct xlb_decap **out, char *err, size_t errlen)
 {
+	LIBBPF_OPTS(bpf_object_open_opts, oopts);
 	struct xlb_decap *d;
+	char probe[PATH_MAX + 64];
 	int ret;
 
 	if (!out)
 		return xlb_err(err, errlen, -EINVAL, "xlb_decap__open: out is NULL");
 	*out = NULL;
-	if (ifname && strlen(ifname) >= IF_NAMESIZE)
-		return xlb_err(err, errlen, -EINVAL, "interface name too long: %s", ifname);
+	if (ifname && (strlen(ifname) >= IF_NAMESIZE || strchr(ifname, '/')))
+		return xlb_err(err, errlen, -EINVAL, "bad interface name: %s", ifname);
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return xlb_err(err, errlen, -ENOMEM, "out of memory");
+	d->lock_fd = -1;
 	d->mode = generic ? XDP_MODE_SKB : XDP_MODE_NATIVE;
 	if (ifname) {
 		snprintf(d->ifname, sizeof(d->ifname), "%s", ifname);
@@ -92,40 +107,102 @@ int xlb_decap__open(const char *ifname, bool generic, struct xlb_decap **out, ch
 		if (!d->ifindex) {
 			ret = xlb_err(err, errlen, -errno, "interface %s: %s", ifname,
 				      strerror(errno));
-			goto err_free;
+			goto fail;
 		}
 	}
+	if (pin_dir) {
+		snprintf(d->pin_dir, sizeof(d->pin_dir), "%s", pin_dir);
+		ret = xlb_pin__lock_dir(d->pin_dir, &d->lock_fd, err, errlen);
+		if (ret)
+			goto fail;
+		snprintf(probe, sizeof(probe), "%s/%s", d->pin_dir, XLB_MAP_DECAP_VIPS);
+		d->adopted = access(probe, F_OK) == 0;
+		oopts.pin_root_path = d->pin_dir;
+	}
 
-	d->skel = xlb_decap_bpf__open();
+	d->skel = xlb_decap_bpf__open_opts(&oopts);
 	if (!d->skel) {
 		ret = xlb_err(err, errlen, -errno, "opening xlb_decap: %s", strerror(errno));
-		goto err_free;
+		goto fail;
+	}
+	if (pin_dir) {
+		stats_pin_check(d);
+	} else {
+		/* Unpinned handles (tests) never share their maps. */
+		struct bpf_map *m;
+
+		bpf_object__for_each_map(m, d->skel->obj)
+			bpf_map__set_pin_path(m, NULL);
+	}
+	/* Before the load: the program starts out knowing its MAC. */
+	if (ifname) {
+		ret = xlb_neigh__if_mac(d->ifindex, d->skel->bss->xlb_decap_if_mac, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	ret = xlb_decap_bpf__load(d->skel);
+	if (ret) {
+		xlb_err(err, errlen, ret, "loading xlb_decap: %s%s", strerror(-ret),
+			d->adopted ? " (pinned maps of an incompatible version? "
+				     "`xlb-decap detach IFACE` removes them)"
+				   : "");
+		goto fail;
+	}
+	if (!d->adopted) {
+		ret = xlb_decap__add_gue_port(d, XLB_GUE_DEFAULT_PORT);
+		if (ret) {
+			xlb_err(err, errlen, ret, "adding the GUE port: %s", strerror(-ret));
+			goto fail;
+		}
 	}
 	if (ifname) {
-		/* Before the load: the program starts out knowing its MAC. */
-		ret = xlb_neigh__if_mac(d->ifindex, d->skel->bss->xlb_decap_if_mac, err, errlen);
-		if (!ret)
-			ret = attach(d, err, errlen);
-	} else {
-		ret = xlb_decap_bpf__load(d->skel);
+		__u32 attach_id;
+
+		ret = xlb_xdp__attach(d->ifname, d->ifindex, d->mode,
+				      bpf_program__fd(d->skel->progs.xlb_decap), DECAP_PROG_NAME,
+				      DECAP_PROG_NAME, &attach_id, err, errlen);
 		if (ret)
-			xlb_err(err, errlen, ret, "loading xlb_decap: %s", strerror(-ret));
-	}
-	if (ret)
-		goto err_destroy;
-	ret = xlb_decap__add_gue_port(d, XLB_GUE_DEFAULT_PORT);
-	if (ret) {
-		xlb_err(err, errlen, ret, "adding the GUE port: %s", strerror(-ret));
-		goto err_destroy;
+			goto fail;
+		d->attached = true;
 	}
 	*out = d;
 	return 0;
 
-err_destroy:
+fail:
+	/* Pins this open made are not left behind; adopted ones are kept. */
+	if (d->pin_dir[0] && !d->adopted && d->skel)
+		xlb_pin__unpin_dir(d->pin_dir, pinned_maps, N_PINNED, NULL, 0);
 	xlb_decap_bpf__destroy(d->skel);
-err_free:
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
 	free(d);
 	return ret;
+}
+
+int xlb_decap__open(const char *ifname, bool generic, struct xlb_decap **out, char *err,
+		    size_t errlen)
+{
+	return open_common(ifname, generic, NULL, out, err, errlen);
+}
+
+int xlb_decap__open_pinned(const char *ifname, bool generic, const char *pin_dir,
+			   struct xlb_decap **out, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+
+	if (out)
+		*out = NULL;
+	if (!ifname)
+		return xlb_err(err, errlen, -EINVAL, "xlb_decap__open_pinned: no interface");
+	if (strlen(ifname) >= IF_NAMESIZE || strchr(ifname, '/'))
+		return xlb_err(err, errlen, -EINVAL, "bad interface name: %s", ifname);
+	pin_dir_of(ifname, pin_dir, dir, sizeof(dir));
+	return open_common(ifname, generic, dir, out, err, errlen);
+}
+
+bool xlb_decap__adopted(const struct xlb_decap *d)
+{
+	return d && d->adopted;
 }
 
 static int make_key(int family, const void *addr, struct xlb_decap_key *key, const char *what)
@@ -230,6 +307,35 @@ int xlb_decap__del_gue_port(struct xlb_decap *d, __u16 port)
 	return 0;
 }
 
+/* Up to max keys of a hash map, key_size bytes each, into out. */
+static int map_keys(int fd, void *out, size_t key_size, unsigned int max)
+{
+	char *prev = NULL, *keys = out;
+	unsigned int n = 0;
+
+	while (n < max && !bpf_map_get_next_key(fd, prev, keys + n * key_size)) {
+		prev = keys + n * key_size;
+		n++;
+	}
+	if (n < max && errno != ENOENT)
+		return -errno;
+	return (int)n;
+}
+
+int xlb_decap__vips(struct xlb_decap *d, struct xlb_decap_key *out, unsigned int max)
+{
+	if (!d || (!out && max))
+		return -EINVAL;
+	return map_keys(bpf_map__fd(d->skel->maps.xlb_decap_vips), out, sizeof(*out), max);
+}
+
+int xlb_decap__gue_ports(struct xlb_decap *d, __u16 *out, unsigned int max)
+{
+	if (!d || (!out && max))
+		return -EINVAL;
+	return map_keys(bpf_map__fd(d->skel->maps.xlb_decap_gue_ports), out, sizeof(*out), max);
+}
+
 int xlb_decap__resolve_wanted(struct xlb_decap *d)
 {
 	int fd, n = 0, ret;
@@ -308,16 +414,71 @@ out:
 
 void xlb_decap__close(struct xlb_decap *d)
 {
-	int ret;
+	char err[256];
 
 	if (!d)
 		return;
-	if (d->prog) {
-		ret = xdp_program__detach(d->prog, d->ifindex, d->mode, 0);
-		if (ret)
-			pr_warn("detaching xlb_decap from %s: %s", d->ifname, strerror(-ret));
-		xdp_program__close(d->prog);
-	}
+	/* Unpinned, the program's maps go with the handle: so does the program. */
+	if (d->attached && !d->pin_dir[0] &&
+	    xlb_xdp__detach(d->ifname, d->ifindex, DECAP_PROG_NAME, err, sizeof(err)))
+		pr_warn("%s", err);
 	xlb_decap_bpf__destroy(d->skel);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
 	free(d);
+}
+
+int xlb_decap__destroy(struct xlb_decap *d, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	if (!d)
+		return 0;
+	if (d->attached)
+		ret = xlb_xdp__detach(d->ifname, d->ifindex, DECAP_PROG_NAME, err, errlen);
+	if (!ret && d->pin_dir[0]) {
+		ret = xlb_pin__unpin_dir(d->pin_dir, pinned_maps, N_PINNED, err, errlen);
+		rmdir(XLB_DECAP_PIN_ROOT); /* only if empty */
+	}
+	d->attached = false;
+	xlb_decap__close(d);
+	return ret;
+}
+
+int xlb_decap__cleanup(const char *ifname, const char *pin_dir, bool *found, char *err,
+		       size_t errlen)
+{
+	char dir[PATH_MAX], probe[PATH_MAX + 64];
+	int ifindex, lock_fd, ret;
+	__u32 before[2] = {}, after[2] = {};
+
+	if (found)
+		*found = false;
+	if (!ifname || !*ifname || strlen(ifname) >= IF_NAMESIZE || strchr(ifname, '/'))
+		return xlb_err(err, errlen, -EINVAL, "bad interface name");
+	pin_dir_of(ifname, pin_dir, dir, sizeof(dir));
+	ret = xlb_pin__lock_dir(dir, &lock_fd, err, errlen);
+	if (ret == -EBUSY)
+		return xlb_err(err, errlen, ret, "%s is held by a running xlb-decap", dir);
+	if (ret)
+		return ret;
+	snprintf(probe, sizeof(probe), "%s/%s", dir, XLB_MAP_DECAP_VIPS);
+	if (found && !access(probe, F_OK))
+		*found = true;
+	ifindex = (int)if_nametoindex(ifname);
+	if (ifindex) {
+		xlb_xdp__attached_id(ifindex, XDP_MODE_NATIVE, &before[0]);
+		xlb_xdp__attached_id(ifindex, XDP_MODE_SKB, &before[1]);
+		ret = xlb_xdp__detach(ifname, ifindex, DECAP_PROG_NAME, err, errlen);
+		xlb_xdp__attached_id(ifindex, XDP_MODE_NATIVE, &after[0]);
+		xlb_xdp__attached_id(ifindex, XDP_MODE_SKB, &after[1]);
+		if (found && (before[0] != after[0] || before[1] != after[1]))
+			*found = true;
+	}
+	if (!ret)
+		ret = xlb_pin__unpin_dir(dir, pinned_maps, N_PINNED, err, errlen);
+	if (!ret && !pin_dir)
+		rmdir(XLB_DECAP_PIN_ROOT); /* only if empty */
+	close(lock_fd);
+	return ret;
 }

@@ -1,23 +1,29 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * xlb-decap: the backend-side tool. Attaches xlb's IPIP decapsulation XDP
- * program (bpf/xlb_decap.bpf.c, through userspace/xlb-decap/decap.h) to an interface
- * and keeps the set of VIP addresses it decapsulates for.
+ * xlb-decap: the backend-side tool. Attaches xlb's decapsulation XDP
+ * program (bpf/xlb_decap.bpf.c, through userspace/xlb-decap/decap.h) to an
+ * interface and keeps the set of VIP addresses it decapsulates for.
  *
- *   xlb-decap attach IFACE [--generic] [--gue-port PORT]... [VIP_ADDR...]
- *   xlb-decap detach IFACE
+ *   xlb-decap attach IFACE [--generic] [--gue-port PORT]... [--pin-dir DIR] [VIP_ADDR...]
+ *   xlb-decap detach IFACE [--pin-dir DIR]
  *   xlb-decap add IFACE VIP_ADDR
  *   xlb-decap del IFACE VIP_ADDR
  *   xlb-decap list IFACE
  *   xlb-decap stats IFACE
  *
- * The decap handle does not pin its maps and detaches on close, so `attach`
- * stays in the foreground for as long as the program should run: SIGTERM,
- * SIGINT or `detach` detach it and end the process. While it runs, the other
- * commands reach it over an abstract Unix socket named after the interface.
- * Abstract names are per network namespace, exactly like interface names, so
- * backends in different namespaces may all use "eth0"; binding the name also
- * keeps a second `attach` off the same interface.
+ * The maps are pinned (XLB_DECAP_PIN_ROOT/IFACE unless --pin-dir), and
+ * the program stays attached when `attach` ends on SIGTERM or SIGINT or is
+ * killed: a restarted `attach` adopts the pinned VIPs and counters, adds
+ * the VIPs it is given and replaces the program atomically, so a restart
+ * (or an upgrade) never stops decapsulation. `detach` detaches the program
+ * and removes the pins, through the running `attach` or, when none runs,
+ * itself.
+ *
+ * While `attach` runs, the other commands reach it over an abstract Unix
+ * socket named after the interface. Abstract names are per network
+ * namespace, exactly like interface names, so backends in different
+ * namespaces may all use "eth0"; binding the name also keeps a second
+ * `attach` off the same interface.
  *
  * Exit codes: 0 ok, 1 failure, 2 usage.
  */
@@ -45,25 +51,22 @@
 #define CTL_NAME_FMT "xlb-decap/%s" /* abstract socket, per network namespace */
 #define CTL_REQ_MAX 128
 #define CTL_TIMEOUT_MS 2000
-
-struct vip_set {
-	unsigned int n;
-	struct {
-		__u8 family;
-		__be32 addr[4];
-	} a[XLB_MAX_VIPS];
-};
+#define GUE_PORTS_MAX 16 /* xlb_decap_gue_ports' size */
 
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: xlb-decap [--log-level error|warn|info|debug] COMMAND IFACE ...\n"
 		   "       xlb-decap --version | --help\n"
-		   "  attach IFACE [--generic] [--gue-port PORT]... [VIP_ADDR...]\n"
+		   "  attach IFACE [--generic] [--gue-port PORT]... [--pin-dir DIR] [VIP_ADDR...]\n"
 		   "         attach the decap program (native XDP; --generic: skb mode),\n"
 		   "         decapsulate IPIP and GUE (UDP to PORT, 19523 unless given)\n"
-		   "         for VIP_ADDRs, stay in the foreground until SIGTERM, SIGINT\n"
-		   "         or `detach`, then detach\n"
-		   "  detach IFACE           end the `attach` running for IFACE\n"
+		   "         for VIP_ADDRs, maps pinned in DIR (" XLB_DECAP_PIN_ROOT "/IFACE);\n"
+		   "         adopt what an earlier run left there; stay in the foreground\n"
+		   "         until SIGTERM, SIGINT or `detach`; on a signal the program\n"
+		   "         stays attached\n"
+		   "  detach IFACE [--pin-dir DIR]\n"
+		   "         detach the program and remove its pins (through the running\n"
+		   "         `attach`, which then ends, or without one)\n"
 		   "  add IFACE VIP_ADDR     decapsulate packets for VIP_ADDR too\n"
 		   "  del IFACE VIP_ADDR     stop decapsulating for VIP_ADDR\n"
 		   "  list IFACE             print the VIP addresses, one per line\n"
@@ -121,16 +124,7 @@ static int write_all(int fd, const char *buf, size_t len)
 
 /* ---- the attached side ---------------------------------------------------- */
 
-static int vip_find(const struct vip_set *s, __u8 family, const __be32 addr[4])
-{
-	for (unsigned int i = 0; i < s->n; i++)
-		if (s->a[i].family == family && !memcmp(s->a[i].addr, addr, 16))
-			return (int)i;
-	return -1;
-}
-
-static int vip_add(struct xlb_decap *d, struct vip_set *s, const char *text, char *err,
-		   size_t errlen)
+static int vip_add(struct xlb_decap *d, const char *text, char *err, size_t errlen)
 {
 	__be32 addr[4];
 	__u8 family;
@@ -138,26 +132,20 @@ static int vip_add(struct xlb_decap *d, struct vip_set *s, const char *text, cha
 
 	if (xlb_addr__parse(text, &family, addr))
 		return xlb_err(err, errlen, -EINVAL, "'%s' is not an IPv4 or IPv6 address", text);
-	if (vip_find(s, family, addr) >= 0)
-		return 0;
-	if (s->n == XLB_MAX_VIPS)
-		return xlb_err(err, errlen, -ENOSPC, "already %d VIPs", XLB_MAX_VIPS);
 	ret = xlb_decap__add_vip(d, family, addr);
+	if (ret == -E2BIG)
+		return xlb_err(err, errlen, -ENOSPC, "already %d VIPs", XLB_MAX_VIPS);
 	if (ret)
 		return xlb_err(err, errlen, ret, "adding VIP %s: %s", text, strerror(-ret));
-	s->a[s->n].family = family;
-	memcpy(s->a[s->n].addr, addr, 16);
-	s->n++;
 	pr_info("decapsulating for %s", text);
 	return 0;
 }
 
-static int vip_del(struct xlb_decap *d, struct vip_set *s, const char *text, char *err,
-		   size_t errlen)
+static int vip_del(struct xlb_decap *d, const char *text, char *err, size_t errlen)
 {
 	__be32 addr[4];
 	__u8 family;
-	int i, ret;
+	int ret;
 
 	if (xlb_addr__parse(text, &family, addr))
 		return xlb_err(err, errlen, -EINVAL, "'%s' is not an IPv4 or IPv6 address", text);
@@ -166,10 +154,63 @@ static int vip_del(struct xlb_decap *d, struct vip_set *s, const char *text, cha
 		return xlb_err(err, errlen, ret, "%s is not a VIP here", text);
 	if (ret)
 		return xlb_err(err, errlen, ret, "deleting VIP %s: %s", text, strerror(-ret));
-	i = vip_find(s, family, addr);
-	if (i >= 0)
-		s->a[i] = s->a[--s->n];
 	pr_info("no longer decapsulating for %s", text);
+	return 0;
+}
+
+/* The VIPs in the map, one per line, into a malloc'ed string (NULL: error). */
+static char *vips_text(struct xlb_decap *d, unsigned int *count)
+{
+	static struct xlb_decap_key keys[XLB_MAX_VIPS];
+	char *text, *p;
+	int n = xlb_decap__vips(d, keys, XLB_MAX_VIPS);
+
+	if (n < 0)
+		return NULL;
+	text = calloc((size_t)n + 1, XLB_ADDR_STR_MAX + 1);
+	if (!text)
+		return NULL;
+	p = text;
+	for (int i = 0; i < n; i++) {
+		xlb_addr__format(keys[i].family, keys[i].addr, p, XLB_ADDR_STR_MAX);
+		p += strlen(p);
+		*p++ = '\n';
+	}
+	*count = (unsigned int)n;
+	return text;
+}
+
+/*
+ * The GUE ports become exactly want[0..n-1]: the new ones first, then the
+ * others go, so a port kept across a restart is never missing.
+ */
+static int gue_ports_set(struct xlb_decap *d, const __u16 *want, int n)
+{
+	__u16 have[GUE_PORTS_MAX];
+	int nhave, ret;
+
+	for (int i = 0; i < n; i++) {
+		ret = xlb_decap__add_gue_port(d, want[i]);
+		if (ret) {
+			pr_err("GUE port %u: %s", want[i], strerror(-ret));
+			return ret;
+		}
+	}
+	nhave = xlb_decap__gue_ports(d, have, GUE_PORTS_MAX);
+	if (nhave < 0) {
+		pr_err("reading the GUE ports: %s", strerror(-nhave));
+		return nhave;
+	}
+	for (int i = 0; i < nhave; i++) {
+		bool keep = false;
+
+		for (int j = 0; j < n; j++)
+			keep |= have[i] == want[j];
+		if (!keep) {
+			pr_info("no longer taking UDP port %u as GUE", have[i]);
+			xlb_decap__del_gue_port(d, have[i]);
+		}
+	}
 	return 0;
 }
 
@@ -240,17 +281,21 @@ static int read_request(int fd, char *buf, size_t len)
 	return got ? 0 : -ENODATA;
 }
 
-/* Answers one request; sets *stop on "detach". */
-static void serve_one(int lfd, struct xlb_decap *d, struct vip_set *s, bool *stop)
+/*
+ * Answers one request. "detach" detaches the program and removes the pins
+ * (the handle is gone after it: *d is NULL), sets *stop and returns its
+ * result; anything else returns 0.
+ */
+static int serve_one(int lfd, struct xlb_decap **d, bool *stop)
 {
 	char req[CTL_REQ_MAX], err[256] = "", *arg;
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
-	int fd, ret = 0;
+	int fd, ret = 0, detached = 0;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
-		return;
+		return 0;
 	set_timeouts(fd);
 	/* Abstract sockets have no file mode: check who is asking. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) ||
@@ -266,17 +311,21 @@ static void serve_one(int lfd, struct xlb_decap *d, struct vip_set *s, bool *sto
 	if (arg)
 		*arg++ = 0;
 	if (!strcmp(req, "add") && arg) {
-		ret = vip_add(d, s, arg, err, sizeof(err));
+		ret = vip_add(*d, arg, err, sizeof(err));
 	} else if (!strcmp(req, "del") && arg) {
-		ret = vip_del(d, s, arg, err, sizeof(err));
+		ret = vip_del(*d, arg, err, sizeof(err));
 	} else if (!strcmp(req, "detach") && !arg) {
 		pr_info("detach requested");
 		*stop = true;
+		ret = detached = xlb_decap__destroy(*d, err, sizeof(err));
+		*d = NULL;
+		if (!ret)
+			pr_info("detached, pins removed");
 	} else if (!strcmp(req, "stats") && !arg) {
 		struct xlb_decap_stats st;
 		char text[1024];
 
-		ret = xlb_decap__stats(d, &st);
+		ret = xlb_decap__stats(*d, &st);
 		if (ret) {
 			xlb_err(err, sizeof(err), ret, "reading counters: %s", strerror(-ret));
 		} else {
@@ -286,16 +335,16 @@ static void serve_one(int lfd, struct xlb_decap *d, struct vip_set *s, bool *sto
 			goto out;
 		}
 	} else if (!strcmp(req, "list") && !arg) {
-		char line[XLB_ADDR_STR_MAX + 1];
+		unsigned int n;
+		char *text = vips_text(*d, &n);
 
-		write_all(fd, "ok\n", 3);
-		for (unsigned int i = 0; i < s->n; i++) {
-			xlb_addr__format(s->a[i].family, s->a[i].addr, line, sizeof(line) - 1);
-			strcat(line, "\n");
-			if (write_all(fd, line, strlen(line)))
-				break;
+		if (text) {
+			write_all(fd, "ok\n", 3);
+			write_all(fd, text, strlen(text));
+			free(text);
+			goto out;
 		}
-		goto out;
+		ret = xlb_err(err, sizeof(err), -EIO, "reading the VIPs");
 	} else {
 		ret = xlb_err(err, sizeof(err), -EINVAL, "unknown request '%s'", req);
 	}
@@ -309,6 +358,7 @@ static void serve_one(int lfd, struct xlb_decap *d, struct vip_set *s, bool *sto
 	}
 out:
 	close(fd);
+	return detached;
 }
 
 static int ctl_listen(const char *ifname)
@@ -333,21 +383,24 @@ static int ctl_listen(const char *ifname)
 
 static int cmd_attach(int argc, char **argv)
 {
-	static struct vip_set vips;
-	const char *ifname = NULL;
+	const char *ifname = NULL, *pin_dir = NULL;
 	struct xlb_decap *d = NULL;
 	struct pollfd pfd[2];
 	bool generic = false, stop = false;
-	unsigned long gue_ports[16];
+	__u16 gue_ports[GUE_PORTS_MAX];
 	int n_gue_ports = 0;
-	char err[256] = "", *end;
+	char err[256] = "", *end, *text;
+	unsigned long port;
+	unsigned int nvips = 0;
 	__be32 addr[4];
 	__u8 family;
 	sigset_t sigs;
-	int lfd = -1, sfd = -1, ret, n_addrs = 0;
+	int lfd = -1, sfd = -1, ret, n_addrs = 0, rc = 1, detached = 0;
 	char **addrs;
 
-	/* attach IFACE [--generic] [VIP_ADDR...], --generic anywhere */
+	/* attach IFACE [--generic] [--gue-port PORT]... [--pin-dir DIR] [VIP_ADDR...],
+	 * options anywhere
+	 */
 	addrs = calloc((size_t)argc, sizeof(*addrs));
 	if (!addrs)
 		return 1;
@@ -355,20 +408,26 @@ static int cmd_attach(int argc, char **argv)
 		if (!strcmp(argv[i], "--generic")) {
 			generic = true;
 		} else if (!strcmp(argv[i], "--gue-port")) {
-			if (i + 1 == argc || n_gue_ports == 16) {
-				fprintf(stderr, "xlb-decap attach: --gue-port needs a port (at "
-						"most 16)\n");
+			if (i + 1 == argc || n_gue_ports == GUE_PORTS_MAX) {
+				fprintf(stderr, "xlb-decap attach: --gue-port needs a port "
+						"(at most %d)\n",
+					GUE_PORTS_MAX);
 				goto usage;
 			}
 			errno = 0;
-			gue_ports[n_gue_ports] = strtoul(argv[++i], &end, 10);
-			if (errno || *end || !gue_ports[n_gue_ports] ||
-			    gue_ports[n_gue_ports] > 65535) {
+			port = strtoul(argv[++i], &end, 10);
+			if (errno || *end || !port || port > 65535) {
 				fprintf(stderr, "xlb-decap attach: bad --gue-port '%s'\n",
 					argv[i]);
 				goto usage;
 			}
-			n_gue_ports++;
+			gue_ports[n_gue_ports++] = (__u16)port;
+		} else if (!strcmp(argv[i], "--pin-dir")) {
+			if (i + 1 == argc || !argv[i + 1][0]) {
+				fprintf(stderr, "xlb-decap attach: --pin-dir needs a directory\n");
+				goto usage;
+			}
+			pin_dir = argv[++i];
 		} else if (argv[i][0] == '-' && strcmp(argv[i], "-")) {
 			fprintf(stderr, "xlb-decap attach: unknown option '%s'\n", argv[i]);
 			goto usage;
@@ -394,6 +453,9 @@ static int cmd_attach(int argc, char **argv)
 		fprintf(stderr, "xlb-decap attach: at most %d VIPs\n", XLB_MAX_VIPS);
 		goto usage;
 	}
+	/* Ports given replace the default. */
+	if (!n_gue_ports)
+		gue_ports[n_gue_ports++] = XLB_GUE_DEFAULT_PORT;
 
 	/* Signals are taken through the poll loop, also while loading. */
 	sigemptyset(&sigs);
@@ -404,43 +466,42 @@ static int cmd_attach(int argc, char **argv)
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	if (sfd < 0) {
 		pr_err("signalfd: %s", strerror(errno));
-		goto fail;
+		goto out;
 	}
 
 	/* Bind first: the name is also the lock against a second attach. */
 	lfd = ctl_listen(ifname);
 	if (lfd == -EADDRINUSE) {
 		pr_err("xlb-decap is already attached to %s in this network namespace", ifname);
-		goto fail;
+		goto out;
 	} else if (lfd < 0) {
 		pr_err("control socket for %s: %s", ifname, strerror(-lfd));
-		goto fail;
+		goto out;
 	}
 
-	ret = xlb_decap__open(ifname, generic, &d, err, sizeof(err));
+	ret = xlb_decap__open_pinned(ifname, generic, pin_dir, &d, err, sizeof(err));
 	if (ret) {
 		pr_err("%s", err);
-		goto fail;
+		goto out;
+	}
+	if (xlb_decap__adopted(d)) {
+		text = vips_text(d, &nvips);
+		pr_info("adopted the pinned maps of %s: %u VIP(s) kept", ifname, nvips);
+		free(text);
 	}
 	for (int i = 0; i < n_addrs; i++) {
-		if (vip_add(d, &vips, addrs[i], err, sizeof(err))) {
+		if (vip_add(d, addrs[i], err, sizeof(err))) {
 			pr_err("%s", err);
-			goto fail;
+			goto out;
 		}
 	}
-	/* Ports given replace the default. */
-	if (n_gue_ports)
-		xlb_decap__del_gue_port(d, XLB_GUE_DEFAULT_PORT);
-	for (int i = 0; i < n_gue_ports; i++) {
-		ret = xlb_decap__add_gue_port(d, (__u16)gue_ports[i]);
-		if (ret) {
-			pr_err("GUE port %lu: %s", gue_ports[i], strerror(-ret));
-			goto fail;
-		}
-	}
+	if (gue_ports_set(d, gue_ports, n_gue_ports))
+		goto out;
 	check_forwarding(ifname);
-	pr_info("attached to %s with %u VIP(s); detach with SIGTERM or `xlb-decap detach %s`",
-		ifname, vips.n, ifname);
+	text = vips_text(d, &nvips);
+	free(text);
+	pr_info("attached to %s with %u VIP(s); `xlb-decap detach %s` detaches it", ifname, nvips,
+		ifname);
 
 	pfd[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = lfd, .events = POLLIN};
@@ -451,7 +512,7 @@ static int cmd_attach(int argc, char **argv)
 			if (errno == EINTR)
 				continue;
 			pr_err("poll: %s", strerror(errno));
-			goto fail;
+			goto out;
 		}
 		if (pfd[0].revents) {
 			struct signalfd_siginfo si;
@@ -459,37 +520,37 @@ static int cmd_attach(int argc, char **argv)
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGHUP)
 					continue; /* nothing to reload */
-				pr_info("signal %u: detaching", si.ssi_signo);
+				pr_info("signal %u: ending; xlb_decap stays attached to %s with its "
+					"pinned maps (`xlb-decap detach %s` removes them)",
+					si.ssi_signo, ifname, ifname);
 				stop = true;
 			}
 		}
 		if (pfd[1].revents & POLLIN)
-			serve_one(lfd, d, &vips, &stop);
+			detached = serve_one(lfd, &d, &stop);
 	}
-	/* Stop answering before the program goes. */
-	close(lfd);
-	xlb_decap__close(d);
-	pr_info("detached from %s", ifname);
-	close(sfd);
-	free(addrs);
-	return 0;
+	rc = detached ? 1 : 0;
+	goto out;
 
-fail:
+usage:
+	free(addrs);
+	usage(stderr);
+	return EXIT_USAGE;
+out:
 	if (lfd >= 0)
 		close(lfd);
 	xlb_decap__close(d);
 	if (sfd >= 0)
 		close(sfd);
 	free(addrs);
-	return 1;
-usage:
-	usage(stderr);
-	free(addrs);
-	return EXIT_USAGE;
+	return rc;
 }
 
 /* ---- the other commands: requests to the attached process ----------------- */
 
+#define REQ_NOBODY 3 /* request(): no attach process answers for the interface */
+
+/* 0: answered "ok"; 1: failed (said why); REQ_NOBODY: nothing said. */
 static int request(const char *ifname, const char *req, bool print_data)
 {
 	size_t got = 0, cap = 4096;
@@ -511,7 +572,7 @@ static int request(const char *ifname, const char *req, bool print_data)
 	set_timeouts(fd);
 	if (connect(fd, (struct sockaddr *)&sun, len)) {
 		if (errno == ECONNREFUSED || errno == ENOENT)
-			pr_err("no xlb-decap is attached to %s in this network namespace", ifname);
+			ret = REQ_NOBODY;
 		else
 			pr_err("reaching xlb-decap for %s: %s", ifname, strerror(errno));
 		goto out;
@@ -574,6 +635,7 @@ static int cmd_simple(int argc, char **argv)
 	char req[CTL_REQ_MAX];
 	__be32 addr[4];
 	__u8 family;
+	int ret;
 
 	if (argc != (takes_addr ? 3 : 2)) {
 		fprintf(stderr, "xlb-decap %s: wrong number of arguments\n", verb);
@@ -589,7 +651,63 @@ static int cmd_simple(int argc, char **argv)
 	}
 	snprintf(req, sizeof(req), "%s%s%s", verb, takes_addr ? " " : "",
 		 takes_addr ? argv[2] : "");
-	return request(argv[1], req, !strcmp(verb, "list") || !strcmp(verb, "stats"));
+	ret = request(argv[1], req, !strcmp(verb, "list") || !strcmp(verb, "stats"));
+	if (ret == REQ_NOBODY) {
+		pr_err("no xlb-decap runs for %s in this network namespace (a program it left "
+		       "attached keeps decapsulating; `xlb-decap attach %s` adopts it)",
+		       argv[1], argv[1]);
+		return 1;
+	}
+	return ret;
+}
+
+/*
+ * detach IFACE [--pin-dir DIR]: the running attach does it and ends; with
+ * none running, this process detaches the program and removes the pins.
+ */
+static int cmd_detach(int argc, char **argv)
+{
+	const char *ifname = NULL, *pin_dir = NULL;
+	char err[256] = "";
+	bool found;
+	int ret;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--pin-dir")) {
+			if (i + 1 == argc || !argv[i + 1][0]) {
+				fprintf(stderr, "xlb-decap detach: --pin-dir needs a directory\n");
+				goto usage;
+			}
+			pin_dir = argv[++i];
+		} else if (argv[i][0] == '-' || ifname) {
+			fprintf(stderr, "xlb-decap detach: unexpected '%s'\n", argv[i]);
+			goto usage;
+		} else {
+			ifname = argv[i];
+		}
+	}
+	if (!ifname) {
+		fprintf(stderr, "xlb-decap detach: missing IFACE\n");
+		goto usage;
+	}
+	if (check_ifname(ifname))
+		return EXIT_USAGE;
+	ret = request(ifname, "detach", false);
+	if (ret != REQ_NOBODY)
+		return ret;
+	ret = xlb_decap__cleanup(ifname, pin_dir, &found, err, sizeof(err));
+	if (ret) {
+		pr_err("%s", err);
+		return 1;
+	}
+	if (found)
+		pr_info("detached xlb_decap from %s and removed its pins", ifname);
+	else
+		pr_info("nothing to detach: no xlb_decap on %s, no pins", ifname);
+	return 0;
+usage:
+	usage(stderr);
+	return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -634,8 +752,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[0], "attach"))
 		return cmd_attach(argc, argv);
-	if (!strcmp(argv[0], "detach") || !strcmp(argv[0], "add") || !strcmp(argv[0], "del") ||
-	    !strcmp(argv[0], "list") || !strcmp(argv[0], "stats"))
+	if (!strcmp(argv[0], "detach"))
+		return cmd_detach(argc, argv);
+	if (!strcmp(argv[0], "add") || !strcmp(argv[0], "del") || !strcmp(argv[0], "list") ||
+	    !strcmp(argv[0], "stats"))
 		return cmd_simple(argc, argv);
 	fprintf(stderr, "xlb-decap: unknown command '%s'\n", argv[0]);
 	usage(stderr);
