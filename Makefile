@@ -75,6 +75,7 @@ UNITDIR  ?= $(PREFIX)/lib/systemd/system
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 MAN8     := $(wildcard man/*.8)
 MAN5     := $(wildcard man/*.5)
+UNITS    := $(notdir $(wildcard contrib/systemd/*.service))
 
 # The sources that print the version are rebuilt when it changes (a commit),
 # the others are not; build/version holds the one they were built with.
@@ -158,7 +159,7 @@ bench-e2e: deps all
 bench-health: deps all
 	$(Q)bash scripts/bench_health.sh
 
-# The programs, their man pages, the systemd unit and xlbctl's bash
+# The programs, their man pages, the systemd units and xlbctl's bash
 # completion. debian/rules runs it with PREFIX=/usr and Debian's UNITDIR.
 install: progs
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(UNITDIR) \
@@ -167,8 +168,10 @@ install: progs
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 contrib/bash-completion/xlbctl $(DESTDIR)$(BASHCOMPDIR)/xlbctl
-	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' contrib/systemd/xlbd.service \
-		>$(DESTDIR)$(UNITDIR)/xlbd.service
+	for u in $(UNITS); do \
+		sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' contrib/systemd/$$u \
+			>$(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
 
 # The Debian package, built from a copy of the tree into build/deb/ and
 # checked by lintian; test-deb also installs, checks and purges it (root).

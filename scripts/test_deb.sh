@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # The Debian package end to end (`make test-deb`, run by .ci/run; ~2 min):
 # build it (scripts/deb.sh, lintian included), install it with dpkg -i,
-# check what it put where (programs and their version, man pages, unit,
+# check what it put where (programs and their version, man pages, units,
 # conffile, completion; the service neither enabled nor started), purge it
 # with dpkg -P and check nothing is left. The purge runs on every exit path.
 # It refuses to run where xlb is installed already, from a package or by
@@ -16,7 +16,8 @@ die() { echo "test-deb: FAIL: $*" >&2; exit 1; }
 status() { dpkg-query -W -f='${db:Status-Abbrev}' xlb 2>/dev/null | tr -d ' ' || true; }
 [ -z "$(status)" ] || [ "$(status)" = un ] || die "package xlb is on this machine ($(status)); not touching it"
 for f in /usr/sbin/xlbd /usr/sbin/xlbctl /usr/sbin/xlb-decap /etc/xlb /lib/systemd/system/xlbd.service \
-	/usr/share/man/man8/xlbd.8.gz /usr/share/bash-completion/completions/xlbctl; do
+	/lib/systemd/system/xlb-decap@.service /usr/share/man/man8/xlbd.8.gz \
+	/usr/share/bash-completion/completions/xlbctl; do
 	[ ! -e "$f" ] || die "$f exists already; not touching it"
 done
 
@@ -54,10 +55,14 @@ done
 dpkg-query -W -f='${Conffiles}\n' xlb | grep -q '^ /etc/xlb/xlb.yaml ' || die "/etc/xlb/xlb.yaml is not a conffile"
 grep -q '^ExecStart=/usr/sbin/xlbd --config /etc/xlb/xlb.yaml ' /lib/systemd/system/xlbd.service ||
 	die "unit's ExecStart: $(grep ExecStart /lib/systemd/system/xlbd.service)"
+grep -q '^ExecStart=/usr/sbin/xlb-decap attach %i ' /lib/systemd/system/xlb-decap@.service ||
+	die "xlb-decap unit's ExecStart: $(grep ExecStart /lib/systemd/system/xlb-decap@.service)"
 [ ! -e /etc/systemd/system/multi-user.target.wants/xlbd.service ] || die "the package enabled xlbd"
 if command -v systemd-analyze >/dev/null; then
-	out=$(systemd-analyze verify /lib/systemd/system/xlbd.service 2>&1) && [ -z "$out" ] ||
-		die "systemd-analyze verify of the installed unit: $out"
+	for u in xlbd.service xlb-decap@.service; do
+		out=$(systemd-analyze verify "/lib/systemd/system/$u" 2>&1) && [ -z "$out" ] ||
+			die "systemd-analyze verify of the installed $u: $out"
+	done
 fi
 for p in $(pgrep -x xlbd || true); do
 	[ "$(readlink "/proc/$p/exe" 2>/dev/null)" != /usr/sbin/xlbd ] || die "the package started /usr/sbin/xlbd"
@@ -70,7 +75,8 @@ echo "test-deb: installed $version: programs, version, man pages, unit, conffile
 dpkg -P xlb >"$out/dpkg-P.log" 2>&1 || die "dpkg -P: $(tail -n 5 "$out/dpkg-P.log")"
 installed=0
 [ -z "$(status)" ] || [ "$(status)" = un ] || die "after dpkg -P the package is '$(status)'"
-for f in /usr/sbin/xlbd /etc/xlb /lib/systemd/system/xlbd.service /usr/share/doc/xlb \
+for f in /usr/sbin/xlbd /etc/xlb /lib/systemd/system/xlbd.service /lib/systemd/system/xlb-decap@.service \
+	/usr/share/doc/xlb \
 	/usr/share/man/man8/xlbd.8.gz /usr/share/bash-completion/completions/xlbctl; do
 	[ ! -e "$f" ] || die "dpkg -P left $f"
 done

@@ -8,12 +8,18 @@
 # reloads on SIGHUP (ExecReload), leaves the data path forwarding on SIGTERM
 # and, restarted under the same bounding set, adopts the pinned maps. Without
 # CAP_SYS_ADMIN it refuses to start with a message (libxdp would crash).
+#
+# contrib/systemd/xlb-decap@.service likewise, on be1 (instance eth0): run
+# as it says (ExecStart with XLB_DECAP_ARGS from its environment file, its
+# bounding set) xlb-decap decapsulates an IPIP probe, keeps doing so after
+# SIGTERM (stop), and restarted adopts its pins and replaces the program in
+# place; `xlb-decap detach eth0` then removes both.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
 require_root
 require_cmd ip ethtool python3 curl systemd-analyze setpriv prlimit getent
-require_build build/xlbd build/xlbctl
+require_build build/xlbd build/xlbctl build/xlb-decap
 
 PREFIX_DIR=$XLBT_RUN/prefix
 UNIT=$PREFIX_DIR/lib/systemd/system/xlbd.service
@@ -98,4 +104,47 @@ grep -q "replaced xlb program [0-9]* on eth0 atomically" "$XLBD_LOG" ||
 wait_until 5 in_table_is 1 || fail "after the restart: $(in_table_count) in the table"
 tally=$(http_tally 10 http://198.18.1.100/) || fail "after the restart: $(echo $tally)"
 echo "reload, stop (VIP still answered) and restart: ok"
+
+# ---- xlb-decap@.service ------------------------------------------------------
+DUNIT=$PREFIX_DIR/lib/systemd/system/xlb-decap@.service
+dunit_value() { sed -n "s/^$1=//p" "$DUNIT"; }
+[ -f "$DUNIT" ] || fail "make install wrote no $DUNIT"
+out=$(MANPATH=$PREFIX_DIR/share/man systemd-analyze verify "$DUNIT" 2>&1) || fail "systemd-analyze verify xlb-decap@: $out"
+[ -z "$out" ] || fail "systemd-analyze verify xlb-decap@ says: $out"
+[ "$(dunit_value Type)" = simple ] || fail "xlb-decap@: Type $(dunit_value Type), want simple (attach stays)"
+[ "$(dunit_value EnvironmentFile)" = "/etc/xlb/decap-%i.env" ] ||
+	fail "xlb-decap@: EnvironmentFile $(dunit_value EnvironmentFile)"
+# ExecStart for instance eth0, with what /etc/xlb/decap-eth0.env would say
+XLB_DECAP_ARGS="--gue-port 19523 $TOPO_VIP4"
+dexec=$(dunit_value ExecStart)
+[[ $dexec == "$PREFIX_DIR/sbin/xlb-decap attach %i \$XLB_DECAP_ARGS" ]] || fail "xlb-decap@: ExecStart $dexec"
+dexec=${dexec//%i/eth0}
+read -r -a dargv <<<"${dexec//\$XLB_DECAP_ARGS/$XLB_DECAP_ARGS}"
+dbset=-all
+for c in $(dunit_value CapabilityBoundingSet); do
+	c=${c#CAP_}
+	dbset+=",+${c,,}"
+done
+decap_probe() { ipip_udp_probe client "$(topo_be4 1)" "$TOPO_CLIENT4" "$TOPO_VIP4"; }
+decap_start() {
+	bg_in_ns be1 "$XLBT_RUN/decap-unit.$1.log" setpriv --bounding-set "$dbset" --inh-caps=-all "${dargv[@]}"
+	DECAP_PID=$BG_PID
+	wait_until 10 in_ns be1 build/xlb-decap list eth0 ||
+		fail "xlb-decap under the unit's bounding set did not start: $(cat "$XLBT_RUN/decap-unit.$1.log")"
+}
+decap_probe >/dev/null 2>&1 && fail "be1 answers an IPIP probe without xlb-decap"
+decap_start 1
+assert_eq be1 "$(decap_probe)" "IPIP probe through xlb-decap@eth0"
+kill -TERM "$DECAP_PID"
+wait "$DECAP_PID" || fail "xlb-decap exited $? on SIGTERM"
+assert_eq be1 "$(decap_probe)" "IPIP probe with xlb-decap@eth0 stopped"
+decap_start 2
+grep -q "replaced xlb_decap program [0-9]* on eth0 atomically" "$XLBT_RUN/decap-unit.2.log" ||
+	fail "restarted xlb-decap did not replace the program in place: $(cat "$XLBT_RUN/decap-unit.2.log")"
+assert_eq be1 "$(decap_probe)" "IPIP probe after the restart"
+in_ns be1 build/xlb-decap detach eth0 || fail "xlb-decap detach"
+wait "$DECAP_PID" || fail "xlb-decap exited $? on detach"
+decap_probe >/dev/null 2>&1 && fail "be1 still decapsulates after detach"
+in_ns be1 test -e /sys/fs/bpf/xlb-decap/eth0 && fail "pins left after detach"
+echo "xlb-decap@eth0 as the unit runs it: decapsulates, survives stop and restart, detach removes it: ok"
 echo ok
