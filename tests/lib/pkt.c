@@ -199,8 +199,8 @@ static size_t build_ip(const struct pkt_flow *f, __u8 *l3, size_t cap)
 	put16(l4, f->sport);
 	put16(l4 + 2, f->dport);
 	if (f->proto == IPPROTO_TCP) {
-		put32(l4 + 4, 1);			       /* seq */
-		put32(l4 + 8, f->tcp_flags & TCP_ACK ? 1 : 0); /* ack */
+		put32(l4 + 4, f->seqs ? f->seq : 1); /* seq */
+		put32(l4 + 8, f->seqs ? f->ack_seq : f->tcp_flags & TCP_ACK ? 1 : 0);
 		l4[12] = (TCP_HLEN / 4) << 4;		       /* data offset */
 		l4[13] = f->tcp_flags;
 		put16(l4 + 14, 65535); /* window */

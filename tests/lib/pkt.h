@@ -29,13 +29,16 @@ struct pkt_flow {
 	__u8 tcp_flags;	    /* e.g. 0x02 (SYN), 0x10 (ACK) */
 	__u16 vlan;	    /* 0 = untagged, else 802.1Q VID */
 	size_t payload_len; /* bytes of payload (filled with a pattern) */
+	bool seqs;	    /* TCP: seq and ack_seq below, not 1 and 1 */
+	__u32 seq, ack_seq;
 };
 
 /*
  * Ethernet (dst PKT_LB_MAC, src PKT_CLIENT_MAC) [+ 802.1Q] + IPv4 (ttl 64,
  * DF, id 0, correct checksum) or IPv6 (hop limit 64, no flow label) +
- * TCP (seq 1, ack 1 when ACK is set, window 65535, no options) or UDP, with
- * correct lengths and checksums, + payload: byte i is (__u8)i.
+ * TCP (seq 1, ack 1 when ACK is set, unless f->seqs; window 65535, no
+ * options) or UDP, with correct lengths and checksums, + payload: byte i
+ * is (__u8)i.
  */
 size_t pkt_build(const struct pkt_flow *f, __u8 *buf);
 
