@@ -21,6 +21,9 @@
 #include <netinet/in.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cmocka.h>
@@ -171,24 +174,37 @@ struct sample {
 	size_t inner_len, len;
 };
 
-static void build(struct sample *s, int outer, int inner, __u16 sport, __u8 flags,
-		  const char *alt, __u8 hops)
+/* The client's TCP segment client:sport -> vip:80 of family inner. */
+static struct pkt_flow client_tcp(int inner, __u16 sport, __u8 flags)
 {
-	struct pkt_flow f = {
+	return (struct pkt_flow){
 		.family = inner, .saddr = inner == 4 ? CLIENT4 : CLIENT6,
 		.daddr = inner == 4 ? VIP4 : VIP6, .sport = sport, .dport = 80,
 		.proto = IPPROTO_TCP, .tcp_flags = flags, .payload_len = 40,
 	};
+}
+
+static void build_flow(struct sample *s, int outer, const struct pkt_flow *f, const char *alt,
+		       __u8 hops)
+{
 	struct pkt_gue g = {
 		.outer_family = outer, .saddr = outer == 4 ? LB_SRC4 : LB_SRC6,
 		.daddr = outer == 4 ? SELF4 : SELF6, .dmac = PKT_LB_MAC, .smac = ROUTER_MAC,
 		.sport = 0xc123, .dport = PORT, .hops = hops, .alt = alt, .table_gen = 7,
 	};
 
-	s->inner_len = pkt_build(&f, s->inner);
+	s->inner_len = pkt_build(f, s->inner);
 	assert_true(s->inner_len > 0);
 	s->len = pkt_build_gue(&g, s->inner, s->inner_len, s->frame);
 	assert_true(s->len > 0);
+}
+
+static void build(struct sample *s, int outer, int inner, __u16 sport, __u8 flags,
+		  const char *alt, __u8 hops)
+{
+	struct pkt_flow f = client_tcp(inner, sport, flags);
+
+	build_flow(s, outer, &f, alt, hops);
 }
 
 static void assert_frame(const char *what, const __u8 *got, size_t got_len, const __u8 *exp,
@@ -306,6 +322,93 @@ static void test_hops_exhausted_stays(void **state)
 	assert_int_equal(stats(fx).gue_redirected, 0);
 }
 
+/*
+ * The cookie the stack answers a SYN (seq 1, no options) from client:sport
+ * to vip:80 with, under net.ipv4.tcp_syncookies=2 (a cookie for every SYN,
+ * no request socket kept): the SYN goes in on lo through a packet socket,
+ * and the SYN-ACK's sequence number is read off lo.
+ */
+static __u32 syn_cookie(int family, __u16 sport)
+{
+	struct pkt_flow f = client_tcp(family, sport, 0x02);
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+				   .sll_ifindex = (int)if_nametoindex("lo"), .sll_halen = 6 };
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+	__u8 frame[PKT_MAX];
+	size_t len;
+	int fd;
+
+	f.payload_len = 0;
+	len = pkt_build(&f, frame);
+	assert_true(len > 0);
+	memset(frame, 0, 12); /* lo's MAC, or the stack takes it for another host's */
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (bind(fd, (void *)&sll, sizeof(sll)) ||
+	    sendto(fd, frame, len, 0, (void *)&sll, sizeof(sll)) != (ssize_t)len)
+		fail_msg("injecting a SYN on lo: %s", strerror(errno));
+	/* Bounded: the SYN-ACK follows at once; 50 frames or 10 s at most. */
+	for (int i = 0; i < 50; i++) {
+		ssize_t n = recv(fd, frame, sizeof(frame), 0);
+		size_t l4 = family == 4 ? 14 + 20 : 14 + 40;
+		const __u8 *th = frame + l4;
+
+		if (n < 0 && errno == EAGAIN)
+			continue;
+		if (n < (ssize_t)(l4 + 20) || frame[family == 4 ? 14 + 9 : 14 + 6] != IPPROTO_TCP)
+			continue;
+		if (((th[0] << 8) | th[1]) == 80 && ((th[2] << 8) | th[3]) == sport &&
+		    (th[13] & 0x12) == 0x12) {
+			close(fd);
+			return (__u32)th[4] << 24 | (__u32)th[5] << 16 | (__u32)th[6] << 8 | th[7];
+		}
+	}
+	close(fd);
+	fail_msg("no SYN-ACK on lo for port %u", sport);
+	return 0;
+}
+
+/*
+ * An ACK completing a SYN cookie handshake with the listener here has no
+ * socket yet, but is this host's (bpf_tcp_check_syncookie): it stays, and
+ * the stack makes the connection. The same ACK with a wrong cookie is a
+ * mid-connection packet of a connection that lives elsewhere: it goes on.
+ */
+static void test_syncookie_ack_stays(void **state)
+{
+	static const struct {
+		int family;
+		const char *alt;
+		__u16 sport;
+	} rows[] = { { 4, ALT4, 42000 }, { 6, ALT6, 42001 } };
+	struct fixture *fx = *state;
+	__u8 out[PKT_MAX];
+	size_t out_len;
+
+	/* a cookie for every SYN; a SYN put on lo from a local address taken */
+	sh("sysctl -qw net.ipv4.tcp_syncookies=2 net.ipv4.conf.lo.accept_local=1");
+	for (size_t r = 0; r < 2; r++) {
+		struct pkt_flow f = client_tcp(rows[r].family, rows[r].sport, 0x10);
+		__u32 cookie = syn_cookie(rows[r].family, rows[r].sport);
+		struct sample s;
+
+		f.seqs = true;
+		f.seq = 2;
+		/* Not the cookie: its top byte counts minutes, one ahead is from the
+		 * future (cookie + 2 would only read as another MSS).
+		 */
+		f.ack_seq = cookie + 1 + (1u << 24);
+		build_flow(&s, rows[r].family, &f, rows[r].alt, 1);
+		assert_int_equal(run(fx, s.frame, s.len, out, &out_len), XDP_TX);
+		f.ack_seq = cookie + 1;
+		build_flow(&s, rows[r].family, &f, rows[r].alt, 1);
+		expect_local(fx, &s, rows[r].family == 4 ? "cookie ACK, v4" : "cookie ACK, v6");
+	}
+	assert_int_equal(stats(fx).gue_local, 2);
+	assert_int_equal(stats(fx).gue_redirected, 2);
+}
+
 /* The alternate's MAC is unknown: dropped for now, and asked for. */
 static void test_alternate_without_mac(void **state)
 {
@@ -349,9 +452,20 @@ static void test_bad_gue_dropped(void **state)
 		{ 4, 6, 2, "hops above the maximum" },
 		{ 4, 7, 6, "alternate of the other family" },
 		{ 4, 7, 5, "alternate of no family" },
+		{ 4, 0, 0x83, "version 2" },
+		{ 4, 0, 0xc3, "version 3" },
+		{ 4, 3, 0x01, "a flag in the flags' second byte" },
+		{ 4, 0, 0x1f, "Hlen 31" },
 		{ 6, 0, 0x03, "Hlen of an IPv4 alternate in IPv6" },
+		{ 6, 0, 0x02, "Hlen without the IPv6 alternate" },
 		{ 6, 7, 4, "IPv4 alternate in IPv6" },
 		{ 6, 6, 0xff, "hops 255" },
+		{ 6, 6, 2, "hops above the maximum, IPv6" },
+		{ 6, 0, 0x46, "version 1, IPv6" },
+		{ 6, 0, 0x26, "C bit, IPv6" },
+		{ 6, 2, 0x01, "a flag, IPv6" },
+		{ 6, 1, 0, "proto 0, IPv6" },
+		{ 6, 5, 0x00, "another private data type, IPv6" },
 	};
 
 	build(&s4, 4, 4, 41000, 0x10, ALT4, 1);
@@ -373,6 +487,7 @@ static void test_bad_gue_dropped(void **state)
 		struct sample s = s4;
 		__u8 out[PKT_MAX];
 		size_t out_len;
+		__u16 c;
 
 		s.frame[14 + 20 + 4] = 0x7f;
 		assert_int_equal(run(fx, s.frame, s.len, out, &out_len), XDP_DROP);
@@ -380,7 +495,20 @@ static void test_bad_gue_dropped(void **state)
 		s.frame[14 + 20 + 4] = 0;
 		s.frame[14 + 20 + 5] = 8 + 4 + 12 + 19;
 		assert_int_equal(run(fx, s.frame, s.len, out, &out_len), XDP_DROP);
-		n += 2;
+		s = s6;
+		s.frame[14 + 40 + 4] = 0x7f;
+		assert_int_equal(run(fx, s.frame, s.len, out, &out_len), XDP_DROP);
+		/* IP lengths past the frame: the frame was cut */
+		s = s4;
+		s.frame[14 + 2] += 1; /* total length + 256 */
+		s.frame[14 + 10] = s.frame[14 + 11] = 0;
+		c = pkt_ipv4_csum(s.frame + 14);
+		memcpy(s.frame + 14 + 10, &c, 2);
+		assert_int_equal(run(fx, s.frame, s.len, out, &out_len), XDP_DROP);
+		s = s6;
+		s.frame[14 + 4] += 1; /* payload length + 256 */
+		assert_int_equal(run(fx, s.frame, s.len, out, &out_len), XDP_DROP);
+		n += 5;
 	}
 	assert_int_equal(stats(fx).gue_bad, n);
 	assert_int_equal(stats(fx).gue_redirected, 0);
@@ -451,6 +579,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_socket_no_alternate_stays, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_hops_exhausted_stays, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syncookie_ack_stays, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alternate_without_mac, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_gue_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncations_never_sent, setup, teardown),
