@@ -59,6 +59,17 @@
 #   stop_xlbd [SIGNAL]           SIGNAL (TERM, KILL, 9, -9..; default TERM) to
 #                                xlbd, wait <= 10 s for it to end
 #   xlbctl_lb ARG...             build/xlbctl --socket $XLBD_SOCK ARG... in lb
+#   jget FILE EXPR               EXPR (Python; d is FILE's JSON), printed
+#   longconn_start NAME HOST PORT N [ARG...]
+#                                N long-lived TCP connections from the client
+#                                to HOST:PORT (tests/lib/longconn.py, 60 s at
+#                                most), its files $XLBT_RUN/NAME.{out,json,
+#                                ready,progress}; ended by the trap
+#   longconn_ready NAME N        fails unless all N open and answered in 20 s
+#   longconn_stop NAME           SIGTERM, its report written; prints its line
+#   longconn_progress NAME EXPR  EXPR (Python) over the connections so far:
+#                                c is the list of [port, backend, answers,
+#                                outcome], one per connection
 #
 # Variables: XLBT_ROOT, XLBT_PREFIX, XLBT_RUN, XLBD_SOCK, XLBD_LOG,
 # XLBD_STATE_DIR, XLBD_METRICS (127.0.0.1:9642 inside the lb namespace, so
@@ -341,3 +352,33 @@ in_table_count() { xlbctl_lb -j health | python3 -c '
 import json, sys
 print(sum((b.get("table_weight") or 0) > 0 for v in json.load(sys.stdin)["vips"] for b in v["backends"]))'; }
 in_table_is() { [ "$(in_table_count)" = "$1" ]; }
+
+jget() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
+
+declare -A _XLBT_LONGCONN=()
+longconn_start() {
+	local name=$1 host=$2 port=$3 n=$4
+	shift 4
+	rm -f "$XLBT_RUN/$name".{ready,json,progress}
+	bg_in_ns client "$XLBT_RUN/$name.out" python3 "$XLBT_ROOT/tests/lib/longconn.py" client \
+		"$host" "$port" --conns "$n" --duration 60 --report "$XLBT_RUN/$name.json" \
+		--ready "$XLBT_RUN/$name.ready" --progress "$XLBT_RUN/$name.progress" "$@"
+	_XLBT_LONGCONN[$name]=$BG_PID
+}
+longconn_ready() {
+	local f=$XLBT_RUN/$1.ready
+	wait_until 20 test -f "$f" || fail "$1: connections not all open in 20 s: $(cat "$XLBT_RUN/$1.out")"
+	[ "$(cat "$f")" = "$2" ] || fail "$1: only $(cat "$f") of $2 opened"
+}
+longconn_stop() {
+	local pid=${_XLBT_LONGCONN[$1]:-}
+	[ -n "$pid" ] || fail "longconn_stop: no connections named $1"
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	[ -f "$XLBT_RUN/$1.json" ] || fail "$1: no report: $(cat "$XLBT_RUN/$1.out")"
+	echo "  $1: $(cat "$XLBT_RUN/$1.out")"
+}
+longconn_progress() {
+	python3 -c 'import json, sys; c = json.load(open(sys.argv[1]))["conns"]; print(eval(sys.argv[2]))' \
+		"$XLBT_RUN/$1.progress" "$2"
+}

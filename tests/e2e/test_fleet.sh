@@ -61,7 +61,6 @@ wait_ms() {
 }
 # new flows of a VIP on lbI by its own counters
 new_flows() { fleet_metric "$P" "$1" "xlb_vip_new_flows_total{vip=\"$2\"}"; }
-jget() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
 
 # conns_start NAME: CONNS long-lived connections to the IPv4 VIP and 20 new
 # ones a second to the IPv6 VIP, from the client, until conns_stop (60 s

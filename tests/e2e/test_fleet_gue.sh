@@ -21,11 +21,9 @@ require_build build/xlbd build/xlbctl build/xlb-decap build/tests/xdp_pass.bpf.o
 P=$XLBT_PREFIX
 R=$XLBT_RUN
 CONNS=${FLEET_CONNS:-200}
-LONGCONN=$XLBT_ROOT/tests/lib/longconn.py
 T_START=$SECONDS
 BE4=$(topo_be4 4)
 
-jget() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
 path_count_is() { [ "$(fleet_path_count "$P" "$2")" = "$1" ]; }
 has_path() { fleet_paths "$P" "$2" | grep -qx "$1"; }
 # backends up on lbI, over its VIPs
@@ -35,25 +33,6 @@ import json, sys
 print(sum(b["up"] for v in json.load(sys.stdin)["vips"] for b in v["backends"]))'
 }
 
-# conns_start NAME HOST: CONNS long-lived connections to HOST (60 s at most).
-conns_start() {
-	rm -f "$R/$1.ready" "$R/$1.json"
-	bg_in_ns client "$R/$1.out" python3 "$LONGCONN" client "$2" "$FLEET_PORT" \
-		--conns "$CONNS" --duration 60 --report "$R/$1.json" --ready "$R/$1.ready"
-	eval "PID_$1=$BG_PID"
-}
-conns_ready() {
-	wait_until 20 test -f "$R/$1.ready" || fail "$1: connections not all open in 20 s: $(cat "$R/$1.out")"
-	[ "$(cat "$R/$1.ready")" = "$CONNS" ] || fail "$1: only $(cat "$R/$1.ready") of $CONNS opened"
-}
-conns_stop() {
-	local pid
-	eval "pid=\$PID_$1"
-	kill -TERM "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	[ -f "$R/$1.json" ] || fail "$1: no report: $(cat "$R/$1.out")"
-	echo "  $1: $(cat "$R/$1.out")"
-}
 broken() { jget "$R/$1.json" 'd["resets"] + d["timeouts"] + d["other_errors"]'; }
 
 fleet_up "$P" 3 4 gue 3 || fail "fleet did not come up"
@@ -65,10 +44,10 @@ for v in "$FLEET_VIP4" "$FLEET_CMP_VIP4"; do
 done
 echo "setup: $((SECONDS - T_START)) s"
 
-conns_start gue "$FLEET_VIP4"
-conns_start ipip "$FLEET_CMP_VIP4"
-conns_ready gue
-conns_ready ipip
+longconn_start gue "$FLEET_VIP4" "$FLEET_PORT" "$CONNS"
+longconn_start ipip "$FLEET_CMP_VIP4" "$FLEET_PORT" "$CONNS"
+longconn_ready gue "$CONNS"
+longconn_ready ipip "$CONNS"
 sleep 1
 
 echo "== lb3 dies while be4 joins both VIPs on lb1 and lb2"
@@ -87,8 +66,8 @@ for i in 1 2; do
 	wait_until 5 eval '[ "$(ups '$i')" = 11 ]' || fail "lb$i: be4 not up on both VIPs"
 done
 sleep 3 # retransmissions, and alternates' MACs being resolved
-conns_stop gue
-conns_stop ipip
+longconn_stop gue
+longconn_stop ipip
 
 redirected=0
 for b in 1 2 3 4; do

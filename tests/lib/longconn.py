@@ -5,13 +5,15 @@
       On each backend: answers every line on a connection with "NAME\\n".
   longconn.py client HOST PORT --conns N --duration S --report FILE
                      [--interval 0.1] [--new-per-s R [--new-host H]]
-                     [--ready FILE]
+                     [--ready FILE] [--progress FILE]
       Opens N connections (spread over ~1 s), each asking every INTERVAL s
       and waiting for the answer; with --new-per-s also R short connections
       a second (connect, one question, close) to H (default HOST), e.g. the
       other VIP, so a host's counters tell them from the long-lived ones. Stops after S seconds or on
       SIGTERM/SIGINT, then writes the JSON report to FILE and a summary line
       to stdout. --ready FILE is written once all N connections are open.
+      --progress FILE is rewritten every 0.2 s while it runs, with "conns":
+      [port, backend, answers, outcome] of each long-lived connection.
   longconn.py probe HOST PORT [--timeout S]
       One connection attempt: prints "ok BACKEND MS" or "ERRNO_NAME MS".
 
@@ -154,8 +156,22 @@ class Client:
             tasks.append(asyncio.ensure_future(self.churn()))
         if self.a.ready:
             asyncio.ensure_future(self.mark_ready())
+        if self.a.progress:
+            asyncio.ensure_future(self.write_progress())
         await asyncio.gather(*tasks)
         return self.report()
+
+    async def write_progress(self):
+        # Bounded by the run: it ends when stop is set.
+        while not self.stop.is_set():
+            rows = [[c["port"], c["backend"], c["answers"], c["outcome"]] for c in self.conns]
+            with open(self.a.progress + ".tmp", "w") as f:
+                json.dump({"seconds": round(time.monotonic() - self.t0, 2), "conns": rows}, f)
+            os.replace(self.a.progress + ".tmp", self.a.progress)
+            try:
+                await asyncio.wait_for(self.stop.wait(), 0.2)
+            except asyncio.TimeoutError:
+                pass
 
     async def mark_ready(self):
         # Ready: every connection opened (or failed) and answered once.
@@ -215,6 +231,7 @@ def main():
     c.add_argument("--new-host")
     c.add_argument("--report", required=True)
     c.add_argument("--ready")
+    c.add_argument("--progress")
     q = sub.add_parser("probe")
     q.add_argument("host")
     q.add_argument("port", type=int)
