@@ -35,6 +35,7 @@ struct xlb_sent {
 	__u8 path;	/* enum xlb_path */
 	__u8 tcp_flags;
 	__u8 cached;	/* sent from this CPU's flow cache: a hit */
+	__u32 gue;	/* cached: the entry's GUE alternate (maps/xlb_maps.h) */
 };
 
 /* What xlb_gue (bpf/xlb.bpf.c) is called with, through xlb_gue_args. */
@@ -64,24 +65,48 @@ struct xlb_gue_args {
 /* The most headroom poisoned: a tag, IPv6, and an IPv6 alternate. */
 #define XLB_GUE_POISON_MAX 112
 
+static __always_inline bool gue_has_alternates(const struct xlb_gue_args *a,
+					       const struct xlb_vip_gue *g)
+{
+	return g->prev_table_size &&
+	       (a->algo == XLB_ALGO_MAGLEV || a->algo == XLB_ALGO_SOURCE_HASH);
+}
+
+/* Backend id of this VIP, not be, allocated, of be's family: the alternate. */
+static __always_inline const struct xlb_backend *gue_backend_alt(struct xlb_gue_args *a,
+								 const struct xlb_backend *be,
+								 __u32 *id)
+{
+	struct xlb_backend *alt;
+
+	if (*id == a->sent.id)
+		return NULL;
+	alt = bpf_map_lookup_elem(&xlb_backends, id);
+	if (!alt || !(alt->flags & XLB_BACKEND_F_ALLOCATED) || alt->vip_id != a->vip_id ||
+	    alt->family != be->family)
+		return NULL;
+	return alt;
+}
+
 /*
  * The backend that held the flow's slot in the VIP's previous table (the
  * other slot of the double buffer) when that is another backend of this VIP
- * than the one the packet goes to (a->sent.id), still allocated to it and of the
- * same family; NULL otherwise. hash is the one the VIP's algorithm indexes
+ * than the one the packet goes to (a->sent.id), still allocated to it and
+ * of the same family; NULL otherwise. hash is the one the VIP's algorithm indexes
  * its table with. Only maglev and source-hash tables say where a flow was:
  * wrr, rr and lc record choices the table does not hold.
+ * *alt_id gets the alternate's id.
  */
 static __always_inline const struct xlb_backend *gue_alternate(struct xlb_gue_args *a,
 							       const struct xlb_vip_gue *g,
 							       const struct xlb_backend *be,
-							       __u32 hash)
+							       __u32 hash, __u32 *alt_id)
 {
+	const struct xlb_backend *alt;
 	__u32 size = g->prev_table_size, *entry;
-	struct xlb_backend *alt;
 	void *table;
 
-	if (!size || (a->algo != XLB_ALGO_MAGLEV && a->algo != XLB_ALGO_SOURCE_HASH))
+	if (!gue_has_alternates(a, g))
 		return NULL;
 	a->slot = a->vip_id * 2 + !(a->table_slot & 1);
 	table = bpf_map_lookup_elem(&xlb_tables, &a->slot);
@@ -89,21 +114,30 @@ static __always_inline const struct xlb_backend *gue_alternate(struct xlb_gue_ar
 		return NULL;
 	a->idx = hash % size;
 	entry = bpf_map_lookup_elem(table, &a->idx); /* NULL past a smaller table */
-	if (!entry || *entry == a->sent.id)
+	if (!entry)
 		return NULL;
-	alt = bpf_map_lookup_elem(&xlb_backends, entry);
-	if (!alt || !(alt->flags & XLB_BACKEND_F_ALLOCATED) || alt->vip_id != a->vip_id ||
-	    alt->family != be->family)
-		return NULL;
+	alt = gue_backend_alt(a, be, entry);
+	if (alt)
+		*alt_id = *entry;
 	return alt;
 }
 
-/* An ephemeral UDP source port from the flow's hash: the backend's NIC
- * spreads flows over its queues by it, and every xlb host picks the same.
- */
-static __always_inline __be16 gue_sport(__u32 hash)
+/* The flow cache's tag for what the VIP's tables are now (maps/xlb_maps.h). */
+static __always_inline __u32 gue_cache_tag(const struct xlb_gue_args *a,
+					   const struct xlb_vip_gue *g)
 {
-	return bpf_htons(0xc000 | ((hash ^ (hash >> 16)) & 0x3fff));
+	return XLB_GUE_CACHE_KNOWN |
+	       (g->table_gen & XLB_GUE_CACHE_GEN_MASK) << XLB_GUE_CACHE_GEN_SHIFT |
+	       (a->table_slot & 1 ? XLB_GUE_CACHE_SLOT : 0);
+}
+
+/* An ephemeral UDP source port from the flow (entropy, as the outer
+ * source's low bits): the backend's NIC spreads flows over its queues by
+ * it, and every xlb host picks the same.
+ */
+static __always_inline __be16 gue_sport(__u32 entropy)
+{
+	return bpf_htons(0xc000 | ((entropy ^ (entropy >> 16)) & 0x3fff));
 }
 
 static __always_inline void gue_poison(void *data, void *data_end, __u32 len)

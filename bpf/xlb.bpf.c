@@ -454,6 +454,7 @@ static __always_inline void flow_cache_put(int family, void *set, void *e, const
 	ref->backend_id = backend_id;
 	ref->backend_gen = backend_gen;
 	ref->uses = 0;
+	ref->gue = 0; /* found again by the flow's next packet */
 }
 
 /*
@@ -682,14 +683,36 @@ struct {
 	__uint(max_entries, 1);
 } xlb_gue_args SEC(".maps");
 
+/* Keeps word as the alternate of key's flow in this CPU's flow cache. */
+static __always_inline void gue_cache_store(int family, const void *key, __u32 word)
+{
+	__u32 key_size =
+	    family == XLB_AF_INET ? sizeof(struct xlb_flow4_key) : sizeof(struct xlb_flow6_key);
+	struct xlb_flow_cache_ref *ref;
+	void *set, *e;
+
+	set = flow_cache_set(family, key);
+	if (!set)
+		return;
+	e = flow_cache_way(family, set, key);
+	if (!e)
+		return;
+	ref = e + key_size;
+	ref->gue = word;
+}
+
 /*
  * The backend, the VIP's GUE settings and the interface's config are looked
  * up again here. The alternate comes from the VIP's previous table at the
  * flow's slot (bpf/gue.h), for every packet, established or not: a flow
  * that reached this host mid-connection is recorded here pointing at the
  * new table's backend, and each of its packets must keep naming the
- * backend that holds its socket. The packet is counted here, as sent or
- * as dropped.
+ * backend that holds its socket. A packet sent from the flow cache takes
+ * the alternate its entry keeps, when it was found with the VIP's tables
+ * as they are (the tag; maps/xlb_maps.h), and keeps there the one it finds
+ * otherwise: the flow's hash and the previous table cost an established
+ * packet about as much as the rest of GUE (docs/PERFORMANCE.md). The
+ * packet is counted here, as sent or as dropped.
  */
 SEC("xdp")
 int xlb_gue(struct xdp_md *ctx)
@@ -700,7 +723,7 @@ int xlb_gue(struct xdp_md *ctx)
 	struct xlb_dp_stats *st;
 	struct xlb_backend *be;
 	struct xlb_vip_gue *g;
-	__u32 zero = 0, h5, h;
+	__u32 zero = 0, tag, alt_id = 0;
 	int family, ret;
 
 	a = bpf_map_lookup_elem(&xlb_gue_args, &zero);
@@ -715,15 +738,31 @@ int xlb_gue(struct xdp_md *ctx)
 	family = a->family;
 	if (be->family == XLB_AF_INET && family != XLB_AF_INET)
 		return drop(st, a->vip_id, XLB_DROP_FAMILY);
-	h5 = flow_hash(family, XLB_ALGO_MAGLEV, &a->key);
-	h = a->algo == XLB_ALGO_SOURCE_HASH ? flow_hash(family, a->algo, &a->key) : h5;
-	alt = gue_alternate(a, g, be, h);
+	tag = gue_cache_tag(a, g);
+	if (a->sent.cached && (a->sent.gue & ~XLB_GUE_CACHE_ALT) == tag) {
+		alt_id = (a->sent.gue & XLB_GUE_CACHE_ALT) - 1;
+		alt = a->sent.gue & XLB_GUE_CACHE_ALT ? gue_backend_alt(a, be, &alt_id) : NULL;
+	} else {
+		alt = NULL;
+		if (gue_has_alternates(a, g))
+			alt = gue_alternate(a, g, be, flow_hash(family, a->algo, &a->key),
+					    &alt_id);
+		if (a->sent.cached && gue_has_alternates(a, g)) {
+			tag |= alt ? alt_id + 1 : 0;
+			/* a constant family: the key loops unroll */
+			if (family == XLB_AF_INET)
+				gue_cache_store(XLB_AF_INET, &a->key, tag);
+			else
+				gue_cache_store(XLB_AF_INET6, &a->key, tag);
+		}
+	}
 	if (be->family == XLB_AF_INET)
 		ret = encap_gue4(ctx, &a->l2, be, cfg, g, alt, a->ip_len, a->tos, a->entropy,
-				 gue_sport(h5), IPPROTO_IPIP);
+				 gue_sport(a->entropy), IPPROTO_IPIP);
 	else
 		ret = encap_gue6(ctx, &a->l2, be, cfg, g, alt, a->ip_len, a->tos, a->entropy,
-				 gue_sport(h5), family == XLB_AF_INET ? IPPROTO_IPIP : IPPROTO_IPV6);
+				 gue_sport(a->entropy),
+				 family == XLB_AF_INET ? IPPROTO_IPIP : IPPROTO_IPV6);
 	if (ret < 0)
 		return drop(st, a->vip_id, XLB_DROP_ENCAP);
 	if (ret == XDP_TX) {
@@ -869,6 +908,7 @@ static __always_inline int steer(const struct xlb_pkt *p, const struct xlb_vip_m
 	sent.path = path;
 	sent.tcp_flags = p->tcp_flags;
 	sent.cached = false;
+	sent.gue = 0;
 	return send(p, meta, be, &sent);
 }
 
@@ -887,18 +927,19 @@ static __always_inline int vip_packet(const struct xlb_pkt *p, const struct xlb_
  * of the VIP hash lookup. -1 when it does not apply (a backend gone, a VIP
  * being removed, with a packets/s limit, or stateless): the packet then
  * takes the full path, which decides exactly as before. Shared by the
- * connection table's hits and the flow cache's (cached), so both are held
- * to the same checks.
+ * connection table's hits and the flow cache's (ref, its entry), so both
+ * are held to the same checks.
  */
 static __always_inline int established_send(const struct xlb_pkt *p, __u32 id, __u32 gen,
-					    bool cached)
+					    const struct xlb_flow_cache_ref *ref)
 {
 	struct xlb_sent sent = {
 		.bytes = p->bytes,
 		.id = id,
 		.path = XLB_PATH_ESTABLISHED,
 		.tcp_flags = p->tcp_flags,
-		.cached = cached,
+		.cached = ref != NULL,
+		.gue = ref ? ref->gue : 0,
 	};
 	struct xlb_vip_meta *meta;
 	struct xlb_backend *be;
@@ -930,7 +971,7 @@ static __always_inline int established_fast(const struct xlb_pkt *p, struct xlb_
 	if (!f || (p->tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST)))
 		return -1;
 	*used = *f; /* a CLOSED mark never matches a backend's gen */
-	return established_send(p, f->backend_id, f->backend_gen, false);
+	return established_send(p, f->backend_id, f->backend_gen, NULL);
 }
 
 /*
@@ -972,7 +1013,7 @@ static __always_inline int established_cached(const struct xlb_pkt *p)
 	if (cs && e && !control) {
 		ref = e + key_size; /* an entry is its key, then its ref */
 		if (++ref->uses % XLB_FLOW_CACHE_RECHECK) {
-			ret = established_send(p, ref->backend_id, ref->backend_gen, true);
+			ret = established_send(p, ref->backend_id, ref->backend_gen, ref);
 			if (ret >= 0) {
 				flow_cache_sample(p->st, cs, v4, true);
 				return ret;

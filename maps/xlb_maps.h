@@ -373,7 +373,7 @@ struct xlb_flow_cache_ref {
 	__u32 backend_id;
 	__u32 backend_gen;
 	__u32 uses; /* packets sent by this entry since the table last agreed */
-	__u32 reserved;
+	__u32 gue;  /* forward: gue: the flow's alternate, XLB_GUE_CACHE_*; 0: unknown */
 };
 
 struct xlb_flow_cache_entry {
@@ -615,6 +615,21 @@ struct xlb_vip_gue {
 	__u32 reserved;
 };
 _Static_assert(sizeof(struct xlb_vip_gue) == 16, "xlb_vip_gue layout");
+
+/*
+ * A GUE flow's alternate as the flow cache keeps it (xlb_flow_cache_ref.gue):
+ * KNOWN, then the low 12 bits of the VIP's table_gen and its live table
+ * slot when it was found (the tag), then the alternate's backend id + 1 (0:
+ * none). It holds while the tag is the VIP's: any publication changes it.
+ * A tag that comes round again after 4,096 publications can only name a
+ * wrong alternate, which costs nothing a missing one would not.
+ */
+#define XLB_GUE_CACHE_KNOWN (1U << 31)
+#define XLB_GUE_CACHE_GEN_SHIFT 19
+#define XLB_GUE_CACHE_GEN_MASK 0xfffU
+#define XLB_GUE_CACHE_SLOT (1U << 18)
+#define XLB_GUE_CACHE_ALT 0x3ffffU
+_Static_assert(XLB_MAX_BACKENDS + 1 <= XLB_GUE_CACHE_ALT, "backend id + 1 fits the cached alternate");
 
 /*
  * One record of the element-count iterator (bpf/xlb_mapcount.bpf.c): the

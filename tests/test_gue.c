@@ -200,16 +200,18 @@ static size_t expect_gue(const struct pkt_flow *f, const __u8 *in, size_t len,
 {
 	char saddr[64], daddr[64], altaddr[64];
 	__be32 s[4] = {};
-	__u32 entropy, h = hash5(f);
+	__u32 entropy;
 	__u8 fam;
 	struct pkt_gue g = {
 		.outer_family = be->family, .saddr = saddr, .daddr = daddr, .dmac = be->mac,
-		.smac = PKT_LB_MAC, .sport = 0xc000 | ((h ^ (h >> 16)) & 0x3fff),
-		.dport = port, .hops = 1, .alt = alt ? altaddr : NULL, .table_gen = gen,
+		.smac = PKT_LB_MAC, .dport = port, .hops = 1, .alt = alt ? altaddr : NULL,
+		.table_gen = gen,
 	};
 
 	xlb_addr__parse(f->saddr, &fam, s);
+	/* the client's address (its last 32 bits) ^ its port, as for IPIP */
 	entropy = ntohl(fam == XLB_AF_INET ? s[0] : s[3]) ^ f->sport;
+	g.sport = 0xc000 | ((entropy ^ (entropy >> 16)) & 0x3fff);
 	if (be->family == XLB_AF_INET) {
 		snprintf(saddr, sizeof(saddr), "198.19.%u.%u", (entropy >> 8) & 0xff,
 			 entropy & 0xff);
@@ -335,10 +337,12 @@ static void change_and_check(struct fixture *fx, const char *name, const char *d
 		kept += alt == NULL;
 		/* again: now recorded, the alternate still goes with it */
 		send_expect(fx, &f, table_backend(&cur, now), alt, gen, GUE_PORT);
+		/* and from the flow cache, which keeps it */
+		send_expect(fx, &f, table_backend(&cur, now), alt, gen, GUE_PORT);
 	}
 	/* 1 of 4 slots moves to the new backend: both kinds were seen */
 	assert_true(moved > 20 && kept > 100);
-	assert_int_equal(stats(fx).tx_gue_alt - alt0, 2 * moved);
+	assert_int_equal(stats(fx).tx_gue_alt - alt0, 3 * moved);
 	free(old.ids);
 	free(cur.ids);
 }
@@ -386,6 +390,47 @@ static void test_gue_alternate_until_next_change(void **state)
 	free(t1.ids);
 	free(t2.ids);
 	free(t3.ids);
+}
+
+/*
+ * The alternate a flow's cache entry keeps lasts as long as the table it
+ * was found with: flows recorded after a change, sent from the flow cache
+ * with their alternates, carry none once a second change makes the
+ * table they were recorded by the previous one.
+ */
+static void test_gue_cached_alternate_until_next_change(void **state)
+{
+	struct fixture *fx = *state;
+	struct table t1, t2;
+	__u64 alt0;
+	int moved = 0;
+
+	table_read(fx, V4, &t1);
+	set_pool(fx, V4, XLB_AF_INET, 4);
+	table_read(fx, V4, &t2);
+	for (__u16 p = 0; p < 256; p++) {
+		struct pkt_flow f = flow(4, "198.18.1.100", 52000 + p, 0x10);
+		__u32 was = slot_id(&t1, &f), now = slot_id(&t2, &f);
+		const struct xlb_backend *alt = was == now ? NULL : table_backend(&t1, was);
+
+		for (int i = 0; i < 3; i++) /* new, recorded, from the cache */
+			send_expect(fx, &f, table_backend(&t2, now), alt, 2, GUE_PORT);
+		moved += alt != NULL;
+	}
+	assert_true(moved > 20);
+	alt0 = stats(fx).tx_gue_alt;
+	assert_int_equal(alt0, 3 * moved);
+	set_pool(fx, V4, XLB_AF_INET, 5); /* backends 1..4 stay */
+	for (__u16 p = 0; p < 256; p++) {
+		struct pkt_flow f = flow(4, "198.18.1.100", 52000 + p, 0x10);
+
+		for (int i = 0; i < 2; i++) /* on their backend, which t2 names */
+			send_expect(fx, &f, table_backend(&t2, slot_id(&t2, &f)), NULL, 3,
+				    GUE_PORT);
+	}
+	assert_int_equal(stats(fx).tx_gue_alt, alt0);
+	free(t1.ids);
+	free(t2.ids);
 }
 
 /* A removed backend is no alternate: its id has left the VIP. */
@@ -521,6 +566,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gue_alternate_after_change4in6, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_gue_alternate_until_next_change, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_gue_cached_alternate_until_next_change, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_gue_removed_backend_not_alternate, setup,
 						teardown),
