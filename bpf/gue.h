@@ -36,7 +36,11 @@ struct xlb_sent {
 	__u8 tcp_flags;
 	__u8 cached;	/* sent from this CPU's flow cache: a hit */
 	__u32 gue;	/* cached: the entry's GUE alternate (maps/xlb_maps.h) */
+	__u64 hashed;	/* the flow's hash for the VIP's algorithm | XLB_HASHED, or 0 */
 };
+
+/* xlb_sent.hashed holds a hash (the balancer computed it for the table). */
+#define XLB_HASHED (1ULL << 32)
 
 /* What xlb_gue (bpf/xlb.bpf.c) is called with, through xlb_gue_args. */
 struct xlb_gue_args {

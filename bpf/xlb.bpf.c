@@ -511,7 +511,7 @@ static __always_inline void flow_cache_learn(int family, const void *key, const 
  */
 static __always_inline struct xlb_backend *flow_backend(const struct xlb_pkt *p, void *flows,
 							const struct xlb_vip_meta *meta, __u32 *id,
-							int *path, __u32 *reason)
+							int *path, __u32 *reason, __u64 *hashed)
 {
 	const struct xlb_flow4_key *k4 = p->key;
 	const struct xlb_flow6_key *k6 = p->key;
@@ -577,6 +577,7 @@ static __always_inline struct xlb_backend *flow_backend(const struct xlb_pkt *p,
 		return NULL;
 	track = !icmp && !stateless && (*path != XLB_PATH_NEW || flood_guard_allows());
 	hash = flow_hash(family, meta->algo, key);
+	*hashed = XLB_HASHED | hash;
 	if (track && starts && (meta->algo == XLB_ALGO_WRR || meta->algo == XLB_ALGO_RR))
 		be = pick_wrr(meta, table, hash, id, reason);
 	else if (track && starts && lc)
@@ -745,7 +746,10 @@ int xlb_gue(struct xdp_md *ctx)
 	} else {
 		alt = NULL;
 		if (gue_has_alternates(a, g))
-			alt = gue_alternate(a, g, be, flow_hash(family, a->algo, &a->key),
+			alt = gue_alternate(a, g, be,
+					    a->sent.hashed & XLB_HASHED
+						    ? (__u32)a->sent.hashed
+						    : flow_hash(family, a->algo, &a->key),
 					    &alt_id);
 		if (a->sent.cached && gue_has_alternates(a, g)) {
 			tag |= alt ? alt_id + 1 : 0;
@@ -900,7 +904,8 @@ static __always_inline int steer(const struct xlb_pkt *p, const struct xlb_vip_m
 	struct xlb_backend *be;
 	int path;
 
-	be = flow_backend(p, flows, meta, &id, &path, &reason);
+	sent.hashed = 0;
+	be = flow_backend(p, flows, meta, &id, &path, &reason, &sent.hashed);
 	if (!be)
 		return drop(p->st, meta->vip_id, reason);
 	sent.bytes = p->bytes;
