@@ -169,8 +169,10 @@ static int open_common(const char *ifname, bool generic, const char *pin_dir,
 	return 0;
 
 fail:
-	/* Pins this open made are not left behind; adopted ones are kept. */
-	if (d->pin_dir[0] && !d->adopted && d->skel)
+	/* Pins (and the directory) this open made are not left behind;
+	 * adopted ones are kept.
+	 */
+	if (d->lock_fd >= 0 && !d->adopted)
 		xlb_pin__unpin_dir(d->pin_dir, pinned_maps, N_PINNED, NULL, 0);
 	xlb_decap_bpf__destroy(d->skel);
 	if (d->lock_fd >= 0)

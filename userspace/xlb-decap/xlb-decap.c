@@ -386,7 +386,7 @@ static int cmd_attach(int argc, char **argv)
 	const char *ifname = NULL, *pin_dir = NULL;
 	struct xlb_decap *d = NULL;
 	struct pollfd pfd[2];
-	bool generic = false, stop = false;
+	bool generic = false, stop = false, serving = false;
 	__u16 gue_ports[GUE_PORTS_MAX];
 	int n_gue_ports = 0;
 	char err[256] = "", *end, *text;
@@ -505,6 +505,7 @@ static int cmd_attach(int argc, char **argv)
 
 	pfd[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = lfd, .events = POLLIN};
+	serving = true;
 	while (!stop) {
 		/* Every 100 ms: start ARP/ND for GUE alternates without a MAC. */
 		xlb_decap__resolve_wanted(d);
@@ -539,7 +540,13 @@ usage:
 out:
 	if (lfd >= 0)
 		close(lfd);
-	xlb_decap__close(d);
+	/* A fresh start that failed half way takes its program and pins back;
+	 * once serving, or adopted, they stay.
+	 */
+	if (d && !serving && !xlb_decap__adopted(d))
+		xlb_decap__destroy(d, NULL, 0);
+	else
+		xlb_decap__close(d);
 	if (sfd >= 0)
 		close(sfd);
 	free(addrs);
