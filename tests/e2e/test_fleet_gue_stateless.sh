@@ -5,13 +5,15 @@
 # hosts behind the ECMP router (scripts/fleet.sh, gue mode), the IPv4 VIP
 # made `stateless: true` (no connection table: every packet goes by the
 # live Maglev table), CONNS long-lived connections each phase.
-#   change:  one `config apply` adds be4 and drains be2 (one table change).
-#            Every connection whose slot moved reaches a backend without
-#            its socket, which hands it to the alternate: none may break,
-#            and packets must have been handed on.
-#   removal: be1 removed (new connections). Exactly be1's connections end
-#            (a removed backend is never an alternate); every other one
-#            lives, those whose slot moved through the second chance.
+#   change:  lb2 dies while one `config apply` on lb1 adds be4 and drains
+#            be2 (one table change). The router moves lb2's flows to lb1,
+#            which never saw them and needs not have; every connection
+#            whose slot moved reaches a backend without its socket, which
+#            hands it to the alternate: none may break, and packets must
+#            have been handed on.
+#   removal: be1 removed on lb1 (new connections). Exactly be1's
+#            connections end (a removed backend is never an alternate);
+#            every other one lives.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$XLBT_ROOT/scripts/fleet.sh"
@@ -51,19 +53,20 @@ EOF
 		esac
 	done
 }
-# apply_all FILE: the same configuration on both hosts at once.
+HOSTS="1 2" # the live xlb hosts
+# apply_all FILE: the same configuration on every live host at once.
 apply_all() {
 	local pids=() i p
-	for i in 1 2; do
+	for i in $HOSTS; do
 		fleet_xlbctl "$P" $i config apply "$1" >"$R/apply.$i.out" 2>&1 &
 		pids+=($!)
 	done
 	for p in "${pids[@]}"; do wait "$p" || fail "config apply $1: $(cat "$R"/apply.*.out)"; done
 }
-# in_table_is N: both hosts have N backends of the VIP in the table.
+# in_table_is N: every live host has N backends of the VIP in the table.
 in_table_is() {
 	local i n
-	for i in 1 2; do
+	for i in $HOSTS; do
 		n=$(fleet_xlbctl "$P" $i -j health | python3 -c '
 import json, sys
 print(sum((b.get("table_weight") or 0) > 0 for v in json.load(sys.stdin)["vips"] for b in v["backends"]))')
@@ -108,18 +111,21 @@ fleet_xlbctl "$P" 1 -j vip show "$FLEET_VIP" | grep -q '"stateless": *true' || f
 wait_until 20 eval '[ "$(fleet_path_count "$P" "$FLEET_VIP4")" = 2 ]' || fail "router: 2 paths expected"
 echo "setup: $((SECONDS - T_START)) s"
 
-echo "== change: be4 added and be2 drained in one apply"
+echo "== change: lb2 dies while be4 is added and be2 drained in one apply"
 longconn_start change "$FLEET_VIP4" "$FLEET_PORT" "$CONNS" --interval 0.3
 longconn_ready change "$CONNS"
 r0=$(redirected)
 # The hosts know be4's MAC: xlbd keeps a backend whose MAC it has to ask
 # for out of the table until the answer, which would make this apply two
 # table changes, drain then join (docs/GUE.md, "How long").
-for i in 1 2; do
-	in_ns "lb$i" curl -sf -o /dev/null --max-time 2 "http://$(topo_be4 4)/" || fail "lb$i cannot reach be4"
-done
+in_ns lb1 curl -sf -o /dev/null --max-time 2 "http://$(topo_be4 4)/" || fail "lb1 cannot reach be4"
 stateless_conf 1 2,drain 3 4 >"$R/change.yaml"
+fleet_kill "$P" 2 &
+kill_pid=$!
+HOSTS=1
 apply_all "$R/change.yaml"
+wait "$kill_pid" || fail "lb2's death failed"
+wait_until 5 eval '[ "$(fleet_path_count "$P" "$FLEET_VIP4")" = 1 ]' || fail "lb2 still in the router's paths"
 wait_until 10 in_table_is 3 || fail "after the change: not be1, be3, be4 in the table"
 snapshot change
 wait_until 20 answered_since change True || fail "change: connections unanswered after the change: $(state change)"
