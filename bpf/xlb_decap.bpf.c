@@ -21,9 +21,9 @@
  * bridge (or a packet capture) a rewritten copy of someone else's packet.
  *
  * The maps are pinned by name (xlb-decap keeps them under
- * /sys/fs/bpf/xlb-decap/<ifname>/, userspace/decap.c), so a restarted
- * xlb-decap loads its program against the same VIPs, ports and counters and
- * replaces the attached one atomically. The MAC (.bss) is not pinned: every
+ * /sys/fs/bpf/xlb-decap/<ifname>/, userspace/xlb-decap/decap.c), so a
+ * restarted xlb-decap loads its program against the same VIPs, ports and
+ * counters and replaces the attached one atomically. The MAC (.bss) is not pinned: every
  * load reads the interface's.
  */
 #include <stdbool.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Attach, replace and detach by program name; pin directories. Shared by
- * userspace/dp.c (xlbd) and userspace/decap.c (xlb-decap).
+ * userspace/lib/dp.c (xlbd) and userspace/xlb-decap/decap.c (xlb-decap).
  */
 #include <errno.h>
 #include <fcntl.h>

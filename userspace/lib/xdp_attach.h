@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Attaching, replacing and detaching an XDP program by name, and the pin
- * directory its maps live in: what xlbd's data path (userspace/dp.c) and
- * xlb-decap's (userspace/decap.c) share, so that both survive a restart of
- * their process the same way.
+ * directory its maps live in: what xlbd's data path (userspace/lib/dp.c)
+ * and xlb-decap's (userspace/xlb-decap/decap.c) share, so that both
+ * survive a restart of their process the same way.
  *
  * Functions return 0 or -errno; err/errlen (may be NULL/0) receive a message.
  */

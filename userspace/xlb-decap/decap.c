@@ -6,7 +6,7 @@
  * own and it detaches on close; an xlb_decap__open_pinned() handle pins the
  * maps under XLB_DECAP_PIN_ROOT/<ifname>/, adopts them when already there,
  * and leaves the program attached on close (the way xlbd's data path
- * outlives xlbd, userspace/dp.c).
+ * outlives xlbd, userspace/lib/dp.c).
  */
 #include <errno.h>
 #include <arpa/inet.h>
