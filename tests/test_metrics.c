@@ -12,6 +12,10 @@
  *  - `promtool check metrics` (Debian package prometheus) accepts it;
  *  - xlb_metrics__render_evbuffer() gives the same bytes as
  *    xlb_metrics__render(), across many pool chunks and twice in a row;
+ *  - the whole text of a small configuration, byte for byte, against
+ *    tests/data/metrics/small.prom (XLB_UPDATE_GOLDEN=1 rewrites it): a
+ *    change of the renderer must not change a byte unless meant to, and
+ *    a change of the series shows in that file's diff;
  *  - as root, in a network namespace of its own: real TCP health checks
  *    fill the histogram, and no counter goes backwards between scrapes.
  *
@@ -802,6 +806,95 @@ static void test_evbuffer_same_text(void **state)
 	free(config);
 }
 
+/*
+ * The text of small_config, byte for byte. Lines that differ from build to
+ * build or run to run are left out: xlb_build_info's sample (version,
+ * commit), xlb_start_time_seconds' and xlb_api_requests_total's (counted
+ * by the other tests of this process).
+ */
+#define GOLDEN "tests/data/metrics/small.prom"
+#define GOLDEN_HEAD                                                                                \
+	"# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause\n"                                \
+	"# /metrics of tests/test_metrics.c's small_config, less build_info, start time\n"         \
+	"# and API counts; test_render_golden compares it byte for byte.\n"
+
+static char *golden_text(const char *text)
+{
+	static const char *const skip[] = { "xlb_build_info{", "xlb_start_time_seconds ",
+					     "xlb_api_requests_total{" };
+	char *out = malloc(strlen(text) + 1), *o = out;
+
+	assert_non_null(out);
+	while (*text) {
+		const char *nl = strchr(text, '\n');
+		size_t n = nl ? (size_t)(nl - text) + 1 : strlen(text);
+		bool keep = true;
+
+		for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
+			keep &= strncmp(text, skip[i], strlen(skip[i])) != 0;
+		if (keep) {
+			memcpy(o, text, n);
+			o += n;
+		}
+		text += n;
+	}
+	*o = '\0';
+	return out;
+}
+
+static void test_render_golden(void **state)
+{
+	char *text, *got, *want = NULL, *w;
+	size_t len = 0, line = 1;
+	struct fixture f;
+	FILE *g;
+
+	(void)state;
+	open_daemon(&f, small_config, NULL);
+	text = xlb_metrics__render(f.d);
+	assert_non_null(text);
+	got = golden_text(text);
+	if (getenv("XLB_UPDATE_GOLDEN")) {
+		g = fopen(GOLDEN, "w");
+		assert_non_null(g);
+		fputs(GOLDEN_HEAD, g);
+		fputs(got, g);
+		assert_int_equal(fclose(g), 0);
+	}
+	g = fopen(GOLDEN, "r");
+	if (!g)
+		fail_msg("%s: %s (run from the repository's root)", GOLDEN, strerror(errno));
+	assert_int_not_equal(getdelim(&want, &len, '\0', g), -1);
+	fclose(g);
+	if (strncmp(want, GOLDEN_HEAD, strlen(GOLDEN_HEAD)))
+		fail_msg("%s does not start with its header comment", GOLDEN);
+	w = want;
+	want = strdup(want + strlen(GOLDEN_HEAD));
+	free(w);
+	line += 3;
+	for (size_t i = 0; got[i] || want[i]; i++) {
+		if (got[i] != want[i]) {
+			const char *a = got + i, *b = want + i;
+
+			while (a > got && a[-1] != '\n')
+				a--, b--;
+			fail_msg("%s line %zu differs:\n  want: %.*s\n  got:  %.*s", GOLDEN, line,
+				 (int)strcspn(b, "\n"), b, (int)strcspn(a, "\n"), a);
+		}
+		line += got[i] == '\n';
+	}
+	/* the evbuffer's text is the same */
+	free(text);
+	text = evbuffer_text(f.d);
+	free(got);
+	got = golden_text(text);
+	assert_string_equal(got, want);
+	free(want);
+	free(got);
+	free(text);
+	close_daemon(&f);
+}
+
 /* Label sets are kept between scrapes: a change of config must show. */
 static void test_render_follows_changes(void **state)
 {
@@ -997,6 +1090,7 @@ int main(void)
 		cmocka_unit_test(test_render_promtool),
 		cmocka_unit_test(test_render_families),
 		cmocka_unit_test(test_evbuffer_same_text),
+		cmocka_unit_test(test_render_golden),
 		cmocka_unit_test(test_render_follows_changes),
 		cmocka_unit_test(test_health_histogram),
 	};
