@@ -39,6 +39,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -484,6 +485,7 @@ int main(void)
 	int ret = 1;
 
 	xlb_log_set_level(XLB_LOG_WARN);
+	signal(SIGPIPE, SIG_IGN); /* as xlbd */
 	if (geteuid() == 0) {
 		int e = private_loopback();
 

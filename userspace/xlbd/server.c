@@ -156,11 +156,63 @@ static void on_api(struct evhttp_request *req, void *arg)
 	free(body);
 }
 
+/*
+ * GET /metrics streams the text (chunked transfer encoding; the end of
+ * the connection for HTTP/1.0): each part the renderer hands over is put
+ * in the connection's output and written at once, as far as the socket
+ * takes it, while it is still in the CPU's cache. The client reads the
+ * first megabytes while the rest is rendered, and the pool chunks come
+ * back to be filled again; what the socket does not take now libevent
+ * writes later, as for any reply.
+ */
+struct scrape {
+	struct evhttp_request *req;
+	bool started; /* the status line and headers are out: 200 */
+};
+
+/*
+ * Writes what the connection has to write, as far as the socket takes it
+ * now, the way the bufferevent's own write event does (bufferevent_sock.c:
+ * its output is frozen at the front but around its writes). What is left,
+ * and any error, the bufferevent meets at its next write as usual.
+ */
+static void write_now(struct evhttp_request *req)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+	struct evbuffer *out;
+
+	if (fd < 0)
+		return;
+	out = bufferevent_get_output(bev);
+	evbuffer_unfreeze(out, 1);
+	evbuffer_write(out, fd); /* EAGAIN: the rest later */
+	evbuffer_freeze(out, 1);
+}
+
+static int metrics_part(struct evbuffer *part, void *arg)
+{
+	struct scrape *sc = arg;
+
+	if (!sc->started) {
+		evhttp_add_header(evhttp_request_get_output_headers(sc->req), "Content-Type",
+				  "text/plain; version=0.0.4; charset=utf-8");
+		allow_big_writes(sc->req);
+		evhttp_send_reply_start(sc->req, 200, NULL);
+		sc->started = true;
+	}
+	evhttp_send_reply_chunk(sc->req, part);
+	write_now(sc->req);
+	return 0;
+}
+
 static void on_metrics(struct evhttp_request *req, void *arg)
 {
 	struct xlb_server *s = arg;
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	struct evbuffer *out;
+	struct scrape sc = { .req = req };
+	int ret;
 
 	if (!path || strcmp(path, "/metrics")) {
 		send_response(req, 404, "text/plain", "only GET /metrics here\n");
@@ -171,19 +223,20 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 		send_response(req, 405, "text/plain", "only GET /metrics here\n");
 		return;
 	}
-	/* Rendered straight into the reply buffer: no copy of a large text. */
-	out = evbuffer_new();
-	if (!out || xlb_metrics__render_evbuffer(s->d, out)) {
-		if (out)
-			evbuffer_free(out);
+	ret = xlb_metrics__render_stream(s->d, metrics_part, &sc);
+	if (!ret) {
+		evhttp_send_reply_end(req);
+	} else if (!sc.started) {
 		send_response(req, 500, "text/plain", "cannot render metrics\n");
-		return;
+	} else {
+		/*
+		 * Part of the text is out under a 200: end the connection
+		 * without the last chunk, so that the scraper sees a failed
+		 * scrape, not a short text.
+		 */
+		pr_warn("/metrics: %s; the scrape is cut off", strerror(-ret));
+		evhttp_connection_free(evhttp_request_get_connection(req));
 	}
-	allow_big_writes(req);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "text/plain; version=0.0.4; charset=utf-8");
-	evhttp_send_reply(req, 200, NULL, out);
-	evbuffer_free(out);
 }
 
 static int unix_listener(const char *path, gid_t gid, char *err, size_t errlen)
