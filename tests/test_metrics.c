@@ -16,8 +16,12 @@
  *    tests/data/metrics/small.prom (XLB_UPDATE_GOLDEN=1 rewrites it): a
  *    change of the renderer must not change a byte unless meant to, and
  *    a change of the series shows in that file's diff;
- *  - as root, in a network namespace of its own: real TCP health checks
- *    fill the histogram, and no counter goes backwards between scrapes.
+ *  - xlb_metrics__render_stream() hands the same text over in parts of
+ *    at most a pool chunk, and stops at its sink's error;
+ *  - as root, in a network namespace of its own: xlbd's listener serves
+ *    GET /metrics (HTTP/1.1 chunked, HTTP/1.0) with the very text; real
+ *    TCP health checks fill the histogram, the breaker's state shows, and
+ *    no counter goes backwards between scrapes.
  *
  * Without promtool the other tests still run; the binary then exits 77.
  */
@@ -25,6 +29,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <math.h>
+#include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -44,6 +50,7 @@
 #include "userspace/xlbd/daemon.h"
 #include "userspace/lib/log.h"
 #include "userspace/xlbd/metrics.h"
+#include "userspace/xlbd/server.h"
 
 #define VIP4 "198.18.1.100:80/tcp"
 #define VIP6 "[2001:2::100]:53/udp"
@@ -801,6 +808,91 @@ static void test_evbuffer_same_text(void **state)
 	free(config);
 }
 
+/* What a sink saw: the parts' sizes and their text, in order. */
+struct stream_seen {
+	struct evbuffer *text;
+	size_t parts, largest;
+	int fail_at; /* the call that fails (1: the first), 0: none */
+	bool leave;  /* leave the part's text where it is */
+};
+
+static int stream_sink(struct evbuffer *part, void *arg)
+{
+	struct stream_seen *w = arg;
+	size_t n = evbuffer_get_length(part);
+
+	w->parts++;
+	assert_true(n > 0);
+	if (n > w->largest)
+		w->largest = n;
+	if (w->fail_at && (int)w->parts == w->fail_at)
+		return -ECONNRESET;
+	if (w->leave)
+		return 0;
+	assert_int_equal(evbuffer_add_buffer(w->text, part), 0);
+	return 0;
+}
+
+static char *stream_text(struct stream_seen *w)
+{
+	size_t len = evbuffer_get_length(w->text);
+	char *t = malloc(len + 1);
+
+	assert_non_null(t);
+	assert_int_equal(evbuffer_remove(w->text, t, len), (int)len);
+	t[len] = '\0';
+	return t;
+}
+
+/*
+ * xlb_metrics__render_stream(): the parts, in order, are the text, none
+ * over a pool chunk (1 MiB); a sink's error stops the render, which
+ * returns it and calls the sink no more; a sink must take every part.
+ */
+static void test_render_stream(void **state)
+{
+	char *config = big_config(), *whole, *t;
+	struct stream_seen w = {};
+	struct fixture f;
+
+	(void)state;
+	open_daemon(&f, config, NULL);
+	whole = xlb_metrics__render(f.d);
+	assert_non_null(whole);
+
+	w.text = evbuffer_new();
+	assert_int_equal(xlb_metrics__render_stream(f.d, stream_sink, &w), 0);
+	t = stream_text(&w);
+	assert_string_equal(t, whole);
+	assert_true(w.parts >= 3); /* 3 MB and more: several parts */
+	assert_true(w.largest <= 1 << 20);
+	free(t);
+
+	w.parts = w.largest = 0;
+	w.fail_at = 2;
+	assert_int_equal(xlb_metrics__render_stream(f.d, stream_sink, &w), -ECONNRESET);
+	assert_int_equal(w.parts, 2);
+	evbuffer_drain(w.text, evbuffer_get_length(w.text));
+
+	w.parts = 0;
+	w.fail_at = 0;
+	w.leave = true;
+	assert_int_equal(xlb_metrics__render_stream(f.d, stream_sink, &w), -EIO);
+	assert_int_equal(w.parts, 1);
+
+	/* and the next render is whole again */
+	w.parts = 0;
+	w.leave = false;
+	assert_int_equal(xlb_metrics__render_stream(f.d, stream_sink, &w), 0);
+	t = stream_text(&w);
+	assert_string_equal(t, whole);
+	free(t);
+	evbuffer_free(w.text);
+	free(whole);
+	close_daemon(&f);
+	free(config);
+}
+
 /*
  * The text of small_config, byte for byte. Lines that differ from build to
  * build or run to run are left out: xlb_build_info's sample (version,
@@ -928,6 +1020,186 @@ static void test_render_follows_changes(void **state)
 	free(b);
 	free(c);
 	close_daemon(&f);
+}
+
+/* ---- as root: GET /metrics over HTTP in a network namespace ---- */
+
+struct http_get {
+	const char *request;
+	int done_fd;
+	char *answer; /* everything the server sent, to the end of the connection */
+	size_t len;
+	int err;
+};
+
+static void *http_get_main(void *arg)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(9642) };
+	struct http_get *g = arg;
+	size_t cap = 1 << 16;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	g->answer = malloc(cap);
+	if (fd < 0 || !g->answer || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    send(fd, g->request, strlen(g->request), MSG_NOSIGNAL) != (ssize_t)strlen(g->request))
+		g->err = errno ?: EIO;
+	while (!g->err) {
+		ssize_t n;
+
+		if (g->len + 1 == cap) {
+			char *bigger = realloc(g->answer, 2 * cap);
+
+			if (!bigger) {
+				g->err = ENOMEM;
+				break;
+			}
+			g->answer = bigger;
+			cap *= 2;
+		}
+		n = recv(fd, g->answer + g->len, cap - 1 - g->len, 0);
+		if (n < 0 && errno != EINTR)
+			g->err = errno;
+		if (n == 0)
+			break;
+		if (n > 0)
+			g->len += n;
+	}
+	if (g->answer)
+		g->answer[g->len] = '\0';
+	if (fd >= 0)
+		close(fd);
+	if (write(g->done_fd, "x", 1) != 1)
+		g->err = g->err ?: EIO;
+	return NULL;
+}
+
+static void on_get_done(evutil_socket_t fd, short what, void *arg)
+{
+	char x;
+
+	(void)what;
+	if (read(fd, &x, 1) == 1)
+		event_base_loopbreak(arg);
+}
+
+/* Sends request from a thread while base serves it; the whole answer. */
+static char *http_exchange(struct event_base *base, const char *request, size_t *len)
+{
+	struct http_get g = { .request = request };
+	struct event *ev;
+	pthread_t t;
+	int p[2];
+
+	assert_int_equal(pipe(p), 0);
+	g.done_fd = p[1];
+	ev = event_new(base, p[0], EV_READ | EV_PERSIST, on_get_done, base);
+	assert_non_null(ev);
+	assert_int_equal(event_add(ev, NULL), 0);
+	assert_int_equal(pthread_create(&t, NULL, http_get_main, &g), 0);
+	event_base_dispatch(base);
+	pthread_join(t, NULL);
+	event_free(ev);
+	close(p[0]);
+	close(p[1]);
+	if (g.err)
+		fail_msg("GET /metrics: %s", strerror(g.err));
+	*len = g.len;
+	return g.answer;
+}
+
+/* The body of a chunked answer (RFC 9112 7.1), NULL when it is not whole. */
+static char *dechunk(const char *body)
+{
+	char *out = malloc(strlen(body) + 1), *o = out;
+
+	assert_non_null(out);
+	for (;;) {
+		char *end;
+		unsigned long n = strtoul(body, &end, 16);
+
+		if (end == body || strncmp(end, "\r\n", 2))
+			break;
+		body = end + 2;
+		if (!n) {
+			if (strcmp(body, "\r\n"))
+				break;
+			*o = '\0';
+			return out;
+		}
+		if (strlen(body) < n + 2 || strncmp(body + n, "\r\n", 2))
+			break;
+		memcpy(o, body, n);
+		o += n;
+		body += n + 2;
+	}
+	free(out);
+	return NULL;
+}
+
+/*
+ * xlbd's own /metrics listener (xlb_server) streams the text: HTTP/1.1
+ * chunked, HTTP/1.0 to the end of the connection, both the very text of
+ * xlb_metrics__render(), over many parts; other paths 404.
+ */
+static void test_http_scrape(void **state)
+{
+	char *config = big_config(), *whole, *answer, *body, err[512];
+	struct xlb_server *srv = NULL;
+	struct event_base *base;
+	struct fixture f;
+	size_t len;
+
+	(void)state;
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_http_scrape: needs root (a network namespace)\n");
+		skip();
+	}
+	assert_int_equal(unshare(CLONE_NEWNET), 0);
+	assert_int_equal(system("ip link set lo up"), 0);
+	base = event_base_new();
+	assert_non_null(base);
+	open_daemon(&f, config, NULL);
+	snprintf(err, sizeof(err), "%s/xlbd.sock", f.dir);
+	if (xlb_server__start(base, f.d, err, (gid_t)-1, &srv, err, sizeof(err)) ||
+	    xlb_server__listen_metrics(srv, "127.0.0.1", 9642, err, sizeof(err)))
+		fail_msg("xlb_server: %s", err);
+	whole = xlb_metrics__render(f.d);
+	assert_non_null(whole);
+	assert_true(strlen(whole) > 3 << 20);
+
+	answer = http_exchange(base, "GET /metrics HTTP/1.1\r\nHost: t\r\n"
+				     "Connection: close\r\n\r\n", &len);
+	assert_memory_equal(answer, "HTTP/1.1 200 OK\r\n", 17);
+	body = strstr(answer, "\r\n\r\n");
+	assert_non_null(body);
+	*body = '\0';
+	assert_non_null(strcasestr(answer, "\r\nTransfer-Encoding: chunked"));
+	assert_non_null(strcasestr(answer, "\r\nContent-Type: text/plain; version=0.0.4"));
+	body = dechunk(body + 4);
+	if (!body)
+		fail_msg("the chunked body is not whole");
+	assert_string_equal(body, whole);
+	free(body);
+	free(answer);
+
+	answer = http_exchange(base, "GET /metrics HTTP/1.0\r\n\r\n", &len);
+	assert_memory_equal(answer, "HTTP/1.0 200 OK\r\n", 17);
+	body = strstr(answer, "\r\n\r\n");
+	assert_non_null(body);
+	assert_string_equal(body + 4, whole);
+	free(answer);
+
+	answer = http_exchange(base, "GET /other HTTP/1.1\r\nHost: t\r\n"
+				     "Connection: close\r\n\r\n", &len);
+	assert_memory_equal(answer, "HTTP/1.1 404 ", 13);
+	free(answer);
+
+	free(whole);
+	xlb_server__stop(srv);
+	close_daemon(&f);
+	event_base_free(base);
+	free(config);
 }
 
 /* ---- as root: real health checks in a network namespace ---- */
@@ -1108,8 +1380,10 @@ int main(void)
 		cmocka_unit_test(test_render_promtool),
 		cmocka_unit_test(test_render_families),
 		cmocka_unit_test(test_evbuffer_same_text),
+		cmocka_unit_test(test_render_stream),
 		cmocka_unit_test(test_render_golden),
 		cmocka_unit_test(test_render_follows_changes),
+		cmocka_unit_test(test_http_scrape),
 		cmocka_unit_test(test_health_histogram),
 	};
 	int failed;
