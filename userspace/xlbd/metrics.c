@@ -724,11 +724,11 @@ static int render(struct xlb_daemon *d, FILE *f)
 {
 	static struct xlb_expo_labels vl, bl;
 	static unsigned long labels_gen; /* d->cfg_gen they were built for; 0: none */
+	static struct xlb_counters c;	 /* its memory kept from scrape to scrape */
 	struct xlb_expo *e = NULL;
-	struct xlb_counters c;
 	int ret;
 
-	ret = xlb_counters__read(d, &c);
+	ret = xlb_counters__reread(d, &c);
 	if (ret)
 		return ret;
 	e = malloc(sizeof(*e));
@@ -753,7 +753,6 @@ static int render(struct xlb_daemon *d, FILE *f)
 	ret = xlb_expo__finish(e);
 out:
 	free(e);
-	xlb_counters__free(&c);
 	return ret;
 }
 
