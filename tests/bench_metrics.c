@@ -14,9 +14,10 @@
  *   dp_counters   as root: xlb_dp__counters_read() on a load-only data path
  *                 holding the same VIPs and backends (the global and VIP
  *                 per-CPU arrays, read and summed over CPUs).
- *   counters      xlb_counters__read(): that read plus each backend's
- *                 counters summed from the mmapped map, matched to the
- *                 config.
+ *   counters      xlb_counters__reread(), as a scrape reads: that read
+ *                 plus each backend's counters summed from the mmapped
+ *                 map, matched to the config, into the previous read's
+ *                 memory.
  *   render        again, data_path true: read + render, with every counter
  *                 at a production-like 9 to 14 digits.
  *   http          as root: the whole scrape as a scraper sees it, from
@@ -194,14 +195,12 @@ static int run_dp_counters(void *arg)
 	return ret;
 }
 
+/* As a scrape reads them: into the memory of the previous read. */
+static struct xlb_counters kept;
+
 static int run_counters(void *arg)
 {
-	struct xlb_counters c;
-	int ret = xlb_counters__read(arg, &c);
-
-	if (!ret)
-		xlb_counters__free(&c);
-	return ret;
+	return xlb_counters__reread(arg, &kept);
 }
 
 static size_t count_lines(struct xlb_daemon *d)
@@ -548,6 +547,7 @@ int main(void)
 	ret = 0;
 out:
 	http_close(&h);
+	xlb_counters__free(&kept);
 	if (d) {
 		d->n_ifs = 0; /* the data path is ours, not the daemon's */
 		xlb_daemon__close(d);
