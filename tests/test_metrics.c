@@ -1108,8 +1108,11 @@ static char *http_exchange(struct event_base *base, const char *request, size_t 
 	return g.answer;
 }
 
-/* The body of a chunked answer (RFC 9112 7.1), NULL when it is not whole. */
-static char *dechunk(const char *body)
+/*
+ * The body of a chunked answer (RFC 9112 7.1), NULL when it is not whole;
+ * *rest (when not NULL) is what follows it.
+ */
+static char *dechunk(const char *body, const char **rest)
 {
 	char *out = malloc(strlen(body) + 1), *o = out;
 
@@ -1122,8 +1125,10 @@ static char *dechunk(const char *body)
 			break;
 		body = end + 2;
 		if (!n) {
-			if (strcmp(body, "\r\n"))
+			if (strncmp(body, "\r\n", 2) || (!rest && body[2]))
 				break;
+			if (rest)
+				*rest = body + 2;
 			*o = '\0';
 			return out;
 		}
@@ -1139,8 +1144,9 @@ static char *dechunk(const char *body)
 
 /*
  * xlbd's own /metrics listener (xlb_server) streams the text: HTTP/1.1
- * chunked, HTTP/1.0 to the end of the connection, both the very text of
- * xlb_metrics__render(), over many parts; other paths 404.
+ * chunked (twice on one connection), HTTP/1.0 to the end of the
+ * connection, each the very text of xlb_metrics__render(), over many
+ * parts; other paths 404.
  */
 static void test_http_scrape(void **state)
 {
@@ -1176,11 +1182,32 @@ static void test_http_scrape(void **state)
 	*body = '\0';
 	assert_non_null(strcasestr(answer, "\r\nTransfer-Encoding: chunked"));
 	assert_non_null(strcasestr(answer, "\r\nContent-Type: text/plain; version=0.0.4"));
-	body = dechunk(body + 4);
+	body = dechunk(body + 4, NULL);
 	if (!body)
 		fail_msg("the chunked body is not whole");
 	assert_string_equal(body, whole);
 	free(body);
+	free(answer);
+
+	/* two scrapes on one connection, as Prometheus keeps it open */
+	answer = http_exchange(base, "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n"
+				     "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+			       &len);
+	{
+		const char *next = answer;
+
+		for (int i = 0; i < 2; i++) {
+			assert_memory_equal(next, "HTTP/1.1 200 OK\r\n", 17);
+			next = strstr(next, "\r\n\r\n");
+			assert_non_null(next);
+			body = dechunk(next + 4, &next);
+			if (!body)
+				fail_msg("answer %d: the chunked body is not whole", i + 1);
+			assert_string_equal(body, whole);
+			free(body);
+		}
+		assert_string_equal(next, "");
+	}
 	free(answer);
 
 	answer = http_exchange(base, "GET /metrics HTTP/1.0\r\n\r\n", &len);

@@ -159,8 +159,8 @@ static void on_api(struct evhttp_request *req, void *arg)
 /*
  * GET /metrics streams the text (chunked transfer encoding; the end of
  * the connection for HTTP/1.0): each part the renderer hands over is put
- * in the connection's output and written at once, as far as the socket
- * takes it, while it is still in the CPU's cache. The client reads the
+ * in the connection's output and (chunked) written at once, as far as the
+ * socket takes it, while it is still in the CPU's cache. The client reads the
  * first megabytes while the rest is rendered, and the pool chunks come
  * back to be filled again; what the socket does not take now libevent
  * writes later, as for any reply.
@@ -168,6 +168,7 @@ static void on_api(struct evhttp_request *req, void *arg)
 struct scrape {
 	struct evhttp_request *req;
 	bool started; /* the status line and headers are out: 200 */
+	bool direct;  /* chunked: parts are written at once */
 };
 
 /*
@@ -201,9 +202,19 @@ static int metrics_part(struct evbuffer *part, void *arg)
 		allow_big_writes(sc->req);
 		evhttp_send_reply_start(sc->req, 200, NULL);
 		sc->started = true;
+		/*
+		 * Not for an HTTP/1.0 scraper (no chunks): had the text all
+		 * gone out already, evhttp_send_reply_end() would end the
+		 * connection from inside this request's callback, and
+		 * libevent then touches its closed socket. Its parts go out
+		 * through the loop, as any reply's.
+		 */
+		sc->direct = evhttp_find_header(evhttp_request_get_output_headers(sc->req),
+						"Transfer-Encoding") != NULL;
 	}
 	evhttp_send_reply_chunk(sc->req, part);
-	write_now(sc->req);
+	if (sc->direct)
+		write_now(sc->req);
 	return 0;
 }
 
