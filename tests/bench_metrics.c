@@ -27,6 +27,8 @@
  *                 over loopback in a network namespace of the bench's own
  *                 (nothing leaves it). cpu_ms: the event loop's thread.
  *                 first_byte_ms: the median time to the first byte.
+ *                 XLB_BENCH_LINK=RATE (tc's units: 10gbit) shapes that
+ *                 loopback to RATE, for a scraper across a network link.
  *   scrape        the summary: http against the budget (render without
  *                 root, where there is no http figure).
  *
@@ -425,6 +427,15 @@ static int private_loopback(void)
 			ret = -errno;
 	}
 	close(fd);
+	if (!ret && getenv("XLB_BENCH_LINK")) {
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd),
+			 "tc qdisc add dev lo root tbf rate '%s' burst 4mb latency 50ms",
+			 getenv("XLB_BENCH_LINK"));
+		if (system(cmd))
+			ret = -EINVAL;
+	}
 	return ret;
 }
 
