@@ -16,10 +16,9 @@
  *    tests/data/metrics/small.prom (XLB_UPDATE_GOLDEN=1 rewrites it): a
  *    change of the renderer must not change a byte unless meant to, and
  *    a change of the series shows in that file's diff;
- *  - xlb_metrics__render_stream() hands the same text over in parts of
- *    at most a pool chunk, and stops at its sink's error;
  *  - as root, in a network namespace of its own: xlbd's listener serves
- *    GET /metrics (HTTP/1.1 chunked, HTTP/1.0) with the very text; real
+ *    GET /metrics (HTTP/1.1, twice on one connection, and 1.0) with the
+ *    very text; real
  *    TCP health checks fill the histogram, the breaker's state shows, and
  *    no counter goes backwards between scrapes.
  *
@@ -808,91 +807,6 @@ static void test_evbuffer_same_text(void **state)
 	free(config);
 }
 
-/* What a sink saw: the parts' sizes and their text, in order. */
-struct stream_seen {
-	struct evbuffer *text;
-	size_t parts, largest;
-	int fail_at; /* the call that fails (1: the first), 0: none */
-	bool leave;  /* leave the part's text where it is */
-};
-
-static int stream_sink(struct evbuffer *part, void *arg)
-{
-	struct stream_seen *w = arg;
-	size_t n = evbuffer_get_length(part);
-
-	w->parts++;
-	assert_true(n > 0);
-	if (n > w->largest)
-		w->largest = n;
-	if (w->fail_at && (int)w->parts == w->fail_at)
-		return -ECONNRESET;
-	if (w->leave)
-		return 0;
-	assert_int_equal(evbuffer_add_buffer(w->text, part), 0);
-	return 0;
-}
-
-static char *stream_text(struct stream_seen *w)
-{
-	size_t len = evbuffer_get_length(w->text);
-	char *t = malloc(len + 1);
-
-	assert_non_null(t);
-	assert_int_equal(evbuffer_remove(w->text, t, len), (int)len);
-	t[len] = '\0';
-	return t;
-}
-
-/*
- * xlb_metrics__render_stream(): the parts, in order, are the text, none
- * over a pool chunk (1 MiB); a sink's error stops the render, which
- * returns it and calls the sink no more; a sink must take every part.
- */
-static void test_render_stream(void **state)
-{
-	char *config = big_config(), *whole, *t;
-	struct stream_seen w = {};
-	struct fixture f;
-
-	(void)state;
-	open_daemon(&f, config, NULL);
-	whole = xlb_metrics__render(f.d);
-	assert_non_null(whole);
-
-	w.text = evbuffer_new();
-	assert_int_equal(xlb_metrics__render_stream(f.d, stream_sink, &w), 0);
-	t = stream_text(&w);
-	assert_string_equal(t, whole);
-	assert_true(w.parts >= 3); /* 3 MB and more: several parts */
-	assert_true(w.largest <= 1 << 20);
-	free(t);
-
-	w.parts = w.largest = 0;
-	w.fail_at = 2;
-	assert_int_equal(xlb_metrics__render_stream(f.d, stream_sink, &w), -ECONNRESET);
-	assert_int_equal(w.parts, 2);
-	evbuffer_drain(w.text, evbuffer_get_length(w.text));
-
-	w.parts = 0;
-	w.fail_at = 0;
-	w.leave = true;
-	assert_int_equal(xlb_metrics__render_stream(f.d, stream_sink, &w), -EIO);
-	assert_int_equal(w.parts, 1);
-
-	/* and the next render is whole again */
-	w.parts = 0;
-	w.leave = false;
-	assert_int_equal(xlb_metrics__render_stream(f.d, stream_sink, &w), 0);
-	t = stream_text(&w);
-	assert_string_equal(t, whole);
-	free(t);
-	evbuffer_free(w.text);
-	free(whole);
-	close_daemon(&f);
-	free(config);
-}
-
 /*
  * The text of small_config, byte for byte. Lines that differ from build to
  * build or run to run are left out: xlb_build_info's sample (version,
@@ -1109,44 +1023,34 @@ static char *http_exchange(struct event_base *base, const char *request, size_t 
 }
 
 /*
- * The body of a chunked answer (RFC 9112 7.1), NULL when it is not whole;
- * *rest (when not NULL) is what follows it.
+ * The body of the answer at *at (status line, headers, Content-Length
+ * bytes), NULL when it is not whole; *at moves past it.
  */
-static char *dechunk(const char *body, const char **rest)
+static char *answer_body(const char **at)
 {
-	char *out = malloc(strlen(body) + 1), *o = out;
+	const char *head = *at, *body = strstr(head, "\r\n\r\n"), *cl;
+	unsigned long n;
+	char *out;
 
+	if (!body)
+		return NULL;
+	body += 4;
+	cl = strcasestr(head, "\r\nContent-Length: ");
+	if (!cl || cl > body)
+		return NULL;
+	n = strtoul(cl + 18, NULL, 10);
+	if (strlen(body) < n)
+		return NULL;
+	out = strndup(body, n);
 	assert_non_null(out);
-	for (;;) {
-		char *end;
-		unsigned long n = strtoul(body, &end, 16);
-
-		if (end == body || strncmp(end, "\r\n", 2))
-			break;
-		body = end + 2;
-		if (!n) {
-			if (strncmp(body, "\r\n", 2) || (!rest && body[2]))
-				break;
-			if (rest)
-				*rest = body + 2;
-			*o = '\0';
-			return out;
-		}
-		if (strlen(body) < n + 2 || strncmp(body + n, "\r\n", 2))
-			break;
-		memcpy(o, body, n);
-		o += n;
-		body += n + 2;
-	}
-	free(out);
-	return NULL;
+	*at = body + n;
+	return out;
 }
 
 /*
- * xlbd's own /metrics listener (xlb_server) streams the text: HTTP/1.1
- * chunked (twice on one connection), HTTP/1.0 to the end of the
- * connection, each the very text of xlb_metrics__render(), over many
- * parts; other paths 404.
+ * xlbd's own /metrics listener (xlb_server): HTTP/1.1 twice on one
+ * connection and HTTP/1.0, each answer the very text of
+ * xlb_metrics__render() (3 MB: several pool chunks); other paths 404.
  */
 static void test_http_scrape(void **state)
 {
@@ -1174,22 +1078,7 @@ static void test_http_scrape(void **state)
 	assert_non_null(whole);
 	assert_true(strlen(whole) > 3 << 20);
 
-	answer = http_exchange(base, "GET /metrics HTTP/1.1\r\nHost: t\r\n"
-				     "Connection: close\r\n\r\n", &len);
-	assert_memory_equal(answer, "HTTP/1.1 200 OK\r\n", 17);
-	body = strstr(answer, "\r\n\r\n");
-	assert_non_null(body);
-	*body = '\0';
-	assert_non_null(strcasestr(answer, "\r\nTransfer-Encoding: chunked"));
-	assert_non_null(strcasestr(answer, "\r\nContent-Type: text/plain; version=0.0.4"));
-	body = dechunk(body + 4, NULL);
-	if (!body)
-		fail_msg("the chunked body is not whole");
-	assert_string_equal(body, whole);
-	free(body);
-	free(answer);
-
-	/* two scrapes on one connection, as Prometheus keeps it open */
+	/* twice on one connection, as Prometheus keeps it open */
 	answer = http_exchange(base, "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n"
 				     "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
 			       &len);
@@ -1198,11 +1087,11 @@ static void test_http_scrape(void **state)
 
 		for (int i = 0; i < 2; i++) {
 			assert_memory_equal(next, "HTTP/1.1 200 OK\r\n", 17);
-			next = strstr(next, "\r\n\r\n");
-			assert_non_null(next);
-			body = dechunk(next + 4, &next);
+			assert_non_null(
+			    strcasestr(next, "\r\nContent-Type: text/plain; version=0.0.4"));
+			body = answer_body(&next);
 			if (!body)
-				fail_msg("answer %d: the chunked body is not whole", i + 1);
+				fail_msg("answer %d is not whole", i + 1);
 			assert_string_equal(body, whole);
 			free(body);
 		}
@@ -1407,7 +1296,6 @@ int main(void)
 		cmocka_unit_test(test_render_promtool),
 		cmocka_unit_test(test_render_families),
 		cmocka_unit_test(test_evbuffer_same_text),
-		cmocka_unit_test(test_render_stream),
 		cmocka_unit_test(test_render_golden),
 		cmocka_unit_test(test_render_follows_changes),
 		cmocka_unit_test(test_http_scrape),

@@ -26,15 +26,13 @@ void xlb_metrics__count_api(int status)
 /* ---- the chunk pool ---- */
 
 /*
- * A scrape at 1,000 VIPs x 100 backends is about 70 MB of text. Written
+ * A scrape at 1,000 VIPs x 100 backends is about 100 MB of text. Written
  * into freshly allocated memory, faulting the pages in costs more than the
  * rendering, and copying it into the evbuffer as much again. So
- * xlb_metrics__render_stream() has the writers fill CHUNK_SIZE chunks of
- * a pool, and hands each to its sink as an evbuffer that references it
- * (evbuffer_add_reference) as soon as it is full: the /metrics handler
- * sends it while it is still in the CPU's cache, and libevent gives it
- * back once sent. The pool keeps as many chunks as the last scrape used.
- * The event loop is the only thread: no locks.
+ * xlb_metrics__render_evbuffer() has the writers fill CHUNK_SIZE chunks of
+ * a pool, which the evbuffer references (evbuffer_add_reference) and gives
+ * back once libevent has sent them. The pool keeps as many chunks as the
+ * last scrape used. The event loop is the only thread: no locks.
  */
 #define CHUNK_SIZE (1U << 20)
 
@@ -82,34 +80,20 @@ static void chunk_put(const void *data, size_t len, void *arg)
 }
 
 /*
- * What xlb_metrics__render_stream() writes to: its sink, and a FILE that
+ * What xlb_metrics__render_evbuffer() writes to: out, and a FILE that
  * stands for it. A writer made over that FILE (xlb_expo__init) fills pool
- * chunks and hands each, full, to the sink in part; what is written to the
- * FILE itself goes to the sink through chunks_write().
+ * chunks and hands them to out; what is written to the FILE itself goes to
+ * out through chunks_write().
  */
 struct chunks {
 	FILE *f;
-	xlb_metrics_sink_fn sink;
-	void *arg;
-	struct evbuffer *part; /* what the sink is given; it takes the content */
-	size_t used;	       /* chunks handed to the sink */
+	struct evbuffer *out;
+	size_t used; /* chunks handed to out */
 	int err;
 };
 
-/* The chunks being written while xlb_metrics__render_stream() runs. */
+/* The chunks being written while xlb_metrics__render_evbuffer() runs. */
 static struct chunks *active;
-
-/* Hands what is in k->part to the sink, which must take all of it. */
-static int sink_part(struct chunks *k)
-{
-	int ret = k->sink(k->part, k->arg);
-
-	if (!ret && evbuffer_get_length(k->part))
-		ret = -EIO; /* a sink that leaves the text is a bug */
-	if (ret)
-		k->err = k->err ?: ret;
-	return ret;
-}
 
 /* Gives e a chunk to fill; without one, e fills (and discards) its own buffer. */
 static int chunk_take(struct xlb_expo *e)
@@ -125,7 +109,7 @@ static int chunk_take(struct xlb_expo *e)
 	return c ? 0 : -ENOMEM;
 }
 
-/* Hands e's chunk, as filled, to the sink. */
+/* Hands e's chunk, as filled, to the evbuffer. */
 static int chunk_give(struct xlb_expo *e)
 {
 	struct chunks *k = e->sink;
@@ -140,22 +124,16 @@ static int chunk_give(struct xlb_expo *e)
 	}
 	c->len = e->len;
 	e->len = 0;
-	if (!c->len || k->err) { /* nothing, or the sink failed: no more to it */
+	if (!c->len) {
 		chunk_put(NULL, 0, c);
-		e->err = e->err ?: k->err;
-		return e->err;
+		return 0;
 	}
-	if (evbuffer_add_reference(k->part, c->data, c->len, chunk_put, c)) {
+	if (evbuffer_add_reference(k->out, c->data, c->len, chunk_put, c)) {
 		chunk_put(NULL, 0, c);
 		e->err = e->err ?: -ENOMEM;
 		return -ENOMEM;
 	}
 	k->used++;
-	if (sink_part(k)) {
-		evbuffer_drain(k->part, evbuffer_get_length(k->part));
-		e->err = e->err ?: k->err;
-		return e->err;
-	}
 	return 0;
 }
 
@@ -164,14 +142,8 @@ static ssize_t chunks_write(void *cookie, const char *buf, size_t n)
 {
 	struct chunks *k = cookie;
 
-	if (k->err)
-		return -1;
-	if (evbuffer_add(k->part, buf, n)) {
+	if (evbuffer_add(k->out, buf, n)) {
 		k->err = -ENOMEM;
-		return -1;
-	}
-	if (sink_part(k)) {
-		evbuffer_drain(k->part, evbuffer_get_length(k->part));
 		return -1;
 	}
 	return (ssize_t)n;
@@ -783,39 +755,23 @@ char *xlb_metrics__render(struct xlb_daemon *d)
 	return t.p;
 }
 
-int xlb_metrics__render_stream(struct xlb_daemon *d, xlb_metrics_sink_fn sink, void *arg)
+int xlb_metrics__render_evbuffer(struct xlb_daemon *d, struct evbuffer *out)
 {
 	static const cookie_io_functions_t io = { .write = chunks_write };
-	struct chunks k = { .sink = sink, .arg = arg };
+	struct chunks k = { .out = out };
 	int ret;
 
 	if (active)
 		return -EBUSY; /* not reentrant */
-	k.part = evbuffer_new();
-	if (!k.part)
-		return -ENOMEM;
 	k.f = fopencookie(&k, "w", io);
-	if (!k.f) {
-		evbuffer_free(k.part);
+	if (!k.f)
 		return -ENOMEM;
-	}
 	setvbuf(k.f, NULL, _IONBF, 0);
 	active = &k;
 	ret = render(d, k.f);
 	active = NULL;
 	if (fclose(k.f))
 		ret = ret ?: -EIO;
-	evbuffer_free(k.part);
 	pool.keep = k.used;
 	return ret ?: k.err;
-}
-
-static int sink_evbuffer(struct evbuffer *part, void *arg)
-{
-	return evbuffer_add_buffer(arg, part) ? -ENOMEM : 0;
-}
-
-int xlb_metrics__render_evbuffer(struct xlb_daemon *d, struct evbuffer *out)
-{
-	return xlb_metrics__render_stream(d, sink_evbuffer, out);
 }

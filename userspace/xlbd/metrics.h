@@ -27,18 +27,11 @@ struct xlb_daemon;
 /* The whole /metrics text, malloc()ed and NUL-terminated, or NULL. */
 char *xlb_metrics__render(struct xlb_daemon *d);
 /*
- * The same text in parts, for the /metrics handler: sink(part, arg) is
- * called with each part in order as soon as it is rendered (up to 1 MiB;
- * part references chunks of a pool that libevent gives back once they are
- * sent: no copy, no fresh memory) and must take all of part's content
- * (evbuffer_add_buffer, evhttp_send_reply_chunk); a non-zero return stops
- * the render and is returned. The first call comes after the data path's
- * counters were read, so a failure before it can still be answered with
- * an error status. 0 or -errno.
+ * The same text appended to out, for the /metrics handler: cheaper at scale
+ * (no copy, no fresh memory: out references chunks of a pool that libevent
+ * gives back once they are sent). 0 or -errno; on error out may hold part
+ * of the text.
  */
-typedef int (*xlb_metrics_sink_fn)(struct evbuffer *part, void *arg);
-int xlb_metrics__render_stream(struct xlb_daemon *d, xlb_metrics_sink_fn sink, void *arg);
-/* The whole text appended to out; on error out may hold part of it. */
 int xlb_metrics__render_evbuffer(struct xlb_daemon *d, struct evbuffer *out);
 /* Counts an API answer by HTTP status, for xlb_api_requests_total. */
 void xlb_metrics__count_api(int status);

@@ -156,74 +156,11 @@ static void on_api(struct evhttp_request *req, void *arg)
 	free(body);
 }
 
-/*
- * GET /metrics streams the text (chunked transfer encoding; the end of
- * the connection for HTTP/1.0): each part the renderer hands over is put
- * in the connection's output and (chunked) written at once, as far as the
- * socket takes it, while it is still in the CPU's cache. The client reads the
- * first megabytes while the rest is rendered, and the pool chunks come
- * back to be filled again; what the socket does not take now libevent
- * writes later, as for any reply.
- */
-struct scrape {
-	struct evhttp_request *req;
-	bool started; /* the status line and headers are out: 200 */
-	bool direct;  /* chunked: parts are written at once */
-};
-
-/*
- * Writes what the connection has to write, as far as the socket takes it
- * now, the way the bufferevent's own write event does (bufferevent_sock.c:
- * its output is frozen at the front but around its writes). What is left,
- * and any error, the bufferevent meets at its next write as usual.
- */
-static void write_now(struct evhttp_request *req)
-{
-	struct evhttp_connection *c = evhttp_request_get_connection(req);
-	struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
-	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
-	struct evbuffer *out;
-
-	if (fd < 0)
-		return;
-	out = bufferevent_get_output(bev);
-	evbuffer_unfreeze(out, 1);
-	evbuffer_write(out, fd); /* EAGAIN: the rest later */
-	evbuffer_freeze(out, 1);
-}
-
-static int metrics_part(struct evbuffer *part, void *arg)
-{
-	struct scrape *sc = arg;
-
-	if (!sc->started) {
-		evhttp_add_header(evhttp_request_get_output_headers(sc->req), "Content-Type",
-				  "text/plain; version=0.0.4; charset=utf-8");
-		allow_big_writes(sc->req);
-		evhttp_send_reply_start(sc->req, 200, NULL);
-		sc->started = true;
-		/*
-		 * Not for an HTTP/1.0 scraper (no chunks): had the text all
-		 * gone out already, evhttp_send_reply_end() would end the
-		 * connection from inside this request's callback, and
-		 * libevent then touches its closed socket. Its parts go out
-		 * through the loop, as any reply's.
-		 */
-		sc->direct = evhttp_find_header(evhttp_request_get_output_headers(sc->req),
-						"Transfer-Encoding") != NULL;
-	}
-	evhttp_send_reply_chunk(sc->req, part);
-	if (sc->direct)
-		write_now(sc->req);
-	return 0;
-}
-
 static void on_metrics(struct evhttp_request *req, void *arg)
 {
 	struct xlb_server *s = arg;
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	struct scrape sc = { .req = req };
-	int ret;
+	struct evbuffer *out;
 
 	if (!path || strcmp(path, "/metrics")) {
 		send_response(req, 404, "text/plain", "only GET /metrics here\n");
@@ -234,20 +171,19 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 		send_response(req, 405, "text/plain", "only GET /metrics here\n");
 		return;
 	}
-	ret = xlb_metrics__render_stream(s->d, metrics_part, &sc);
-	if (!ret) {
-		evhttp_send_reply_end(req);
-	} else if (!sc.started) {
+	/* Rendered straight into the reply buffer: no copy of a large text. */
+	out = evbuffer_new();
+	if (!out || xlb_metrics__render_evbuffer(s->d, out)) {
+		if (out)
+			evbuffer_free(out);
 		send_response(req, 500, "text/plain", "cannot render metrics\n");
-	} else {
-		/*
-		 * Part of the text is out under a 200: end the connection
-		 * without the last chunk, so that the scraper sees a failed
-		 * scrape, not a short text.
-		 */
-		pr_warn("/metrics: %s; the scrape is cut off", strerror(-ret));
-		evhttp_connection_free(evhttp_request_get_connection(req));
+		return;
 	}
+	allow_big_writes(req);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(req, 200, NULL, out);
+	evbuffer_free(out);
 }
 
 static int unix_listener(const char *path, gid_t gid, char *err, size_t errlen)
