@@ -174,12 +174,9 @@ static __always_inline void xlb_expo__sample(struct xlb_expo *e, const char *nam
 	e->len = p - e->buf;
 }
 
-/*
- * xlb_expo__sample() with NUL-terminated name and more (NULL: none);
- * inline, so that the lengths of literals are constants.
- */
-static __always_inline void xlb_expo__u64(struct xlb_expo *e, const char *name, const char *labels,
-					  size_t labels_len, const char *more, unsigned long long v)
+/* xlb_expo__sample() with NUL-terminated name and more (NULL: none). */
+static inline void xlb_expo__u64(struct xlb_expo *e, const char *name, const char *labels,
+				 size_t labels_len, const char *more, unsigned long long v)
 {
 	xlb_expo__sample(e, name, strlen(name), labels, labels_len, more,
 			 more ? strlen(more) : 0, v);

@@ -703,7 +703,8 @@ void xlb_supervisor__metrics(struct xlb_supervisor *s, const struct xlb_config *
 	xlb_expo__family(e, "xlb_backend_up", "gauge", "1 when the backend takes new flows.");
 	for (size_t i = 0; i < s->n; i++) {
 		l = xlb_expo_labels__get(bl, i, &len);
-		xlb_expo__u64(e, "xlb_backend_up", l, len, NULL, rows[i].up);
+		xlb_expo__sample(e, "xlb_backend_up", sizeof("xlb_backend_up") - 1, l, len, NULL, 0,
+				 rows[i].up);
 	}
 	/*
 	 * One series per backend, its state as a number (docs/METRICS.md):
@@ -720,20 +721,24 @@ void xlb_supervisor__metrics(struct xlb_supervisor *s, const struct xlb_config *
 			 "check).");
 	for (size_t i = 0; i < s->n; i++) {
 		l = xlb_expo_labels__get(bl, i, &len);
-		xlb_expo__u64(e, "xlb_backend_circuit", l, len, NULL, rows[i].state);
+		xlb_expo__sample(e, "xlb_backend_circuit", sizeof("xlb_backend_circuit") - 1, l,
+				 len, NULL, 0, rows[i].state);
 	}
 	xlb_expo__family(e, "xlb_backend_ejections_total", "counter",
 			 "Times the breaker ejected the backend.");
 	for (size_t i = 0; i < s->n; i++) {
 		l = xlb_expo_labels__get(bl, i, &len);
-		xlb_expo__u64(e, "xlb_backend_ejections_total", l, len, NULL, rows[i].ejections);
+		xlb_expo__sample(e, "xlb_backend_ejections_total",
+				 sizeof("xlb_backend_ejections_total") - 1, l, len, NULL, 0,
+				 rows[i].ejections);
 	}
 	xlb_expo__family(e, "xlb_backend_weight", "gauge",
 			 "Effective weight in the table: 0 when out of service or drained; "
 			 "slow start shows here.");
 	for (size_t i = 0; i < s->n; i++) {
 		l = xlb_expo_labels__get(bl, i, &len);
-		xlb_expo__u64(e, "xlb_backend_weight", l, len, NULL, rows[i].weight);
+		xlb_expo__sample(e, "xlb_backend_weight", sizeof("xlb_backend_weight") - 1, l, len,
+				 NULL, 0, rows[i].weight);
 	}
 	xlb_expo__family(e, "xlb_vip_panic", "gauge",
 			 "1 while failing backends are kept in service (max_ejection_percent).");
