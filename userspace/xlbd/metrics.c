@@ -26,7 +26,7 @@ void xlb_metrics__count_api(int status)
 /* ---- the chunk pool ---- */
 
 /*
- * A scrape at 1,000 VIPs x 100 backends is about 100 MB of text. Written
+ * A scrape at 1,000 VIPs x 100 backends is about 70 MB of text. Written
  * into freshly allocated memory, faulting the pages in costs more than the
  * rendering, and copying it into the evbuffer as much again. So
  * xlb_metrics__render_evbuffer() has the writers fill CHUNK_SIZE chunks of
