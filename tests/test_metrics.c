@@ -12,8 +12,15 @@
  *  - `promtool check metrics` (Debian package prometheus) accepts it;
  *  - xlb_metrics__render_evbuffer() gives the same bytes as
  *    xlb_metrics__render(), across many pool chunks and twice in a row;
- *  - as root, in a network namespace of its own: real TCP health checks
- *    fill the histogram, and no counter goes backwards between scrapes.
+ *  - the whole text of a small configuration, byte for byte, against
+ *    tests/data/metrics/small.prom (XLB_UPDATE_GOLDEN=1 rewrites it): a
+ *    change of the renderer must not change a byte unless meant to, and
+ *    a change of the series shows in that file's diff;
+ *  - as root, in a network namespace of its own: xlbd's listener serves
+ *    GET /metrics (HTTP/1.1, twice on one connection, and 1.0) with the
+ *    very text; real
+ *    TCP health checks fill the histogram, the breaker's state shows, and
+ *    no counter goes backwards between scrapes.
  *
  * Without promtool the other tests still run; the binary then exits 77.
  */
@@ -21,6 +28,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <math.h>
+#include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -40,6 +49,7 @@
 #include "userspace/xlbd/daemon.h"
 #include "userspace/lib/log.h"
 #include "userspace/xlbd/metrics.h"
+#include "userspace/xlbd/server.h"
 
 #define VIP4 "198.18.1.100:80/tcp"
 #define VIP6 "[2001:2::100]:53/udp"
@@ -619,7 +629,7 @@ static void test_render_families(void **state)
 		{ "xlb_vip_new_flows_total", "counter" },
 		{ "xlb_backend_packets_total", "counter" },
 		{ "xlb_backend_up", "gauge" },
-		{ "xlb_backend_circuit_state", "gauge" },
+		{ "xlb_backend_circuit", "gauge" },
 		{ "xlb_backend_ejections_total", "counter" },
 		{ "xlb_drops_total", "counter" },
 		{ "xlb_ratelimit_drops_total", "counter" },
@@ -700,12 +710,7 @@ static void test_render_families(void **state)
 		assert_true(value_of(&p, "xlb_backend_up", labels) == !drained);
 		assert_true(value_of(&p, "xlb_backend_weight", labels) ==
 			    (drained ? 0 : i == 1 ? 50 : 100));
-		snprintf(labels, sizeof(labels), "backend=\"%s\",state=\"closed\",vip=\"%s\"",
-			 backends[i][1], backends[i][0]);
-		assert_true(value_of(&p, "xlb_backend_circuit_state", labels) == 1);
-		snprintf(labels, sizeof(labels), "backend=\"%s\",state=\"open\",vip=\"%s\"",
-			 backends[i][1], backends[i][0]);
-		assert_true(value_of(&p, "xlb_backend_circuit_state", labels) == 0);
+		assert_true(value_of(&p, "xlb_backend_circuit", labels) == 0); /* closed */
 	}
 	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
 		snprintf(labels, sizeof(labels), "reason=\"%s\"", reasons[i]);
@@ -726,7 +731,7 @@ static void test_render_families(void **state)
 	close_daemon(&f);
 }
 
-/* 20 VIPs x 250 backends: some 5 MB, several chunks of the pool. */
+/* 20 VIPs x 250 backends: some 4 MB, several chunks of the pool. */
 static char *big_config(void)
 {
 	char *buf = NULL;
@@ -779,12 +784,12 @@ static void test_evbuffer_same_text(void **state)
 	b = evbuffer_text(f.d);
 	c = evbuffer_text(f.d); /* the pool's chunks again */
 	assert_non_null(a);
-	assert_true(strlen(a) > 4 * (1 << 20));
+	assert_true(strlen(a) > 3 * (1 << 20));
 	assert_string_equal(a, b);
 	assert_string_equal(a, c);
 	parse(b, &p);
 	check_conventions(&p);
-	assert_true(p.n > 20 * 250 * 11);
+	assert_true(p.n > 20 * 250 * 8);
 	parsed_free(&p);
 	free(a);
 	free(b);
@@ -800,6 +805,95 @@ static void test_evbuffer_same_text(void **state)
 	free(b);
 	close_daemon(&f);
 	free(config);
+}
+
+/*
+ * The text of small_config, byte for byte. Lines that differ from build to
+ * build or run to run are left out: xlb_build_info's sample (version,
+ * commit), xlb_start_time_seconds' and xlb_api_requests_total's (counted
+ * by the other tests of this process).
+ */
+#define GOLDEN "tests/data/metrics/small.prom"
+#define GOLDEN_HEAD                                                                                \
+	"# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause\n"                                \
+	"# /metrics of tests/test_metrics.c's small_config, less build_info, start time\n"         \
+	"# and API counts; test_render_golden compares it byte for byte.\n"
+
+static char *golden_text(const char *text)
+{
+	static const char *const skip[] = { "xlb_build_info{", "xlb_start_time_seconds ",
+					     "xlb_api_requests_total{" };
+	char *out = malloc(strlen(text) + 1), *o = out;
+
+	assert_non_null(out);
+	while (*text) {
+		const char *nl = strchr(text, '\n');
+		size_t n = nl ? (size_t)(nl - text) + 1 : strlen(text);
+		bool keep = true;
+
+		for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
+			keep &= strncmp(text, skip[i], strlen(skip[i])) != 0;
+		if (keep) {
+			memcpy(o, text, n);
+			o += n;
+		}
+		text += n;
+	}
+	*o = '\0';
+	return out;
+}
+
+static void test_render_golden(void **state)
+{
+	char *text, *got, *want = NULL, *w;
+	size_t len = 0, line = 1;
+	struct fixture f;
+	FILE *g;
+
+	(void)state;
+	open_daemon(&f, small_config, NULL);
+	text = xlb_metrics__render(f.d);
+	assert_non_null(text);
+	got = golden_text(text);
+	if (getenv("XLB_UPDATE_GOLDEN")) {
+		g = fopen(GOLDEN, "w");
+		assert_non_null(g);
+		fputs(GOLDEN_HEAD, g);
+		fputs(got, g);
+		assert_int_equal(fclose(g), 0);
+	}
+	g = fopen(GOLDEN, "r");
+	if (!g)
+		fail_msg("%s: %s (run from the repository's root)", GOLDEN, strerror(errno));
+	assert_int_not_equal(getdelim(&want, &len, '\0', g), -1);
+	fclose(g);
+	if (strncmp(want, GOLDEN_HEAD, strlen(GOLDEN_HEAD)))
+		fail_msg("%s does not start with its header comment", GOLDEN);
+	w = want;
+	want = strdup(want + strlen(GOLDEN_HEAD));
+	free(w);
+	line += 3;
+	for (size_t i = 0; got[i] || want[i]; i++) {
+		if (got[i] != want[i]) {
+			const char *a = got + i, *b = want + i;
+
+			while (a > got && a[-1] != '\n')
+				a--, b--;
+			fail_msg("%s line %zu differs:\n  want: %.*s\n  got:  %.*s", GOLDEN, line,
+				 (int)strcspn(b, "\n"), b, (int)strcspn(a, "\n"), a);
+		}
+		line += got[i] == '\n';
+	}
+	/* the evbuffer's text is the same */
+	free(text);
+	text = evbuffer_text(f.d);
+	free(got);
+	got = golden_text(text);
+	assert_string_equal(got, want);
+	free(want);
+	free(got);
+	free(text);
+	close_daemon(&f);
 }
 
 /* Label sets are kept between scrapes: a change of config must show. */
@@ -840,6 +934,188 @@ static void test_render_follows_changes(void **state)
 	free(b);
 	free(c);
 	close_daemon(&f);
+}
+
+/* ---- as root: GET /metrics over HTTP in a network namespace ---- */
+
+struct http_get {
+	const char *request;
+	int done_fd;
+	char *answer; /* everything the server sent, to the end of the connection */
+	size_t len;
+	int err;
+};
+
+static void *http_get_main(void *arg)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(9642) };
+	struct http_get *g = arg;
+	size_t cap = 1 << 16;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	g->answer = malloc(cap);
+	if (fd < 0 || !g->answer || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    send(fd, g->request, strlen(g->request), MSG_NOSIGNAL) != (ssize_t)strlen(g->request))
+		g->err = errno ?: EIO;
+	while (!g->err) {
+		ssize_t n;
+
+		if (g->len + 1 == cap) {
+			char *bigger = realloc(g->answer, 2 * cap);
+
+			if (!bigger) {
+				g->err = ENOMEM;
+				break;
+			}
+			g->answer = bigger;
+			cap *= 2;
+		}
+		n = recv(fd, g->answer + g->len, cap - 1 - g->len, 0);
+		if (n < 0 && errno != EINTR)
+			g->err = errno;
+		if (n == 0)
+			break;
+		if (n > 0)
+			g->len += n;
+	}
+	if (g->answer)
+		g->answer[g->len] = '\0';
+	if (fd >= 0)
+		close(fd);
+	if (write(g->done_fd, "x", 1) != 1)
+		g->err = g->err ?: EIO;
+	return NULL;
+}
+
+static void on_get_done(evutil_socket_t fd, short what, void *arg)
+{
+	char x;
+
+	(void)what;
+	if (read(fd, &x, 1) == 1)
+		event_base_loopbreak(arg);
+}
+
+/* Sends request from a thread while base serves it; the whole answer. */
+static char *http_exchange(struct event_base *base, const char *request, size_t *len)
+{
+	struct http_get g = { .request = request };
+	struct event *ev;
+	pthread_t t;
+	int p[2];
+
+	assert_int_equal(pipe(p), 0);
+	g.done_fd = p[1];
+	ev = event_new(base, p[0], EV_READ | EV_PERSIST, on_get_done, base);
+	assert_non_null(ev);
+	assert_int_equal(event_add(ev, NULL), 0);
+	assert_int_equal(pthread_create(&t, NULL, http_get_main, &g), 0);
+	event_base_dispatch(base);
+	pthread_join(t, NULL);
+	event_free(ev);
+	close(p[0]);
+	close(p[1]);
+	if (g.err)
+		fail_msg("GET /metrics: %s", strerror(g.err));
+	*len = g.len;
+	return g.answer;
+}
+
+/*
+ * The body of the answer at *at (status line, headers, Content-Length
+ * bytes), NULL when it is not whole; *at moves past it.
+ */
+static char *answer_body(const char **at)
+{
+	const char *head = *at, *body = strstr(head, "\r\n\r\n"), *cl;
+	unsigned long n;
+	char *out;
+
+	if (!body)
+		return NULL;
+	body += 4;
+	cl = strcasestr(head, "\r\nContent-Length: ");
+	if (!cl || cl > body)
+		return NULL;
+	n = strtoul(cl + 18, NULL, 10);
+	if (strlen(body) < n)
+		return NULL;
+	out = strndup(body, n);
+	assert_non_null(out);
+	*at = body + n;
+	return out;
+}
+
+/*
+ * xlbd's own /metrics listener (xlb_server): HTTP/1.1 twice on one
+ * connection and HTTP/1.0, each answer the very text of
+ * xlb_metrics__render() (3 MB: several pool chunks); other paths 404.
+ */
+static void test_http_scrape(void **state)
+{
+	char *config = big_config(), *whole, *answer, *body, err[512];
+	struct xlb_server *srv = NULL;
+	struct event_base *base;
+	struct fixture f;
+	size_t len;
+
+	(void)state;
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_http_scrape: needs root (a network namespace)\n");
+		skip();
+	}
+	assert_int_equal(unshare(CLONE_NEWNET), 0);
+	assert_int_equal(system("ip link set lo up"), 0);
+	base = event_base_new();
+	assert_non_null(base);
+	open_daemon(&f, config, NULL);
+	snprintf(err, sizeof(err), "%s/xlbd.sock", f.dir);
+	if (xlb_server__start(base, f.d, err, (gid_t)-1, &srv, err, sizeof(err)) ||
+	    xlb_server__listen_metrics(srv, "127.0.0.1", 9642, err, sizeof(err)))
+		fail_msg("xlb_server: %s", err);
+	whole = xlb_metrics__render(f.d);
+	assert_non_null(whole);
+	assert_true(strlen(whole) > 3 << 20);
+
+	/* twice on one connection, as Prometheus keeps it open */
+	answer = http_exchange(base, "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n"
+				     "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+			       &len);
+	{
+		const char *next = answer;
+
+		for (int i = 0; i < 2; i++) {
+			assert_memory_equal(next, "HTTP/1.1 200 OK\r\n", 17);
+			assert_non_null(
+			    strcasestr(next, "\r\nContent-Type: text/plain; version=0.0.4"));
+			body = answer_body(&next);
+			if (!body)
+				fail_msg("answer %d is not whole", i + 1);
+			assert_string_equal(body, whole);
+			free(body);
+		}
+		assert_string_equal(next, "");
+	}
+	free(answer);
+
+	answer = http_exchange(base, "GET /metrics HTTP/1.0\r\n\r\n", &len);
+	assert_memory_equal(answer, "HTTP/1.0 200 OK\r\n", 17);
+	body = strstr(answer, "\r\n\r\n");
+	assert_non_null(body);
+	assert_string_equal(body + 4, whole);
+	free(answer);
+
+	answer = http_exchange(base, "GET /other HTTP/1.1\r\nHost: t\r\n"
+				     "Connection: close\r\n\r\n", &len);
+	assert_memory_equal(answer, "HTTP/1.1 404 ", 13);
+	free(answer);
+
+	free(whole);
+	xlb_server__stop(srv);
+	close_daemon(&f);
+	event_base_free(base);
+	free(config);
 }
 
 /* ---- as root: real health checks in a network namespace ---- */
@@ -955,6 +1231,9 @@ static void test_health_histogram(void **state)
 			     "backend=\"198.18.0.11\",vip=\"" VIP4 "\"") == 1);
 	assert_true(value_of(&p2, "xlb_backend_up",
 			     "backend=\"198.18.0.12\",vip=\"" VIP4 "\"") == 0);
+	/* the refused one never passed a check: pending (3); the other closed (0) */
+	assert_true(value_of(&p2, "xlb_backend_circuit", UP_11) == 0);
+	assert_true(value_of(&p2, "xlb_backend_circuit", UP_12) == 3);
 
 	/* Counters and buckets never go backwards; the series stay the same. */
 	assert_int_equal(p1.n, p2.n);
@@ -979,7 +1258,27 @@ static void test_health_histogram(void **state)
 	parsed_free(&p2);
 	free(t1);
 	free(t2);
+
+	/* 198.18.0.11 stops answering: ejected, its breaker open (1) or probing (2) */
 	close(fd);
+	for (int waited = 0;; waited += 20) {
+		double up, circuit;
+
+		run_loop(f.base, 20);
+		t1 = xlb_metrics__render(f.d);
+		assert_non_null(t1);
+		parse(t1, &p1);
+		up = value_of(&p1, "xlb_backend_up", UP_11);
+		circuit = value_of(&p1, "xlb_backend_circuit", UP_11);
+		parsed_free(&p1);
+		free(t1);
+		if (!up) {
+			assert_true(circuit == 1 || circuit == 2);
+			break;
+		}
+		if (waited > 5000)
+			fail_msg("198.18.0.11 still up 5 s after its server closed");
+	}
 	{
 		struct event_base *base = f.base;
 
@@ -997,7 +1296,9 @@ int main(void)
 		cmocka_unit_test(test_render_promtool),
 		cmocka_unit_test(test_render_families),
 		cmocka_unit_test(test_evbuffer_same_text),
+		cmocka_unit_test(test_render_golden),
 		cmocka_unit_test(test_render_follows_changes),
+		cmocka_unit_test(test_http_scrape),
 		cmocka_unit_test(test_health_histogram),
 	};
 	int failed;

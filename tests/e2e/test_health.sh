@@ -70,7 +70,7 @@ wait_until 5 field_is 198.18.0.12 circuit '"open"' || fail "be2 not ejected"
 grep -q "backend 198.18.0.12: circuit closed -> open" "$XLBD_LOG" || fail "no log line for the ejection"
 tally=$(http_tally 40 "$URL") || fail "requests failed after be2 was ejected: $tally"
 assert_eq 0 "$(count be2 "$tally")" "requests to ejected be2"
-assert_eq 1 "$(metric 'xlb_backend_circuit_state{vip="198.18.1.100:80/tcp",backend="198.18.0.12",state="open"}')" "circuit metric"
+assert_eq 1 "$(metric 'xlb_backend_circuit{vip="198.18.1.100:80/tcp",backend="198.18.0.12"}')" "circuit metric (1: open)"
 [ "$(metric 'xlb_backend_ejections_total{vip="198.18.1.100:80/tcp",backend="198.18.0.12"}')" -ge 1 ] || fail "ejections metric"
 assert_eq 0 "$(metric 'xlb_backend_up{vip="198.18.1.100:80/tcp",backend="198.18.0.12"}')" "up metric"
 # Out of the table, its counters stay (a counter never goes backwards).

@@ -25,9 +25,16 @@ struct xlb_counters {
 	/* Connection-table entries (IPv4, IPv6) on every interface; a gauge. */
 	__u64 conntrack_entries[2];
 	bool conntrack_known; /* false when the kernel cannot count them */
+	size_t vips_cap, backends_cap; /* what vips and backends hold */
 };
 
 int xlb_counters__read(struct xlb_daemon *d, struct xlb_counters *out);
+/*
+ * The same into out, which is zeroed or from an earlier read (of any
+ * config), reusing its memory when large enough; for a caller that reads
+ * often at scale (/metrics). On error out is freed (and zeroed).
+ */
+int xlb_counters__reread(struct xlb_daemon *d, struct xlb_counters *out);
 void xlb_counters__free(struct xlb_counters *c);
 /* The per-interface cache xlb_counters__read() keeps (xlb_daemon_if). */
 void xlb_counters__map_free(struct xlb_counter_map *m);

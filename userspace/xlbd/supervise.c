@@ -646,12 +646,6 @@ json_t *xlb_supervisor__health_json_one(struct xlb_supervisor *s, const struct x
 
 void xlb_supervisor__metrics(struct xlb_supervisor *s, const struct xlb_config *cfg, FILE *f)
 {
-	static const char *const state_more[XLB_BREAKER_STATE_MAX] = {
-		[XLB_BREAKER_CLOSED] = "state=\"closed\"",
-		[XLB_BREAKER_OPEN] = "state=\"open\"",
-		[XLB_BREAKER_HALF_OPEN] = "state=\"half_open\"",
-		[XLB_BREAKER_PENDING] = "state=\"pending\"",
-	};
 	static struct row {
 		__u32 ejections, weight;
 		__u8 state, up;
@@ -665,7 +659,7 @@ void xlb_supervisor__metrics(struct xlb_supervisor *s, const struct xlb_config *
 	struct xlb_expo *e = malloc(sizeof(*e));
 	__u64 now = xlb_health__now_ms();
 	unsigned long long cum = 0;
-	size_t nruns = 0, len, state_len[XLB_BREAKER_STATE_MAX];
+	size_t nruns = 0, len;
 	const char *l;
 
 	if (s->n + 1 > cap) {
@@ -709,31 +703,42 @@ void xlb_supervisor__metrics(struct xlb_supervisor *s, const struct xlb_config *
 	xlb_expo__family(e, "xlb_backend_up", "gauge", "1 when the backend takes new flows.");
 	for (size_t i = 0; i < s->n; i++) {
 		l = xlb_expo_labels__get(bl, i, &len);
-		xlb_expo__u64(e, "xlb_backend_up", l, len, NULL, rows[i].up);
+		xlb_expo__sample(e, "xlb_backend_up", sizeof("xlb_backend_up") - 1, l, len, NULL, 0,
+				 rows[i].up);
 	}
-	xlb_expo__family(e, "xlb_backend_circuit_state", "gauge",
-			 "Circuit breaker state: 1 for the current one, 0 for the others.");
-	for (int st = 0; st < XLB_BREAKER_STATE_MAX; st++)
-		state_len[st] = strlen(state_more[st]);
+	/*
+	 * One series per backend, its state as a number (docs/METRICS.md):
+	 * one 0/1 series per state cost four lines a backend, 40 % of the
+	 * text at 1,000 x 100, and made an ejected backend's alert start
+	 * over at each open <-> half_open turn (a new series each time).
+	 */
+	_Static_assert(XLB_BREAKER_CLOSED == 0 && XLB_BREAKER_OPEN == 1 &&
+			       XLB_BREAKER_HALF_OPEN == 2 && XLB_BREAKER_PENDING == 3,
+		       "xlb_backend_circuit's values are documented");
+	xlb_expo__family(e, "xlb_backend_circuit", "gauge",
+			 "Circuit breaker state: 0 closed (in service), 1 open (ejected), "
+			 "2 half_open (ejected, probing), 3 pending (new, not yet passed a "
+			 "check).");
 	for (size_t i = 0; i < s->n; i++) {
 		l = xlb_expo_labels__get(bl, i, &len);
-		for (int st = 0; st < XLB_BREAKER_STATE_MAX; st++)
-			xlb_expo__sample(e, "xlb_backend_circuit_state",
-					 sizeof("xlb_backend_circuit_state") - 1, l, len,
-					 state_more[st], state_len[st], rows[i].state == st);
+		xlb_expo__sample(e, "xlb_backend_circuit", sizeof("xlb_backend_circuit") - 1, l,
+				 len, NULL, 0, rows[i].state);
 	}
 	xlb_expo__family(e, "xlb_backend_ejections_total", "counter",
 			 "Times the breaker ejected the backend.");
 	for (size_t i = 0; i < s->n; i++) {
 		l = xlb_expo_labels__get(bl, i, &len);
-		xlb_expo__u64(e, "xlb_backend_ejections_total", l, len, NULL, rows[i].ejections);
+		xlb_expo__sample(e, "xlb_backend_ejections_total",
+				 sizeof("xlb_backend_ejections_total") - 1, l, len, NULL, 0,
+				 rows[i].ejections);
 	}
 	xlb_expo__family(e, "xlb_backend_weight", "gauge",
 			 "Effective weight in the table: 0 when out of service or drained; "
 			 "slow start shows here.");
 	for (size_t i = 0; i < s->n; i++) {
 		l = xlb_expo_labels__get(bl, i, &len);
-		xlb_expo__u64(e, "xlb_backend_weight", l, len, NULL, rows[i].weight);
+		xlb_expo__sample(e, "xlb_backend_weight", sizeof("xlb_backend_weight") - 1, l, len,
+				 NULL, 0, rows[i].weight);
 	}
 	xlb_expo__family(e, "xlb_vip_panic", "gauge",
 			 "1 while failing backends are kept in service (max_ejection_percent).");
