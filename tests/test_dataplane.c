@@ -1696,7 +1696,9 @@ static int run_repeat(struct fixture *fx, const struct pkt_flow *f, __u32 repeat
 
 	assert_int_equal(bpf_prog_test_run_opts(xlb_dp__prog_fd(fx->dp), &t), 0);
 	after = outcomes(fx);
-	/* The repeats may take other paths (KERNEL-NOTES 9): only the sums. */
+	/* The repeats may take other paths (docs/KERNEL.md, "Test runs reuse
+	 * the buffer"): only the sums.
+	 */
 	assert_accounted(&before, &after, repeat, -1);
 	return t.retval;
 }
