@@ -76,17 +76,20 @@ static __always_inline bool gue_has_alternates(const struct xlb_gue_args *a,
 	       (a->algo == XLB_ALGO_MAGLEV || a->algo == XLB_ALGO_SOURCE_HASH);
 }
 
-/* Backend id of this VIP, not be, allocated, of be's family: the alternate. */
-static __always_inline const struct xlb_backend *gue_backend_alt(struct xlb_gue_args *a,
+/*
+ * Backend *id when it can be the alternate of a packet of VIP vip_id sent to
+ * be (backend be_id): another backend of that VIP, allocated, of be's family.
+ */
+static __always_inline const struct xlb_backend *gue_backend_alt(__u32 vip_id, __u32 be_id,
 								 const struct xlb_backend *be,
 								 __u32 *id)
 {
 	struct xlb_backend *alt;
 
-	if (*id == a->sent.id)
+	if (*id == be_id)
 		return NULL;
 	alt = bpf_map_lookup_elem(&xlb_backends, id);
-	if (!alt || !(alt->flags & XLB_BACKEND_F_ALLOCATED) || alt->vip_id != a->vip_id ||
+	if (!alt || !(alt->flags & XLB_BACKEND_F_ALLOCATED) || alt->vip_id != vip_id ||
 	    alt->family != be->family)
 		return NULL;
 	return alt;
@@ -120,19 +123,21 @@ static __always_inline const struct xlb_backend *gue_alternate(struct xlb_gue_ar
 	entry = bpf_map_lookup_elem(table, &a->idx); /* NULL past a smaller table */
 	if (!entry)
 		return NULL;
-	alt = gue_backend_alt(a, be, entry);
+	alt = gue_backend_alt(a->vip_id, a->sent.id, be, entry);
 	if (alt)
 		*alt_id = *entry;
 	return alt;
 }
 
-/* The flow cache's tag for what the VIP's tables are now (maps/xlb_maps.h). */
-static __always_inline __u32 gue_cache_tag(const struct xlb_gue_args *a,
-					   const struct xlb_vip_gue *g)
+/*
+ * The flow cache's tag for what the VIP's tables are now (maps/xlb_maps.h):
+ * table_slot is the VIP's live slot.
+ */
+static __always_inline __u32 gue_cache_tag(__u8 table_slot, const struct xlb_vip_gue *g)
 {
 	return XLB_GUE_CACHE_KNOWN |
 	       (g->table_gen & XLB_GUE_CACHE_GEN_MASK) << XLB_GUE_CACHE_GEN_SHIFT |
-	       (a->table_slot & 1 ? XLB_GUE_CACHE_SLOT : 0);
+	       (table_slot & 1 ? XLB_GUE_CACHE_SLOT : 0);
 }
 
 /* An ephemeral UDP source port from the flow (entropy, as the outer

@@ -703,6 +703,35 @@ static __always_inline void gue_cache_store(int family, const void *key, __u32 w
 }
 
 /*
+ * Encapsulates in GUE to be, with alt (NULL: none) as the alternate, and
+ * counts the packet: sent, or dropped as encap. family is the inner
+ * packet's; vip_id the VIP's; ip_len, tos and entropy as encap_gue4().
+ */
+static __always_inline int gue_send(struct xdp_md *ctx, struct xlb_dp_stats *st,
+				    const struct xlb_l2 *l2, const struct xlb_lb_config *cfg,
+				    const struct xlb_backend *be, const struct xlb_vip_gue *g,
+				    const struct xlb_backend *alt, __u32 vip_id, int family,
+				    __u32 ip_len, __u8 tos, __u32 entropy,
+				    const struct xlb_sent *sent)
+{
+	int ret;
+
+	if (be->family == XLB_AF_INET)
+		ret = encap_gue4(ctx, l2, be, cfg, g, alt, ip_len, tos, entropy, gue_sport(entropy),
+				 IPPROTO_IPIP);
+	else
+		ret = encap_gue6(ctx, l2, be, cfg, g, alt, ip_len, tos, entropy, gue_sport(entropy),
+				 family == XLB_AF_INET ? IPPROTO_IPIP : IPPROTO_IPV6);
+	if (ret < 0)
+		return drop(st, vip_id, XLB_DROP_ENCAP);
+	count_forward(st, vip_id, family, sent);
+	st->tx_gue++;
+	if (alt)
+		st->tx_gue_alt++;
+	return ret;
+}
+
+/*
  * The backend, the VIP's GUE settings and the interface's config are looked
  * up again here. The alternate comes from the VIP's previous table at the
  * flow's slot (bpf/gue.h), for every packet, established or not: a flow
@@ -725,7 +754,7 @@ int xlb_gue(struct xdp_md *ctx)
 	struct xlb_backend *be;
 	struct xlb_vip_gue *g;
 	__u32 zero = 0, tag, alt_id = 0;
-	int family, ret;
+	int family;
 
 	a = bpf_map_lookup_elem(&xlb_gue_args, &zero);
 	cfg = bpf_map_lookup_elem(&xlb_config, &zero);
@@ -739,10 +768,12 @@ int xlb_gue(struct xdp_md *ctx)
 	family = a->family;
 	if (be->family == XLB_AF_INET && family != XLB_AF_INET)
 		return drop(st, a->vip_id, XLB_DROP_FAMILY);
-	tag = gue_cache_tag(a, g);
+	tag = gue_cache_tag(a->table_slot, g);
 	if (a->sent.cached && (a->sent.gue & ~XLB_GUE_CACHE_ALT) == tag) {
 		alt_id = (a->sent.gue & XLB_GUE_CACHE_ALT) - 1;
-		alt = a->sent.gue & XLB_GUE_CACHE_ALT ? gue_backend_alt(a, be, &alt_id) : NULL;
+		alt = a->sent.gue & XLB_GUE_CACHE_ALT
+			      ? gue_backend_alt(a->vip_id, a->sent.id, be, &alt_id)
+			      : NULL;
 	} else {
 		alt = NULL;
 		if (gue_has_alternates(a, g))
@@ -760,30 +791,49 @@ int xlb_gue(struct xdp_md *ctx)
 				gue_cache_store(XLB_AF_INET6, &a->key, tag);
 		}
 	}
-	if (be->family == XLB_AF_INET)
-		ret = encap_gue4(ctx, &a->l2, be, cfg, g, alt, a->ip_len, a->tos, a->entropy,
-				 gue_sport(a->entropy), IPPROTO_IPIP);
-	else
-		ret = encap_gue6(ctx, &a->l2, be, cfg, g, alt, a->ip_len, a->tos, a->entropy,
-				 gue_sport(a->entropy),
-				 family == XLB_AF_INET ? IPPROTO_IPIP : IPPROTO_IPV6);
-	if (ret < 0)
-		return drop(st, a->vip_id, XLB_DROP_ENCAP);
-	if (ret == XDP_TX) {
-		count_forward(st, a->vip_id, family, &a->sent);
-		st->tx_gue++;
-		if (alt)
-			st->tx_gue_alt++;
+	return gue_send(ctx, st, &a->l2, cfg, be, g, alt, a->vip_id, family, a->ip_len, a->tos,
+			a->entropy, &a->sent);
+}
+
+/*
+ * An established packet sent from the flow cache, whose entry knows the
+ * flow's alternate under the VIP's tables as they are (the tag), is sent
+ * here, without xlb_gue's tail call and the hand-over of its arguments:
+ * that hand-over cost about as much as the GUE header (docs/PERFORMANCE.md).
+ * -2 for every other packet: xlb_gue decides.
+ */
+static __always_inline int gue_cached(const struct xlb_pkt *p, const struct xlb_vip_meta *meta,
+				      const struct xlb_backend *be, const struct xlb_sent *sent)
+{
+	const struct xlb_backend *alt = NULL;
+	__u32 vip_id = meta->vip_id, alt_id;
+	struct xlb_vip_gue *g;
+
+	if (be->family == XLB_AF_INET && p->family != XLB_AF_INET)
+		return -2; /* xlb_gue drops it */
+	g = bpf_map_lookup_elem(&xlb_vip_gue, &vip_id);
+	if (!g || (sent->gue & ~XLB_GUE_CACHE_ALT) != gue_cache_tag(meta->table_slot, g))
+		return -2;
+	if (sent->gue & XLB_GUE_CACHE_ALT) {
+		alt_id = (sent->gue & XLB_GUE_CACHE_ALT) - 1;
+		alt = gue_backend_alt(vip_id, sent->id, be, &alt_id);
 	}
-	return ret;
+	return gue_send(p->ctx, p->st, p->l2, p->cfg, be, g, alt, vip_id, p->family, p->ip_len,
+			p->tos, p->entropy, sent);
 }
 
 static __always_inline int fwd_gue(const struct xlb_pkt *p, const struct xlb_vip_meta *meta,
-				   const struct xlb_sent *sent)
+				   const struct xlb_backend *be, const struct xlb_sent *sent)
 {
 	struct xlb_gue_args *a;
 	__u32 zero = 0;
+	int ret;
 
+	if (sent->cached) {
+		ret = gue_cached(p, meta, be, sent);
+		if (ret != -2)
+			return ret;
+	}
 	a = bpf_map_lookup_elem(&xlb_gue_args, &zero);
 	if (!a) /* for the verifier: a single-entry array always hits */
 		return drop(p->st, meta->vip_id, XLB_DROP_ENCAP);
@@ -816,7 +866,7 @@ static __always_inline int forward(const struct xlb_pkt *p, const struct xlb_vip
 	int family = p->family, ret;
 
 	if (meta->forward == XLB_FWD_GUE)
-		return fwd_gue(p, meta, sent);
+		return fwd_gue(p, meta, be, sent);
 	if (meta->forward == XLB_FWD_L2DSR) {
 		if (be->family != family)
 			return drop(p->st, meta->vip_id, XLB_DROP_FAMILY);
