@@ -979,11 +979,12 @@ static __always_inline int vip_packet(const struct xlb_pkt *p, const struct xlb_
  * Sends an established packet of a flow recorded as going to backend id of
  * generation gen, if that backend still serves it: the backend names the
  * VIP, and xlb_vips_by_id gives that VIP's meta by an array lookup instead
- * of the VIP hash lookup. -1 when it does not apply (a backend gone, a VIP
- * being removed, with a packets/s limit, or stateless): the packet then
- * takes the full path, which decides exactly as before. Shared by the
- * connection table's hits and the flow cache's (ref, its entry), so both
- * are held to the same checks.
+ * of the VIP hash lookup. A VIP's packets/s limit applies here as on the
+ * full path, once the packet is known to be sent from here. -1 when this
+ * does not apply (a backend gone, a VIP being removed, or stateless): the
+ * packet then takes the full path, which decides exactly as before. Shared
+ * by the connection table's hits and the flow cache's (ref, its entry), so
+ * both are held to the same checks.
  */
 static __always_inline int established_send(const struct xlb_pkt *p, __u32 id, __u32 gen,
 					    const struct xlb_flow_cache_ref *ref)
@@ -1005,9 +1006,16 @@ static __always_inline int established_send(const struct xlb_pkt *p, __u32 id, _
 		return -1;
 	vip_id = be->vip_id;
 	meta = bpf_map_lookup_elem(&xlb_vips_by_id, &vip_id);
-	if (!meta || !(meta->flags & XLB_VIP_F_LIVE) || meta->rate_pps ||
-	    (meta->flags & XLB_VIP_F_STATELESS))
+	if (!meta || !(meta->flags & XLB_VIP_F_LIVE) || (meta->flags & XLB_VIP_F_STATELESS))
 		return -1;
+	/* An array entry is rewritten in place, not swapped as the VIP hash's
+	 * are: a packet racing a limits change may read some fields old and
+	 * some new (a lease or one refill under mixed limits, both bounded by
+	 * the bucket). A rate without its burst (never written: the burst is
+	 * >= 1) would empty the bucket: that packet passes instead.
+	 */
+	if (meta->rate_pps && meta->rate_burst && !ratelimit_vip(p->st, meta))
+		return drop(p->st, vip_id, XLB_DROP_RATE_VIP);
 	return send(p, meta, be, &sent);
 }
 

@@ -41,7 +41,8 @@
  * reference is measured for gue.
  *
  * For experiments: `bench_dp PATH` measures only that path (new_flow,
- * established, ...); XLB_BENCH_CT=N sizes the connection table (flows per
+ * established, ...), XLB_BENCH_MODE=MODE only that mode (ipip, gue,
+ * l2dsr); XLB_BENCH_CT=N sizes the connection table (flows per
  * family); XLB_BENCH_RUNS=1 prints every run's figure to stderr. Each line
  * also carries the fastest run (min_ns_per_pkt) of the path and of the floor:
  * on a shared machine the minimum is the less disturbed estimate.
@@ -790,6 +791,7 @@ int main(int argc, char **argv)
 	/* production sizes; an interface's MTU, so forwarding pays its check */
 	struct xlb_dp_opts opts = { .mtu = 1500 };
 	const char *only = argc > 1 ? argv[1] : NULL, *ct = getenv("XLB_BENCH_CT");
+	const char *only_mode = getenv("XLB_BENCH_MODE");
 	static const struct {
 		const char *vip, *wrr_vip, *lc_vip, *stateless_vip;
 		enum xlb_forward fwd;
@@ -857,6 +859,8 @@ int main(int argc, char **argv)
 		double established_ns = 0, new_flow_ns = 0;
 		bool gue = modes[m].fwd == XLB_FWD_GUE;
 
+		if (only_mode && strcmp(only_mode, modes[m].mode))
+			continue;
 		gue_paths = gue;
 		for (int p = 0; p < P_MAX; p++) {
 			/* 56 bytes: the harness restores whole 8-byte words */
