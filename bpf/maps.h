@@ -73,6 +73,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_vip_filter SEC(".maps");
 
+/* Which {address, port} pairs may be stateless VIPs (maps/xlb_maps.h).
+ * Derived from the VIPs and rebuilt at every open, so not pinned.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_vip_filter);
+	__uint(max_entries, 1);
+} xlb_stateless_filter SEC(".maps");
+
 /* A Maglev table: slot -> backend id. BPF_F_INNER_MAP lets each VIP's
  * table have its own (prime) size.
  */

@@ -1099,15 +1099,33 @@ static __always_inline int established_cached(const struct xlb_pkt *p)
 	return ret;
 }
 
+static __always_inline bool filter_has(const struct xlb_vip_filter *f, __u32 bit)
+{
+	return f->bits[(bit / 64) & (XLB_VIP_FILTER_BITS / 64 - 1)] & (1ULL << (bit % 64));
+}
+
 /* False when addr is certainly not a VIP. */
 static __always_inline bool vip_filter_hit(const __u32 *addr, int family)
 {
-	__u32 zero = 0, bit = xlb_hash_vip_bit(addr, family);
+	__u32 zero = 0;
 	struct xlb_vip_filter *f = bpf_map_lookup_elem(&xlb_vip_filter, &zero);
 
 	if (!f) /* for the verifier: a single-entry array always hits */
 		return true;
-	return f->bits[(bit / 64) & (XLB_VIP_FILTER_BITS / 64 - 1)] & (1ULL << (bit % 64));
+	return filter_has(f, xlb_hash_vip_bit(addr, family));
+}
+
+/* False when no stateless VIP has addr with port, or addr with every port. */
+static __always_inline bool stateless_filter_hit(const struct xlb_pkt *p, const __u32 *addr,
+						 __be16 port)
+{
+	__u32 zero = 0, any = p->family == XLB_AF_INET ? XLB_CFG_F_ANY_PORT4 : XLB_CFG_F_ANY_PORT6;
+	struct xlb_vip_filter *f = bpf_map_lookup_elem(&xlb_stateless_filter, &zero);
+
+	if (!f) /* for the verifier: a single-entry array always hits */
+		return true;
+	return filter_has(f, xlb_hash_vip_port_bit(addr, p->family, port)) ||
+	       ((p->cfg->flags & any) && filter_has(f, xlb_hash_vip_port_bit(addr, p->family, 0)));
 }
 
 static __always_inline struct xlb_vip_meta *vip4_lookup(const struct xlb_lb_config *cfg,
@@ -1244,10 +1262,11 @@ static __always_inline int process_l4(struct xlb_pkt *p, const __be32 *daddr, __
 	if (!frag && well_formed && l4->complete) {
 		int ret = -1;
 
-		/* With a stateless VIP about, the VIP first: its packets skip
-		 * the flow cache and the table, two cold lines.
+		/* The VIP first for what may be a stateless VIP's packet: it
+		 * skips the flow cache and the table, two cold lines.
 		 */
-		if (p->cfg->flags & XLB_CFG_F_STATELESS) {
+		if ((p->cfg->flags & XLB_CFG_F_STATELESS) &&
+		    stateless_filter_hit(p, daddr, l4->dport)) {
 			meta = vip_lookup(p, daddr, l4->dport, proto);
 			looked_up = true;
 		}

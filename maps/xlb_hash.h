@@ -100,4 +100,14 @@ static __always_inline __u32 xlb_hash_vip_bit(const __u32 *addr, int family)
 	return (folded * 0x9e3779b1U) >> 16;
 }
 
+/* Bit of xlb_stateless_filter for an address and a port (network order;
+ * 0 for a VIP of every port), hashed as xlb_hash_vip_bit().
+ */
+static __always_inline __u32 xlb_hash_vip_port_bit(const __u32 *addr, int family, __u16 port)
+{
+	__u32 folded = family == 4 ? addr[0] : addr[0] ^ addr[1] ^ addr[2] ^ addr[3];
+
+	return ((folded ^ port) * 0x9e3779b1U) >> 16;
+}
+
 #endif /* XLB_HASH_H */

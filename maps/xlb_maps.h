@@ -61,6 +61,7 @@
 /* The per-CPU array xlb_backend_counters replaced: removed when found. */
 #define XLB_MAP_LEGACY_BACKEND_STATS "xlb_backend_stats"
 #define XLB_MAP_VIP_FILTER "xlb_vip_filter"
+#define XLB_MAP_STATELESS_FILTER "xlb_stateless_filter"
 #define XLB_MAP_DECAP_VIPS "xlb_decap_vips"
 #define XLB_MAP_DECAP_STATS "xlb_decap_stats"
 #define XLB_MAP_VIP_BUCKETS "xlb_vip_buckets"
@@ -124,6 +125,16 @@ enum xlb_drop_reason {
 struct xlb_vip_filter {
 	__u64 bits[XLB_VIP_FILTER_BITS / 64];
 };
+
+/*
+ * xlb_stateless_filter, of the same type: a bitmap of the {address, port}
+ * pairs of the stateless VIPs (bit: xlb_hash_vip_port_bit(), port 0 for a
+ * VIP of every port). While a stateless VIP exists (XLB_CFG_F_STATELESS), a
+ * packet whose pair has its bit set finds its VIP before the flow cache;
+ * any other still tries the flow cache first. A missing bit would only cost
+ * a stateless VIP's packet the cache's miss: the fast path refuses
+ * stateless VIPs (docs/ARCHITECTURE.md).
+ */
 
 /*
  * The {address, protocol} pairs that have a VIP (xlb_vip_addrs), exactly:

@@ -3029,6 +3029,74 @@ static void test_stateless_vip(void **state)
 			 -ENOENT);
 }
 
+/* The balancer's xlb_stateless_filter, found by name among its maps. */
+static void stateless_filter_read(struct fixture *fx, struct xlb_vip_filter *f)
+{
+	struct bpf_prog_info info = {};
+	__u32 ids[64], len = sizeof(info), zero = 0;
+
+	info.nr_map_ids = 64;
+	info.map_ids = (unsigned long)ids;
+	assert_int_equal(bpf_obj_get_info_by_fd(xlb_dp__prog_fd(fx->dp), &info, &len), 0);
+	for (__u32 i = 0; i < info.nr_map_ids && i < 64; i++) {
+		struct bpf_map_info mi = {};
+		__u32 mlen = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		assert_true(fd >= 0);
+		assert_int_equal(bpf_obj_get_info_by_fd(fd, &mi, &mlen), 0);
+		/* map names keep 15 characters */
+		if (!strncmp(mi.name, XLB_MAP_STATELESS_FILTER, BPF_OBJ_NAME_LEN - 1)) {
+			assert_int_equal(bpf_map_lookup_elem(fd, &zero, f), 0);
+			close(fd);
+			return;
+		}
+		close(fd);
+	}
+	fail_msg("no %s", XLB_MAP_STATELESS_FILTER);
+}
+
+static bool stateless_bit(struct fixture *fx, const char *name)
+{
+	static struct xlb_vip_filter f;
+	struct xlb_vip_addr v = vip(name);
+	__u32 bit = xlb_hash_vip_port_bit(v.addr, v.family, htons(v.port));
+
+	stateless_filter_read(fx, &f);
+	return f.bits[bit / 64] & (1ULL << (bit % 64));
+}
+
+/*
+ * Only what may be a stateless VIP's packet finds its VIP before the flow
+ * cache: the filter holds the {address, port} of each stateless VIP (port
+ * 0 for every port) and follows the VIPs both ways.
+ */
+static void test_stateless_filter(void **state)
+{
+	struct fixture *fx = *state;
+	const char *web = "198.18.1.100:443/tcp", *dns = "198.18.1.100:53/udp";
+	const char *any = "198.18.1.102:0/tcp";
+	struct xlb_vip_addr a = vip(web), b = vip("198.18.1.100:80/tcp"), d = vip(dns);
+
+	/* the two ports of one address must not share a bit for this test */
+	assert_int_not_equal(xlb_hash_vip_port_bit(a.addr, a.family, htons(443)),
+			     xlb_hash_vip_port_bit(b.addr, b.family, htons(80)));
+	assert_false(stateless_bit(fx, web));
+	set_stateless(fx, web, true);
+	assert_true(stateless_bit(fx, web));
+	assert_false(stateless_bit(fx, "198.18.1.100:80/tcp"));
+	set_stateless(fx, dns, true);
+	set_stateless(fx, any, true);
+	assert_true(stateless_bit(fx, dns));
+	assert_true(stateless_bit(fx, any));
+	set_stateless(fx, web, false);
+	assert_false(stateless_bit(fx, web));
+	assert_true(stateless_bit(fx, dns));
+	assert_int_equal(xlb_dp__vip_del(fx->dp, &d, fx->err, sizeof(fx->err)), 0);
+	assert_false(stateless_bit(fx, dns));
+	assert_true(stateless_bit(fx, any));
+}
+
 static void test_rate_limits_bad_input(void **state)
 {
 	struct fixture *fx = *state;
@@ -3325,6 +3393,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rate_limits_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flood_guard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stateless_vip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stateless_filter, setup, teardown),
 		cmocka_unit_test_teardown(test_pin_and_adopt, unpin_teardown),
 		cmocka_unit_test_teardown(test_if_mac_follows_interface, unpin_teardown),
 	};

@@ -509,10 +509,11 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 		ret = adopt_state(dp, err, errlen);
 		if (ret)
 			goto fail;
-		/* The filter and the address set are derived state: rebuilt
-		 * from the VIPs (the set is not pinned: this object's is empty).
+		/* The filters and the address set are derived state: rebuilt
+		 * from the VIPs (the set and the stateless filter are not
+		 * pinned: this object's are empty).
 		 */
-		ret = vip_filter_sync(dp, NULL);
+		ret = vip_filter_sync(dp, NULL) ?: stateless_filter_sync(dp);
 		for (int i = 0; i < XLB_MAX_VIPS && !ret; i++)
 			if (dp->vips[i].used)
 				ret = vip_addrs_sync(dp, &dp->vips[i].addr);

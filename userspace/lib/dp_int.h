@@ -167,6 +167,7 @@ int vip_gue_write(struct xlb_dp *dp, struct dp_vip *v, const struct xlb_vip_gue 
  * added) and a's entry of the fragments' address set. 0 or -errno.
  */
 int vip_filter_sync(struct xlb_dp *dp, const struct dp_vip *extra);
+int stateless_filter_sync(struct xlb_dp *dp);
 int vip_addrs_sync(struct xlb_dp *dp, const struct xlb_vip_addr *a);
 /* Closes the table maps this process created for v. */
 void table_fds_close(struct dp_vip *v);

@@ -132,13 +132,44 @@ int vip_gue_write(struct xlb_dp *dp, struct dp_vip *v, const struct xlb_vip_gue 
 	return 0;
 }
 
+/*
+ * Rewrites xlb_stateless_filter from the stateless VIPs. Before the flag
+ * that makes the data path read it: a pair missing from it only sends a
+ * stateless VIP's packet to the flow cache first, which refuses it.
+ */
+int stateless_filter_sync(struct xlb_dp *dp)
+{
+	struct xlb_vip_filter *f = calloc(1, sizeof(*f));
+	__u32 zero = 0, bit;
+	int ret = 0;
+
+	if (!f)
+		return -ENOMEM;
+	for (int i = 0; i < XLB_MAX_VIPS; i++) {
+		const struct dp_vip *v = &dp->vips[i];
+
+		if (!v->used || !(v->meta.flags & XLB_VIP_F_STATELESS))
+			continue;
+		bit = xlb_hash_vip_port_bit(v->addr.addr, v->addr.family, htons(v->addr.port));
+		f->bits[bit / 64] |= 1ULL << (bit % 64);
+	}
+	if (bpf_map_update_elem(map_fd(dp->skel->maps.xlb_stateless_filter), &zero, f, BPF_ANY))
+		ret = -errno;
+	free(f);
+	return ret;
+}
+
 /* Keeps XLB_CFG_F_ANY_PORT* in step with the port-0 VIPs of the data path,
- * XLB_CFG_F_STATELESS with the stateless ones.
+ * XLB_CFG_F_STATELESS (and its filter) with the stateless ones.
  */
 static int vip_flags_sync(struct xlb_dp *dp, const struct dp_vip *extra)
 {
 	struct xlb_lb_config cfg = dp->cfg;
 	__u8 flags = 0;
+	int ret = stateless_filter_sync(dp);
+
+	if (ret)
+		return ret;
 
 	for (int i = 0; i < XLB_MAX_VIPS; i++) {
 		const struct dp_vip *v = &dp->vips[i];
