@@ -117,12 +117,32 @@ static __always_inline void *write_l2(void *data, void *data_end, const struct x
 
 /* The L4 fields the balancer needs. */
 struct xlb_l4 {
-	__be16 sport;
-	__be16 dport;
+	union {
+		struct {
+			__be16 sport;
+			__be16 dport;
+		};
+		__u32 ports; /* both, as on the wire: one load, one store */
+	};
 	__u8 tcp_flags;
 	__u8 have_ports; /* the two ports could be read */
 	__u8 complete;	 /* the whole TCP/UDP header is inside the IP packet */
 };
+
+/*
+ * The last word of a flow key (maps/xlb_maps.h): the protocol, then three
+ * bytes of padding, as a word. A key is read back in words (the flow
+ * cache's hash and compare, the tables' hash): a word load over narrower
+ * stores stalls the CPU until they drain, so keys are written in words.
+ */
+static __always_inline __u32 flow_key_proto_word(__u8 proto)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return proto;
+#else
+	return (__u32)proto << 24;
+#endif
+}
 
 /*
  * Reads TCP/UDP at l4; room is how many bytes of the IP packet remain from
@@ -138,8 +158,7 @@ static __always_inline void parse_l4(void *l4, void *data_end, __u8 proto, __u32
 	out->tcp_flags = 0;
 	if ((void *)(ports + 2) > data_end || room < 4)
 		return;
-	out->sport = ports[0];
-	out->dport = ports[1];
+	out->ports = *(__u32 *)ports;
 	out->have_ports = 1;
 	if (proto == IPPROTO_TCP) {
 		struct tcphdr *th = l4;

@@ -1327,9 +1327,8 @@ static __always_inline int process_ipv4(struct xlb_pkt *p)
 		parse_l4((void *)iph + hlen, data_end, iph->protocol, room, &l4);
 	key.saddr = iph->saddr;
 	key.daddr = iph->daddr;
-	key.sport = l4.sport;
-	key.dport = l4.dport;
-	key.proto = iph->protocol;
+	*(__u32 *)&key.sport = l4.ports; /* in words: flow_key_proto_word() */
+	*(__u32 *)&key.proto = flow_key_proto_word(iph->protocol);
 	p->key = &key;
 	p->tcp_flags = l4.tcp_flags;
 	p->entropy = bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport);
@@ -1436,9 +1435,8 @@ static __always_inline int process_ipv6(struct xlb_pkt *p)
 		parse_l4((void *)ip6h + hlen, data_end, proto, room, &l4);
 	__builtin_memcpy(key.saddr, &ip6h->saddr, sizeof(key.saddr));
 	__builtin_memcpy(key.daddr, &ip6h->daddr, sizeof(key.daddr));
-	key.sport = l4.sport;
-	key.dport = l4.dport;
-	key.proto = proto;
+	*(__u32 *)&key.sport = l4.ports; /* in words: flow_key_proto_word() */
+	*(__u32 *)&key.proto = flow_key_proto_word(proto);
 	p->key = &key;
 	p->tcp_flags = l4.tcp_flags;
 	p->entropy = bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport);
