@@ -62,20 +62,20 @@ static __always_inline void outer4_write(struct iphdr *iph, const struct xlb_lb_
 	__be16 ttl_proto = bpf_htons(XLB_OUTER_TTL << 8 | proto);
 	__be32 saddr = (cfg->ipip_src4 & bpf_htonl(0xffff0000)) | bpf_htonl(entropy & 0xffff);
 	__be32 daddr = be->addr[0];
-
-	*(__be16 *)iph = ver_tos;
-	iph->tot_len = len;
-	iph->id = 0;
-	iph->frag_off = frag;
-	*(__be16 *)&iph->ttl = ttl_proto;
-	iph->saddr = saddr;
-	iph->daddr = daddr;
+	__be32 *w = (__be32 *)iph;
 	/* Summed from the values, not read back from the header: loads of
 	 * what was just stored in other widths stall the CPU (14 % of an
 	 * ipip packet's time in the balancer, docs/PERFORMANCE.md).
 	 */
-	iph->check = csum_fold32((__u32)ver_tos + len + frag + ttl_proto + (saddr & 0xffff) +
-				 (saddr >> 16) + (daddr & 0xffff) + (daddr >> 16));
+	__u16 check = csum_fold32((__u32)ver_tos + len + frag + ttl_proto + (saddr & 0xffff) +
+				  (saddr >> 16) + (daddr & 0xffff) + (daddr >> 16));
+
+	/* five words, each composed in wire order (id 0) */
+	w[0] = bpf_htonl((__u32)bpf_ntohs(ver_tos) << 16 | tot_len);
+	w[1] = bpf_htonl(IP_DF);
+	w[2] = bpf_htonl((__u32)bpf_ntohs(ttl_proto) << 16 | bpf_ntohs(check));
+	w[3] = saddr;
+	w[4] = daddr;
 }
 
 /* The outer IPv6 header of every encapsulation; the flow label and the

@@ -159,25 +159,26 @@ static __always_inline void gue_poison(void *data, void *data_end, __u32 len)
 			((__u8 *)data)[i] = 0xff;
 }
 
-/* Writes UDP, the GUE base header and the private data (not the address). */
+/*
+ * Writes UDP, the GUE base header and the private data (not the address),
+ * in five 32-bit stores instead of eleven narrower ones (layout in
+ * maps/xlb_maps.h; each word composed in wire order).
+ */
 static __always_inline void gue_write(struct udphdr *udp, __be16 sport, __be16 dport,
 				      __u32 udp_len, __u8 hlen, __u8 inner_proto,
 				      const struct xlb_vip_gue *g, __u8 alt_family)
 {
-	struct xlb_gue_hdr *gh = (void *)(udp + 1);
-	struct xlb_gue_priv *pd = (void *)(gh + 1);
+	__be32 *w = (__be32 *)udp;
 
-	udp->source = sport;
-	udp->dest = dport;
-	udp->len = bpf_htons(udp_len);
-	udp->check = 0; /* IPv4: none; IPv6: RFC 6935 tunnel exception, docs/GUE.md */
-	gh->ver_c_hlen = hlen; /* version 0, C 0 */
-	gh->proto = inner_proto;
-	gh->flags = 0;
-	pd->type = bpf_htons(XLB_GUE_PRIV_TYPE);
-	pd->hops = XLB_GUE_HOPS;
-	pd->alt_family = alt_family;
-	pd->table_gen = bpf_htonl(g->table_gen);
+	_Static_assert(sizeof(struct udphdr) + sizeof(struct xlb_gue_hdr) +
+			       sizeof(struct xlb_gue_priv) == 5 * 4,
+		       "gue_write: five words");
+	w[0] = bpf_htonl((__u32)bpf_ntohs(sport) << 16 | bpf_ntohs(dport));
+	/* check 0: IPv4 none; IPv6: RFC 6935 tunnel exception, docs/GUE.md */
+	w[1] = bpf_htonl(udp_len << 16);
+	w[2] = bpf_htonl((__u32)hlen << 24 | (__u32)inner_proto << 16); /* version 0, C 0, flags 0 */
+	w[3] = bpf_htonl((__u32)XLB_GUE_PRIV_TYPE << 16 | XLB_GUE_HOPS << 8 | alt_family);
+	w[4] = bpf_htonl(g->table_gen);
 }
 
 /*
