@@ -42,7 +42,8 @@
  *
  * For experiments: `bench_dp PATH` measures only that path (new_flow,
  * established, ...), XLB_BENCH_MODE=MODE only that mode (ipip, gue,
- * l2dsr); XLB_BENCH_CT=N sizes the connection table (flows per
+ * l2dsr); XLB_BENCH_PROG_ID_FILE=PATH gets the balancer's program id
+ * (scripts/profile_dp.sh); XLB_BENCH_CT=N sizes the connection table (flows per
  * family); XLB_BENCH_RUNS=1 prints every run's figure to stderr. Each line
  * also carries the fastest run (min_ns_per_pkt) of the path and of the floor:
  * on a shared machine the minimum is the less disturbed estimate.
@@ -769,6 +770,22 @@ static int bench_wrr(__u32 n, __u32 wmin, __u32 spread)
 	return 0;
 }
 
+/* For scripts/profile_dp.sh: which loaded program is this run's balancer. */
+static void write_prog_id(const char *path, int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	FILE *f;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return;
+	f = fopen(path, "w");
+	if (!f)
+		return;
+	fprintf(f, "%u\n", info.id);
+	fclose(f);
+}
+
 /*
  * One CPU for every single-CPU figure: a VM's vCPUs are disturbed
  * differently (one ran 1.5x slower than the other for minutes here), and a
@@ -846,6 +863,8 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (getenv("XLB_BENCH_PROG_ID_FILE"))
+		write_prog_id(getenv("XLB_BENCH_PROG_ID_FILE"), xlb_dp__prog_fd(dp));
 	floor_h = bench_bpf__open_and_load();
 	if (!floor_h)
 		goto out;
