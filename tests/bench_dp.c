@@ -330,6 +330,35 @@ static struct ideal_bpf *load_ideal(__u32 ct_size, __be32 ipip_src4)
 	return ih;
 }
 
+/* The references' counters, summed over the CPUs. */
+static struct ideal_counts ideal_sum(const struct ideal_bpf *ih)
+{
+	struct ideal_counts sum = {};
+
+	for (int i = 0; i < IDEAL_MAX_CPUS; i++) {
+		sum.hits += ih->bss->counts[i].hits;
+		sum.misses += ih->bss->counts[i].misses;
+		sum.inserts += ih->bss->counts[i].inserts;
+		sum.errors += ih->bss->counts[i].errors;
+	}
+	return sum;
+}
+
+/* Records pkt's flow in the references' table, as the path's is. */
+static int ideal_record(struct ideal_bpf *ih, const __u8 *pkt)
+{
+	struct xlb_flow4_key k = { .proto = IPPROTO_TCP };
+	struct ideal_flow v = { .daddr = ideal_daddr };
+
+	memcpy(&k.saddr, pkt + 14 + 12, 4);
+	memcpy(&k.daddr, pkt + 14 + 16, 4);
+	memcpy(&k.sport, pkt + 14 + 20, 2);
+	memcpy(&k.dport, pkt + 14 + 22, 2);
+	memcpy(v.mac, ideal_backend_mac, 6);
+	return bpf_map_update_elem(bpf_map__fd(ih->maps.ideal_flows), &k, &v, BPF_ANY) ? -errno
+										       : 0;
+}
+
 static const char *reference_name(int p, bool ipip)
 {
 	switch (p) {
@@ -371,6 +400,7 @@ static int measure_reference(struct ideal_bpf *ih, int p, bool ipip, bool direct
 	struct bpf_program *prog;
 	struct bench_bpf *h = NULL;
 	__u64 hits, misses, inserts, errors, want = (__u64)RUNS * REPEAT;
+	struct ideal_counts c0, c1;
 	__u8 out[PKT_MAX];
 	size_t out_len = 0;
 	double ref_ns, tmp;
@@ -386,18 +416,8 @@ static int measure_reference(struct ideal_bpf *ih, int p, bool ipip, bool direct
 	prog = bpf_object__find_program_by_name(ih->obj, name);
 	if (!prog)
 		return -ENOENT;
-	if (est) { /* the packet's flow recorded, as the path's is */
-		struct xlb_flow4_key k = { .proto = IPPROTO_TCP };
-		struct ideal_flow v = { .daddr = ideal_daddr };
-
-		memcpy(&k.saddr, pkt + 14 + 12, 4);
-		memcpy(&k.daddr, pkt + 14 + 16, 4);
-		memcpy(&k.sport, pkt + 14 + 20, 2);
-		memcpy(&k.dport, pkt + 14 + 22, 2);
-		memcpy(v.mac, ideal_backend_mac, 6);
-		if (bpf_map_update_elem(bpf_map__fd(ih->maps.ideal_flows), &k, &v, BPF_ANY))
-			return -errno;
-	}
+	if (est && ideal_record(ih, pkt)) /* the packet's flow recorded, as the path's is */
+		return -EIO;
 	fd = bpf_program__fd(prog);
 	if (!direct) {
 		h = load_harness(pkt, len, !est, fd);
@@ -406,19 +426,17 @@ static int measure_reference(struct ideal_bpf *ih, int p, bool ipip, bool direct
 		h->bss->counter = ideal_next_flow;
 		fd = bpf_program__fd(h->progs.bench_restore);
 	}
-	hits = ih->bss->hits;
-	misses = ih->bss->misses;
-	inserts = ih->bss->inserts;
-	errors = ih->bss->errors;
+	c0 = ideal_sum(ih);
 	if (measure(NULL, fd, pkt, len, -1, XDP_TX, &ref_ns, &ignored)) {
 		fprintf(stderr, "bench: reference %s for %s failed; figure rejected\n", name,
 			path_names[p]);
 		goto fail;
 	}
-	hits = ih->bss->hits - hits;
-	misses = ih->bss->misses - misses;
-	inserts = ih->bss->inserts - inserts;
-	errors = ih->bss->errors - errors;
+	c1 = ideal_sum(ih);
+	hits = c1.hits - c0.hits;
+	misses = c1.misses - c0.misses;
+	inserts = c1.inserts - c0.inserts;
+	errors = c1.errors - c0.errors;
 	if (errors || (est && (hits != want || misses || inserts)) ||
 	    (!est && (hits || misses != want || inserts != want))) {
 		fprintf(stderr,
@@ -525,6 +543,23 @@ static void *worker_run(void *arg)
 	return NULL;
 }
 
+/* Runs fd on pkt on CPUs 0 and 1 at once, REPEAT times each. */
+static void run_2cpu(int fd, const __u8 *pkt, size_t len, struct worker w[2])
+{
+	pthread_barrier_t start;
+	pthread_t t[2];
+
+	pthread_barrier_init(&start, NULL, 2);
+	for (int i = 0; i < 2; i++) {
+		w[i] = (struct worker){ .fd = fd, .cpu = i, .pkt = pkt, .len = len,
+					.start = &start };
+		pthread_create(&t[i], NULL, worker_run, &w[i]);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&start);
+}
+
 /* measure() with two threads on CPUs 0 and 1 at once; ns is their mean. */
 static int measure_2cpu(struct xlb_dp *dp, int fd, const __u8 *pkt, size_t len, int path,
 			double *out_ns, __u64 *on_path)
@@ -534,21 +569,11 @@ static int measure_2cpu(struct xlb_dp *dp, int fd, const __u8 *pkt, size_t len, 
 	*on_path = 0;
 	for (int r = 0; r < RUNS; r++) {
 		struct worker w[2];
-		pthread_t t[2];
-		pthread_barrier_t start;
 		__u64 before[4], after[4];
 		int n;
 
-		pthread_barrier_init(&start, NULL, 2);
 		n = path_counters(dp, path, before);
-		for (int i = 0; i < 2; i++) {
-			w[i] = (struct worker){ .fd = fd, .cpu = i, .pkt = pkt, .len = len,
-						.start = &start };
-			pthread_create(&t[i], NULL, worker_run, &w[i]);
-		}
-		for (int i = 0; i < 2; i++)
-			pthread_join(t[i], NULL);
-		pthread_barrier_destroy(&start);
+		run_2cpu(fd, pkt, len, w);
 		path_counters(dp, path, after);
 		for (int i = 0; i < 2; i++) {
 			if (w[i].ret || (w[i].retval != XDP_TX && path != P_RATELIMIT_DROP)) {
@@ -577,15 +602,58 @@ static int measure_2cpu(struct xlb_dp *dp, int fd, const __u8 *pkt, size_t len, 
 	return 0;
 }
 
-/* The established l2dsr packet on two CPUs: unlimited, leased, lease 1. */
-static int bench_2cpu(struct xlb_dp *dp, const char *vipname, const __u8 *pkt, size_t len)
+/*
+ * ideal_est on pkt's flow on one CPU (*one_ns) and on two at once (*two_ns,
+ * the same flow on both, as bench_2cpu's established packet): its counters
+ * must show a hit for every iteration.
+ */
+static int measure_ideal_2cpu(struct ideal_bpf *ih, const __u8 *pkt, size_t len,
+			      double *one_ns, double *two_ns)
+{
+	int fd = bpf_program__fd(ih->progs.ideal_est);
+	struct ideal_counts c0, c1;
+	double ns[RUNS];
+	__u64 ignored;
+
+	if (ideal_record(ih, pkt))
+		return -EIO;
+	c0 = ideal_sum(ih);
+	if (measure(NULL, fd, pkt, len, -1, XDP_TX, one_ns, &ignored))
+		return -EPROTO;
+	for (int r = 0; r < RUNS; r++) {
+		struct worker w[2];
+
+		run_2cpu(fd, pkt, len, w);
+		if (w[0].ret || w[1].ret || w[0].retval != XDP_TX || w[1].retval != XDP_TX)
+			return -EPROTO;
+		ns[r] = (w[0].ns + w[1].ns) / 2;
+	}
+	c1 = ideal_sum(ih);
+	if (c1.hits - c0.hits != (__u64)RUNS * REPEAT * 3 || c1.misses != c0.misses ||
+	    c1.errors != c0.errors) {
+		fprintf(stderr, "bench: ideal_est on 2 CPUs: %llu hits of %llu; figure rejected\n",
+			(unsigned long long)(c1.hits - c0.hits),
+			(unsigned long long)RUNS * REPEAT * 3);
+		return -EPROTO;
+	}
+	*two_ns = median(ns, RUNS);
+	return 0;
+}
+
+/*
+ * The established l2dsr packet on two CPUs: unlimited (against ideal_est on
+ * two CPUs, and that on one: what the shared table costs the reference),
+ * leased, lease 1.
+ */
+static int bench_2cpu(struct xlb_dp *dp, struct ideal_bpf *ih, const char *vipname,
+		      const __u8 *pkt, size_t len)
 {
 	static const enum path paths[] = { P_ESTABLISHED, P_RATELIMITED, P_RATELIMITED_LEASE1 };
 	struct xlb_dp_limits lim;
 	struct xlb_vip_addr va;
-	double ns, est_ns = 0;
+	double ns, est_ns = 0, ref1_ns, ref2_ns;
+	char err[256], refcols[160];
 	__u64 on_path;
-	char err[256];
 
 	if (libbpf_num_possible_cpus() < 2 || sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		return 0;
@@ -604,13 +672,21 @@ static int bench_2cpu(struct xlb_dp *dp, const char *vipname, const __u8 *pkt, s
 		}
 		if (measure_2cpu(dp, xlb_dp__prog_fd(dp), pkt, len, paths[i], &ns, &on_path))
 			return -EPROTO;
-		if (paths[i] == P_ESTABLISHED)
+		refcols[0] = 0;
+		if (paths[i] == P_ESTABLISHED) {
 			est_ns = ns;
+			if (measure_ideal_2cpu(ih, pkt, len, &ref1_ns, &ref2_ns))
+				return -EPROTO;
+			snprintf(refcols, sizeof(refcols),
+				 ",\"reference\":\"ideal_est\",\"reference_ns_per_pkt\":%.1f,"
+				 "\"ratio_to_reference\":%.2f,\"reference_1cpu_ns_per_pkt\":%.1f",
+				 ref2_ns, ns / ref2_ns, ref1_ns);
+		}
 		printf("{\"path\":\"%s\",\"mode\":\"l2dsr\",\"cpus\":2,\"ns_per_pkt\":%.1f,"
 		       "\"iterations_on_path\":%llu,\"lease\":%u,\"delta_vs_established_ns\":%.1f,"
-		       "\"repeat\":%d,\"runs\":%d}\n",
+		       "\"repeat\":%d,\"runs\":%d%s}\n",
 		       path_names[paths[i]], ns, (unsigned long long)on_path, lim.lease, ns - est_ns,
-		       REPEAT, RUNS);
+		       REPEAT, RUNS, refcols);
 		fflush(stdout);
 	}
 	memset(&lim, 0, sizeof(lim));
@@ -1047,7 +1123,7 @@ int main(int argc, char **argv)
 				      .tcp_flags = 0x10, .payload_len = 2 };
 		size_t len = pkt_build(&f, pkt);
 
-		if (bench_clock(floor_h, pkt, len) || bench_2cpu(dp, modes[2].vip, pkt, len) ||
+		if (bench_clock(floor_h, pkt, len) || bench_2cpu(dp, ideal_h, modes[2].vip, pkt, len) ||
 		    bench_ratelimit_drop(dp, modes[2].vip, pkt, len))
 			goto out;
 	}

@@ -49,10 +49,16 @@ struct {
 struct ideal_flow new_backend;
 const volatile __be32 ipip_src4 = 0;
 
-/* Proof of the branch taken: bench_dp checks they move by the repeat count.
- * BPF_PROG_TEST_RUN runs on one CPU with migration disabled.
+/* Proof of the branch taken (tests/bpf/ideal.h): bench_dp checks that
+ * they move by the repeat count. BPF_PROG_TEST_RUN runs on one CPU with
+ * migration disabled.
  */
-__u64 hits, misses, inserts, errors;
+struct ideal_counts counts[IDEAL_MAX_CPUS];
+
+static __always_inline struct ideal_counts *my_counts(void)
+{
+	return &counts[bpf_get_smp_processor_id() & (IDEAL_MAX_CPUS - 1)];
+}
 
 struct parsed {
 	struct ethhdr *eth;
@@ -142,37 +148,40 @@ static __always_inline int encap(struct xdp_md *ctx, const struct ideal_flow *f)
 
 static __always_inline struct ideal_flow *hit(struct xdp_md *ctx, struct parsed *p)
 {
+	struct ideal_counts *c = my_counts();
 	struct ideal_flow *f;
 
 	if (parse(ctx, p)) {
-		errors++;
+		c->errors++;
 		return NULL;
 	}
 	f = bpf_map_lookup_elem(&ideal_flows, &p->key);
 	if (!f) {
-		misses++;
+		c->misses++;
 		return NULL;
 	}
-	hits++;
+	c->hits++;
 	return f;
 }
 
 static __always_inline int miss_insert(struct xdp_md *ctx, struct parsed *p)
 {
+	struct ideal_counts *c = my_counts();
+
 	if (parse(ctx, p)) {
-		errors++;
+		c->errors++;
 		return -1;
 	}
 	if (bpf_map_lookup_elem(&ideal_flows, &p->key)) {
-		hits++;
+		c->hits++;
 		return -1;
 	}
-	misses++;
+	c->misses++;
 	if (bpf_map_update_elem(&ideal_flows, &p->key, &new_backend, BPF_NOEXIST)) {
-		errors++;
+		c->errors++;
 		return -1;
 	}
-	inserts++;
+	c->inserts++;
 	return 0;
 }
 

@@ -12,4 +12,15 @@ struct ideal_flow {
 	__be32 daddr; /* the backend's address (ipip) */
 };
 
+/*
+ * Proof of the branch taken, per CPU, a cache line each: two CPUs running
+ * a reference at once neither share a line nor lose counts. bench_dp sums
+ * them.
+ */
+#define IDEAL_MAX_CPUS 64
+struct ideal_counts {
+	__u64 hits, misses, inserts, errors;
+	__u64 pad[4];
+};
+
 #endif
