@@ -25,7 +25,8 @@
  * repeat count, and lease1 the "went to the shared bucket" one.
  *
  * Then the multi-CPU picture: the same packet from two threads on two CPUs
- * at once (one bucket, so leases and lock contend), and what one clock read
+ * at once (one bucket, so leases and lock contend; established against
+ * ideal_est on two CPUs at once), and what one clock read
  * costs here (bench_clock*), the price of any limiter that reads the clock
  * on every packet.
  *
