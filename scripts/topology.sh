@@ -52,6 +52,18 @@
 XLB_TOPO_SCRIPT=$(readlink -f "${BASH_SOURCE[0]}")
 XLB_TOPO_ROOT=$(dirname "$(dirname "$XLB_TOPO_SCRIPT")")
 
+# python3's own directory first on PATH, once: a version manager's shim
+# (pyenv's) costs ~0.4 s a call, and the tests call python3 in their polls.
+if [ -z "${XLB_PY_RESOLVED:-}" ]; then
+	export XLB_PY_RESOLVED=1
+	_topo_py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || _topo_py=
+	if [ -x "$_topo_py" ] && [ "$(command -v python3)" != "${_topo_py%/*}/python3" ] &&
+		[ -x "${_topo_py%/*}/python3" ]; then
+		export PATH="${_topo_py%/*}:$PATH"
+	fi
+	unset _topo_py
+fi
+
 TOPO_CLIENT4=198.18.0.1
 TOPO_CLIENT6=2001:2::1
 TOPO_LB4=198.18.0.2

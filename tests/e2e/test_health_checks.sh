@@ -49,7 +49,7 @@ vips:
     health_check: {type: http, port: 80, path: /, expect: "200-399",
                    interval_ms: 600, timeout_ms: $TIMEOUT, rise: 2, fall: 2}
     circuit_breaker: {base_ejection_ms: 1000, max_ejection_ms: 2000,
-                      max_ejection_percent: 100, slow_start_ms: 20000}
+                      max_ejection_percent: 100, slow_start_ms: 10000}
     backends:
       - {address: $BE1, weight: 100}
       - {address: $BE2, weight: 100}
@@ -155,6 +155,37 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 	2>/dev/null || fail "openssl: a test certificate"
 bg_in_ns be1 "$XLBT_RUN/https.log" python3 "$XLBT_RUN/https.py" $BE1 \
 	"$XLBT_RUN/cert.pem" "$XLBT_RUN/key.pem"
+# What the lb sends be1's port 80 over ~10 checks of each VIP, counted
+# from xlbd's start, while the checks below are observed: a tcp check is
+# SYN, ACK, RST; an http check SYN, request (carrying the handshake's
+# ACK), perhaps an ACK of the answer's FIN, RST. So bare ACKs
+# beyond one per tcp check (SYNs without a request) are about one per http
+# check (requests) at most; sending the handshake's ACK on its own makes it
+# two to three (seen: 29 for 10). A bare ACK is at most 80 bytes (IP, TCP
+# and its options); a request is more.
+in_ns be1 nft -f - <<NFT || fail "nft counters in be1"
+table inet xlbt_segs {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		ip saddr $TOPO_LB4 tcp dport 80 tcp flags syn counter
+		ip saddr $TOPO_LB4 tcp dport 80 tcp flags == ack meta length <= 80 counter
+		ip saddr $TOPO_LB4 tcp dport 80 tcp flags & (syn | rst | fin) == 0 \
+			meta length > 80 counter
+		ip saddr $TOPO_LB4 udp dport 53 udp length 12 @th,64,32 0x70696e67 counter
+	}
+}
+NFT
+seg_counts() {
+	in_ns be1 nft list table inet xlbt_segs | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' |
+		paste -sd' '
+}
+# Until 10 http requests and 10 udp checks carrying "ping" were counted
+# (~6 s at their intervals, mostly spent by then); 30 s before it fails.
+enough_segs() {
+	local syns acks reqs pings
+	read -r syns acks reqs pings < <(seg_counts)
+	[ "${reqs:-0}" -ge 10 ] && [ "${pings:-0}" -ge 10 ]
+}
 start_xlbd "$XLBT_RUN/xlb.yaml"
 SLACK=$((TIMEOUT + 1000))
 
@@ -178,36 +209,6 @@ plan=$(xlbctl_lb config apply "$XLBT_RUN/fixed.yaml") || fail "config apply: $pl
 grep -q "vip $UDP_WRONG_VIP: health_check changed" <<<"$plan" || fail "apply's plan: $plan"
 expect_check "$UDP_WRONG_VIP" $BE1 ok "ok reply 4 bytes" 0 $TIMEOUT
 
-# What the lb sends be1's port 80 over ~10 checks of each VIP: a tcp
-# check is SYN, ACK, RST; an http check SYN, request (carrying the
-# handshake's ACK), perhaps an ACK of the answer's FIN, RST. So bare ACKs
-# beyond one per tcp check (SYNs without a request) are about one per http
-# check (requests) at most; sending the handshake's ACK on its own makes it
-# two to three (seen: 29 for 10). A bare ACK is at most 80 bytes (IP, TCP
-# and its options); a request is more.
-in_ns be1 nft -f - <<NFT || fail "nft counters in be1"
-table inet xlbt_segs {
-	chain input {
-		type filter hook input priority 0; policy accept;
-		ip saddr $TOPO_LB4 tcp dport 80 tcp flags syn counter
-		ip saddr $TOPO_LB4 tcp dport 80 tcp flags == ack meta length <= 80 counter
-		ip saddr $TOPO_LB4 tcp dport 80 tcp flags & (syn | rst | fin) == 0 \
-			meta length > 80 counter
-		ip saddr $TOPO_LB4 udp dport 53 udp length 12 @th,64,32 0x70696e67 counter
-	}
-}
-NFT
-seg_counts() {
-	in_ns be1 nft list table inet xlbt_segs | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' |
-		paste -sd' '
-}
-# Until 10 http requests and 10 udp checks carrying "ping" were counted
-# (~6 s at their intervals); 30 s before it fails.
-enough_segs() {
-	local syns acks reqs pings
-	read -r syns acks reqs pings < <(seg_counts)
-	[ "${reqs:-0}" -ge 10 ] && [ "${pings:-0}" -ge 10 ]
-}
 wait_until 30 enough_segs || fail "be1 saw too few checks in 30 s: $(seg_counts) (SYNs, ACKs, requests, pings)"
 read -r syns acks reqs pings < <(seg_counts)
 in_ns be1 nft delete table inet xlbt_segs || fail "removing the nft counters"
@@ -264,7 +265,7 @@ wait_until 20 eval '[ "$(get "$HTTP_VIP" $BE1 table_weight)" -gt 0 ] 2>/dev/null
 
 # Its weights, sampled every 0.5 s in the background until full (at most
 # 60 samples), while the foreground sends requests in the first ramp step
-# (20 s in 4 steps: 5 s at 10%; the 40 requests take well under that).
+# (10 s in 4 steps: 2.5 s at 10%; the 40 requests take well under that).
 (
 	for ((i = 0; i < 60; i++)); do
 		w=$(get "$HTTP_VIP" $BE1 weight table_weight | paste -sd/)
