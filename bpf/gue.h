@@ -176,7 +176,8 @@ static __always_inline void gue_write(struct udphdr *udp, __be16 sport, __be16 d
 	w[0] = bpf_htonl((__u32)bpf_ntohs(sport) << 16 | bpf_ntohs(dport));
 	/* check 0: IPv4 none; IPv6: RFC 6935 tunnel exception, docs/GUE.md */
 	w[1] = bpf_htonl(udp_len << 16);
-	w[2] = bpf_htonl((__u32)hlen << 24 | (__u32)inner_proto << 16); /* version 0, C 0, flags 0 */
+	/* version 0, C 0, Hlen; the inner protocol; flags 0 */
+	w[2] = bpf_htonl((__u32)hlen << 24 | (__u32)inner_proto << 16);
 	w[3] = bpf_htonl((__u32)XLB_GUE_PRIV_TYPE << 16 | XLB_GUE_HOPS << 8 | alt_family);
 	w[4] = bpf_htonl(g->table_gen);
 }
