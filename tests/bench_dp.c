@@ -215,8 +215,13 @@ static int setup_vip(struct xlb_dp *dp, const char *name, enum xlb_algo algo,
 		goto fail;
 	for (int i = 0; i < NBACKENDS; i++) {
 		memset(&b[i], 0, sizeof(b[i]));
-		b[i].family = XLB_AF_INET;
-		b[i].addr[0] = htonl(0xc6120000 | (10 + i)); /* 198.18.0.(10+i) */
+		b[i].family = v.family; /* IPIP 4in4, 6in6 */
+		if (v.family == XLB_AF_INET) {
+			b[i].addr[0] = htonl(0xc6120000 | (10 + i)); /* 198.18.0.(10+i) */
+		} else {
+			b[i].addr[0] = htonl(0x20010002); /* 2001:2::(10+i) */
+			b[i].addr[3] = htonl(10 + i);
+		}
 		b[i].weight = 100 + i % 7; /* wrr: a 10,295-entry sequence */
 		b[i].mac[0] = 0x02;
 		b[i].mac[5] = (__u8)i;
@@ -313,7 +318,7 @@ static const __u8 ideal_backend_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0xbe };
 static const __be32 ideal_daddr = __builtin_bswap32(0xc612000a); /* 198.18.0.10 */
 static __u32 ideal_next_flow; /* harness counter: new keys across measurements */
 
-static struct ideal_bpf *load_ideal(__u32 ct_size, __be32 ipip_src4)
+static struct ideal_bpf *load_ideal(__u32 ct_size, __be32 ipip_src4, const __be32 *ipip_src6)
 {
 	struct ideal_bpf *ih = ideal_bpf__open();
 
@@ -321,7 +326,10 @@ static struct ideal_bpf *load_ideal(__u32 ct_size, __be32 ipip_src4)
 		return NULL;
 	bpf_map__set_max_entries(ih->maps.ideal_flows,
 				 ct_size ? ct_size : XLB_CONNTRACK_DEFAULT_SIZE);
+	bpf_map__set_max_entries(ih->maps.ideal_flows6,
+				 ct_size ? ct_size : XLB_CONNTRACK_DEFAULT_SIZE);
 	ih->rodata->ipip_src4 = ipip_src4;
+	memcpy((void *)ih->rodata->ipip_src6, ipip_src6, 16);
 	if (ideal_bpf__load(ih)) {
 		ideal_bpf__destroy(ih);
 		return NULL;
@@ -329,6 +337,23 @@ static struct ideal_bpf *load_ideal(__u32 ct_size, __be32 ipip_src4)
 	memcpy(ih->bss->new_backend.mac, ideal_backend_mac, 6);
 	ih->bss->new_backend.daddr = ideal_daddr;
 	return ih;
+}
+
+/* Records pkt's IPv6 flow in the references' IPv6 table. */
+static int ideal_record6(struct ideal_bpf *ih, const __u8 *pkt)
+{
+	struct xlb_flow6_key k = { .proto = IPPROTO_TCP };
+	struct ideal_flow6 v = {};
+
+	memcpy(k.saddr, pkt + 14 + 8, 16);
+	memcpy(k.daddr, pkt + 14 + 24, 16);
+	memcpy(&k.sport, pkt + 14 + 40, 2);
+	memcpy(&k.dport, pkt + 14 + 42, 2);
+	memcpy(v.mac, ideal_backend_mac, 6);
+	v.daddr[0] = htonl(0x20010002); /* 2001:2::a */
+	v.daddr[3] = htonl(10);
+	return bpf_map_update_elem(bpf_map__fd(ih->maps.ideal_flows6), &k, &v, BPF_ANY) ? -errno
+										       : 0;
 }
 
 /* The references' counters, summed over the CPUs. */
@@ -695,6 +720,86 @@ static int bench_2cpu(struct xlb_dp *dp, struct ideal_bpf *ih, const char *vipna
 }
 
 /*
+ * established for IPv6 in ipip mode (IP6IP6) on a VIP of its own, with its
+ * floor and its reference, ideal_est_ip6ip6, all under the restoring
+ * harness (the encapsulation grows the frame). One line, mode "ip6ip6".
+ */
+static int bench_established6(struct xlb_dp *dp, struct bench_bpf *floor_h,
+			      struct ideal_bpf *ih)
+{
+	struct pkt_flow f = { .family = 6, .saddr = "2001:2::1", .daddr = "2001:2::100",
+			      .sport = 12345, .dport = 80, .proto = IPPROTO_TCP,
+			      .tcp_flags = 0x10, .payload_len = 6 };
+	double ns, min_ns, floor_ns, ref_ns, tmp;
+	struct bench_bpf *h = NULL, *rh = NULL;
+	__u8 pkt[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(&f, pkt), out_len = 0;
+	struct ideal_counts c0, c1;
+	__u64 on_path, ignored;
+	int ret = -EPROTO;
+	__u32 rv;
+
+	if (len % 8 || setup_vip(dp, "[2001:2::100]:80/tcp", XLB_ALGO_MAGLEV, XLB_FWD_IPIP))
+		return -EINVAL;
+	/* the flow in the table first, as for IPv4 */
+	if (run_prog(xlb_dp__prog_fd(dp), pkt, len, 1, out, NULL, &rv, &tmp) || rv != XDP_TX)
+		return -EPROTO;
+	h = load_harness(pkt, len, false, xlb_dp__prog_fd(dp));
+	if (!h || measure(dp, bpf_program__fd(h->progs.bench_restore), pkt, len, P_ESTABLISHED,
+			  XDP_TX, &ns, &on_path))
+		goto out;
+	min_ns = last_min_ns;
+	if (run_prog(bpf_program__fd(h->progs.bench_restore), pkt, len, 1, out, &out_len, &rv,
+		     &tmp) ||
+	    rv != XDP_TX || out_len != len + 40 || out[14 + 6] != IPPROTO_IPV6 ||
+	    memcmp(out + 14 + 40, pkt + 14, len - 14)) {
+		fprintf(stderr, "bench: established/ip6ip6 output is not the intended packet\n");
+		goto out;
+	}
+	if (measure(dp, bpf_program__fd(floor_h->progs.bench_floor), pkt, len, -1, XDP_TX,
+		    &floor_ns, &ignored) ||
+	    ideal_record6(ih, pkt))
+		goto out;
+	rh = load_harness(pkt, len, false, bpf_program__fd(ih->progs.ideal_est_ip6ip6));
+	if (!rh)
+		goto out;
+	c0 = ideal_sum(ih);
+	if (measure(NULL, bpf_program__fd(rh->progs.bench_restore), pkt, len, -1, XDP_TX, &ref_ns,
+		    &ignored))
+		goto out;
+	c1 = ideal_sum(ih);
+	if (c1.hits - c0.hits != (__u64)RUNS * REPEAT || c1.misses != c0.misses ||
+	    c1.errors != c0.errors) {
+		fprintf(stderr,
+			"bench: reference ideal_est_ip6ip6: %llu hits in %llu iterations; figure rejected\n",
+			(unsigned long long)(c1.hits - c0.hits), (unsigned long long)RUNS * REPEAT);
+		goto out;
+	}
+	if (run_prog(bpf_program__fd(rh->progs.bench_restore), pkt, len, 1, out, &out_len, &rv,
+		     &tmp) ||
+	    rv != XDP_TX || out_len != len + 40 || memcmp(out, ideal_backend_mac, 6) ||
+	    out[14 + 6] != IPPROTO_IPV6 || memcmp(out + 14 + 40, pkt + 14, len - 14)) {
+		fprintf(stderr, "bench: reference ideal_est_ip6ip6: output is not the intended packet\n");
+		goto out;
+	}
+	printf("{\"path\":\"established\",\"mode\":\"ip6ip6\",\"family\":6,\"ns_per_pkt\":%.1f,"
+	       "\"floor_ns_per_pkt\":%.1f,\"iterations_on_path\":%llu,\"min_ns_per_pkt\":%.1f,"
+	       "\"repeat\":%d,\"runs\":%d,\"reference\":\"ideal_est_ip6ip6\","
+	       "\"reference_ns_per_pkt\":%.1f,\"ratio_to_reference\":%.2f,"
+	       "\"delta_vs_reference_ns\":%.1f}\n",
+	       ns, floor_ns, (unsigned long long)on_path, min_ns, REPEAT, RUNS, ref_ns, ns / ref_ns,
+	       ns - ref_ns);
+	fflush(stdout);
+	ret = 0;
+out:
+	if (h)
+		bench_bpf__destroy(h);
+	if (rh)
+		bench_bpf__destroy(rh);
+	return ret;
+}
+
+/*
  * A flood over a VIP's limit (1 packet/s, burst 1): what each dropped packet
  * costs over the same packet unlimited, on one CPU and on two at once.
  */
@@ -919,6 +1024,7 @@ int main(int argc, char **argv)
 	xlb_log_capture_libs();
 	stay_on_one_cpu();
 	inet_pton(AF_INET, "198.19.0.0", &opts.ipip_src4);
+	inet_pton(AF_INET6, "2001:2:0:ffff::", opts.ipip_src6);
 	memcpy(opts.if_mac, PKT_LB_MAC, 6);
 	if (ct)
 		opts.conntrack_size = strtoul(ct, NULL, 0);
@@ -945,7 +1051,7 @@ int main(int argc, char **argv)
 	floor_h = bench_bpf__open_and_load();
 	if (!floor_h)
 		goto out;
-	ideal_h = load_ideal(opts.conntrack_size, opts.ipip_src4);
+	ideal_h = load_ideal(opts.conntrack_size, opts.ipip_src4, opts.ipip_src6);
 	if (!ideal_h) {
 		fprintf(stderr, "bench: loading the ideal references failed\n");
 		goto out;
@@ -1115,6 +1221,9 @@ int main(int argc, char **argv)
 		}
 	}
 	gue_paths = false;
+	if ((!only || !strcmp(only, "established")) && (!only_mode || !strcmp(only_mode, "ip6ip6")) &&
+	    bench_established6(dp, floor_h, ideal_h))
+		goto out;
 	if (only)
 		goto done;
 	{

@@ -19,6 +19,10 @@
  *                 (source address and port from a counter) as xlb's
  *                 new_flow, so both see the same packets.
  * ideal_new_ipip  ideal_new plus the encapsulation of ideal_est_ipip.
+ * ideal_est_ip6ip6  ideal_est_ipip for IPv6: Ethernet/IPv6/TCP (no extension
+ *                 headers), a hit in an IPv6 table of the same kind, grow
+ *                 the head by 40 bytes, Ethernet and the outer IPv6 header
+ *                 (no checksum in IPv6). For established (IP6IP6).
  *
  * The entry holds the backend's MAC and address itself, so a hit is one
  * lookup (xlb keeps a backend id and looks the backend up).
@@ -26,6 +30,7 @@
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/in.h>
 #include <linux/tcp.h>
 #include <bpf/bpf_helpers.h>
@@ -44,6 +49,16 @@ struct {
 	__uint(max_entries, XLB_CONNTRACK_DEFAULT_SIZE); /* userspace: xlb's size */
 	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 } ideal_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct xlb_flow6_key);
+	__type(value, struct ideal_flow6);
+	__uint(max_entries, XLB_CONNTRACK_DEFAULT_SIZE); /* userspace: xlb's size */
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+} ideal_flows6 SEC(".maps");
+
+const volatile __be32 ipip_src6[4] = {};
 
 /* What ideal_new records (userspace sets it before the run). */
 struct ideal_flow new_backend;
@@ -229,4 +244,54 @@ int ideal_new_ipip(struct xdp_md *ctx)
 	if (miss_insert(ctx, &p))
 		return XDP_PASS;
 	return encap(ctx, &new_backend);
+}
+
+SEC("xdp")
+int ideal_est_ip6ip6(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ideal_counts *c = my_counts();
+	struct ethhdr *eth = data, *old;
+	struct ipv6hdr *ip6h = (void *)(eth + 1), *outer, *inner;
+	struct xlb_flow6_key k = { .proto = IPPROTO_TCP };
+	struct ideal_flow6 *f;
+	struct tcphdr *th;
+
+	th = (void *)(ip6h + 1);
+	if ((void *)(th + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IPV6) ||
+	    ip6h->nexthdr != IPPROTO_TCP) {
+		c->errors++;
+		return XDP_PASS;
+	}
+	__builtin_memcpy(k.saddr, &ip6h->saddr, 16);
+	__builtin_memcpy(k.daddr, &ip6h->daddr, 16);
+	k.sport = th->source;
+	k.dport = th->dest;
+	f = bpf_map_lookup_elem(&ideal_flows6, &k);
+	if (!f) {
+		c->misses++;
+		return XDP_PASS;
+	}
+	c->hits++;
+	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct ipv6hdr)))
+		return XDP_ABORTED;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	old = data + sizeof(struct ipv6hdr);
+	outer = (void *)(eth + 1);
+	inner = (void *)(old + 1);
+	if ((void *)(inner + 1) > data_end)
+		return XDP_ABORTED;
+	__builtin_memcpy(eth->h_source, old->h_dest, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, f->mac, ETH_ALEN);
+	eth->h_proto = bpf_htons(ETH_P_IPV6);
+	*(__be32 *)outer = bpf_htonl(6U << 28);
+	outer->payload_len = bpf_htons(bpf_ntohs(inner->payload_len) + sizeof(struct ipv6hdr));
+	outer->nexthdr = IPPROTO_IPV6;
+	outer->hop_limit = 64;
+	__builtin_memcpy(&outer->saddr, (const void *)ipip_src6, 16);
+	__builtin_memcpy(&outer->daddr, f->daddr, 16);
+	return XDP_TX;
 }

@@ -12,6 +12,13 @@ struct ideal_flow {
 	__be32 daddr; /* the backend's address (ipip) */
 };
 
+/* The same for IPv6 (ideal_est_ip6ip6). */
+struct ideal_flow6 {
+	__u8 mac[6];
+	__u8 pad[2];
+	__be32 daddr[4];
+};
+
 /*
  * Proof of the branch taken, per CPU, a cache line each: two CPUs running
  * a reference at once neither share a line nor lose counts. bench_dp sums
