@@ -310,8 +310,9 @@ static int measure(struct xlb_dp *dp, int fd, const __u8 *pkt, size_t len, int p
  * same new-flow rewrite). established and the rate-limited paths are judged
  * against ideal_est (one LRU hit, the MAC from the entry; ipip: plus the
  * least encapsulation), new_flow, wrr_new_flow and lc_new_flow against
- * ideal_new (a miss and an insert). pass and stateless_new_flow (no table)
- * have none. The references' own counters must show that every iteration
+ * ideal_new (a miss and an insert); the IPv6 established packet (mode
+ * ip6ip6, bench_established6()) against ideal_est_ip6ip6. pass and
+ * stateless_new_flow (no table) have none. The references' own counters must show that every iteration
  * took the intended branch, or the bench fails.
  */
 static const __u8 ideal_backend_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0xbe };
