@@ -120,28 +120,42 @@ static __always_inline __u16 fold(__u32 sum)
 	return (__u16)~sum;
 }
 
-/* Grow by an IPv4 header: Ethernet to mac, outer header to f->daddr. */
-static __always_inline int encap(struct xdp_md *ctx, const struct ideal_flow *f)
+/*
+ * Grows the head by len bytes (an outer header) and writes Ethernet to mac,
+ * from the frame's old destination (ours). Returns where the outer header
+ * goes, with the old frame, its Ethernet header first, right after it and
+ * at least len bytes of that in bounds; NULL otherwise.
+ */
+static __always_inline void *grow(struct xdp_md *ctx, __u32 len, const __u8 *mac, __be16 proto)
 {
 	void *data, *data_end;
 	struct ethhdr *eth, *old;
+
+	if (bpf_xdp_adjust_head(ctx, -(int)len))
+		return NULL;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	old = data + len;
+	if ((void *)(old + 1) + len > data_end)
+		return NULL;
+	__builtin_memcpy(eth->h_source, old->h_dest, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
+	eth->h_proto = proto;
+	return eth + 1;
+}
+
+/* Grow by an IPv4 header: Ethernet to mac, outer header to f->daddr. */
+static __always_inline int encap(struct xdp_md *ctx, const struct ideal_flow *f)
+{
 	struct iphdr *outer, *inner;
 	__u16 *w;
 	__u32 sum = 0;
 
-	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct iphdr)))
+	outer = grow(ctx, sizeof(*outer), f->mac, bpf_htons(ETH_P_IP));
+	if (!outer)
 		return XDP_ABORTED;
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	eth = data;
-	old = data + sizeof(struct iphdr);
-	outer = (void *)(eth + 1);
-	inner = (void *)(old + 1);
-	if ((void *)(inner + 1) > data_end)
-		return XDP_ABORTED;
-	__builtin_memcpy(eth->h_source, old->h_dest, ETH_ALEN);
-	__builtin_memcpy(eth->h_dest, f->mac, ETH_ALEN);
-	eth->h_proto = bpf_htons(ETH_P_IP);
+	inner = (void *)(outer + 1);
 	outer->version = 4;
 	outer->ihl = 5;
 	outer->tos = 0;
@@ -252,7 +266,7 @@ int ideal_est_ip6ip6(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ideal_counts *c = my_counts();
-	struct ethhdr *eth = data, *old;
+	struct ethhdr *eth = data;
 	struct ipv6hdr *ip6h = (void *)(eth + 1), *outer, *inner;
 	struct xlb_flow6_key k = { .proto = IPPROTO_TCP };
 	struct ideal_flow6 *f;
@@ -274,19 +288,10 @@ int ideal_est_ip6ip6(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 	c->hits++;
-	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct ipv6hdr)))
+	outer = grow(ctx, sizeof(*outer), f->mac, bpf_htons(ETH_P_IPV6));
+	if (!outer)
 		return XDP_ABORTED;
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	eth = data;
-	old = data + sizeof(struct ipv6hdr);
-	outer = (void *)(eth + 1);
-	inner = (void *)(old + 1);
-	if ((void *)(inner + 1) > data_end)
-		return XDP_ABORTED;
-	__builtin_memcpy(eth->h_source, old->h_dest, ETH_ALEN);
-	__builtin_memcpy(eth->h_dest, f->mac, ETH_ALEN);
-	eth->h_proto = bpf_htons(ETH_P_IPV6);
+	inner = (void *)(outer + 1);
 	*(__be32 *)outer = bpf_htonl(6U << 28);
 	outer->payload_len = bpf_htons(bpf_ntohs(inner->payload_len) + sizeof(struct ipv6hdr));
 	outer->nexthdr = IPPROTO_IPV6;
