@@ -262,19 +262,12 @@ static int backend_counters_map(struct xlb_dp *dp, char *err, size_t errlen)
  */
 static void stats_pin_check_one(struct xlb_dp *dp, const char *name, size_t size)
 {
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	char path[PATH_MAX + 64];
-	int fd;
+	__u32 was;
 
-	snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, name);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.value_size != size && !unlink(path))
-		pr_warn("%s: removed %s, counters of an older layout (%u bytes, now %zu); they "
-			"restart from 0", dp->ifname, path, info.value_size, size);
-	close(fd);
+	if (xlb_pin__drop_other_layout(dp->pin_dir, name, size, &was))
+		pr_warn("%s: removed %s/%s, counters of an older layout (%u bytes, now %zu); "
+			"they restart from 0",
+			dp->ifname, dp->pin_dir, name, was, size);
 }
 
 static void stats_pin_check(struct xlb_dp *dp)

@@ -245,3 +245,25 @@ int xlb_pin__unpin_dir(const char *dir, const char *const *names, size_t n, char
 		return xlb_err(err, errlen, -errno, "removing %s: %s", dir, strerror(errno));
 	return 0;
 }
+
+bool xlb_pin__drop_other_layout(const char *dir, const char *name, size_t value_size,
+				__u32 *was)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX + 64];
+	bool dropped = false;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.value_size != value_size &&
+	    !unlink(path)) {
+		*was = info.value_size;
+		dropped = true;
+	}
+	close(fd);
+	return dropped;
+}

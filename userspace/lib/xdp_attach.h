@@ -10,6 +10,7 @@
 #ifndef XLB_XDP_ATTACH_H
 #define XLB_XDP_ATTACH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 #include <xdp/libxdp.h>
@@ -56,5 +57,13 @@ int xlb_pin__lock_dir(const char *dir, int *lock_fd, char *err, size_t errlen);
 /* Unpins names[0..n-1] from dir, then removes dir. Missing ones are fine. */
 int xlb_pin__unpin_dir(const char *dir, const char *const *names, size_t n, char *err,
 		       size_t errlen);
+
+/*
+ * Unpins dir/name when it is a map whose values are not value_size bytes
+ * (an older layout, which would make the object's load fail; the load then
+ * creates it anew): true when it did, with the old size in *was.
+ */
+bool xlb_pin__drop_other_layout(const char *dir, const char *name, size_t value_size,
+				__u32 *was);
 
 #endif /* XLB_XDP_ATTACH_H */

@@ -64,23 +64,13 @@ static void pin_dir_of(const char *ifname, const char *pin_dir, char *out, size_
  */
 static void stats_pin_check(const struct xlb_decap *d)
 {
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	char path[PATH_MAX + 64];
-	int fd;
+	__u32 was;
 
-	snprintf(path, sizeof(path), "%s/%s", d->pin_dir, XLB_MAP_DECAP_STATS);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
-	    info.value_size != sizeof(struct xlb_decap_stats)) {
+	if (xlb_pin__drop_other_layout(d->pin_dir, XLB_MAP_DECAP_STATS,
+				       sizeof(struct xlb_decap_stats), &was))
 		pr_warn("%s: pinned counters of another layout (%u bytes, not %zu): they "
 			"start again from 0",
-			d->ifname, info.value_size, sizeof(struct xlb_decap_stats));
-		unlink(path);
-	}
-	close(fd);
+			d->ifname, was, sizeof(struct xlb_decap_stats));
 }
 
 static int open_common(const char *ifname, bool generic, const char *pin_dir,
