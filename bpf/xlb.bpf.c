@@ -232,12 +232,18 @@ static __always_inline bool flood_guard_allows(void)
 	return xlb_sw_admit(w, now_ns(), cfg->flood_new_flows);
 }
 
+/* A TCP SYN without ACK: a client opening a connection. */
+static __always_inline bool starts_tcp(__u8 tcp_flags)
+{
+	return (tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
+}
+
 /* Would this packet, missing the connection table, start a flow? TCP: a SYN
  * without ACK; UDP: any packet.
  */
 static __always_inline bool starts_flow(__u8 proto, __u8 tcp_flags)
 {
-	return proto == IPPROTO_UDP || (tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
+	return proto == IPPROTO_UDP || starts_tcp(tcp_flags);
 }
 
 /* The VIP's live table map; NULL and *reason when it has none. */
@@ -1040,8 +1046,8 @@ static __always_inline int established_fast(const struct xlb_pkt *p, struct xlb_
 /*
  * Established packets try this CPU's flow cache (maps/xlb_maps.h) first:
  * one line instead of the connection table's bucket and element. An entry
- * is sent by established_send() like a table hit; anything else goes to
- * established_fast(), and a table hit refills the entry (flow_backend()
+ * is sent by established_send() like a table hit; anything else but a SYN
+ * goes to established_fast(), and a table hit refills the entry (flow_backend()
  * fills it when the table records a flow). While the CPU's
  * cache of the family mostly misses, only SYN, FIN and RST read it (to drop
  * their flow's entry). -1 when neither applies.
@@ -1083,7 +1089,11 @@ static __always_inline int established_cached(const struct xlb_pkt *p)
 			}
 		}
 	}
-	ret = established_fast(p, &used);
+	/* A SYN opens a flow far more often than it repeats one: the full
+	 * path, which knows a repeated SYN's flow too, decides it without a
+	 * table lookup here that would mostly miss.
+	 */
+	ret = starts_tcp(p->tcp_flags) ? -1 : established_fast(p, &used);
 	if (!set)
 		return ret;
 	if (ret < 0 || control) {
