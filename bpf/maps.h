@@ -64,7 +64,7 @@ struct {
 	__type(value, struct xlb_sw);
 	__uint(max_entries, 1);
 } xlb_too_big_window SEC(".maps");
-/* Which addresses may be VIPs (a cheap first test for non-VIP traffic). */
+/* What each address may be: a VIP's, a stateless VIP's (maps/xlb_maps.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
@@ -79,7 +79,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
-	__type(value, struct xlb_vip_filter);
+	__type(value, struct xlb_stateless_filter);
 	__uint(max_entries, 1);
 } xlb_stateless_filter SEC(".maps");
 

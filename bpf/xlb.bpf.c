@@ -59,6 +59,7 @@ struct xlb_pkt {
 	__u8 tos;	 /* DSCP/ECN or traffic class, copied outward */
 	__u8 tcp_flags;
 	bool icmp; /* an ICMP error about the flow, not one of its packets */
+	bool stateless_addr; /* the destination may have a stateless VIP */
 };
 
 static __always_inline int drop(struct xlb_dp_stats *st, __u32 vip_id, __u32 reason)
@@ -1109,33 +1110,42 @@ static __always_inline int established_cached(const struct xlb_pkt *p)
 	return ret;
 }
 
-static __always_inline bool filter_has(const struct xlb_vip_filter *f, __u32 bit)
+/*
+ * What addr may be (XLB_VIP_FILTER_*): without XLB_VIP_FILTER_VIP it is
+ * certainly not a VIP; p->stateless_addr gets XLB_VIP_FILTER_STATELESS.
+ */
+static __always_inline bool vip_filter_hit(struct xlb_pkt *p, const __u32 *addr, int family)
 {
-	return f->bits[(bit / 64) & (XLB_VIP_FILTER_BITS / 64 - 1)] & (1ULL << (bit % 64));
-}
-
-/* False when addr is certainly not a VIP. */
-static __always_inline bool vip_filter_hit(const __u32 *addr, int family)
-{
-	__u32 zero = 0;
+	__u32 zero = 0, slot = xlb_hash_vip_bit(addr, family), class;
 	struct xlb_vip_filter *f = bpf_map_lookup_elem(&xlb_vip_filter, &zero);
 
 	if (!f) /* for the verifier: a single-entry array always hits */
 		return true;
-	return filter_has(f, xlb_hash_vip_bit(addr, family));
+	class = f->bits[XLB_VIP_FILTER_WORD(slot)] >> XLB_VIP_FILTER_SHIFT(slot);
+	p->stateless_addr = class & XLB_VIP_FILTER_STATELESS;
+	return class & XLB_VIP_FILTER_VIP;
 }
 
-/* False when no stateless VIP has addr with port, or addr with every port. */
+static __always_inline bool stateless_pair_has(const struct xlb_stateless_filter *f, __u32 bit)
+{
+	return f->bits[(bit / 64) & (XLB_STATELESS_FILTER_BITS / 64 - 1)] & (1ULL << (bit % 64));
+}
+
+/*
+ * False when no stateless VIP has addr with port, or addr with every port.
+ * Read only for an address the VIP filter marks as a stateless VIP's.
+ */
 static __always_inline bool stateless_filter_hit(const struct xlb_pkt *p, const __u32 *addr,
 						 __be16 port)
 {
 	__u32 zero = 0, any = p->family == XLB_AF_INET ? XLB_CFG_F_ANY_PORT4 : XLB_CFG_F_ANY_PORT6;
-	struct xlb_vip_filter *f = bpf_map_lookup_elem(&xlb_stateless_filter, &zero);
+	struct xlb_stateless_filter *f = bpf_map_lookup_elem(&xlb_stateless_filter, &zero);
 
 	if (!f) /* for the verifier: a single-entry array always hits */
 		return true;
-	return filter_has(f, xlb_hash_vip_port_bit(addr, p->family, port)) ||
-	       ((p->cfg->flags & any) && filter_has(f, xlb_hash_vip_port_bit(addr, p->family, 0)));
+	return stateless_pair_has(f, xlb_hash_vip_port_bit(addr, p->family, port)) ||
+	       ((p->cfg->flags & any) &&
+		stateless_pair_has(f, xlb_hash_vip_port_bit(addr, p->family, 0)));
 }
 
 static __always_inline struct xlb_vip_meta *vip4_lookup(const struct xlb_lb_config *cfg,
@@ -1275,8 +1285,7 @@ static __always_inline int process_l4(struct xlb_pkt *p, const __be32 *daddr, __
 		/* The VIP first for what may be a stateless VIP's packet: it
 		 * skips the flow cache and the table, two cold lines.
 		 */
-		if ((p->cfg->flags & XLB_CFG_F_STATELESS) &&
-		    stateless_filter_hit(p, daddr, l4->dport)) {
+		if (p->stateless_addr && stateless_filter_hit(p, daddr, l4->dport)) {
 			meta = vip_lookup(p, daddr, l4->dport, proto);
 			looked_up = true;
 		}
@@ -1313,7 +1322,7 @@ static __always_inline int process_ipv4(struct xlb_pkt *p)
 		p->st->pass_not_ip++;
 		return XDP_PASS;
 	}
-	if (!vip_filter_hit(&iph->daddr, XLB_AF_INET)) {
+	if (!vip_filter_hit(p, &iph->daddr, XLB_AF_INET)) {
 		p->st->pass_not_vip++;
 		return XDP_PASS;
 	}
@@ -1413,7 +1422,7 @@ static __always_inline int process_ipv6(struct xlb_pkt *p)
 		p->st->pass_not_ip++;
 		return XDP_PASS;
 	}
-	if (!vip_filter_hit(ip6h->daddr.in6_u.u6_addr32, XLB_AF_INET6)) {
+	if (!vip_filter_hit(p, ip6h->daddr.in6_u.u6_addr32, XLB_AF_INET6)) {
 		p->st->pass_not_vip++;
 		return XDP_PASS;
 	}

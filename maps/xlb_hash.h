@@ -90,8 +90,8 @@ static __always_inline __u32 xlb_hash_src6(const __u32 *saddr)
 	return xlb_hash_final(h, 4);
 }
 
-/* Bit of xlb_vip_filter for an address: IPv6 folded by xor, then a
- * multiplicative hash to 16 bits (XLB_VIP_FILTER_BITS).
+/* Slot of xlb_vip_filter for an address: IPv6 folded by xor, then a
+ * multiplicative hash to 16 bits (XLB_VIP_FILTER_SLOTS).
  */
 static __always_inline __u32 xlb_hash_vip_bit(const __u32 *addr, int family)
 {

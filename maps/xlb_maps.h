@@ -117,24 +117,40 @@ enum xlb_drop_reason {
 };
 
 /*
- * A bitmap of the VIP addresses (bit: xlb_hash_vip_bit() in maps/xlb_hash.h), checked
- * before the VIP lookup: traffic to other addresses pays one array read, not
- * a hash lookup. A set bit may be a false positive; a VIP's bit is always set.
+ * What an address may be, read before the VIP lookup: two bits for each of
+ * XLB_VIP_FILTER_SLOTS slots (slot: xlb_hash_vip_bit() in maps/xlb_hash.h),
+ * both in one word. XLB_VIP_FILTER_VIP: a VIP's address, so traffic to
+ * other addresses pays one array read, not a hash lookup.
+ * XLB_VIP_FILTER_STATELESS: a stateless VIP's address, so only packets to
+ * those read xlb_stateless_filter; the others pay nothing for stateless
+ * VIPs elsewhere. A set bit may be a false positive; a VIP's bits are
+ * always set.
  */
-#define XLB_VIP_FILTER_BITS 65536
+#define XLB_VIP_FILTER_SLOTS 65536
+#define XLB_VIP_FILTER_VIP 1U
+#define XLB_VIP_FILTER_STATELESS 2U
 struct xlb_vip_filter {
-	__u64 bits[XLB_VIP_FILTER_BITS / 64];
+	__u64 bits[XLB_VIP_FILTER_SLOTS * 2 / 64];
 };
 
-/*
- * xlb_stateless_filter, of the same type: a bitmap of the {address, port}
- * pairs of the stateless VIPs (bit: xlb_hash_vip_port_bit(), port 0 for a
- * VIP of every port). While a stateless VIP exists (XLB_CFG_F_STATELESS), a
- * packet whose pair has its bit set finds its VIP before the flow cache;
- * any other still tries the flow cache first. A missing bit would only cost
- * a stateless VIP's packet the cache's miss: the fast path refuses
- * stateless VIPs (docs/ARCHITECTURE.md).
+/* The two bits (XLB_VIP_FILTER_*) of slot: bits 2 * (slot % 32) onward of
+ * word slot / 32.
  */
+#define XLB_VIP_FILTER_WORD(slot) (((slot) / 32) & (XLB_VIP_FILTER_SLOTS / 32 - 1))
+#define XLB_VIP_FILTER_SHIFT(slot) ((slot) % 32 * 2)
+
+/*
+ * The {address, port} pairs of the stateless VIPs (bit:
+ * xlb_hash_vip_port_bit(), port 0 for a VIP of every port). A packet to an
+ * address of the XLB_VIP_FILTER_STATELESS class whose pair has its bit set
+ * finds its VIP before the flow cache; any other tries the flow cache
+ * first. A missing bit would only cost a stateless VIP's packet the cache's
+ * miss: the fast path refuses stateless VIPs (docs/ARCHITECTURE.md).
+ */
+#define XLB_STATELESS_FILTER_BITS 65536
+struct xlb_stateless_filter {
+	__u64 bits[XLB_STATELESS_FILTER_BITS / 64];
+};
 
 /*
  * The {address, protocol} pairs that have a VIP (xlb_vip_addrs), exactly:
@@ -173,7 +189,7 @@ _Static_assert(sizeof(struct xlb_vip6_key) == 20, "xlb_vip6_key layout");
 /* Only in xlb_vips_by_id: the slot holds a VIP (a zeroed slot does not). */
 #define XLB_VIP_F_LIVE (1U << 1)
 /* Stateless: the VIP's packets neither read nor write the connection table
- * or the flow cache (XLB_CFG_F_STATELESS: they find the VIP first); each
+ * or the flow cache (the VIP filters: they find the VIP first); each
  * goes by the Maglev hash (or the source hash). Entries from before the VIP
  * turned stateless are left; userspace moves its backends' generation on
  * when it records flows again, which makes them stale.
@@ -441,10 +457,9 @@ _Static_assert(sizeof(struct xlb_backend_load) == 16, "xlb_backend_load layout")
 /* Per-interface settings, the single entry of xlb_config. */
 #define XLB_CFG_F_ANY_PORT4 (1U << 0) /* some IPv4 VIP has port 0 */
 #define XLB_CFG_F_ANY_PORT6 (1U << 1) /* some IPv6 VIP has port 0 */
-/* Some VIP is stateless: packets find their VIP before the flow cache, so a
- * stateless VIP's skip it and the established fast path.
+/* (1U << 2) was "some VIP is stateless": the VIP filter's classes say it
+ * per address now. Not reused, so an older program never misreads it.
  */
-#define XLB_CFG_F_STATELESS (1U << 2)
 
 struct xlb_lb_config {
 	/* The interface's MAC: the data path acts only on frames sent to it,

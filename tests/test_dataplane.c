@@ -3029,8 +3029,8 @@ static void test_stateless_vip(void **state)
 			 -ENOENT);
 }
 
-/* The balancer's xlb_stateless_filter, found by name among its maps. */
-static void stateless_filter_read(struct fixture *fx, struct xlb_vip_filter *f)
+/* Entry 0 of the balancer's map called name, found among its maps. */
+static void map_read0(struct fixture *fx, const char *name, void *value)
 {
 	struct bpf_prog_info info = {};
 	__u32 ids[64], len = sizeof(info), zero = 0;
@@ -3046,45 +3046,72 @@ static void stateless_filter_read(struct fixture *fx, struct xlb_vip_filter *f)
 		assert_true(fd >= 0);
 		assert_int_equal(bpf_obj_get_info_by_fd(fd, &mi, &mlen), 0);
 		/* map names keep 15 characters */
-		if (!strncmp(mi.name, XLB_MAP_STATELESS_FILTER, BPF_OBJ_NAME_LEN - 1)) {
-			assert_int_equal(bpf_map_lookup_elem(fd, &zero, f), 0);
+		if (!strncmp(mi.name, name, BPF_OBJ_NAME_LEN - 1)) {
+			assert_int_equal(bpf_map_lookup_elem(fd, &zero, value), 0);
 			close(fd);
 			return;
 		}
 		close(fd);
 	}
-	fail_msg("no %s", XLB_MAP_STATELESS_FILTER);
+	fail_msg("no %s", name);
 }
 
-static bool stateless_bit(struct fixture *fx, const char *name)
+/* name's address's class in the VIP filter (XLB_VIP_FILTER_*). */
+static __u32 vip_class(struct fixture *fx, const char *name)
 {
 	static struct xlb_vip_filter f;
 	struct xlb_vip_addr v = vip(name);
+	__u32 slot = xlb_hash_vip_bit(v.addr, v.family);
+
+	map_read0(fx, XLB_MAP_VIP_FILTER, &f);
+	return (f.bits[XLB_VIP_FILTER_WORD(slot)] >> XLB_VIP_FILTER_SHIFT(slot)) & 3;
+}
+
+/* Whether name's packets find their VIP first: its address of the
+ * stateless class and its pair's bit set.
+ */
+static bool stateless_bit(struct fixture *fx, const char *name)
+{
+	static struct xlb_stateless_filter f;
+	struct xlb_vip_addr v = vip(name);
 	__u32 bit = xlb_hash_vip_port_bit(v.addr, v.family, htons(v.port));
 
-	stateless_filter_read(fx, &f);
-	return f.bits[bit / 64] & (1ULL << (bit % 64));
+	map_read0(fx, XLB_MAP_STATELESS_FILTER, &f);
+	return (vip_class(fx, name) & XLB_VIP_FILTER_STATELESS) &&
+	       (f.bits[bit / 64] & (1ULL << (bit % 64)));
 }
 
 /*
  * Only what may be a stateless VIP's packet finds its VIP before the flow
- * cache: the filter holds the {address, port} of each stateless VIP (port
- * 0 for every port) and follows the VIPs both ways.
+ * cache: the VIP filter marks the addresses of stateless VIPs, the pairs
+ * hold each one's {address, port} (port 0 for every port), and both follow
+ * the VIPs both ways. Other VIPs' addresses stay of the plain VIP class,
+ * so their packets never read the pairs.
  */
 static void test_stateless_filter(void **state)
 {
 	struct fixture *fx = *state;
 	const char *web = "198.18.1.100:443/tcp", *dns = "198.18.1.100:53/udp";
-	const char *any = "198.18.1.102:0/tcp";
+	const char *any = "198.18.1.102:0/tcp", *other = "198.18.1.101:80/tcp";
 	struct xlb_vip_addr a = vip(web), b = vip("198.18.1.100:80/tcp"), d = vip(dns);
+	struct xlb_vip_addr o = vip(other), y = vip(any);
 
-	/* the two ports of one address must not share a bit for this test */
+	/* for this test: two ports of one address, and the three addresses,
+	 * must not share a bit or a slot
+	 */
 	assert_int_not_equal(xlb_hash_vip_port_bit(a.addr, a.family, htons(443)),
 			     xlb_hash_vip_port_bit(b.addr, b.family, htons(80)));
+	assert_int_not_equal(xlb_hash_vip_bit(a.addr, a.family), xlb_hash_vip_bit(o.addr, o.family));
+	assert_int_not_equal(xlb_hash_vip_bit(a.addr, a.family), xlb_hash_vip_bit(y.addr, y.family));
+	assert_int_not_equal(xlb_hash_vip_bit(o.addr, o.family), xlb_hash_vip_bit(y.addr, y.family));
+	assert_int_equal(vip_class(fx, web), XLB_VIP_FILTER_VIP);
+	assert_int_equal(vip_class(fx, "198.18.1.222:80/tcp"), 0); /* no VIP there */
 	assert_false(stateless_bit(fx, web));
 	set_stateless(fx, web, true);
 	assert_true(stateless_bit(fx, web));
+	assert_int_equal(vip_class(fx, web), XLB_VIP_FILTER_VIP | XLB_VIP_FILTER_STATELESS);
 	assert_false(stateless_bit(fx, "198.18.1.100:80/tcp"));
+	assert_int_equal(vip_class(fx, other), XLB_VIP_FILTER_VIP);
 	set_stateless(fx, dns, true);
 	set_stateless(fx, any, true);
 	assert_true(stateless_bit(fx, dns));
@@ -3094,7 +3121,10 @@ static void test_stateless_filter(void **state)
 	assert_true(stateless_bit(fx, dns));
 	assert_int_equal(xlb_dp__vip_del(fx->dp, &d, fx->err, sizeof(fx->err)), 0);
 	assert_false(stateless_bit(fx, dns));
+	/* no stateless VIP left at .100: back to the plain class */
+	assert_int_equal(vip_class(fx, web), XLB_VIP_FILTER_VIP);
 	assert_true(stateless_bit(fx, any));
+	assert_int_equal(vip_class(fx, other), XLB_VIP_FILTER_VIP);
 }
 
 static void test_rate_limits_bad_input(void **state)

@@ -272,8 +272,15 @@ static void stats_pin_check_one(struct xlb_dp *dp, const char *name, size_t size
 
 static void stats_pin_check(struct xlb_dp *dp)
 {
+	__u32 was;
+
 	stats_pin_check_one(dp, XLB_MAP_STATS, sizeof(struct xlb_dp_stats));
 	stats_pin_check_one(dp, XLB_MAP_VIP_STATS, sizeof(struct xlb_vip_stats));
+	/* Derived from the VIPs and rebuilt at every open: nothing is lost. */
+	if (xlb_pin__drop_other_layout(dp->pin_dir, XLB_MAP_VIP_FILTER,
+				       sizeof(struct xlb_vip_filter), &was))
+		pr_info("%s: replaced %s of an older layout (%u bytes, now %zu)", dp->ifname,
+			XLB_MAP_VIP_FILTER, was, sizeof(struct xlb_vip_filter));
 }
 
 /*
@@ -506,7 +513,7 @@ int xlb_dp__open(const struct xlb_dp_opts *opts, struct xlb_dp **out, char *err,
 		 * from the VIPs (the set and the stateless filter are not
 		 * pinned: this object's are empty).
 		 */
-		ret = vip_filter_sync(dp, NULL) ?: stateless_filter_sync(dp);
+		ret = vip_filter_sync(dp, NULL);
 		for (int i = 0; i < XLB_MAX_VIPS && !ret; i++)
 			if (dp->vips[i].used)
 				ret = vip_addrs_sync(dp, &dp->vips[i].addr);

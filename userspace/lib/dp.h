@@ -148,8 +148,8 @@ int xlb_dp__vip_set_limits(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 /*
  * Makes a live VIP stateless or not. A stateless VIP's packets go by the
  * Maglev hash (the source hash for source-hash) without the connection
- * table or the flow cache, found before them (XLB_CFG_F_STATELESS is set
- * while any VIP is stateless). Turned back, the VIP's backends get a new
+ * table or the flow cache, found before them (the VIP filter marks the
+ * addresses of stateless VIPs). Turned back, the VIP's backends get a new
  * generation first, so that the entries from before are stale (xlb_maps.h,
  * XLB_VIP_F_STATELESS). The control plane keeps it to hash algorithms; the
  * data path hashes whatever the algorithm. -ENOENT: no such VIP.

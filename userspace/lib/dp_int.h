@@ -163,11 +163,11 @@ int vip_meta_write(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 int vip_by_id_write(struct xlb_dp *dp, const struct xlb_vip_meta *meta);
 /* forward: gue's entry of a VIP; v->gue follows. 0 or -errno. */
 int vip_gue_write(struct xlb_dp *dp, struct dp_vip *v, const struct xlb_vip_gue *g);
-/* The state derived from the VIPs: the address filter (plus extra, being
- * added) and a's entry of the fragments' address set. 0 or -errno.
+/* The state derived from the VIPs: the address filter and the stateless
+ * pairs (plus extra, being added) and a's entry of the fragments' address
+ * set. 0 or -errno.
  */
 int vip_filter_sync(struct xlb_dp *dp, const struct dp_vip *extra);
-int stateless_filter_sync(struct xlb_dp *dp);
 int vip_addrs_sync(struct xlb_dp *dp, const struct xlb_vip_addr *a);
 /* Closes the table maps this process created for v. */
 void table_fds_close(struct dp_vip *v);

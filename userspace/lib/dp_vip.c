@@ -132,89 +132,69 @@ int vip_gue_write(struct xlb_dp *dp, struct dp_vip *v, const struct xlb_vip_gue 
 	return 0;
 }
 
-/*
- * Rewrites xlb_stateless_filter from the stateless VIPs. Before the flag
- * that makes the data path read it: a pair missing from it only sends a
- * stateless VIP's packet to the flow cache first, which refuses it.
- */
-int stateless_filter_sync(struct xlb_dp *dp)
-{
-	struct xlb_vip_filter *f = calloc(1, sizeof(*f));
-	__u32 zero = 0, bit;
-	int ret = 0;
-
-	if (!f)
-		return -ENOMEM;
-	for (int i = 0; i < XLB_MAX_VIPS; i++) {
-		const struct dp_vip *v = &dp->vips[i];
-
-		if (!v->used || !(v->meta.flags & XLB_VIP_F_STATELESS))
-			continue;
-		bit = xlb_hash_vip_port_bit(v->addr.addr, v->addr.family, htons(v->addr.port));
-		f->bits[bit / 64] |= 1ULL << (bit % 64);
-	}
-	if (bpf_map_update_elem(map_fd(dp->skel->maps.xlb_stateless_filter), &zero, f, BPF_ANY))
-		ret = -errno;
-	free(f);
-	return ret;
-}
-
-/* Keeps XLB_CFG_F_ANY_PORT* in step with the port-0 VIPs of the data path,
- * XLB_CFG_F_STATELESS (and its filter) with the stateless ones.
+/* Keeps XLB_CFG_F_ANY_PORT* in step with the port-0 VIPs of the data path
+ * (plus extra, being added).
  */
 static int vip_flags_sync(struct xlb_dp *dp, const struct dp_vip *extra)
 {
 	struct xlb_lb_config cfg = dp->cfg;
 	__u8 flags = 0;
-	int ret = stateless_filter_sync(dp);
 
-	if (ret)
-		return ret;
+	for (int i = 0; i <= XLB_MAX_VIPS; i++) {
+		const struct dp_vip *v = i < XLB_MAX_VIPS ? &dp->vips[i] : extra;
 
-	for (int i = 0; i < XLB_MAX_VIPS; i++) {
-		const struct dp_vip *v = &dp->vips[i];
-
-		if (!v->used)
+		if (!v || (i < XLB_MAX_VIPS && !v->used) || v->addr.port)
 			continue;
-		if (v->meta.flags & XLB_VIP_F_STATELESS)
-			flags |= XLB_CFG_F_STATELESS;
-		if (!v->addr.port)
-			flags |= v->addr.family == XLB_AF_INET ? XLB_CFG_F_ANY_PORT4
-							       : XLB_CFG_F_ANY_PORT6;
+		flags |= v->addr.family == XLB_AF_INET ? XLB_CFG_F_ANY_PORT4 : XLB_CFG_F_ANY_PORT6;
 	}
-	if (extra && !extra->addr.port)
-		flags |= extra->addr.family == XLB_AF_INET ? XLB_CFG_F_ANY_PORT4
-							   : XLB_CFG_F_ANY_PORT6;
 	if (flags == cfg.flags)
 		return 0;
 	cfg.flags = flags;
 	return config_write(dp, &cfg);
 }
 
-/* Rewrites the VIP address filter from the VIPs (plus extra, being added).
- * Bits are only added before a VIP exists and dropped after it is gone, so a
- * packet never misses a live VIP, whatever part of the update it sees.
+/*
+ * Rewrites the VIP filter's classes of the addresses (plus extra, being
+ * added) and the stateless VIPs' {address, port} pairs, the pairs first. A
+ * VIP's bit is only added before it exists and dropped after it is gone,
+ * so a packet never misses a live VIP, whatever part of an update it sees;
+ * a stateless bit seen too early or too late only sends a packet by the
+ * other of two paths that both decide it the same.
  */
 int vip_filter_sync(struct xlb_dp *dp, const struct dp_vip *extra)
 {
+	struct xlb_stateless_filter *pairs = calloc(1, sizeof(*pairs));
 	struct xlb_vip_filter *f = calloc(1, sizeof(*f));
 	__u32 zero = 0;
 	int ret = 0;
 
-	if (!f)
-		return -ENOMEM;
+	if (!f || !pairs) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	for (int i = 0; i <= XLB_MAX_VIPS; i++) {
 		const struct dp_vip *v = i < XLB_MAX_VIPS ? &dp->vips[i] : extra;
-		__u32 bit;
+		__u64 class = XLB_VIP_FILTER_VIP;
+		__u32 slot, bit;
 
 		if (!v || (i < XLB_MAX_VIPS && !v->used))
 			continue;
-		bit = xlb_hash_vip_bit(v->addr.addr, v->addr.family);
-		f->bits[bit / 64] |= 1ULL << (bit % 64);
+		if (v->meta.flags & XLB_VIP_F_STATELESS) {
+			class |= XLB_VIP_FILTER_STATELESS;
+			bit = xlb_hash_vip_port_bit(v->addr.addr, v->addr.family,
+						    htons(v->addr.port));
+			pairs->bits[bit / 64] |= 1ULL << (bit % 64);
+		}
+		slot = xlb_hash_vip_bit(v->addr.addr, v->addr.family);
+		f->bits[XLB_VIP_FILTER_WORD(slot)] |= class << XLB_VIP_FILTER_SHIFT(slot);
 	}
-	if (bpf_map_update_elem(map_fd(dp->skel->maps.xlb_vip_filter), &zero, f, BPF_ANY))
+	if (bpf_map_update_elem(map_fd(dp->skel->maps.xlb_stateless_filter), &zero, pairs,
+				BPF_ANY) ||
+	    bpf_map_update_elem(map_fd(dp->skel->maps.xlb_vip_filter), &zero, f, BPF_ANY))
 		ret = -errno;
+out:
 	free(f);
+	free(pairs);
 	return ret;
 }
 
@@ -609,7 +589,7 @@ int xlb_dp__vip_set_stateless(struct xlb_dp *dp, const struct xlb_vip_addr *vip,
 	ret = ret ?: vip_meta_write(dp, vip, &meta, BPF_EXIST);
 	if (!ret)
 		v->meta = meta;
-	ret = ret ?: vip_flags_sync(dp, NULL);
+	ret = ret ?: vip_filter_sync(dp, NULL);
 	if (ret)
 		return xlb_err(err, errlen, ret, "making %s %s: %s", name,
 			       stateless ? "stateless" : "stateful", strerror(-ret));
