@@ -9,7 +9,7 @@
 #
 #   scripts/profile_dp.sh MODE PATH [LINES]   e.g. l2dsr established 40
 #
-# MODE: ipip, gue or l2dsr; PATH: a bench_dp path (established, new_flow,
+# MODE: ipip, gue, l2dsr or ip6ip6 (established only); PATH: a bench_dp path (established, new_flow,
 # ratelimited, ...). Shares are of the samples inside xlb_balance (the
 # kernel's helpers, e.g. a hash map's lookup, are not in it). Root.
 set -euo pipefail
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 mode=${1:?usage: profile_dp.sh MODE PATH [LINES]}
 path=${2:?usage: profile_dp.sh MODE PATH [LINES]}
 lines=${3:-40}
-case $mode in ipip | gue | l2dsr) ;; *) echo "profile_dp: mode ipip, gue or l2dsr" >&2; exit 2 ;; esac
+case $mode in ipip | gue | l2dsr | ip6ip6) ;; *) echo "profile_dp: mode ipip, gue, l2dsr or ip6ip6" >&2; exit 2 ;; esac
 [[ $lines =~ ^[0-9]+$ ]] || { echo "profile_dp: LINES is a count" >&2; exit 2; }
 for b in build/tests/bench_dp build/tests/bench_lines; do
 	[ -x "$b" ] || { echo "profile_dp: $b missing (make all)" >&2; exit 1; }
