@@ -145,6 +145,22 @@ static __always_inline __u32 flow_key_proto_word(__u8 proto)
 }
 
 /*
+ * The last 64-bit word of a flow key: the ports as on the wire, then the
+ * protocol word. The flow cache reads keys in 64-bit words, and a load
+ * wider than the stores it reads stalls the CPU (an established l2dsr
+ * packet took 33 ns instead of 29 with the key stored in 32-bit words):
+ * keys are stored in 64-bit words too.
+ */
+static __always_inline __u64 flow_key_l4_word(__u32 ports, __u8 proto)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (__u64)ports | (__u64)flow_key_proto_word(proto) << 32;
+#else
+	return (__u64)ports << 32 | flow_key_proto_word(proto);
+#endif
+}
+
+/*
  * Reads TCP/UDP at l4; room is how many bytes of the IP packet remain from
  * l4 on (already clamped to the frame).
  */

@@ -384,19 +384,19 @@ static __always_inline __u32 flow_hash(int family, __u8 algo, const void *key)
 	}
 }
 
-/* A connection-table key's 32-bit words: 4 for IPv4, 10 for IPv6. */
+/* A connection-table key's 64-bit words: 2 for IPv4, 5 for IPv6. */
 static __always_inline int flow_key_words(int family)
 {
 	return (family == XLB_AF_INET ? sizeof(struct xlb_flow4_key)
 				      : sizeof(struct xlb_flow6_key)) /
-	       sizeof(__u32);
+	       sizeof(__u64);
 }
 
 /* Keys of the family compared whole: padding is zero in both. */
 static __always_inline bool flow_key_equal(int family, const void *a, const void *b)
 {
-	const __u32 *x = a, *y = b;
-	__u32 diff = 0;
+	const __u64 *x = a, *y = b;
+	__u64 diff = 0;
 
 #pragma unroll
 	for (int i = 0; i < flow_key_words(family); i++)
@@ -412,12 +412,14 @@ static __always_inline bool flow_key_equal(int family, const void *a, const void
 static __always_inline void *flow_cache_set(int family, const void *key)
 {
 	__u32 sets = family == XLB_AF_INET ? xlb_flow_cache_sets : xlb_flow_cache6_sets;
-	const __u32 *w = key;
-	__u32 idx = 0;
+	const __u64 *w = key;
+	__u64 folded = 0;
+	__u32 idx;
 
 #pragma unroll
 	for (int i = 0; i < flow_key_words(family); i++)
-		idx ^= w[i];
+		folded ^= w[i];
+	idx = (__u32)folded ^ (__u32)(folded >> 32); /* the 32-bit words' xor */
 	idx = ((idx * 0x9e3779b1U) >> 17) & (sets - 1);
 	idx += bpf_get_smp_processor_id() * sets;
 	if (family == XLB_AF_INET)
@@ -1344,13 +1346,12 @@ static __always_inline int process_ipv4(struct xlb_pkt *p)
 	/* Only a first fragment carries the ports. */
 	if (!(iph->frag_off & bpf_htons(IP_OFFSET)))
 		parse_l4((void *)iph + hlen, data_end, iph->protocol, room, &l4);
-	key.saddr = iph->saddr;
-	key.daddr = iph->daddr;
-	*(__u32 *)&key.sport = l4.ports; /* in words: flow_key_proto_word() */
-	*(__u32 *)&key.proto = flow_key_proto_word(iph->protocol);
+	/* in 64-bit words (flow_key_l4_word()): the addresses are adjacent */
+	*(__u64 *)&key = *(const __u64 *)&iph->saddr;
+	*((__u64 *)&key + 1) = flow_key_l4_word(l4.ports, iph->protocol);
 	p->key = &key;
 	p->tcp_flags = l4.tcp_flags;
-	p->entropy = bpf_ntohl(key.saddr) ^ bpf_ntohs(key.sport);
+	p->entropy = bpf_ntohl(iph->saddr) ^ bpf_ntohs(l4.sport);
 	return process_l4(p, &iph->daddr, iph->protocol, &l4, frag, well_formed);
 }
 
@@ -1452,13 +1453,20 @@ static __always_inline int process_ipv6(struct xlb_pkt *p)
 	}
 	if (frag != 2) /* as in process_ipv4(): only a first fragment has the ports */
 		parse_l4((void *)ip6h + hlen, data_end, proto, room, &l4);
-	__builtin_memcpy(key.saddr, &ip6h->saddr, sizeof(key.saddr));
-	__builtin_memcpy(key.daddr, &ip6h->daddr, sizeof(key.daddr));
-	*(__u32 *)&key.sport = l4.ports; /* in words: flow_key_proto_word() */
-	*(__u32 *)&key.proto = flow_key_proto_word(proto);
+	{
+		/* in 64-bit words (flow_key_l4_word()): the addresses are adjacent */
+		const __u64 *addrs = (const __u64 *)&ip6h->saddr;
+		__u64 *k = (__u64 *)&key;
+
+		k[0] = addrs[0];
+		k[1] = addrs[1];
+		k[2] = addrs[2];
+		k[3] = addrs[3];
+		k[4] = flow_key_l4_word(l4.ports, proto);
+	}
 	p->key = &key;
 	p->tcp_flags = l4.tcp_flags;
-	p->entropy = bpf_ntohl(key.saddr[3]) ^ bpf_ntohs(key.sport);
+	p->entropy = bpf_ntohl(ip6h->saddr.in6_u.u6_addr32[3]) ^ bpf_ntohs(l4.sport);
 	return process_l4(p, ip6h->daddr.in6_u.u6_addr32, proto, &l4, frag, well_formed);
 }
 

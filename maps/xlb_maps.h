@@ -318,6 +318,9 @@ struct xlb_backend {
 _Static_assert(sizeof(struct xlb_backend) == 40, "xlb_backend layout");
 
 /* Connection table keys: the client's 5-tuple as it arrives. */
+/* 8-byte aligned wherever they are: the data path reads them in 64-bit
+ * words (a stack access must be aligned to its width).
+ */
 struct xlb_flow4_key {
 	__be32 saddr;
 	__be32 daddr;
@@ -325,7 +328,7 @@ struct xlb_flow4_key {
 	__be16 dport;
 	__u8 proto;
 	__u8 pad[3];
-};
+} __attribute__((aligned(8)));
 _Static_assert(sizeof(struct xlb_flow4_key) == 16, "xlb_flow4_key layout");
 
 struct xlb_flow6_key {
@@ -335,7 +338,7 @@ struct xlb_flow6_key {
 	__be16 dport;
 	__u8 proto;
 	__u8 pad[3];
-};
+} __attribute__((aligned(8)));
 _Static_assert(sizeof(struct xlb_flow6_key) == 40, "xlb_flow6_key layout");
 
 struct xlb_flow {
