@@ -317,9 +317,9 @@ struct xlb_backend {
 };
 _Static_assert(sizeof(struct xlb_backend) == 40, "xlb_backend layout");
 
-/* Connection table keys: the client's 5-tuple as it arrives. */
-/* 8-byte aligned wherever they are: the data path reads them in 64-bit
- * words (a stack access must be aligned to its width).
+/* Connection table keys: the client's 5-tuple as it arrives. 8-byte
+ * aligned wherever they are: the data path reads them in 64-bit words (a
+ * stack access must be aligned to its width).
  */
 struct xlb_flow4_key {
 	__be32 saddr;

@@ -3253,7 +3253,7 @@ static void test_pin_and_adopt(void **state)
 	{
 		struct xlb_dp_backend b1 = backend(XLB_AF_INET, 1, 100);
 		struct xlb_backend_stats out1, bs;
-		char legacy[192], stats_pin[192], vip_stats_pin[192];
+		char legacy[192], stats_pin[192], vip_stats_pin[192], filter_pin[192];
 		struct bpf_map_info info = {};
 		__u32 info_len = sizeof(info);
 		int fd;
@@ -3283,6 +3283,15 @@ static void test_pin_and_adopt(void **state)
 		assert_true(fd >= 0);
 		assert_int_equal(bpf_obj_pin(fd, vip_stats_pin), 0);
 		close(fd);
+		/* The VIP filter as pinned before its two bits an address (8 KiB,
+		 * all clear: every VIP would look absent if it were kept).
+		 */
+		snprintf(filter_pin, sizeof(filter_pin), "%s/%s", dir, XLB_MAP_VIP_FILTER);
+		assert_int_equal(unlink(filter_pin), 0);
+		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, XLB_MAP_VIP_FILTER, 4, 8192, 1, NULL);
+		assert_true(fd >= 0);
+		assert_int_equal(bpf_obj_pin(fd, filter_pin), 0);
+		close(fd);
 		if (xlb_dp__open(&opts, &fx->dp, err, sizeof(err)))
 			fail_msg("reopen pinned: %s", err);
 		assert_int_equal(access(legacy, F_OK), -1);
@@ -3297,6 +3306,14 @@ static void test_pin_and_adopt(void **state)
 		assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &info_len), 0);
 		assert_int_equal(info.value_size, sizeof(struct xlb_vip_stats));
 		close(fd);
+		fd = bpf_obj_get(filter_pin);
+		assert_true(fd >= 0);
+		info_len = sizeof(info);
+		assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &info_len), 0);
+		assert_int_equal(info.value_size, sizeof(struct xlb_vip_filter));
+		close(fd);
+		/* rebuilt from the adopted VIPs */
+		assert_int_equal(vip_class(fx, "198.18.1.100:80/tcp"), XLB_VIP_FILTER_VIP);
 		assert_int_equal(backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
 		assert_int_equal(bs.packets, out1.packets);
 		set_pool(fx, "198.18.1.100:80/tcp", XLB_AF_INET, 1, 8);
