@@ -3188,6 +3188,37 @@ static int unpin_teardown(void **state)
 }
 
 /* Pinned maps survive the handle; a new handle adopts them, flows unmoved. */
+/* Replaces dir's pin of name by an empty map of an older layout. */
+static void pin_old_layout(const char *dir, const char *name, enum bpf_map_type type,
+			   __u32 value_size, __u32 max_entries)
+{
+	char path[192];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_int_equal(unlink(path), 0);
+	fd = bpf_map_create(type, name, 4, value_size, max_entries, NULL);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+	close(fd);
+}
+
+/* The value size of dir's pin of name. */
+static __u32 pinned_value_size(const char *dir, const char *name)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[192];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	close(fd);
+	return info.value_size;
+}
+
 static void test_pin_and_adopt(void **state)
 {
 	struct xlb_dp_opts opts = { .conntrack_size = 4096 };
@@ -3253,9 +3284,7 @@ static void test_pin_and_adopt(void **state)
 	{
 		struct xlb_dp_backend b1 = backend(XLB_AF_INET, 1, 100);
 		struct xlb_backend_stats out1, bs;
-		char legacy[192], stats_pin[192], vip_stats_pin[192], filter_pin[192];
-		struct bpf_map_info info = {};
-		__u32 info_len = sizeof(info);
+		char legacy[192];
 		int fd;
 
 		assert_int_equal(backend_stats(fx->dp, &v, b1.family, b1.addr, &out1), 0);
@@ -3269,49 +3298,21 @@ static void test_pin_and_adopt(void **state)
 		assert_int_equal(bpf_obj_pin(fd, legacy), 0);
 		close(fd);
 		/* Global counters as pinned before the MAC counters (192 bytes). */
-		snprintf(stats_pin, sizeof(stats_pin), "%s/%s", dir, XLB_MAP_STATS);
-		assert_int_equal(unlink(stats_pin), 0);
-		fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, XLB_MAP_STATS, 4, 192, 1, NULL);
-		assert_true(fd >= 0);
-		assert_int_equal(bpf_obj_pin(fd, stats_pin), 0);
-		close(fd);
+		pin_old_layout(dir, XLB_MAP_STATS, BPF_MAP_TYPE_PERCPU_ARRAY, 192, 1);
 		/* Per-VIP counters as pinned before the too_big reason (120 bytes). */
-		snprintf(vip_stats_pin, sizeof(vip_stats_pin), "%s/%s", dir, XLB_MAP_VIP_STATS);
-		assert_int_equal(unlink(vip_stats_pin), 0);
-		fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, XLB_MAP_VIP_STATS, 4, 120,
-				    XLB_MAX_VIPS, NULL);
-		assert_true(fd >= 0);
-		assert_int_equal(bpf_obj_pin(fd, vip_stats_pin), 0);
-		close(fd);
+		pin_old_layout(dir, XLB_MAP_VIP_STATS, BPF_MAP_TYPE_PERCPU_ARRAY, 120, XLB_MAX_VIPS);
 		/* The VIP filter as pinned before its two bits an address (8 KiB,
 		 * all clear: every VIP would look absent if it were kept).
 		 */
-		snprintf(filter_pin, sizeof(filter_pin), "%s/%s", dir, XLB_MAP_VIP_FILTER);
-		assert_int_equal(unlink(filter_pin), 0);
-		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, XLB_MAP_VIP_FILTER, 4, 8192, 1, NULL);
-		assert_true(fd >= 0);
-		assert_int_equal(bpf_obj_pin(fd, filter_pin), 0);
-		close(fd);
+		pin_old_layout(dir, XLB_MAP_VIP_FILTER, BPF_MAP_TYPE_ARRAY, 8192, 1);
 		if (xlb_dp__open(&opts, &fx->dp, err, sizeof(err)))
 			fail_msg("reopen pinned: %s", err);
 		assert_int_equal(access(legacy, F_OK), -1);
-		fd = bpf_obj_get(stats_pin);
-		assert_true(fd >= 0);
-		assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &info_len), 0);
-		assert_int_equal(info.value_size, sizeof(struct xlb_dp_stats));
-		close(fd);
-		fd = bpf_obj_get(vip_stats_pin);
-		assert_true(fd >= 0);
-		info_len = sizeof(info);
-		assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &info_len), 0);
-		assert_int_equal(info.value_size, sizeof(struct xlb_vip_stats));
-		close(fd);
-		fd = bpf_obj_get(filter_pin);
-		assert_true(fd >= 0);
-		info_len = sizeof(info);
-		assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &info_len), 0);
-		assert_int_equal(info.value_size, sizeof(struct xlb_vip_filter));
-		close(fd);
+		assert_int_equal(pinned_value_size(dir, XLB_MAP_STATS), sizeof(struct xlb_dp_stats));
+		assert_int_equal(pinned_value_size(dir, XLB_MAP_VIP_STATS),
+				 sizeof(struct xlb_vip_stats));
+		assert_int_equal(pinned_value_size(dir, XLB_MAP_VIP_FILTER),
+				 sizeof(struct xlb_vip_filter));
 		/* rebuilt from the adopted VIPs */
 		assert_int_equal(vip_class(fx, "198.18.1.100:80/tcp"), XLB_VIP_FILTER_VIP);
 		assert_int_equal(backend_stats(fx->dp, &v, b1.family, b1.addr, &bs), 0);
