@@ -125,6 +125,8 @@ for i in 1 2 3; do
 	wait_until 10 field_is 198.18.0.1$i circuit open ||
 		fail "be$i (${modes[$i]}) not ejected: $(field 198.18.0.1$i circuit) $(field 198.18.0.1$i detail)"
 	echo "be$i (${modes[$i]}): ejected; last check: $(field 198.18.0.1$i detail)"
+	# the table follows at xlbd's next tick (test_health.sh)
+	wait_until 5 field_is 198.18.0.1$i table_weight 0 || fail "be$i still in the table"
 done
 assert_eq closed "$(field 198.18.0.14 circuit)" "good be4's circuit"
 tally=$(http_tally 20 http://198.18.1.100/) || fail "requests failed with be1-3 ejected: $tally"

@@ -68,6 +68,10 @@ before=$(metric "$be2_packets")
 topo_backend_http "$XLBT_PREFIX" 2 stop
 wait_until 5 field_is 198.18.0.12 circuit '"open"' || fail "be2 not ejected"
 grep -q "backend 198.18.0.12: circuit closed -> open" "$XLBD_LOG" || fail "no log line for the ejection"
+# The breaker opens at a check's result; the table follows at xlbd's next
+# tick (100 ms, which batches the changes of many backends): requests sent
+# in between still reach be2. table_weight is what the data path holds.
+wait_until 5 field_is 198.18.0.12 table_weight 0 || fail "be2 still in the table"
 tally=$(http_tally 40 "$URL") || fail "requests failed after be2 was ejected: $tally"
 assert_eq 0 "$(count be2 "$tally")" "requests to ejected be2"
 assert_eq 1 "$(metric 'xlb_backend_circuit{vip="198.18.1.100:80/tcp",backend="198.18.0.12"}')" "circuit metric (1: open)"
