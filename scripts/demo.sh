@@ -26,6 +26,13 @@ for b in json.load(sys.stdin)["vips"][0]["backends"]:
     if b["address"] == sys.argv[1]:
         sys.exit(0 if b["circuit"] == sys.argv[2] else 1)
 sys.exit(1)' "$1" "$2"; }
+# the backend's weight in the data path's table (0: out of it)
+table_weight_is() { xlbctl_lb -j health | python3 -c '
+import json, sys
+for b in json.load(sys.stdin)["vips"][0]["backends"]:
+    if b["address"] == sys.argv[1]:
+        sys.exit(0 if b["table_weight"] == int(sys.argv[2]) else 1)
+sys.exit(1)' "$1" "$2"; }
 
 # N requests on fresh connections from the client; prints "COUNT BACKEND".
 requests() {
@@ -67,6 +74,8 @@ in_ns lb curl -s "http://$XLBD_METRICS/metrics" |
 say "Stopping be2's HTTP server: the health checks fail, the breaker opens"
 topo_backend_http "$XLBT_PREFIX" 2 stop
 wait_until 10 circuit_is 198.18.0.12 open || fail "be2 was not ejected"
+# the table follows the breaker at xlbd's next tick (100 ms)
+wait_until 5 table_weight_is 198.18.0.12 0 || fail "be2 stayed in the table"
 xlbctl_lb health
 say "60 more requests: all answered, by be1 and be3"
 out=$(requests 60)
