@@ -20,19 +20,14 @@ healthy() { xlbctl_lb -j health | python3 -c '
 import json, sys
 v = json.load(sys.stdin)["vips"][0]
 sys.exit(0 if all(b["up"] and b.get("weight") == 100 for b in v["backends"]) else 1)'; }
-circuit_is() { xlbctl_lb -j health | python3 -c '
+# backend_is ADDR KEY VALUE: the backend's field of `xlbctl -j health`
+# (circuit, table_weight: its weight in the data path's table, 0 out of it)
+backend_is() { xlbctl_lb -j health | python3 -c '
 import json, sys
 for b in json.load(sys.stdin)["vips"][0]["backends"]:
     if b["address"] == sys.argv[1]:
-        sys.exit(0 if b["circuit"] == sys.argv[2] else 1)
-sys.exit(1)' "$1" "$2"; }
-# the backend's weight in the data path's table (0: out of it)
-table_weight_is() { xlbctl_lb -j health | python3 -c '
-import json, sys
-for b in json.load(sys.stdin)["vips"][0]["backends"]:
-    if b["address"] == sys.argv[1]:
-        sys.exit(0 if b["table_weight"] == int(sys.argv[2]) else 1)
-sys.exit(1)' "$1" "$2"; }
+        sys.exit(0 if str(b.get(sys.argv[2])) == sys.argv[3] else 1)
+sys.exit(1)' "$1" "$2" "$3"; }
 
 # N requests on fresh connections from the client; prints "COUNT BACKEND".
 requests() {
@@ -73,9 +68,9 @@ in_ns lb curl -s "http://$XLBD_METRICS/metrics" |
 
 say "Stopping be2's HTTP server: the health checks fail, the breaker opens"
 topo_backend_http "$XLBT_PREFIX" 2 stop
-wait_until 10 circuit_is 198.18.0.12 open || fail "be2 was not ejected"
+wait_until 10 backend_is 198.18.0.12 circuit open || fail "be2 was not ejected"
 # the table follows the breaker at xlbd's next tick (100 ms)
-wait_until 5 table_weight_is 198.18.0.12 0 || fail "be2 stayed in the table"
+wait_until 5 backend_is 198.18.0.12 table_weight 0 || fail "be2 stayed in the table"
 xlbctl_lb health
 say "60 more requests: all answered, by be1 and be3"
 out=$(requests 60)
@@ -85,7 +80,7 @@ grep -q " be2\$" <<<"$out" && fail "be2 still got requests"
 
 say "Starting be2 again: half-open probes succeed, it comes back (slow start)"
 topo_backend_http "$XLBT_PREFIX" 2 start || fail "be2 did not restart"
-wait_until 20 circuit_is 198.18.0.12 closed || fail "be2 did not come back"
+wait_until 20 backend_is 198.18.0.12 circuit closed || fail "be2 did not come back"
 wait_until 10 healthy || fail "be2 did not reach its full weight"
 xlbctl_lb health
 out=$(requests 60)

@@ -314,8 +314,9 @@ static int measure(struct xlb_dp *dp, int fd, const __u8 *pkt, size_t len, int p
  * least encapsulation), new_flow, wrr_new_flow and lc_new_flow against
  * ideal_new (a miss and an insert); the IPv6 established packet (mode
  * ip6ip6, bench_established6()) against ideal_est_ip6ip6. pass and
- * stateless_new_flow (no table) have none. The references' own counters must show that every iteration
- * took the intended branch, or the bench fails.
+ * stateless_new_flow (no table) have none. The references' own counters
+ * must show that every iteration took the intended branch, or the bench
+ * fails.
  */
 static const __u8 ideal_backend_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0xbe };
 static const __be32 ideal_daddr = __builtin_bswap32(0xc612000a); /* 198.18.0.10 */
@@ -371,6 +372,21 @@ static struct ideal_counts ideal_sum(const struct ideal_bpf *ih)
 		sum.errors += ih->bss->counts[i].errors;
 	}
 	return sum;
+}
+
+/*
+ * Whether a reference hit its table on each of want iterations between the
+ * counts c0 and c1, and did nothing else; says which when not.
+ */
+static bool ideal_all_hits(const char *name, const struct ideal_counts *c0,
+			   const struct ideal_counts *c1, __u64 want)
+{
+	if (c1->hits - c0->hits == want && c1->misses == c0->misses &&
+	    c1->inserts == c0->inserts && c1->errors == c0->errors)
+		return true;
+	fprintf(stderr, "bench: reference %s: %llu hits of %llu iterations; figure rejected\n",
+		name, (unsigned long long)(c1->hits - c0->hits), (unsigned long long)want);
+	return false;
 }
 
 /* Records pkt's flow in the references' table, as the path's is. */
@@ -658,13 +674,8 @@ static int measure_ideal_2cpu(struct ideal_bpf *ih, const __u8 *pkt, size_t len,
 		ns[r] = (w[0].ns + w[1].ns) / 2;
 	}
 	c1 = ideal_sum(ih);
-	if (c1.hits - c0.hits != (__u64)RUNS * REPEAT * 3 || c1.misses != c0.misses ||
-	    c1.errors != c0.errors) {
-		fprintf(stderr, "bench: ideal_est on 2 CPUs: %llu hits of %llu; figure rejected\n",
-			(unsigned long long)(c1.hits - c0.hits),
-			(unsigned long long)RUNS * REPEAT * 3);
+	if (!ideal_all_hits("ideal_est on 1 and 2 CPUs", &c0, &c1, (__u64)RUNS * REPEAT * 3))
 		return -EPROTO;
-	}
 	*two_ns = median(ns, RUNS);
 	return 0;
 }
@@ -771,13 +782,8 @@ static int bench_established6(struct xlb_dp *dp, struct bench_bpf *floor_h,
 		    &ignored))
 		goto out;
 	c1 = ideal_sum(ih);
-	if (c1.hits - c0.hits != (__u64)RUNS * REPEAT || c1.misses != c0.misses ||
-	    c1.errors != c0.errors) {
-		fprintf(stderr,
-			"bench: reference ideal_est_ip6ip6: %llu hits in %llu iterations; figure rejected\n",
-			(unsigned long long)(c1.hits - c0.hits), (unsigned long long)RUNS * REPEAT);
+	if (!ideal_all_hits("ideal_est_ip6ip6", &c0, &c1, (__u64)RUNS * REPEAT))
 		goto out;
-	}
 	if (run_prog(bpf_program__fd(rh->progs.bench_restore), pkt, len, 1, out, &out_len, &rv,
 		     &tmp) ||
 	    rv != XDP_TX || out_len != len + 40 || memcmp(out, ideal_backend_mac, 6) ||

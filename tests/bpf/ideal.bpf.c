@@ -41,7 +41,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct xlb_flow4_key);

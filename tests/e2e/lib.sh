@@ -202,11 +202,13 @@ bg_in_ns() {
 	_XLBT_BG_PIDS+=("$BG_PID")
 }
 
+# One request on a fresh connection, as every test's client makes it.
+XLBT_CURL=(curl -gsS --fail --connect-timeout 2 --max-time 5 -H 'Connection: close')
+
 http_get_from_client() {
 	local url=$1
 	shift
-	in_ns client curl -gsS --fail --connect-timeout 2 --max-time 5 \
-		-H 'Connection: close' "$@" "$url"
+	in_ns client "${XLBT_CURL[@]}" "$@" "$url"
 }
 
 http_tally() {
@@ -217,10 +219,9 @@ http_tally() {
 	fi
 	# http_get_from_client's request N times in one namespace entry (the
 	# entry costs as much as the request)
-	raw=$(in_ns client bash -c 'for ((i = 0; i < $1; i++)); do
-		curl -gsS --fail --connect-timeout 2 --max-time 5 -H "Connection: close" "$2" \
-			2>/dev/null || echo FAILED
-	done' _ "$n" "$url") || raw+=$'\nFAILED'
+	raw=$(in_ns client bash -c 'n=$1 url=$2; shift 2; for ((i = 0; i < n; i++)); do
+		"$@" "$url" 2>/dev/null || echo FAILED
+	done' _ "$n" "$url" "${XLBT_CURL[@]}") || raw+=$'\nFAILED'
 	out=$(printf '%s' "$raw" | sort | uniq -c | sed 's/^ *//')
 	echo "$out"
 	! grep -q ' FAILED$' <<<"$out"
